@@ -1,0 +1,65 @@
+//! Store records to API types. The API's JSON shape is decided here, not by the store.
+
+use orrery_client::types::{JobSummary, LogLine, Run, TaskInstance};
+use orrery_store::records::{JobRecord, LogRecord, RunRecord, TaskRecord};
+
+pub(crate) fn job_summary(job: &JobRecord) -> JobSummary {
+    let spec: serde_json::Value = serde_json::from_str(&job.latest_spec).unwrap_or_default();
+    JobSummary {
+        project: job.project.clone(),
+        name: job.name.clone(),
+        description: spec.get("description").and_then(|d| d.as_str()).map(str::to_owned),
+        latest_version: job.latest_version,
+        n_tasks: spec
+            .get("tasks")
+            .and_then(|t| t.as_array())
+            .map_or(0, |t| u32::try_from(t.len()).unwrap_or(u32::MAX)),
+        created_at: job.created_at,
+        updated_at: job.updated_at,
+    }
+}
+
+pub(crate) fn run(run: &RunRecord, tasks: &[TaskRecord]) -> Run {
+    Run {
+        id: run.id.0,
+        project: run.project.clone(),
+        job: run.job_name.clone(),
+        job_version: run.job_version,
+        state: run.state.as_str().to_owned(),
+        trigger: run.trigger.clone(),
+        params: run.params.clone(),
+        created_at: run.created_at,
+        started_at: run.started_at,
+        finished_at: run.finished_at,
+        cancel_requested: run.cancel_requested,
+        tasks: tasks.iter().map(task_instance).collect(),
+    }
+}
+
+fn task_instance(task: &TaskRecord) -> TaskInstance {
+    TaskInstance {
+        id: task.id.map_or(0, |id| id.0),
+        task: task.task_name.clone(),
+        attempt: task.attempt,
+        state: task.state.as_str().to_owned(),
+        exit_code: task.exit_code,
+        outputs: task.outputs.clone(),
+        error: task.error.clone(),
+        worker: task.worker.clone(),
+        queued_at: task.queued_at,
+        started_at: task.started_at,
+        finished_at: task.finished_at,
+        retry_at: task.retry_at,
+    }
+}
+
+pub(crate) fn log_line(line: LogRecord) -> LogLine {
+    LogLine {
+        seq: line.seq,
+        task: line.task_name,
+        attempt: line.attempt,
+        at: line.at,
+        stream: line.stream,
+        text: line.text,
+    }
+}

@@ -1,0 +1,149 @@
+//! Job handlers: apply a spec, list, get with versions, delete.
+
+use crate::auth::Actor;
+use crate::convert::job_summary;
+use crate::error::ApiError;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::{Extension, Json};
+use orrery_client::types::{ApplyResult, ApplyStatus, JobDetail, JobSummary, JobVersionInfo};
+use orrery_core::spec::{parse_job_spec, SpecFormat, DEFAULT_PROJECT};
+use orrery_store::ApplyOutcome;
+use serde::Deserialize;
+
+/// `?project=` on job routes; default `default`.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct ProjectQuery {
+    pub(crate) project: Option<String>,
+}
+
+impl ProjectQuery {
+    pub(crate) fn project(&self) -> &str {
+        self.project.as_deref().unwrap_or(DEFAULT_PROJECT)
+    }
+}
+
+/// Creates the job or a new version of it. The body is the spec itself, YAML
+/// (`application/yaml`, the default) or JSON (`application/json`).
+#[utoipa::path(post, path = "/api/v1/jobs", request_body(content = String, description = "the job spec", content_type = "application/yaml"),
+    responses((status = 201, body = ApplyResult, description = "created"), (status = 200, body = ApplyResult, description = "updated or unchanged"),
+        (status = 422, body = orrery_client::types::Problem, description = "invalid spec, every problem with its path"),
+        (status = 413, body = orrery_client::types::Problem)))]
+pub(crate) async fn apply_job(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<ApplyResult>), ApiError> {
+    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, state.config.max_body_bytes))?;
+    let format = spec_format(&headers)?;
+    let text = std::str::from_utf8(&body)
+        .map_err(|e| ApiError::invalid_field("", format!("the spec is not valid UTF-8: {e}")))?;
+    let spec = parse_job_spec(text, format).map_err(ApiError::InvalidSpec)?;
+    let canonical = spec.to_canonical_json();
+    let now = state.clock.now();
+    let outcome = state
+        .store
+        .apply_job(&spec.project, &spec.name, &canonical, &actor.0, now)
+        .await?;
+    let (status, version, code) = match outcome {
+        ApplyOutcome::Created { .. } => (ApplyStatus::Created, 1, StatusCode::CREATED),
+        ApplyOutcome::Updated { version, .. } => (ApplyStatus::Updated, version, StatusCode::OK),
+        ApplyOutcome::Unchanged { version, .. } => (ApplyStatus::Unchanged, version, StatusCode::OK),
+    };
+    let result = ApplyResult {
+        project: spec.project,
+        job: spec.name,
+        version,
+        status,
+    };
+    Ok((code, Json(result)))
+}
+
+fn spec_format(headers: &HeaderMap) -> Result<SpecFormat, ApiError> {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/yaml");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/json" => Ok(SpecFormat::Json),
+        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/plain"
+        | "application/octet-stream" | "application/x-www-form-urlencoded" | "" => Ok(SpecFormat::Yaml),
+        other => Err(ApiError::UnsupportedMediaType(format!(
+            "{other}; send the spec as application/yaml or application/json"
+        ))),
+    }
+}
+
+/// Live jobs of every project.
+#[utoipa::path(get, path = "/api/v1/jobs", responses((status = 200, body = [JobSummary])))]
+pub(crate) async fn list_jobs(State(state): State<AppState>) -> Result<Json<Vec<JobSummary>>, ApiError> {
+    let jobs = state.store.list_jobs().await?;
+    Ok(Json(jobs.iter().map(job_summary).collect()))
+}
+
+/// One job with every version, newest first.
+#[utoipa::path(get, path = "/api/v1/jobs/{name}", params(("name" = String, Path), ProjectQuery),
+    responses((status = 200, body = JobDetail), (status = 404, body = orrery_client::types::Problem)))]
+pub(crate) async fn get_job(
+    State(state): State<AppState>,
+    Path(name): Path<String>,
+    Query(query): Query<ProjectQuery>,
+) -> Result<Json<JobDetail>, ApiError> {
+    let job = find_job(&state, query.project(), &name).await?;
+    let versions = state.store.job_versions(job.id).await?;
+    let versions = versions
+        .into_iter()
+        .map(|v| JobVersionInfo {
+            version: v.version,
+            created_at: v.created_at,
+            spec: serde_json::from_str(&v.spec).unwrap_or(serde_json::Value::Null),
+        })
+        .collect();
+    Ok(Json(JobDetail {
+        summary: job_summary(&job),
+        versions,
+    }))
+}
+
+/// Deletes a job; its runs stay readable.
+#[utoipa::path(delete, path = "/api/v1/jobs/{name}", params(("name" = String, Path), ProjectQuery),
+    responses((status = 204), (status = 404, body = orrery_client::types::Problem)))]
+pub(crate) async fn delete_job(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    Query(query): Query<ProjectQuery>,
+) -> Result<StatusCode, ApiError> {
+    let deleted = state
+        .store
+        .delete_job(query.project(), &name, &actor.0, state.clock.now())
+        .await?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(job_not_found(query.project(), &name))
+    }
+}
+
+pub(crate) async fn find_job(
+    state: &AppState,
+    project: &str,
+    name: &str,
+) -> Result<orrery_store::records::JobRecord, ApiError> {
+    state
+        .store
+        .find_job(project, name)
+        .await?
+        .ok_or_else(|| job_not_found(project, name))
+}
+
+fn job_not_found(project: &str, name: &str) -> ApiError {
+    ApiError::NotFound {
+        what: format!("job {name:?} in project {project:?}"),
+    }
+}

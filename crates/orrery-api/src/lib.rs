@@ -1,0 +1,43 @@
+//! The REST API (`/api/v1`): handlers by resource, bearer-token auth, one error type
+//! rendered as `application/problem+json`, and the OpenAPI document.
+
+mod auth;
+mod convert;
+mod error;
+mod health;
+mod jobs;
+mod logs;
+mod openapi;
+mod runs;
+mod state;
+
+pub use error::ApiError;
+pub use openapi::openapi_document;
+pub use state::{ApiConfig, AppState};
+
+use axum::routing::{get, post};
+use axum::Router;
+
+/// The whole HTTP surface of an API node.
+pub fn router(state: AppState) -> Router {
+    let api = Router::new()
+        .route("/jobs", get(jobs::list_jobs).post(jobs::apply_job))
+        .route("/jobs/{name}", get(jobs::get_job).delete(jobs::delete_job))
+        .route("/jobs/{name}/runs", post(runs::start_run))
+        .route("/runs", get(runs::list_runs))
+        .route("/runs/{id}", get(runs::get_run))
+        .route("/runs/{id}/cancel", post(runs::cancel_run))
+        .route("/runs/{id}/logs", get(logs::run_logs))
+        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .route("/openapi.json", get(openapi::serve_openapi));
+    Router::new()
+        .nest("/api/v1", api)
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .fallback(error::not_found_fallback)
+        // Bodies are read as bytes with our own limit check, so an oversized spec is a
+        // problem document rather than axum's plain-text rejection.
+        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::middleware::from_fn(error::log_errors))
+        .with_state(state)
+}

@@ -1,0 +1,47 @@
+//! The OpenAPI document, generated from the handlers' annotations.
+
+use axum::Json;
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Orrery API", description = "Jobs, runs and task logs of an Orrery scheduler."),
+    paths(
+        crate::jobs::apply_job,
+        crate::jobs::list_jobs,
+        crate::jobs::get_job,
+        crate::jobs::delete_job,
+        crate::runs::start_run,
+        crate::runs::list_runs,
+        crate::runs::get_run,
+        crate::runs::cancel_run,
+        crate::logs::run_logs,
+        crate::health::healthz,
+        crate::health::readyz,
+    ),
+    modifiers(&BearerAuth),
+    security(("bearer" = []))
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The OpenAPI 3.1 document of this API.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+pub(crate) async fn serve_openapi() -> Json<utoipa::openapi::OpenApi> {
+    Json(openapi_document())
+}

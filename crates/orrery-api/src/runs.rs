@@ -1,0 +1,184 @@
+//! Run handlers: start, list with filters and paging, get with task attempts, cancel.
+
+use crate::auth::Actor;
+use crate::convert;
+use crate::error::ApiError;
+use crate::jobs::find_job;
+use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::{Extension, Json};
+use orrery_client::types::{Run, RunPage, StartRunRequest};
+use orrery_core::ids::RunId;
+use orrery_core::spec::{parse_job_spec, SpecFormat, DEFAULT_PROJECT};
+use orrery_core::state::RunState;
+use orrery_store::{NewRun, RunListFilter};
+use serde::Deserialize;
+
+const DEFAULT_PAGE: u32 = 50;
+const MAX_PAGE: u32 = 1000;
+
+/// Starts a run of the job's latest version.
+#[utoipa::path(post, path = "/api/v1/jobs/{name}/runs", params(("name" = String, Path)), request_body = StartRunRequest,
+    responses((status = 201, body = Run), (status = 400, body = orrery_client::types::Problem, description = "unknown param"),
+        (status = 404, body = orrery_client::types::Problem)))]
+pub(crate) async fn start_run(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, state.config.max_body_bytes))?;
+    // An empty body means "no overrides", so `curl -X POST` works without a payload.
+    let request: StartRunRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        StartRunRequest::default()
+    } else {
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+            code: "invalid_json",
+            detail: format!("the run request is not valid: {e}"),
+            errors: Vec::new(),
+        })?
+    };
+    let project = request.project.as_deref().unwrap_or(DEFAULT_PROJECT);
+    let job = find_job(&state, project, &name).await?;
+    let spec = parse_job_spec(&job.latest_spec, SpecFormat::Json)
+        .map_err(|e| ApiError::Internal(format!("stored spec of job {name:?} does not parse: {e}")))?;
+    let unknown: Vec<&String> = request.params.keys().filter(|k| !spec.params.contains_key(*k)).collect();
+    if let Some(first) = unknown.first() {
+        let known: Vec<&str> = spec.params.keys().map(String::as_str).collect();
+        let hint = if known.is_empty() {
+            "the job declares no params".to_owned()
+        } else {
+            format!("the job declares: {}", known.join(", "))
+        };
+        return Err(ApiError::invalid_field(&format!("params.{first}"), format!("unknown param; {hint}")));
+    }
+    let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
+    let now = state.clock.now();
+    let run_id = state
+        .store
+        .create_run(&NewRun {
+            job_id: job.id,
+            job_version: job.latest_version,
+            trigger: "manual",
+            params: &request.params,
+            logical_date: None,
+            task_names: &task_names,
+            actor: &actor.0,
+            now,
+        })
+        .await?;
+    state.scheduler_wake.notify_one();
+    let run = load_run(&state, run_id).await?;
+    Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// `GET /runs` filters.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub(crate) struct RunListQuery {
+    /// Only runs of this job.
+    job: Option<String>,
+    /// Only runs of this project.
+    project: Option<String>,
+    /// queued, running, success, failed or cancelled.
+    state: Option<String>,
+    /// Page size, 1 to 1000; default 50.
+    limit: Option<u32>,
+    /// `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// Runs, newest first.
+#[utoipa::path(get, path = "/api/v1/runs", params(RunListQuery),
+    responses((status = 200, body = RunPage), (status = 400, body = orrery_client::types::Problem)))]
+pub(crate) async fn list_runs(
+    State(state): State<AppState>,
+    Query(query): Query<RunListQuery>,
+) -> Result<Json<RunPage>, ApiError> {
+    let run_state = query
+        .state
+        .as_deref()
+        .map(|s| {
+            RunState::parse(s).ok_or_else(|| {
+                ApiError::invalid_field(
+                    "state",
+                    format!("unknown run state {s:?}; use queued, running, success, failed or cancelled"),
+                )
+            })
+        })
+        .transpose()?;
+    let limit = query.limit.unwrap_or(DEFAULT_PAGE);
+    if limit == 0 || limit > MAX_PAGE {
+        return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}")));
+    }
+    let before_id = query
+        .cursor
+        .as_deref()
+        .map(|c| {
+            c.parse::<i64>()
+                .map(RunId)
+                .map_err(|_| ApiError::invalid_field("cursor", "not a cursor returned by this API"))
+        })
+        .transpose()?;
+    let filter = RunListFilter {
+        project: query.project,
+        job: query.job,
+        state: run_state,
+        before_id,
+        limit,
+    };
+    let runs = state.store.list_runs(&filter).await?;
+    let next_cursor = (runs.len() == limit as usize)
+        .then(|| runs.last().map(|r| r.id.to_string()))
+        .flatten();
+    let items = runs.iter().map(|r| convert::run(r, &[])).collect();
+    Ok(Json(RunPage { items, next_cursor }))
+}
+
+/// One run with every task attempt.
+#[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = i64, Path)),
+    responses((status = 200, body = Run), (status = 404, body = orrery_client::types::Problem)))]
+pub(crate) async fn get_run(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Run>, ApiError> {
+    let id = parse_run_id(&id)?;
+    Ok(Json(load_run(&state, id).await?))
+}
+
+/// Asks the scheduler to cancel a run: running processes are killed, pending tasks
+/// are cancelled. Cancelling an ended run changes nothing.
+#[utoipa::path(post, path = "/api/v1/runs/{id}/cancel", params(("id" = i64, Path)),
+    responses((status = 202, body = Run), (status = 404, body = orrery_client::types::Problem)))]
+pub(crate) async fn cancel_run(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(id): Path<String>,
+) -> Result<(StatusCode, Json<Run>), ApiError> {
+    let id = parse_run_id(&id)?;
+    let run = state
+        .store
+        .request_cancel(id, &actor.0, state.clock.now())
+        .await?
+        .ok_or_else(|| run_not_found(id))?;
+    state.scheduler_wake.notify_one();
+    let tasks = state.store.run_tasks(id).await?;
+    Ok((StatusCode::ACCEPTED, Json(convert::run(&run, &tasks))))
+}
+
+pub(crate) fn parse_run_id(text: &str) -> Result<RunId, ApiError> {
+    text.parse::<i64>().map(RunId).map_err(|_| ApiError::NotFound {
+        what: format!("run {text:?} (run ids are numbers)"),
+    })
+}
+
+pub(crate) async fn load_run(state: &AppState, id: RunId) -> Result<Run, ApiError> {
+    let run = state.store.get_run(id).await?.ok_or_else(|| run_not_found(id))?;
+    let tasks = state.store.run_tasks(id).await?;
+    Ok(convert::run(&run, &tasks))
+}
+
+pub(crate) fn run_not_found(id: RunId) -> ApiError {
+    ApiError::NotFound {
+        what: format!("run {id}"),
+    }
+}

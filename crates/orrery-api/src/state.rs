@@ -1,0 +1,34 @@
+//! What every handler shares.
+
+use orrery_core::clock::Clock;
+use orrery_store::Store;
+use std::sync::Arc;
+use tokio::sync::Notify;
+
+/// API settings.
+#[derive(Clone, Debug)]
+pub struct ApiConfig {
+    /// Largest accepted request body (a spec or a run request).
+    pub max_body_bytes: usize,
+    /// How often a followed log checks for new lines.
+    pub log_follow_interval: std::time::Duration,
+}
+
+impl Default for ApiConfig {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 1024 * 1024,
+            log_follow_interval: std::time::Duration::from_millis(200),
+        }
+    }
+}
+
+/// Shared handler state.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub clock: Arc<dyn Clock>,
+    /// Wake-up hint for the scheduler after writing an intent (new run, cancel).
+    pub scheduler_wake: Arc<Notify>,
+    pub config: ApiConfig,
+}

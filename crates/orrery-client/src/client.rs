@@ -1,0 +1,251 @@
+//! A typed async client for the REST API.
+
+use crate::error::ClientError;
+use crate::types::{ApplyResult, JobDetail, JobSummary, LogLine, Problem, Run, RunPage, StartRunRequest};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde::de::DeserializeOwned;
+
+/// Talks to one Orrery server with one bearer token.
+#[derive(Clone, Debug)]
+pub struct Client {
+    base: String,
+    token: Option<String>,
+    http: reqwest::Client,
+}
+
+/// Filters for listing runs.
+#[derive(Clone, Debug, Default)]
+pub struct RunFilter {
+    pub job: Option<String>,
+    pub state: Option<String>,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+/// One event of a followed log.
+#[derive(Clone, Debug, PartialEq)]
+pub enum LogStreamEvent {
+    Line(LogLine),
+    /// The run ended and every line was sent.
+    End { state: String },
+}
+
+impl Client {
+    /// A client for the server at `base` (e.g. `http://127.0.0.1:7070`).
+    pub fn new(base: &str, token: Option<String>) -> Self {
+        Self {
+            base: base.trim_end_matches('/').to_owned(),
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// The server's base URL.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// Applies one spec document (`format` is `yaml` or `json`).
+    pub async fn apply(&self, spec: &str, format: &str) -> Result<ApplyResult, ClientError> {
+        let content_type = if format == "json" { "application/json" } else { "application/yaml" };
+        let request = self
+            .request(Method::POST, "/api/v1/jobs")
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(spec.to_owned());
+        self.send_json(request, "/api/v1/jobs").await
+    }
+
+    /// Lists the jobs of every project.
+    pub async fn list_jobs(&self) -> Result<Vec<JobSummary>, ClientError> {
+        self.get_json("/api/v1/jobs").await
+    }
+
+    /// One job with its versions.
+    pub async fn get_job(&self, name: &str) -> Result<JobDetail, ClientError> {
+        self.get_json(&format!("/api/v1/jobs/{}", encode(name))).await
+    }
+
+    /// Deletes a job (its runs stay readable).
+    pub async fn delete_job(&self, name: &str) -> Result<(), ClientError> {
+        let path = format!("/api/v1/jobs/{}", encode(name));
+        let response = self.send(self.request(Method::DELETE, &path), &path).await?;
+        drop(response);
+        Ok(())
+    }
+
+    /// Starts a run of a job.
+    pub async fn start_run(&self, job: &str, request: &StartRunRequest) -> Result<Run, ClientError> {
+        let path = format!("/api/v1/jobs/{}/runs", encode(job));
+        self.send_json(self.request(Method::POST, &path).json(request), &path).await
+    }
+
+    /// One run with its task instances.
+    pub async fn get_run(&self, id: i64) -> Result<Run, ClientError> {
+        self.get_json(&format!("/api/v1/runs/{id}")).await
+    }
+
+    /// Runs, newest first.
+    pub async fn list_runs(&self, filter: &RunFilter) -> Result<RunPage, ClientError> {
+        let mut query = Vec::new();
+        if let Some(job) = &filter.job {
+            query.push(format!("job={}", encode(job)));
+        }
+        if let Some(state) = &filter.state {
+            query.push(format!("state={}", encode(state)));
+        }
+        if let Some(limit) = filter.limit {
+            query.push(format!("limit={limit}"));
+        }
+        if let Some(cursor) = &filter.cursor {
+            query.push(format!("cursor={}", encode(cursor)));
+        }
+        let mut path = "/api/v1/runs".to_owned();
+        if !query.is_empty() {
+            path.push('?');
+            path.push_str(&query.join("&"));
+        }
+        self.get_json(&path).await
+    }
+
+    /// Asks the scheduler to cancel a run.
+    pub async fn cancel_run(&self, id: i64) -> Result<Run, ClientError> {
+        let path = format!("/api/v1/runs/{id}/cancel");
+        self.send_json(self.request(Method::POST, &path), &path).await
+    }
+
+    /// The captured log lines of a run, optionally of one task, after `after`.
+    pub async fn logs(&self, id: i64, task: Option<&str>, after: Option<i64>) -> Result<Vec<LogLine>, ClientError> {
+        self.get_json(&logs_path(id, task, after, false)).await
+    }
+
+    /// Follows a run's log as Server-Sent Events, calling `on_event` for each line and
+    /// once at the end of the run.
+    pub async fn follow_logs(
+        &self,
+        id: i64,
+        task: Option<&str>,
+        mut on_event: impl FnMut(LogStreamEvent),
+    ) -> Result<(), ClientError> {
+        let path = logs_path(id, task, None, true);
+        let mut response = self.send(self.request(Method::GET, &path), &path).await?;
+        let mut buffer = String::new();
+        loop {
+            let chunk = response.chunk().await.map_err(|source| self.transport(&path, source))?;
+            let Some(chunk) = chunk else { return Ok(()) };
+            buffer.push_str(&String::from_utf8_lossy(&chunk));
+            while let Some(end) = buffer.find("\n\n") {
+                let frame: String = buffer.drain(..end + 2).collect();
+                if let Some(event) = self.parse_frame(&frame, &path)? {
+                    let done = matches!(event, LogStreamEvent::End { .. });
+                    on_event(event);
+                    if done {
+                        return Ok(());
+                    }
+                }
+            }
+        }
+    }
+
+    fn parse_frame(&self, frame: &str, path: &str) -> Result<Option<LogStreamEvent>, ClientError> {
+        let mut event = "message";
+        let mut data = String::new();
+        for line in frame.lines() {
+            if let Some(name) = line.strip_prefix("event:") {
+                event = name.trim();
+            } else if let Some(value) = line.strip_prefix("data:") {
+                data.push_str(value.strip_prefix(' ').unwrap_or(value));
+            }
+        }
+        if data.is_empty() {
+            return Ok(None);
+        }
+        let protocol = |message: String| ClientError::Protocol { url: self.url(path), message };
+        match event {
+            "end" => {
+                let value: serde_json::Value =
+                    serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))?;
+                let state = value.get("state").and_then(|s| s.as_str()).unwrap_or("unknown");
+                Ok(Some(LogStreamEvent::End { state: state.to_owned() }))
+            }
+            _ => {
+                let line: LogLine = serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))?;
+                Ok(Some(LogStreamEvent::Line(line)))
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        let request = self.http.request(method, self.url(path));
+        match &self.token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    fn transport(&self, path: &str, source: reqwest::Error) -> ClientError {
+        ClientError::Transport { url: self.url(path), source }
+    }
+
+    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+        self.send_json(self.request(Method::GET, path), path).await
+    }
+
+    async fn send_json<T: DeserializeOwned>(&self, request: RequestBuilder, path: &str) -> Result<T, ClientError> {
+        let response = self.send(request, path).await?;
+        let bytes = response.bytes().await.map_err(|source| self.transport(path, source))?;
+        serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
+            url: self.url(path),
+            message: format!("cannot decode the answer: {e}"),
+        })
+    }
+
+    async fn send(&self, request: RequestBuilder, path: &str) -> Result<Response, ClientError> {
+        let response = request.send().await.map_err(|source| self.transport(path, source))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response);
+        }
+        let bytes = response.bytes().await.map_err(|source| self.transport(path, source))?;
+        let problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| fallback_problem(status, &bytes));
+        Err(ClientError::Api(Box::new(problem)))
+    }
+}
+
+fn logs_path(id: i64, task: Option<&str>, after: Option<i64>, follow: bool) -> String {
+    let mut path = format!("/api/v1/runs/{id}/logs?follow={follow}");
+    if let Some(task) = task {
+        path.push_str(&format!("&task={}", encode(task)));
+    }
+    if let Some(after) = after {
+        path.push_str(&format!("&after={after}"));
+    }
+    path
+}
+
+fn fallback_problem(status: StatusCode, body: &[u8]) -> Problem {
+    Problem {
+        type_uri: "about:blank".to_owned(),
+        title: status.canonical_reason().unwrap_or("error").to_owned(),
+        status: status.as_u16(),
+        code: "http_error".to_owned(),
+        detail: String::from_utf8_lossy(body).chars().take(500).collect(),
+        errors: Vec::new(),
+    }
+}
+
+/// Percent-encodes a path segment or query value.
+fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}

@@ -1,0 +1,9 @@
+//! The REST API's serializable types and a typed async client for it, used by the
+//! CLI, the tests and users.
+
+mod client;
+mod error;
+pub mod types;
+
+pub use client::{Client, LogStreamEvent, RunFilter};
+pub use error::ClientError;

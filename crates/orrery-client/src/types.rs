@@ -1,0 +1,164 @@
+//! Request and response bodies of the REST API (`/api/v1`). These are the public
+//! contract: core and store types are converted into them at the API edge.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use utoipa::ToSchema;
+
+/// Result of applying one spec.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ApplyResult {
+    pub project: String,
+    pub job: String,
+    pub version: u32,
+    /// `created`, `updated` (a new version) or `unchanged`.
+    pub status: ApplyStatus,
+}
+
+/// What `apply` did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplyStatus {
+    Created,
+    Updated,
+    Unchanged,
+}
+
+/// A job in a listing.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobSummary {
+    pub project: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub latest_version: u32,
+    pub n_tasks: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One version of a job.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobVersionInfo {
+    pub version: u32,
+    pub created_at: DateTime<Utc>,
+    /// The canonical spec of this version.
+    #[schema(value_type = Object)]
+    pub spec: serde_json::Value,
+}
+
+/// A job with all its versions, newest first.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct JobDetail {
+    #[serde(flatten)]
+    pub summary: JobSummary,
+    pub versions: Vec<JobVersionInfo>,
+}
+
+/// Body of `POST /api/v1/jobs/{name}/runs`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StartRunRequest {
+    /// Overrides of the job's default params.
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    /// Project of the job; default `default`.
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// One run with its task instances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct Run {
+    pub id: i64,
+    pub project: String,
+    pub job: String,
+    pub job_version: u32,
+    /// queued, running, success, failed or cancelled.
+    pub state: String,
+    /// `manual` for runs started through the API.
+    pub trigger: String,
+    #[schema(value_type = Object)]
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub cancel_requested: bool,
+    /// Every attempt of every task, in task order then attempt order; empty in listings.
+    #[serde(default)]
+    pub tasks: Vec<TaskInstance>,
+}
+
+/// One attempt of one task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct TaskInstance {
+    pub id: i64,
+    pub task: String,
+    pub attempt: u32,
+    /// pending, retry_wait, queued, assigned, running, success, failed, timed_out,
+    /// lost, cancelled, skipped or upstream_failed.
+    pub state: String,
+    pub exit_code: Option<i32>,
+    pub outputs: BTreeMap<String, String>,
+    pub error: Option<String>,
+    pub worker: Option<String>,
+    pub queued_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// When a `retry_wait` attempt becomes due.
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+/// A page of a listing; pass `next_cursor` as `cursor` to get the next one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct RunPage {
+    pub items: Vec<Run>,
+    pub next_cursor: Option<String>,
+}
+
+/// One captured log line.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LogLine {
+    /// Increases within a run; pass the last one seen as `after` to resume.
+    pub seq: i64,
+    pub task: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    /// stdout, stderr or system.
+    pub stream: String,
+    pub text: String,
+}
+
+/// An RFC 9457 problem document; every API error has this shape.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub type_uri: String,
+    pub title: String,
+    pub status: u16,
+    /// Stable, machine-readable: `invalid_spec`, `not_found`, `payload_too_large`, ...
+    pub code: String,
+    pub detail: String,
+    /// For spec and parameter errors, one entry per problem.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// One problem with one field of the input.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldError {
+    /// e.g. `tasks[1].timeout`; empty for the whole document.
+    pub path: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line: Option<usize>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<usize>,
+}
+
+/// `GET /healthz` and `/readyz`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

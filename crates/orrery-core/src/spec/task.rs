@@ -1,0 +1,258 @@
+//! Validation of one task of a spec, on its own (references are checked job-wide).
+
+use super::fields::{Problems, child, item, optional};
+use super::job::{TaskKind, TaskSpec};
+use super::names::{check_env_name, suggest};
+use serde_json::{Map, Value};
+use std::collections::BTreeMap;
+
+const TASK_FIELDS: &[&str] = &[
+    "name",
+    "type",
+    "script",
+    "command",
+    "env",
+    "working_dir",
+    "timeout",
+    "retries",
+    "retry_delay",
+    "depends_on",
+];
+
+const TASK_TYPES: &[&str] = &["shell", "command", "noop"];
+
+/// Most retries a task may ask for.
+const MAX_RETRIES: u64 = 100;
+
+/// What the job-wide checks need from a task, even when the task has problems.
+#[derive(Debug, Default)]
+pub(super) struct TaskDraft {
+    /// The task's name when it is a string, valid or not, so that references to it
+    /// are not reported a second time as unknown.
+    pub(super) name: Option<String>,
+    /// Each `depends_on` entry that is a string, with its position in the list.
+    pub(super) depends_on: Vec<(usize, String)>,
+    /// The finished task, present only when the task itself has no problem.
+    pub(super) spec: Option<TaskSpec>,
+}
+
+/// Reads the task at `path`, recording its problems.
+pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> TaskDraft {
+    let mut draft = TaskDraft::default();
+    let Some(map) = problems.mapping(value, path) else {
+        return draft;
+    };
+    let n_before = problems.count();
+    problems.unknown_fields(map, path, TASK_FIELDS);
+
+    let name_path = child(path, "name");
+    let name = problems.required(map, path, "name", "").and_then(|value| {
+        draft.name = value.as_str().map(str::to_owned);
+        problems.name(value, &name_path)
+    });
+    let kind = read_kind(map, path, problems);
+    let env = optional(map, "env").and_then(|value| read_env(value, &child(path, "env"), problems));
+    let working_dir = optional(map, "working_dir").and_then(|value| {
+        let field_path = child(path, "working_dir");
+        let text = problems.string(value, &field_path)?;
+        if text.is_empty() {
+            problems.push(&field_path, "must not be empty");
+            return None;
+        }
+        problems.template(text, &field_path);
+        Some(text.to_owned())
+    });
+    let timeout = optional(map, "timeout").and_then(|value| {
+        let field_path = child(path, "timeout");
+        let timeout = problems.duration(value, &field_path)?;
+        if timeout.is_zero() {
+            problems.push(
+                &field_path,
+                "must be longer than zero (leave it out for no timeout)",
+            );
+        }
+        Some(timeout)
+    });
+    let retries = optional(map, "retries")
+        .and_then(|value| read_retries(value, &child(path, "retries"), problems));
+    let retry_delay = optional(map, "retry_delay")
+        .and_then(|value| problems.duration(value, &child(path, "retry_delay")));
+    draft.depends_on = optional(map, "depends_on")
+        .map(|value| read_depends_on(value, &child(path, "depends_on"), problems))
+        .unwrap_or_default();
+
+    if problems.count() > n_before {
+        return draft;
+    }
+    if let (Some(name), Some(kind)) = (name, kind) {
+        draft.spec = Some(TaskSpec {
+            name,
+            kind,
+            env: env.unwrap_or_default(),
+            working_dir,
+            timeout,
+            retries: retries.unwrap_or(0),
+            retry_delay,
+            depends_on: draft
+                .depends_on
+                .iter()
+                .map(|(_, name)| name.clone())
+                .collect(),
+        });
+    }
+    draft
+}
+
+/// Reads `type` with the fields that belong to it (`script`, `command`).
+fn read_kind(map: &Map<String, Value>, path: &str, problems: &mut Problems) -> Option<TaskKind> {
+    let type_hint = format!(" (one of {})", TASK_TYPES.join(", "));
+    let type_path = child(path, "type");
+    let task_type = problems
+        .required(map, path, "type", &type_hint)
+        .and_then(|value| problems.string(value, &type_path))
+        .and_then(|text| {
+            if TASK_TYPES.contains(&text) {
+                return Some(text);
+            }
+            let hint = suggest(text, TASK_TYPES.iter().copied())
+                .map(|close| format!(", did you mean {close:?}?"))
+                .unwrap_or_default();
+            problems.push(
+                &type_path,
+                format!("unknown task type {text:?}{type_hint}{hint}"),
+            );
+            None
+        });
+    let script_path = child(path, "script");
+    let script = optional(map, "script").and_then(|value| {
+        let text = problems.string(value, &script_path)?;
+        problems.template(text, &script_path);
+        Some(text.to_owned())
+    });
+    let command_path = child(path, "command");
+    let command =
+        optional(map, "command").and_then(|value| read_command(value, &command_path, problems));
+
+    let task_type = task_type?;
+    let not_allowed = format!("not allowed for a {task_type} task");
+    if task_type != "shell" && map.contains_key("script") {
+        problems.push(&script_path, not_allowed.clone());
+    }
+    if task_type != "command" && map.contains_key("command") {
+        problems.push(&command_path, not_allowed);
+    }
+    match task_type {
+        "shell" => match script {
+            Some(script) if script.trim().is_empty() => {
+                problems.push(&script_path, "must not be empty");
+                None
+            }
+            Some(script) => Some(TaskKind::Shell { script }),
+            None => {
+                if optional(map, "script").is_none() {
+                    problems.push(
+                        &script_path,
+                        "missing required field \"script\" for a shell task",
+                    );
+                }
+                None
+            }
+        },
+        "command" => {
+            if optional(map, "command").is_none() {
+                problems.push(
+                    &command_path,
+                    "missing required field \"command\" for a command task",
+                );
+            }
+            command.map(|command| TaskKind::Command { command })
+        }
+        _ => Some(TaskKind::Noop),
+    }
+}
+
+/// Reads an argv: a non-empty list whose first element (the program) is not empty.
+fn read_command(value: &Value, path: &str, problems: &mut Problems) -> Option<Vec<String>> {
+    let items = problems.list(value, path)?;
+    if items.is_empty() {
+        problems.push(path, "must list at least the program to run");
+        return None;
+    }
+    let n_before = problems.count();
+    let mut argv = Vec::with_capacity(items.len());
+    for (arg_idx, arg) in items.iter().enumerate() {
+        let arg_path = item(path, arg_idx);
+        let Some(text) = problems.scalar_string(arg, &arg_path) else {
+            continue;
+        };
+        if arg_idx == 0 && text.trim().is_empty() {
+            problems.push(&arg_path, "the program must not be empty");
+        }
+        problems.template(&text, &arg_path);
+        argv.push(text);
+    }
+    (problems.count() == n_before).then_some(argv)
+}
+
+fn read_env(
+    value: &Value,
+    path: &str,
+    problems: &mut Problems,
+) -> Option<BTreeMap<String, String>> {
+    let map = problems.mapping(value, path)?;
+    let n_before = problems.count();
+    let mut env = BTreeMap::new();
+    for (key, value) in map {
+        let var_path = child(path, key);
+        if let Err(message) = check_env_name(key) {
+            problems.push(&var_path, message);
+        }
+        if let Some(text) = problems.scalar_string(value, &var_path) {
+            problems.template(&text, &var_path);
+            env.insert(key.clone(), text);
+        }
+    }
+    (problems.count() == n_before).then_some(env)
+}
+
+fn read_retries(value: &Value, path: &str, problems: &mut Problems) -> Option<u32> {
+    let expected = "a whole number from 0 to 100";
+    let Value::Number(number) = value else {
+        problems.wrong_type(path, expected, value);
+        return None;
+    };
+    match number.as_u64() {
+        Some(retries) if retries <= MAX_RETRIES => u32::try_from(retries).ok(),
+        Some(_) => {
+            problems.push(
+                path,
+                format!("must be at most {MAX_RETRIES}, found {number}"),
+            );
+            None
+        }
+        None if number.is_i64() => {
+            problems.push(path, format!("must not be negative, found {number}"));
+            None
+        }
+        None => {
+            problems.push(path, format!("expected {expected}, found {number}"));
+            None
+        }
+    }
+}
+
+/// Reads `depends_on` as names with their positions; references are resolved job-wide.
+fn read_depends_on(value: &Value, path: &str, problems: &mut Problems) -> Vec<(usize, String)> {
+    let Some(items) = problems.list(value, path) else {
+        return Vec::new();
+    };
+    items
+        .iter()
+        .enumerate()
+        .filter_map(|(dep_idx, dep)| {
+            problems
+                .string(dep, &item(path, dep_idx))
+                .map(|name| (dep_idx, name.to_owned()))
+        })
+        .collect()
+}

@@ -1,0 +1,16 @@
+//! Run and task-instance state machines: pure `(state, event) → state` functions.
+
+mod run;
+mod task;
+
+pub use run::{RunEvent, RunState};
+pub use task::{TaskEvent, TaskState};
+
+/// A transition the state machine does not allow.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{kind} cannot go from {from} on {event}")]
+pub struct InvalidTransition {
+    pub kind: &'static str,
+    pub from: &'static str,
+    pub event: &'static str,
+}

@@ -1,0 +1,14 @@
+//! The protocol between the scheduler and its workers: the messages each side sends
+//! and the protocol version. Transport-free here (the embedded worker exchanges these
+//! over in-process channels); a gRPC transport carries the same messages for remote
+//! workers.
+
+mod messages;
+
+pub use messages::{
+    Assignment, ExecSpec, LogChunk, LogLine, LogStream, Register, SchedulerMessage, TaskOutcome,
+    TaskRef, TaskStarted, TaskFinished, WorkerMessage,
+};
+
+/// Bumped on any incompatible change to the messages.
+pub const PROTOCOL_VERSION: u32 = 1;

@@ -1,0 +1,157 @@
+//! Message types exchanged between the scheduler and a worker.
+
+use chrono::{DateTime, Utc};
+use orrery_core::ids::{RunId, TaskInstanceId};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Names one assignment of one task attempt. `fence` is issued by the scheduler per
+/// assignment: a report carrying a fence that is no longer current (the attempt was
+/// cancelled, declared lost or reassigned) is rejected, never applied.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct TaskRef {
+    pub task_instance_id: TaskInstanceId,
+    pub attempt: u32,
+    pub fence: u64,
+}
+
+/// Worker → scheduler.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WorkerMessage {
+    /// First message on a connection.
+    Register(Register),
+    /// How many more tasks the worker accepts right now (absolute, not a delta).
+    Credits { free_slots: u32 },
+    Heartbeat,
+    TaskStarted(TaskStarted),
+    LogChunk(LogChunk),
+    /// Re-sent until the scheduler acknowledges it.
+    TaskFinished(TaskFinished),
+}
+
+/// Scheduler → worker.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SchedulerMessage {
+    /// Registration accepted.
+    Registered { worker_id: String },
+    /// Registration refused (e.g. incompatible protocol version); the worker stops.
+    Refused { reason: String },
+    Assign(Assignment),
+    /// Stop the attempt and kill its process group.
+    Cancel(TaskRef),
+    /// The `TaskFinished` for this attempt was applied (or rejected for good).
+    Ack(TaskRef),
+    /// Take no new work; finish what runs, then disconnect.
+    Drain,
+}
+
+/// A worker introduces itself.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Register {
+    pub name: String,
+    pub protocol_version: u32,
+    /// Worker software version, for display.
+    pub version: String,
+    pub slots: u32,
+}
+
+/// A fully rendered task: the worker needs nothing else to run it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assignment {
+    pub task: TaskRef,
+    pub run_id: RunId,
+    pub job_name: String,
+    pub task_name: String,
+    pub exec: ExecSpec,
+    /// Includes the `ORRERY_*` variables set by the scheduler; the worker adds
+    /// `ORRERY_OUTPUT`, which names a file on its own disk.
+    pub env: BTreeMap<String, String>,
+    pub working_dir: Option<String>,
+    pub timeout: Option<Duration>,
+}
+
+/// What to execute.
+#[derive(Clone, Debug, PartialEq)]
+pub enum ExecSpec {
+    /// `bash -c script`.
+    Shell { script: String },
+    /// argv, no shell.
+    Command { argv: Vec<String> },
+    Noop,
+}
+
+/// The process started.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskStarted {
+    pub task: TaskRef,
+    pub started_at: DateTime<Utc>,
+    pub pid: Option<u32>,
+}
+
+/// Which stream a log line came from (`system` lines are written by Orrery itself,
+/// e.g. truncation markers).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LogStream {
+    Stdout,
+    Stderr,
+    System,
+}
+
+impl LogStream {
+    /// The stored and displayed name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LogStream::Stdout => "stdout",
+            LogStream::Stderr => "stderr",
+            LogStream::System => "system",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(name: &str) -> Option<LogStream> {
+        match name {
+            "stdout" => Some(LogStream::Stdout),
+            "stderr" => Some(LogStream::Stderr),
+            "system" => Some(LogStream::System),
+            _ => None,
+        }
+    }
+}
+
+/// One captured line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogLine {
+    pub at: DateTime<Utc>,
+    pub stream: LogStream,
+    pub text: String,
+}
+
+/// Lines in the order they were read; chunks of one attempt arrive in order.
+#[derive(Clone, Debug, PartialEq)]
+pub struct LogChunk {
+    pub task: TaskRef,
+    pub lines: Vec<LogLine>,
+}
+
+/// How an attempt ended on the worker.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TaskOutcome {
+    Succeeded,
+    Failed,
+    TimedOut,
+    Cancelled,
+}
+
+/// The attempt ended.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskFinished {
+    pub task: TaskRef,
+    pub outcome: TaskOutcome,
+    pub exit_code: Option<i32>,
+    /// `key=value` lines the task wrote to `$ORRERY_OUTPUT`.
+    pub outputs: BTreeMap<String, String>,
+    /// Why it failed when the process could not tell (spawn error, timeout, bad output file).
+    pub error: Option<String>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: DateTime<Utc>,
+}

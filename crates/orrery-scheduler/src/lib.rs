@@ -1,0 +1,9 @@
+//! The scheduler: `engine` decides (pure functions from state and events to
+//! decisions), `runtime` carries the decisions out against the store and the workers.
+
+pub mod engine;
+mod error;
+pub mod runtime;
+
+pub use error::SchedulerError;
+pub use runtime::{spawn_scheduler, SchedulerConfig, SchedulerHandle};

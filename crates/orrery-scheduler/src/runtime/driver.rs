@@ -1,0 +1,225 @@
+//! The driver loop: waits for worker events, wake-up hints, poll ticks and retry
+//! deadlines, then advances runs, dispatches ready tasks and commits in batches.
+
+use super::active_run::ActiveRun;
+use super::connections::Connection;
+use super::handle::{NewConnection, SchedulerConfig};
+use crate::error::SchedulerError;
+use orrery_core::clock::Clock;
+use orrery_core::ids::{RunId, TaskInstanceId};
+use orrery_core::state::TaskState;
+use orrery_proto::{SchedulerMessage, WorkerMessage};
+use orrery_store::records::TaskRecord;
+use orrery_store::{RunUpdate, Store};
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Notify};
+
+/// Something that happened on a worker connection.
+pub(crate) enum ConnectionEvent {
+    Message(u64, WorkerMessage),
+    Closed(u64),
+}
+
+/// Owns the scheduler's hot state.
+pub(crate) struct Driver {
+    pub(crate) store: Store,
+    pub(crate) clock: Arc<dyn Clock>,
+    config: SchedulerConfig,
+    wake: Arc<Notify>,
+    new_connections: mpsc::UnboundedReceiver<NewConnection>,
+    events_tx: mpsc::Sender<ConnectionEvent>,
+    events_rx: mpsc::Receiver<ConnectionEvent>,
+    next_connection: u64,
+    pub(crate) connections: HashMap<u64, Connection>,
+    pub(crate) runs: HashMap<RunId, ActiveRun>,
+    /// Where each assigned attempt lives: run, task index and connection.
+    pub(crate) assigned: HashMap<TaskInstanceId, (RunId, usize, u64)>,
+    /// Ready tasks, oldest first; entries whose task is no longer queued are skipped.
+    pub(crate) ready: VecDeque<(RunId, usize)>,
+    /// Runs whose tasks changed since they were last advanced.
+    pub(crate) touched: BTreeSet<RunId>,
+    /// Latest attempts changed since the last commit.
+    pub(crate) dirty: BTreeSet<(RunId, usize)>,
+    /// Earlier attempts replaced by a retry, final, awaiting commit.
+    pub(crate) retired: Vec<TaskRecord>,
+    pub(crate) run_updates: Vec<RunUpdate>,
+    /// Messages to send once the changes they announce are committed.
+    pub(crate) outbox: Vec<(u64, SchedulerMessage)>,
+    next_fence: u64,
+}
+
+impl Driver {
+    pub(crate) fn new(
+        store: Store,
+        clock: Arc<dyn Clock>,
+        config: SchedulerConfig,
+        wake: Arc<Notify>,
+        new_connections: mpsc::UnboundedReceiver<NewConnection>,
+    ) -> Self {
+        let (events_tx, events_rx) = mpsc::channel(4096);
+        // Fences only need to differ from every earlier assignment; starting from the
+        // current time in microseconds keeps them increasing across restarts.
+        let next_fence = u64::try_from(clock.now().timestamp_micros()).unwrap_or(1).max(1);
+        Self {
+            store,
+            clock,
+            config,
+            wake,
+            new_connections,
+            events_tx,
+            events_rx,
+            next_connection: 1,
+            connections: HashMap::new(),
+            runs: HashMap::new(),
+            assigned: HashMap::new(),
+            ready: VecDeque::new(),
+            touched: BTreeSet::new(),
+            dirty: BTreeSet::new(),
+            retired: Vec::new(),
+            run_updates: Vec::new(),
+            outbox: Vec::new(),
+            next_fence,
+        }
+    }
+
+    pub(crate) fn issue_fence(&mut self) -> u64 {
+        self.next_fence += 1;
+        self.next_fence
+    }
+
+    /// Runs until `shutdown` turns true.
+    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), SchedulerError> {
+        self.sync_with_store().await;
+        self.tick().await;
+        loop {
+            let retry_in = self.time_to_next_retry();
+            tokio::select! {
+                changed = shutdown.changed() => {
+                    if changed.is_err() || *shutdown.borrow() {
+                        break;
+                    }
+                }
+                Some(connection) = self.new_connections.recv() => self.accept(connection),
+                Some(event) = self.events_rx.recv() => {
+                    self.handle_event(event).await;
+                    // Take whatever else already arrived so it shares one commit.
+                    while let Ok(event) = self.events_rx.try_recv() {
+                        self.handle_event(event).await;
+                    }
+                }
+                () = self.wake.notified() => self.sync_with_store().await,
+                () = tokio::time::sleep(self.config.poll_interval) => self.sync_with_store().await,
+                () = tokio::time::sleep(retry_in) => {}
+            }
+            self.tick().await;
+        }
+        Ok(())
+    }
+
+    fn accept(&mut self, connection: NewConnection) {
+        let id = self.next_connection;
+        self.next_connection += 1;
+        self.connections.insert(id, Connection::new(connection.to_worker));
+        let events = self.events_tx.clone();
+        let mut from_worker = connection.from_worker;
+        tokio::spawn(async move {
+            while let Some(message) = from_worker.recv().await {
+                if events.send(ConnectionEvent::Message(id, message)).await.is_err() {
+                    return;
+                }
+            }
+            let _ = events.send(ConnectionEvent::Closed(id)).await;
+        });
+    }
+
+    async fn handle_event(&mut self, event: ConnectionEvent) {
+        match event {
+            ConnectionEvent::Message(connection, message) => self.on_worker_message(connection, message).await,
+            ConnectionEvent::Closed(connection) => self.on_worker_closed(connection),
+        }
+    }
+
+    fn time_to_next_retry(&self) -> Duration {
+        let now = self.clock.now();
+        let next = self
+            .runs
+            .values()
+            .flat_map(|run| run.tasks.iter())
+            .filter(|t| t.state == TaskState::RetryWait)
+            .filter_map(|t| t.retry_at)
+            .min();
+        match next {
+            // Poll at least every poll interval: a manual clock may have moved.
+            Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(self.config.poll_interval),
+            None => self.config.poll_interval,
+        }
+    }
+
+    /// Advances touched runs, commits, dispatches, commits, then sends.
+    async fn tick(&mut self) {
+        let now = self.clock.now();
+        self.touch_due_retries(now);
+        self.advance_touched(now);
+        if !self.commit().await {
+            return;
+        }
+        self.dispatch(now);
+        if !self.commit().await {
+            return;
+        }
+        for (connection, message) in std::mem::take(&mut self.outbox) {
+            if let Some(conn) = self.connections.get(&connection) {
+                conn.send(message);
+            }
+        }
+        self.runs.retain(|_, run| !run.record.state.is_terminal());
+    }
+
+    fn touch_due_retries(&mut self, now: chrono::DateTime<chrono::Utc>) {
+        for (id, run) in &self.runs {
+            let due = run
+                .tasks
+                .iter()
+                .any(|t| t.state == TaskState::RetryWait && t.retry_at.is_none_or(|at| at <= now));
+            if due {
+                self.touched.insert(*id);
+            }
+        }
+    }
+
+    /// Writes every pending change in one transaction. On failure everything stays
+    /// pending (nothing was sent yet) and is retried after a pause.
+    async fn commit(&mut self) -> bool {
+        if self.dirty.is_empty() && self.retired.is_empty() && self.run_updates.is_empty() {
+            return true;
+        }
+        let keys: Vec<(RunId, usize)> = self.dirty.iter().copied().collect();
+        let mut records: Vec<TaskRecord> = self.retired.clone();
+        let n_retired = records.len();
+        for (run_id, idx) in &keys {
+            if let Some(task) = self.runs.get(run_id).and_then(|run| run.tasks.get(*idx)) {
+                records.push(task.clone());
+            }
+        }
+        match self.store.commit_changes(&mut records, &self.run_updates).await {
+            Ok(()) => {
+                for ((run_id, idx), record) in keys.iter().zip(records.iter().skip(n_retired)) {
+                    if let Some(task) = self.runs.get_mut(run_id).and_then(|run| run.tasks.get_mut(*idx)) {
+                        task.id = record.id;
+                    }
+                }
+                self.dirty.clear();
+                self.retired.clear();
+                self.run_updates.clear();
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot commit scheduler changes; retrying");
+                tokio::time::sleep(self.config.commit_retry_delay).await;
+                false
+            }
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! Starting the scheduler and the handle others use to reach it.
+
+use super::driver::Driver;
+use crate::error::SchedulerError;
+use orrery_core::clock::Clock;
+use orrery_proto::{SchedulerMessage, WorkerMessage};
+use orrery_store::Store;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch, Notify};
+use tokio::task::JoinHandle;
+
+/// Scheduler settings.
+#[derive(Clone, Debug)]
+pub struct SchedulerConfig {
+    /// How often the store is read for new runs and cancel requests when no wake-up
+    /// hint arrives (hints only save latency; this bounds it).
+    pub poll_interval: Duration,
+    /// Pause after a failed store commit before trying again.
+    pub commit_retry_delay: Duration,
+}
+
+impl Default for SchedulerConfig {
+    fn default() -> Self {
+        Self {
+            poll_interval: Duration::from_secs(1),
+            commit_retry_delay: Duration::from_millis(500),
+        }
+    }
+}
+
+/// A worker connection being handed to the driver.
+pub(crate) struct NewConnection {
+    pub(crate) from_worker: mpsc::Receiver<WorkerMessage>,
+    pub(crate) to_worker: mpsc::UnboundedSender<SchedulerMessage>,
+}
+
+/// How the API and workers reach a running scheduler. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SchedulerHandle {
+    wake: Arc<Notify>,
+    connect: mpsc::UnboundedSender<NewConnection>,
+}
+
+impl std::fmt::Debug for NewConnection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("NewConnection")
+    }
+}
+
+impl SchedulerHandle {
+    /// Hints that the store changed (a new run, a cancel request); a lost hint only
+    /// costs up to one poll interval.
+    pub fn wake(&self) {
+        self.wake.notify_one();
+    }
+
+    /// The wake-up hint, for code that only needs to poke the scheduler.
+    pub fn waker(&self) -> Arc<Notify> {
+        self.wake.clone()
+    }
+
+    /// Opens a worker connection: the worker sends on the returned sender and reads
+    /// from the returned receiver, speaking the same protocol as a remote worker.
+    pub fn connect_worker(&self) -> (mpsc::Sender<WorkerMessage>, mpsc::UnboundedReceiver<SchedulerMessage>) {
+        let (worker_tx, from_worker) = mpsc::channel(1024);
+        let (to_worker, worker_rx) = mpsc::unbounded_channel();
+        // A closed driver drops the connection, which the worker sees as a disconnect.
+        let _ = self.connect.send(NewConnection { from_worker, to_worker });
+        (worker_tx, worker_rx)
+    }
+}
+
+/// Starts the scheduler driver; it runs until `shutdown` turns true.
+pub fn spawn_scheduler(
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: SchedulerConfig,
+    shutdown: watch::Receiver<bool>,
+) -> (SchedulerHandle, JoinHandle<Result<(), SchedulerError>>) {
+    let wake = Arc::new(Notify::new());
+    let (connect, connections) = mpsc::unbounded_channel();
+    let handle = SchedulerHandle {
+        wake: wake.clone(),
+        connect,
+    };
+    let driver = Driver::new(store, clock, config, wake, connections);
+    let task = tokio::spawn(driver.run(shutdown));
+    (handle, task)
+}

@@ -1,0 +1,13 @@
+//! The scheduler's runtime: one tokio task (the driver) owns the hot state of every
+//! active run and every connected worker, and carries the engine's decisions out.
+//! Changes are committed to the store before anything is sent to a worker.
+
+mod active_run;
+mod connections;
+mod driver;
+mod handle;
+mod render;
+mod run_control;
+mod worker_events;
+
+pub use handle::{spawn_scheduler, SchedulerConfig, SchedulerHandle};

@@ -1,0 +1,21 @@
+//! Orrery's persistence: the store is the source of truth. Only this crate knows SQL.
+//! Operations are grouped per aggregate (jobs, runs, task attempts, logs, tokens,
+//! audit); rows stay private and are returned as the record types in `records`.
+
+mod audit;
+mod error;
+mod jobs;
+mod logs;
+pub mod records;
+mod runs;
+mod sqlite;
+mod tasks;
+mod tokens;
+
+pub use error::StoreError;
+pub use jobs::ApplyOutcome;
+pub use logs::LogOwner;
+pub use runs::{NewRun, RunListFilter};
+pub use tasks::RunUpdate;
+pub use sqlite::Store;
+pub use tokens::hash_secret;

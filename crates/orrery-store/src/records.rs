@@ -1,0 +1,131 @@
+//! What the store hands out: plain records, converted from rows in this crate and to
+//! API or engine types by their users.
+
+use chrono::{DateTime, Utc};
+use orrery_core::ids::{JobId, RunId, TaskInstanceId};
+use orrery_core::state::{RunState, TaskState};
+use std::collections::BTreeMap;
+
+/// A live job and its latest spec.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobRecord {
+    pub id: JobId,
+    pub project: String,
+    pub name: String,
+    pub latest_version: u32,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Canonical JSON of the latest version's spec.
+    pub latest_spec: String,
+}
+
+/// One version of a job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct JobVersionRecord {
+    pub version: u32,
+    pub spec: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// A run, with the project and name of its job.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunRecord {
+    pub id: RunId,
+    pub job_id: JobId,
+    pub project: String,
+    pub job_name: String,
+    pub job_version: u32,
+    pub state: RunState,
+    pub trigger: String,
+    pub params: serde_json::Map<String, serde_json::Value>,
+    pub logical_date: Option<DateTime<Utc>>,
+    pub cancel_requested: bool,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// One attempt of one task. `id` is `None` until first stored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TaskRecord {
+    pub id: Option<TaskInstanceId>,
+    pub run_id: RunId,
+    pub task_name: String,
+    pub task_idx: u32,
+    pub attempt: u32,
+    pub state: TaskState,
+    /// The current assignment's fence; reports carrying another are rejected.
+    pub fence: u64,
+    pub worker: Option<String>,
+    pub exit_code: Option<i32>,
+    pub outputs: BTreeMap<String, String>,
+    pub error: Option<String>,
+    pub queued_at: Option<DateTime<Utc>>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub retry_at: Option<DateTime<Utc>>,
+}
+
+impl TaskRecord {
+    /// A first attempt waiting for its upstreams.
+    pub fn pending(run_id: RunId, task_name: &str, task_idx: u32) -> Self {
+        Self {
+            id: None,
+            run_id,
+            task_name: task_name.to_owned(),
+            task_idx,
+            attempt: 1,
+            state: TaskState::Pending,
+            fence: 0,
+            worker: None,
+            exit_code: None,
+            outputs: BTreeMap::new(),
+            error: None,
+            queued_at: None,
+            started_at: None,
+            finished_at: None,
+            retry_at: None,
+        }
+    }
+}
+
+/// One stored log line.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogRecord {
+    pub seq: i64,
+    pub task_name: String,
+    pub attempt: u32,
+    pub at: DateTime<Utc>,
+    pub stream: String,
+    pub text: String,
+}
+
+/// A log line to store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct NewLogLine {
+    pub at: DateTime<Utc>,
+    pub stream: &'static str,
+    pub text: String,
+}
+
+/// An API token (its secret is kept only as a hash).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+}
+
+/// One audited change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AuditRecord {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    pub action: String,
+    pub resource: String,
+    pub before_version: Option<u32>,
+    pub after_version: Option<u32>,
+}

@@ -1,0 +1,51 @@
+//! API tokens. Only a SHA-256 of each secret is stored.
+
+use crate::error::StoreError;
+use crate::records::TokenRecord;
+use crate::sqlite::Store;
+use chrono::{DateTime, Utc};
+use sha2::{Digest, Sha256};
+use sqlx::Row;
+
+/// The stored form of a token secret.
+pub fn hash_secret(secret: &str) -> String {
+    let digest = Sha256::digest(secret.as_bytes());
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Store {
+    /// Stores a new token.
+    pub async fn create_token(&self, name: &str, kind: &str, secret: &str, now: DateTime<Utc>) -> Result<TokenRecord, StoreError> {
+        let id: i64 = sqlx::query(
+            "INSERT INTO api_tokens (name, kind, secret_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(kind)
+        .bind(hash_secret(secret))
+        .bind(now)
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        Ok(TokenRecord {
+            id,
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+        })
+    }
+
+    /// The token whose secret this is, if any.
+    pub async fn find_token(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
+        let row = sqlx::query("SELECT id, name, kind FROM api_tokens WHERE secret_sha256 = ?")
+            .bind(hash_secret(secret))
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(TokenRecord {
+                id: row.try_get(0)?,
+                name: row.try_get(1)?,
+                kind: row.try_get(2)?,
+            })
+        })
+        .transpose()
+    }
+}

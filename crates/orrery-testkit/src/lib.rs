@@ -1,0 +1,18 @@
+//! Test helpers shared by the integration tests: an in-process `TestServer` on an
+//! ephemeral port with a temporary data directory, a client for it, and
+//! `eventually` for waiting on a condition without sleeping blindly.
+
+mod eventually;
+mod server;
+
+pub use eventually::{eventually, eventually_async};
+pub use server::{wait_for_run_end, TestServer};
+
+/// The repository's root, to find `examples/`.
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .ancestors()
+        .nth(2)
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or_default()
+}

@@ -1,0 +1,111 @@
+//! An all-in-one Orrery server in the test's process, on a free loopback port and a
+//! temporary data directory.
+
+use crate::eventually::eventually_async;
+use orrery::{start_server, RunningServer, ServerConfig};
+use orrery_client::types::Run;
+use orrery_client::Client;
+use orrery_core::clock::SystemClock;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// A running server and the directory it keeps its data in.
+pub struct TestServer {
+    pub server: RunningServer,
+    pub config: ServerConfig,
+    pub client: Client,
+    data_dir: tempfile::TempDir,
+}
+
+impl TestServer {
+    /// Starts a server with test-friendly settings (fast polling, short kill grace).
+    pub async fn start() -> TestServer {
+        Self::start_with(|_| {}).await
+    }
+
+    /// Starts a server after `adjust` changed its config.
+    pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        init_logging();
+        let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("create a temp dir: {e}"));
+        let mut config = test_config(data_dir.path());
+        adjust(&mut config);
+        Self::start_in(data_dir, config).await
+    }
+
+    async fn start_in(data_dir: tempfile::TempDir, config: ServerConfig) -> TestServer {
+        let server = start_server(&config, Arc::new(SystemClock))
+            .await
+            .unwrap_or_else(|e| panic!("start the test server: {e}"));
+        let client = Client::new(&server.url(), Some(server.admin_token.clone()));
+        TestServer {
+            server,
+            config,
+            client,
+            data_dir,
+        }
+    }
+
+    /// The data directory.
+    pub fn data_dir(&self) -> &Path {
+        self.data_dir.path()
+    }
+
+    /// Stops the server gracefully and starts a new one on the same data directory.
+    pub async fn restart(self) -> TestServer {
+        let TestServer {
+            server, config, data_dir, ..
+        } = self;
+        server.shutdown().await.unwrap_or_else(|e| panic!("shut down: {e}"));
+        Self::start_in(data_dir, config).await
+    }
+
+    /// Applies a YAML spec, panicking on refusal.
+    pub async fn apply(&self, yaml: &str) {
+        self.client
+            .apply(yaml, "yaml")
+            .await
+            .unwrap_or_else(|e| panic!("apply failed: {e}"));
+    }
+
+    /// Starts a run of `job` with default params and waits until it ends.
+    pub async fn run_to_end(&self, job: &str) -> Run {
+        let run = self
+            .client
+            .start_run(job, &Default::default())
+            .await
+            .unwrap_or_else(|e| panic!("start run of {job}: {e}"));
+        wait_for_run_end(&self.client, run.id, Duration::from_secs(60)).await
+    }
+
+    /// Stops the server.
+    pub async fn stop(self) {
+        self.server.shutdown().await.unwrap_or_else(|e| panic!("shut down: {e}"));
+    }
+}
+
+fn test_config(data_dir: &Path) -> ServerConfig {
+    let mut config = ServerConfig::new(data_dir);
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.poll_interval = Duration::from_millis(200);
+    config.kill_grace = Duration::from_millis(500);
+    config
+}
+
+/// Waits until run `id` is in a terminal state and returns it.
+pub async fn wait_for_run_end(client: &Client, id: i64, timeout: Duration) -> Run {
+    eventually_async(&format!("run {id} to end"), timeout, || async {
+        let run = client.get_run(id).await.ok()?;
+        matches!(run.state.as_str(), "success" | "failed" | "cancelled").then_some(run)
+    })
+    .await
+}
+
+fn init_logging() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(
+            std::env::var("ORRERY_TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
+        ))
+        .with_test_writer()
+        .try_init();
+}

@@ -1,0 +1,102 @@
+//! Running one attempt: dispatch on the task type, each type in its own module.
+
+mod attempt_dir;
+mod attempt_error;
+mod cancel;
+mod capture;
+mod exit;
+mod line_splitter;
+mod log_sink;
+mod outputs;
+mod process;
+mod process_group;
+
+pub(crate) use cancel::CancelSignal;
+
+use crate::config::WorkerConfig;
+use crate::results::failed_without_process;
+use attempt_error::AttemptError;
+use orrery_core::clock::Clock;
+use orrery_proto::{
+    Assignment, ExecSpec, TaskFinished, TaskOutcome, TaskRef, TaskStarted, WorkerMessage,
+};
+use process::Program;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use tokio::sync::mpsc;
+
+/// What every attempt gets from the worker.
+#[derive(Clone)]
+pub(crate) struct AttemptContext {
+    pub(crate) config: Arc<WorkerConfig>,
+    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) outbound: mpsc::Sender<WorkerMessage>,
+}
+
+impl AttemptContext {
+    /// Sends a message about the attempt; a scheduler that stopped listening is the
+    /// main loop's concern, so a failed send is not an attempt failure.
+    async fn send(&self, message: WorkerMessage) {
+        if self.outbound.send(message).await.is_err() {
+            tracing::debug!("the scheduler link closed; dropping an attempt message");
+        }
+    }
+
+    async fn send_started(&self, task: TaskRef, pid: Option<u32>) -> chrono::DateTime<chrono::Utc> {
+        let started_at = self.clock.now();
+        self.send(WorkerMessage::TaskStarted(TaskStarted {
+            task,
+            started_at,
+            pid,
+        }))
+        .await;
+        started_at
+    }
+}
+
+/// How an attempt is carried out, chosen from its `ExecSpec`.
+enum Executor {
+    /// Succeeds at once without a process.
+    Noop,
+    /// A child process in its own process group (`shell` and `command` tasks).
+    Process(Program),
+}
+
+impl Executor {
+    fn for_spec(exec: &ExecSpec) -> Result<Self, AttemptError> {
+        match exec {
+            ExecSpec::Noop => Ok(Executor::Noop),
+            ExecSpec::Shell { script } => Ok(Executor::Process(Program::shell(script))),
+            ExecSpec::Command { argv } => Program::command(argv).map(Executor::Process),
+        }
+    }
+}
+
+/// Runs the attempt to its end and returns the report; never panics on bad input.
+pub(crate) async fn execute(
+    assignment: Assignment,
+    context: AttemptContext,
+    cancel: CancelSignal,
+) -> TaskFinished {
+    let task = assignment.task;
+    match Executor::for_spec(&assignment.exec) {
+        Ok(Executor::Noop) => run_noop(task, &context).await,
+        Ok(Executor::Process(program)) => {
+            process::run(program, &assignment, &context, cancel).await
+        }
+        Err(error) => failed_without_process(task, error.to_string(), None, context.clock.now()),
+    }
+}
+
+async fn run_noop(task: TaskRef, context: &AttemptContext) -> TaskFinished {
+    let started_at = context.send_started(task, None).await;
+    TaskFinished {
+        task,
+        outcome: TaskOutcome::Succeeded,
+        exit_code: None,
+        outputs: BTreeMap::new(),
+        error: None,
+        started_at: Some(started_at),
+        finished_at: context.clock.now(),
+    }
+}

@@ -1,0 +1,121 @@
+//! The worker's side of the protocol: registration, credits, heartbeats, acks and drain.
+
+mod common;
+
+use common::{Harness, shell, task};
+use orrery_proto::{ExecSpec, PROTOCOL_VERSION, Register, SchedulerMessage, TaskOutcome, WorkerMessage};
+use orrery_worker::WorkerError;
+use std::time::Duration;
+
+#[tokio::test]
+async fn the_worker_registers_then_announces_its_slots() {
+    let mut harness = Harness::start_unregistered(|config| config.slots = 3);
+    assert_eq!(
+        harness.recv().await,
+        WorkerMessage::Register(Register {
+            name: "test-worker".to_owned(),
+            protocol_version: PROTOCOL_VERSION,
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+            slots: 3,
+        })
+    );
+    harness
+        .send(SchedulerMessage::Registered { worker_id: "w-9".to_owned() })
+        .await;
+    assert_eq!(harness.recv().await, WorkerMessage::Credits { free_slots: 3 });
+}
+
+#[tokio::test]
+async fn a_refused_registration_stops_the_worker_with_the_reason() {
+    let mut harness = Harness::start_unregistered(|_| {});
+    assert!(matches!(harness.recv().await, WorkerMessage::Register(_)));
+    harness
+        .send(SchedulerMessage::Refused { reason: "protocol 1 is too old".to_owned() })
+        .await;
+    match harness.join().await {
+        Err(WorkerError::Refused(reason)) => assert_eq!(reason, "protocol 1 is too old"),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_link_closed_before_registration_is_an_error() {
+    let mut harness = Harness::start_unregistered(|_| {});
+    assert!(matches!(harness.recv().await, WorkerMessage::Register(_)));
+    let Harness { to_worker, worker, .. } = harness;
+    drop(to_worker);
+    let result = common::within(common::SAFETY, worker).await.expect("worker task");
+    assert!(matches!(result, Err(WorkerError::Disconnected)), "{result:?}");
+}
+
+#[tokio::test]
+async fn credits_go_down_on_assign_and_back_up_on_finish() {
+    let mut harness = Harness::start(|config| config.slots = 2).await;
+    let attempt = harness.run(shell(1, "echo hi")).await;
+    assert_eq!(attempt.finished().outcome, TaskOutcome::Succeeded);
+    let credits: Vec<&WorkerMessage> = attempt
+        .others
+        .iter()
+        .filter(|message| matches!(message, WorkerMessage::Credits { .. }))
+        .collect();
+    assert_eq!(credits, [&WorkerMessage::Credits { free_slots: 1 }]);
+    assert_eq!(harness.recv().await, WorkerMessage::Credits { free_slots: 2 });
+}
+
+#[tokio::test]
+async fn an_assignment_beyond_the_slots_is_refused() {
+    let mut harness = Harness::start(|config| config.slots = 1).await;
+    harness.send(SchedulerMessage::Assign(shell(1, "sleep 30"))).await;
+    harness.send(SchedulerMessage::Assign(shell(2, "echo never"))).await;
+    let attempt = harness.collect_until_finished(task(2)).await;
+    let finished = attempt.finished();
+    assert_eq!(finished.outcome, TaskOutcome::Failed);
+    assert_eq!(finished.error.as_deref(), Some("worker has no free slot"));
+    assert!(attempt.others.contains(&WorkerMessage::Credits { free_slots: 0 }));
+}
+
+#[tokio::test]
+async fn heartbeats_are_sent_periodically() {
+    let mut harness =
+        Harness::start(|config| config.heartbeat_interval = Duration::from_millis(20)).await;
+    assert_eq!(harness.recv().await, WorkerMessage::Heartbeat);
+    assert_eq!(harness.recv().await, WorkerMessage::Heartbeat);
+}
+
+#[tokio::test]
+async fn results_are_resent_until_acknowledged() {
+    let mut harness =
+        Harness::start(|config| config.result_resend_interval = Duration::from_millis(20)).await;
+    let first = harness.run(common::assignment(1, ExecSpec::Noop)).await;
+    let resent = harness.collect_until_finished(task(1)).await;
+    assert_eq!(resent.finished, first.finished);
+    let resent_again = harness.collect_until_finished(task(1)).await;
+    assert_eq!(resent_again.finished, first.finished);
+
+    // Once acknowledged nothing is pending, so a drain completes at once.
+    harness.send(SchedulerMessage::Ack(task(1))).await;
+    harness.send(SchedulerMessage::Drain).await;
+    harness.join().await.expect("a completed drain");
+}
+
+#[tokio::test]
+async fn a_drain_refuses_new_work_and_ends_once_running_work_is_reported() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness
+        .send(SchedulerMessage::Assign(shell(1, "read -t 30 line < /dev/zero; echo ran")))
+        .await;
+    harness.send(SchedulerMessage::Drain).await;
+    harness.send(SchedulerMessage::Assign(shell(2, "echo never"))).await;
+
+    let refused = harness.collect_until_finished(task(2)).await;
+    assert_eq!(refused.finished().outcome, TaskOutcome::Failed);
+    assert_eq!(refused.finished().error.as_deref(), Some("worker draining"));
+    assert!(refused.others.contains(&WorkerMessage::Credits { free_slots: 0 }));
+    harness.send(SchedulerMessage::Ack(task(2))).await;
+
+    let drained = harness.collect_until_finished(task(1)).await;
+    assert_eq!(drained.finished().outcome, TaskOutcome::Succeeded);
+    assert!(!harness.worker.is_finished());
+    harness.send(SchedulerMessage::Ack(task(1))).await;
+    harness.join().await.expect("a completed drain");
+}

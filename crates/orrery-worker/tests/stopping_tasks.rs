@@ -1,0 +1,132 @@
+//! Timeouts, cancels, shutdown and lost links kill the whole process group.
+
+mod common;
+
+use common::{Attempt, Harness, SAFETY, assert_process_gone, process_alive, shell, task, within};
+use orrery_proto::{SchedulerMessage, TaskOutcome, WorkerMessage};
+use std::time::Duration;
+use tokio::time::Instant;
+
+/// Starts a grandchild `sleep 300` whose pid is the first stdout line, then `rest`.
+fn with_grandchild(rest: &str) -> String {
+    format!("sleep 300 & echo $!; {rest}")
+}
+
+/// Collects messages until the attempt has printed the grandchild's pid.
+async fn grandchild_pid(harness: &mut Harness, id: i64, attempt: &mut Attempt) -> i32 {
+    let finished = harness
+        .collect_into(task(id), attempt, |attempt| attempt.first_pid().is_some())
+        .await;
+    assert!(!finished, "finished before printing a pid: {attempt:?}");
+    let pid = attempt.first_pid().expect("a pid line");
+    assert!(process_alive(pid));
+    pid
+}
+
+#[tokio::test]
+async fn a_timeout_kills_the_process_quickly() {
+    let mut harness = Harness::start(|_| {}).await;
+    let mut assignment = shell(1, "sleep 30");
+    assignment.timeout = Some(Duration::from_secs(1));
+    let begun = Instant::now();
+    let attempt = harness.run(assignment).await;
+    let finished = attempt.finished();
+    assert_eq!(finished.outcome, TaskOutcome::TimedOut);
+    assert_eq!(finished.error.as_deref(), Some("timed out after 1s"));
+    assert!(begun.elapsed() < Duration::from_secs(5), "{:?}", begun.elapsed());
+}
+
+#[tokio::test]
+async fn a_timeout_kills_grandchildren_too() {
+    let mut harness = Harness::start(|_| {}).await;
+    let mut assignment = shell(1, &with_grandchild("sleep 30"));
+    assignment.timeout = Some(Duration::from_secs(1));
+    harness.send(SchedulerMessage::Assign(assignment)).await;
+    let mut attempt = Attempt::default();
+    let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
+    assert!(harness.collect_into(task(1), &mut attempt, |_| false).await);
+    assert_eq!(attempt.finished().outcome, TaskOutcome::TimedOut);
+    assert_process_gone(pid).await;
+}
+
+#[tokio::test]
+async fn a_task_ignoring_sigterm_is_killed_after_the_grace_period() {
+    let mut harness = Harness::start(|config| config.kill_grace = Duration::from_millis(300)).await;
+    let mut assignment = shell(1, "trap '' TERM; sleep 30");
+    assignment.timeout = Some(Duration::from_millis(200));
+    let attempt = harness.run(assignment).await;
+    let finished = attempt.finished();
+    assert_eq!(finished.outcome, TaskOutcome::TimedOut);
+    assert_eq!(finished.exit_code, None);
+    assert_eq!(finished.error.as_deref(), Some("timed out after 200ms"));
+}
+
+#[tokio::test]
+async fn a_cancel_kills_the_group_and_reports_cancelled() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness
+        .send(SchedulerMessage::Assign(shell(1, &with_grandchild("sleep 30"))))
+        .await;
+    let mut attempt = Attempt::default();
+    let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
+    harness.send(SchedulerMessage::Cancel(task(1))).await;
+    assert!(harness.collect_into(task(1), &mut attempt, |_| false).await);
+    let finished = attempt.finished();
+    assert_eq!(finished.outcome, TaskOutcome::Cancelled);
+    assert_eq!(finished.error, None);
+    assert_process_gone(pid).await;
+}
+
+#[tokio::test]
+async fn grandchildren_outliving_a_finished_task_are_killed_without_hanging() {
+    let mut harness = Harness::start(|_| {}).await;
+    let attempt = harness.run(shell(1, &with_grandchild("echo done"))).await;
+    assert_eq!(attempt.finished().outcome, TaskOutcome::Succeeded);
+    assert_eq!(attempt.stdout()[1..], ["done"]);
+    assert_process_gone(attempt.first_pid().expect("a pid line")).await;
+}
+
+#[tokio::test]
+async fn shutdown_cancels_running_attempts_and_returns() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness
+        .send(SchedulerMessage::Assign(shell(1, &with_grandchild("sleep 30"))))
+        .await;
+    let mut attempt = Attempt::default();
+    let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
+    harness.shutdown.send_replace(true);
+    assert!(harness.collect_into(task(1), &mut attempt, |_| false).await);
+    assert_eq!(attempt.finished().outcome, TaskOutcome::Cancelled);
+    harness.join().await.expect("a clean stop");
+    assert_process_gone(pid).await;
+}
+
+#[tokio::test]
+async fn a_closed_link_kills_running_attempts_and_returns() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness
+        .send(SchedulerMessage::Assign(shell(1, &with_grandchild("sleep 30"))))
+        .await;
+    let mut attempt = Attempt::default();
+    let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
+    let Harness {
+        to_worker,
+        mut from_worker,
+        worker,
+        ..
+    } = harness;
+    drop(to_worker);
+    // Keep reading so the worker is never blocked on a full outbound channel.
+    let drain = tokio::spawn(async move {
+        let mut finished = Vec::new();
+        while let Some(message) = from_worker.recv().await {
+            if let WorkerMessage::TaskFinished(result) = message {
+                finished.push(result.outcome);
+            }
+        }
+        finished
+    });
+    within(SAFETY, worker).await.expect("worker task").expect("a clean stop");
+    assert_eq!(drain.await.expect("drain task"), [TaskOutcome::Cancelled]);
+    assert_process_gone(pid).await;
+}

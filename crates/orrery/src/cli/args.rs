@@ -1,0 +1,136 @@
+//! Every flag and environment variable of the CLI, declared once.
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Orrery: a distributed job scheduler and workflow engine.
+#[derive(Debug, Parser)]
+#[command(name = "orrery", version, about)]
+pub(crate) struct Cli {
+    #[command(flatten)]
+    pub(crate) global: GlobalArgs,
+    #[command(subcommand)]
+    pub(crate) command: Command,
+}
+
+/// How client commands reach a server.
+#[derive(Debug, Args)]
+pub(crate) struct GlobalArgs {
+    /// Server URL; default: the one a local server wrote to its data directory, else
+    /// http://127.0.0.1:7070.
+    #[arg(long, global = true, env = "ORRERY_SERVER")]
+    pub(crate) server: Option<String>,
+    /// API token; default: the admin token of a local server's data directory.
+    #[arg(long, global = true, env = "ORRERY_TOKEN", hide_env_values = true)]
+    pub(crate) token: Option<String>,
+    /// Data directory of the local server (where its token and address are found).
+    #[arg(long, global = true, env = "ORRERY_DATA_DIR", default_value = orrery::config::DEFAULT_DATA_DIR)]
+    pub(crate) data_dir: PathBuf,
+    /// Output format of read commands.
+    #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
+    pub(crate) output: OutputFormat,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OutputFormat {
+    Table,
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum Command {
+    /// Run the all-in-one server: API, scheduler and an embedded worker, on SQLite.
+    Server(ServerArgs),
+    /// Create or update jobs from a spec file or every spec in a directory.
+    Apply(ApplyArgs),
+    /// Inspect and delete jobs.
+    #[command(subcommand)]
+    Job(JobCommand),
+    /// Start, inspect, cancel runs and read their logs.
+    #[command(subcommand)]
+    Run(RunCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ServerArgs {
+    /// Address to listen on (loopback by default).
+    #[arg(long, env = "ORRERY_LISTEN", default_value = orrery::config::DEFAULT_LISTEN)]
+    pub(crate) listen: SocketAddr,
+    /// Tasks the embedded worker runs at once.
+    #[arg(long, env = "ORRERY_WORKER_SLOTS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) worker_slots: u32,
+    /// Log bytes kept per task attempt; the rest is dropped with a marker.
+    #[arg(long, env = "ORRERY_MAX_LOG_BYTES", default_value_t = 10 * 1024 * 1024)]
+    pub(crate) max_log_bytes: u64,
+    /// Largest accepted API request body (e.g. a spec), in bytes.
+    #[arg(long, env = "ORRERY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
+    pub(crate) max_body_bytes: usize,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ApplyArgs {
+    /// A spec file (.yaml, .yml, .json) or a directory of them.
+    #[arg(short = 'f', long = "file")]
+    pub(crate) path: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum JobCommand {
+    /// List jobs.
+    List,
+    /// Show a job and its versions.
+    Get { name: String },
+    /// Delete a job (its runs stay readable).
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum RunCommand {
+    /// Start a run of a job.
+    Start(StartArgs),
+    /// List runs, newest first.
+    List(ListArgs),
+    /// Show a run and its task attempts.
+    Get { run: i64 },
+    /// Cancel a run: running tasks are killed, pending ones cancelled.
+    Cancel { run: i64 },
+    /// Print a run's task logs.
+    Logs(LogsArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StartArgs {
+    pub(crate) job: String,
+    /// Override a param: `--param region=eu` (numbers and booleans are typed).
+    #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
+    pub(crate) params: Vec<String>,
+    /// Project of the job.
+    #[arg(long)]
+    pub(crate) project: Option<String>,
+    /// Wait for the run to end; exit 0 only when it succeeded.
+    #[arg(long)]
+    pub(crate) wait: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ListArgs {
+    #[arg(long)]
+    pub(crate) job: Option<String>,
+    /// queued, running, success, failed or cancelled.
+    #[arg(long)]
+    pub(crate) state: Option<String>,
+    #[arg(long, default_value_t = 20)]
+    pub(crate) limit: u32,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LogsArgs {
+    pub(crate) run: i64,
+    /// Only this task's lines.
+    #[arg(long)]
+    pub(crate) task: Option<String>,
+    /// Keep printing new lines until the run ends.
+    #[arg(short = 'f', long)]
+    pub(crate) follow: bool,
+}

@@ -1,0 +1,30 @@
+//! `orrery job list|get|delete`.
+
+use super::args::{GlobalArgs, JobCommand, OutputFormat};
+use super::{connect, output};
+use std::process::ExitCode;
+
+pub(crate) async fn job(global: &GlobalArgs, command: JobCommand) -> anyhow::Result<ExitCode> {
+    let client = connect::client(global)?;
+    match command {
+        JobCommand::List => {
+            let jobs = client.list_jobs().await?;
+            match global.output {
+                OutputFormat::Json => output::json(&jobs)?,
+                OutputFormat::Table => output::jobs(&jobs),
+            }
+        }
+        JobCommand::Get { name } => {
+            let job = client.get_job(&name).await?;
+            match global.output {
+                OutputFormat::Json => output::json(&job)?,
+                OutputFormat::Table => output::job(&job),
+            }
+        }
+        JobCommand::Delete { name } => {
+            client.delete_job(&name).await?;
+            output::line(&format!("deleted job {name}"));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,161 @@
+//! Everything the CLI prints to standard output: tables for people, JSON for tools.
+#![allow(clippy::print_stdout)] // this module is the CLI's output
+
+use chrono::{DateTime, Utc};
+use orrery_client::types::{ApplyResult, JobDetail, JobSummary, LogLine, Run};
+use serde::Serialize;
+
+pub(crate) fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+/// Prints rows under a header, each column as wide as its widest cell.
+pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let mut text = String::new();
+        for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
+            if i + 1 == cells.len() {
+                text.push_str(cell);
+            } else {
+                text.push_str(&format!("{cell:<width$}  "));
+            }
+        }
+        println!("{}", text.trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+pub(crate) fn line(text: &str) {
+    println!("{text}");
+}
+
+fn time(at: Option<DateTime<Utc>>) -> String {
+    at.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+}
+
+fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {
+    match (start, end) {
+        (Some(s), Some(e)) => {
+            let ms = (e - s).num_milliseconds();
+            if ms < 1000 { format!("{ms}ms") } else { format!("{:.1}s", ms as f64 / 1000.0) }
+        }
+        _ => "-".to_owned(),
+    }
+}
+
+pub(crate) fn apply_results(results: &[(String, ApplyResult)]) {
+    let rows = results
+        .iter()
+        .map(|(file, r)| {
+            let status = serde_json::to_value(r.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default();
+            vec![file.clone(), r.project.clone(), r.job.clone(), r.version.to_string(), status]
+        })
+        .collect::<Vec<_>>();
+    table(&["FILE", "PROJECT", "JOB", "VERSION", "STATUS"], &rows);
+}
+
+pub(crate) fn jobs(jobs: &[JobSummary]) {
+    let rows = jobs
+        .iter()
+        .map(|j| {
+            vec![
+                j.project.clone(),
+                j.name.clone(),
+                j.latest_version.to_string(),
+                j.n_tasks.to_string(),
+                time(Some(j.updated_at)),
+                j.description.clone().unwrap_or_default(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(&["PROJECT", "NAME", "VERSION", "TASKS", "UPDATED", "DESCRIPTION"], &rows);
+}
+
+pub(crate) fn job(job: &JobDetail) {
+    let s = &job.summary;
+    println!("job:         {}/{}", s.project, s.name);
+    println!("description: {}", s.description.as_deref().unwrap_or("-"));
+    println!("version:     {} ({} tasks)", s.latest_version, s.n_tasks);
+    println!("created:     {}", time(Some(s.created_at)));
+    println!();
+    let rows = job
+        .versions
+        .iter()
+        .map(|v| vec![v.version.to_string(), time(Some(v.created_at))])
+        .collect::<Vec<_>>();
+    table(&["VERSION", "CREATED"], &rows);
+}
+
+pub(crate) fn runs(runs: &[Run]) {
+    let rows = runs
+        .iter()
+        .map(|r| {
+            vec![
+                r.id.to_string(),
+                r.job.clone(),
+                r.job_version.to_string(),
+                r.state.clone(),
+                r.trigger.clone(),
+                time(Some(r.created_at)),
+                duration(r.started_at, r.finished_at),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(&["RUN", "JOB", "VERSION", "STATE", "TRIGGER", "CREATED", "DURATION"], &rows);
+}
+
+pub(crate) fn run(run: &Run) {
+    println!("run:      {}", run.id);
+    println!("job:      {}/{} (version {})", run.project, run.job, run.job_version);
+    println!("state:    {}{}", run.state, if run.cancel_requested { " (cancel requested)" } else { "" });
+    println!("created:  {}", time(Some(run.created_at)));
+    println!("duration: {}", duration(run.started_at, run.finished_at));
+    if !run.params.is_empty() {
+        println!("params:   {}", serde_json::Value::Object(run.params.clone()));
+    }
+    println!();
+    let rows = run
+        .tasks
+        .iter()
+        .map(|t| {
+            let outputs = t.outputs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+            vec![
+                t.task.clone(),
+                t.attempt.to_string(),
+                t.state.clone(),
+                t.exit_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+                duration(t.started_at, t.finished_at),
+                t.worker.clone().unwrap_or_else(|| "-".to_owned()),
+                t.error.clone().unwrap_or(outputs),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(&["TASK", "ATTEMPT", "STATE", "EXIT", "DURATION", "WORKER", "OUTPUTS/ERROR"], &rows);
+}
+
+pub(crate) fn log_line(line: &LogLine, with_task: bool) {
+    let at = line.at.format("%H:%M:%S%.3f");
+    let stream = match line.stream.as_str() {
+        "stderr" => " ERR",
+        "system" => " SYS",
+        _ => "",
+    };
+    if with_task {
+        println!("{at} {}#{}{stream} | {}", line.task, line.attempt, line.text);
+    } else {
+        println!("{at}{stream} | {}", line.text);
+    }
+}

@@ -1,0 +1,42 @@
+//! `orrery server`: runs until SIGINT or SIGTERM, then shuts down gracefully.
+
+use super::args::ServerArgs;
+use anyhow::Context;
+use orrery::{start_server, ServerConfig};
+use orrery_core::clock::SystemClock;
+use std::process::ExitCode;
+use std::sync::Arc;
+use tokio::signal::unix::{signal, SignalKind};
+
+pub(crate) async fn serve(args: ServerArgs, data_dir: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    init_tracing();
+    let mut config = ServerConfig::new(data_dir);
+    config.listen = args.listen;
+    config.worker_slots = args.worker_slots;
+    config.max_log_bytes = args.max_log_bytes;
+    config.max_body_bytes = args.max_body_bytes;
+    let mut server = start_server(&config, Arc::new(SystemClock))
+        .await
+        .context("start the server")?;
+    eprintln!(
+        "orrery is listening on {} (data in {}, admin token in {})",
+        server.url(),
+        config.data_dir.display(),
+        config.data_dir.join(orrery::config::ADMIN_TOKEN_FILE).display()
+    );
+    let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = terminate.recv() => {}
+        () = server.stopped() => {}
+    }
+    tracing::info!("shutting down");
+    server.shutdown().await.context("shut down")?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("ORRERY_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,53 @@
+//! The server's settings, declared once; the CLI layers defaults, environment
+//! variables and flags into one `ServerConfig` and passes it down.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// Address the server listens on by default: loopback only.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
+/// Data directory by default, relative to where the server starts.
+pub const DEFAULT_DATA_DIR: &str = "orrery-data";
+/// File under the data directory holding the bootstrap admin token.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// File under the data directory holding the URL the running server listens on.
+pub const ENDPOINT_FILE: &str = "endpoint";
+
+/// Everything `orrery server` needs.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    pub data_dir: PathBuf,
+    /// Port 0 picks a free port (tests).
+    pub listen: SocketAddr,
+    /// Tasks the embedded worker runs at once.
+    pub worker_slots: u32,
+    pub worker_name: String,
+    /// Log bytes kept per task attempt.
+    pub max_log_bytes: u64,
+    /// Longest log line kept.
+    pub max_line_bytes: usize,
+    /// Largest accepted API request body (specs).
+    pub max_body_bytes: usize,
+    /// How often the scheduler re-reads the store for work it was not told about.
+    pub poll_interval: Duration,
+    /// SIGTERM → SIGKILL grace when a task is stopped.
+    pub kill_grace: Duration,
+}
+
+impl ServerConfig {
+    /// Defaults for a data directory.
+    pub fn new(data_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            data_dir: data_dir.into(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            worker_slots: 16,
+            worker_name: "embedded".to_owned(),
+            max_log_bytes: 10 * 1024 * 1024,
+            max_line_bytes: 64 * 1024,
+            max_body_bytes: 1024 * 1024,
+            poll_interval: Duration::from_secs(1),
+            kill_grace: Duration::from_secs(5),
+        }
+    }
+}

@@ -1,0 +1,9 @@
+//! Process wiring for the `orrery` binary: the server configuration and the
+//! all-in-one server (API, scheduler and embedded worker in one process).
+
+pub mod config;
+pub mod server;
+mod token;
+
+pub use config::ServerConfig;
+pub use server::{start_server, RunningServer, ServerError};

@@ -1,0 +1,168 @@
+//! The all-in-one server: store, scheduler, embedded worker and API in one process,
+//! the worker attached to the scheduler through the same protocol remote workers use.
+
+use crate::config::{ServerConfig, ENDPOINT_FILE};
+use crate::token::ensure_admin_token;
+use orrery_api::{router, ApiConfig, AppState};
+use orrery_core::clock::Clock;
+use orrery_scheduler::{spawn_scheduler, SchedulerConfig, SchedulerError, SchedulerHandle};
+use orrery_store::{Store, StoreError};
+use orrery_worker::{run_worker, WorkerConfig, WorkerError, WorkerLink};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::sync::{mpsc, watch};
+use tokio::task::JoinHandle;
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("{action}: {source}")]
+    Io {
+        action: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("scheduler: {0}")]
+    Scheduler(#[from] SchedulerError),
+    #[error("embedded worker: {0}")]
+    Worker(#[from] WorkerError),
+}
+
+/// A started server; drop does not stop it, call `shutdown`.
+pub struct RunningServer {
+    /// Where the API listens.
+    pub addr: SocketAddr,
+    /// The bootstrap admin token.
+    pub admin_token: String,
+    pub store: Store,
+    pub scheduler: SchedulerHandle,
+    shutdown: watch::Sender<bool>,
+    api: JoinHandle<std::io::Result<()>>,
+    scheduler_task: JoinHandle<Result<(), SchedulerError>>,
+    worker_task: JoinHandle<Result<(), WorkerError>>,
+}
+
+impl RunningServer {
+    /// The API's base URL.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting requests, stops the worker (killing its tasks), then the
+    /// scheduler, and closes the store.
+    pub async fn shutdown(self) -> Result<(), ServerError> {
+        let _ = self.shutdown.send(true);
+        let api = self.api.await;
+        let worker = self.worker_task.await;
+        let scheduler = self.scheduler_task.await;
+        self.store.close().await;
+        if let Ok(Err(e)) = api {
+            return Err(ServerError::Io {
+                action: "serve the API".to_owned(),
+                source: e,
+            });
+        }
+        if let Ok(Err(e)) = worker {
+            return Err(e.into());
+        }
+        if let Ok(Err(e)) = scheduler {
+            return Err(e.into());
+        }
+        Ok(())
+    }
+
+    /// Waits until one of the server's parts stops by itself (an error), for
+    /// `select!` against a shutdown signal.
+    pub async fn stopped(&mut self) {
+        tokio::select! {
+            _ = &mut self.api => {}
+            _ = &mut self.scheduler_task => {}
+        }
+    }
+}
+
+/// Opens the store, ensures the admin token, starts scheduler, worker and API.
+pub async fn start_server(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, ServerError> {
+    let store = Store::open(&config.data_dir).await?;
+    let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
+    let (shutdown, shutdown_rx) = watch::channel(false);
+
+    let scheduler_config = SchedulerConfig {
+        poll_interval: config.poll_interval,
+        ..SchedulerConfig::default()
+    };
+    let (scheduler, scheduler_task) = spawn_scheduler(store.clone(), clock.clone(), scheduler_config, shutdown_rx.clone());
+
+    let worker_task = spawn_embedded_worker(config, &scheduler, clock.clone(), shutdown_rx.clone());
+
+    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| ServerError::Io {
+        action: format!("listen on {}", config.listen),
+        source: e,
+    })?;
+    let addr = listener.local_addr().map_err(|e| ServerError::Io {
+        action: "read the listening address".to_owned(),
+        source: e,
+    })?;
+    let endpoint = config.data_dir.join(ENDPOINT_FILE);
+    std::fs::write(&endpoint, format!("http://{addr}\n")).map_err(|e| ServerError::Io {
+        action: format!("write {}", endpoint.display()),
+        source: e,
+    })?;
+    let state = AppState {
+        store: store.clone(),
+        clock,
+        scheduler_wake: scheduler.waker(),
+        config: ApiConfig {
+            max_body_bytes: config.max_body_bytes,
+            ..ApiConfig::default()
+        },
+    };
+    let app = router(state);
+    let mut api_shutdown = shutdown_rx;
+    let api = tokio::spawn(async move {
+        axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = api_shutdown.wait_for(|stop| *stop).await;
+            })
+            .await
+    });
+    tracing::info!(%addr, data_dir = %config.data_dir.display(), "orrery server started");
+    Ok(RunningServer {
+        addr,
+        admin_token,
+        store,
+        scheduler,
+        shutdown,
+        api,
+        scheduler_task,
+        worker_task,
+    })
+}
+
+fn spawn_embedded_worker(
+    config: &ServerConfig,
+    scheduler: &SchedulerHandle,
+    clock: Arc<dyn Clock>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<Result<(), WorkerError>> {
+    let mut worker_config = WorkerConfig::new(config.worker_name.clone(), config.data_dir.join("work"));
+    worker_config.slots = config.worker_slots;
+    worker_config.max_log_bytes = config.max_log_bytes;
+    worker_config.max_line_bytes = config.max_line_bytes;
+    worker_config.kill_grace = config.kill_grace;
+    let (outbound, mut from_scheduler) = scheduler.connect_worker();
+    // The scheduler never blocks on a worker (unbounded toward it); the worker reads a
+    // bounded channel like a remote worker's stream, so bridge the two.
+    let (to_worker, inbound) = mpsc::channel(1024);
+    tokio::spawn(async move {
+        while let Some(message) = from_scheduler.recv().await {
+            if to_worker.send(message).await.is_err() {
+                return;
+            }
+        }
+    });
+    let link = WorkerLink { outbound, inbound };
+    tokio::spawn(run_worker(worker_config, link, clock, shutdown))
+}

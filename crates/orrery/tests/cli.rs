@@ -1,0 +1,166 @@
+//! The real binary, as a user drives it: `orrery server` in one process, the CLI in
+//! others; including a SIGKILL of the server in the middle of a run.
+
+use orrery_testkit::{eventually, repo_root};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_orrery");
+
+struct ServerProcess {
+    child: Child,
+    data_dir: PathBuf,
+}
+
+impl ServerProcess {
+    fn start(data_dir: &Path) -> ServerProcess {
+        let _ = std::fs::remove_file(data_dir.join("endpoint"));
+        let child = Command::new(BIN)
+            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(data_dir)
+            .env("ORRERY_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn orrery server");
+        let server = ServerProcess {
+            child,
+            data_dir: data_dir.to_owned(),
+        };
+        eventually("the server to listen", Duration::from_secs(30), || {
+            let out = server.cli(&["job", "list"]);
+            out.status.success().then_some(())
+        });
+        server
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .env_remove("ORRERY_SERVER")
+            .env_remove("ORRERY_TOKEN")
+            .current_dir(repo_root())
+            .output()
+            .expect("run orrery")
+    }
+
+    fn kill(mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    fn stop(mut self) {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        let _ = self.child.wait();
+    }
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+fn run_json(server: &ServerProcess, id: i64) -> serde_json::Value {
+    let out = server.cli(&["run", "get", &id.to_string(), "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_slice(&out.stdout).expect("run json")
+}
+
+#[test]
+fn the_readme_tour_works() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(data.path());
+
+    let out = server.cli(&["apply", "-f", "examples/"]);
+    assert!(out.status.success(), "apply: {}", stderr(&out));
+    assert!(stdout(&out).contains("etl-daily"), "{}", stdout(&out));
+    let again = server.cli(&["apply", "-f", "examples/etl-daily.yaml"]);
+    assert!(stdout(&again).contains("unchanged"), "{}", stdout(&again));
+
+    let out = server.cli(&["run", "start", "etl-daily", "--wait", "-o", "json"]);
+    assert!(out.status.success(), "run start --wait: {}{}", stdout(&out), stderr(&out));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(run["state"], "success");
+    let id = run["id"].as_i64().expect("id");
+
+    let out = server.cli(&["run", "logs", &id.to_string(), "--task", "extract"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("extracting orders for region cn"), "{}", stdout(&out));
+
+    let out = server.cli(&["run", "list", "--job", "etl-daily"]);
+    assert!(stdout(&out).contains("success"), "{}", stdout(&out));
+    let out = server.cli(&["job", "get", "etl-daily"]);
+    assert!(stdout(&out).contains("Daily sales report"), "{}", stdout(&out));
+    server.stop();
+}
+
+#[test]
+fn failures_exit_non_zero_with_a_message_that_names_the_problem() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let specs = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(data.path());
+
+    let bad = specs.path().join("bad.yaml");
+    std::fs::write(&bad, "name: bad\ntasks:\n  - {name: t, type: shell, script: echo, timeout: soon}\n").expect("write");
+    let out = server.cli(&["apply", "-f", bad.to_str().expect("path")]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("tasks[0].timeout"), "{}", stderr(&out));
+
+    let failing = specs.path().join("failing.yaml");
+    std::fs::write(&failing, "name: failing\ntasks:\n  - {name: t, type: shell, script: 'exit 4'}\n").expect("write");
+    assert!(server.cli(&["apply", "-f", failing.to_str().expect("path")]).status.success());
+    let out = server.cli(&["run", "start", "failing", "--wait"]);
+    assert!(!out.status.success(), "a failed run must exit non-zero");
+
+    let out = server.cli(&["run", "get", "424242"]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not found"), "{}", stderr(&out));
+    server.stop();
+}
+
+#[test]
+fn a_server_killed_mid_run_recovers_the_run_after_restart() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let work = tempfile::tempdir().expect("tempdir");
+    let marker = work.path().join("started");
+    let server = ServerProcess::start(data.path());
+    // The first attempt blocks until killed with the server; the retry finishes.
+    let spec = work.path().join("recover.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: recover\ntasks:\n  - name: t\n    type: shell\n    retries: 1\n    retry_delay: 0s\n    script: |\n      \
+             if [ \"$ORRERY_ATTEMPT\" = 1 ]; then touch {m}; sleep 30; fi\n      echo done\n  - {{name: after, type: noop, depends_on: [t]}}\n",
+            m = marker.display()
+        ),
+    )
+    .expect("write");
+    assert!(server.cli(&["apply", "-f", spec.to_str().expect("path")]).status.success());
+    let out = server.cli(&["run", "start", "recover", "-o", "json"]);
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = run["id"].as_i64().expect("id");
+    eventually("the first attempt to start", Duration::from_secs(30), || marker.exists().then_some(()));
+    server.kill();
+
+    let server = ServerProcess::start(data.path());
+    let run = eventually("the run to end after restart", Duration::from_secs(60), || {
+        let run = run_json(&server, id);
+        matches!(run["state"].as_str(), Some("success" | "failed")).then_some(run)
+    });
+    assert_eq!(run["state"], "success", "{run:#}");
+    let tasks = run["tasks"].as_array().expect("tasks");
+    let attempts: Vec<(i64, &str)> = tasks
+        .iter()
+        .filter(|t| t["task"] == "t")
+        .map(|t| (t["attempt"].as_i64().unwrap_or(0), t["state"].as_str().unwrap_or("")))
+        .collect();
+    assert_eq!(attempts, vec![(1, "lost"), (2, "success")]);
+    server.stop();
+}
