@@ -12,12 +12,20 @@ use axum::response::{IntoResponse, Response};
 #[derive(Clone, Debug)]
 pub(crate) struct Actor(pub(crate) String);
 
-pub(crate) async fn require_token(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
+pub(crate) async fn require_token(
+    State(state): State<AppState>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     let secret = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .and_then(|value| {
+            value
+                .strip_prefix("Bearer ")
+                .or_else(|| value.strip_prefix("bearer "))
+        })
         .map(str::trim)
         .filter(|secret| !secret.is_empty())
         .map(str::to_owned);
@@ -26,7 +34,9 @@ pub(crate) async fn require_token(State(state): State<AppState>, mut request: Re
     };
     match state.store.find_token(&secret).await {
         Ok(Some(token)) => {
-            request.extensions_mut().insert(Actor(format!("token:{}", token.name)));
+            request
+                .extensions_mut()
+                .insert(Actor(format!("token:{}", token.name)));
             next.run(request).await
         }
         Ok(None) => ApiError::Unauthorized.into_response(),

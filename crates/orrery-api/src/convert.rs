@@ -8,7 +8,10 @@ pub(crate) fn job_summary(job: &JobRecord) -> JobSummary {
     JobSummary {
         project: job.project.clone(),
         name: job.name.clone(),
-        description: spec.get("description").and_then(|d| d.as_str()).map(str::to_owned),
+        description: spec
+            .get("description")
+            .and_then(|d| d.as_str())
+            .map(str::to_owned),
         latest_version: job.latest_version,
         n_tasks: spec
             .get("tasks")

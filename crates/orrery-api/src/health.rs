@@ -2,19 +2,23 @@
 
 use crate::error::ApiError;
 use crate::state::AppState;
-use axum::extract::State;
 use axum::Json;
+use axum::extract::State;
 use orrery_client::types::Health;
 
 /// The process is up.
 #[utoipa::path(get, path = "/healthz", responses((status = 200, body = Health)))]
 pub(crate) async fn healthz() -> Json<Health> {
-    Json(Health { status: "ok".to_owned() })
+    Json(Health {
+        status: "ok".to_owned(),
+    })
 }
 
 /// The process can serve: its store answers.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = Health), (status = 503, body = orrery_client::types::Problem)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.store.ping().await?;
-    Ok(Json(Health { status: "ready".to_owned() }))
+    Ok(Json(Health {
+        status: "ready".to_owned(),
+    }))
 }

@@ -7,10 +7,10 @@ use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
-use axum::http::{header, HeaderMap, StatusCode};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
 use orrery_client::types::{ApplyResult, ApplyStatus, JobDetail, JobSummary, JobVersionInfo};
-use orrery_core::spec::{parse_job_spec, SpecFormat, DEFAULT_PROJECT};
+use orrery_core::spec::{DEFAULT_PROJECT, SpecFormat, parse_job_spec};
 use orrery_store::ApplyOutcome;
 use serde::Deserialize;
 
@@ -52,7 +52,9 @@ pub(crate) async fn apply_job(
     let (status, version, code) = match outcome {
         ApplyOutcome::Created { .. } => (ApplyStatus::Created, 1, StatusCode::CREATED),
         ApplyOutcome::Updated { version, .. } => (ApplyStatus::Updated, version, StatusCode::OK),
-        ApplyOutcome::Unchanged { version, .. } => (ApplyStatus::Unchanged, version, StatusCode::OK),
+        ApplyOutcome::Unchanged { version, .. } => {
+            (ApplyStatus::Unchanged, version, StatusCode::OK)
+        }
     };
     let result = ApplyResult {
         project: spec.project,
@@ -68,11 +70,22 @@ fn spec_format(headers: &HeaderMap) -> Result<SpecFormat, ApiError> {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("application/yaml");
-    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
     match essence.as_str() {
         "application/json" => Ok(SpecFormat::Json),
-        "application/yaml" | "application/x-yaml" | "text/yaml" | "text/x-yaml" | "text/plain"
-        | "application/octet-stream" | "application/x-www-form-urlencoded" | "" => Ok(SpecFormat::Yaml),
+        "application/yaml"
+        | "application/x-yaml"
+        | "text/yaml"
+        | "text/x-yaml"
+        | "text/plain"
+        | "application/octet-stream"
+        | "application/x-www-form-urlencoded"
+        | "" => Ok(SpecFormat::Yaml),
         other => Err(ApiError::UnsupportedMediaType(format!(
             "{other}; send the spec as application/yaml or application/json"
         ))),
@@ -81,7 +94,9 @@ fn spec_format(headers: &HeaderMap) -> Result<SpecFormat, ApiError> {
 
 /// Live jobs of every project.
 #[utoipa::path(get, path = "/api/v1/jobs", responses((status = 200, body = [JobSummary])))]
-pub(crate) async fn list_jobs(State(state): State<AppState>) -> Result<Json<Vec<JobSummary>>, ApiError> {
+pub(crate) async fn list_jobs(
+    State(state): State<AppState>,
+) -> Result<Json<Vec<JobSummary>>, ApiError> {
     let jobs = state.store.list_jobs().await?;
     Ok(Json(jobs.iter().map(job_summary).collect()))
 }

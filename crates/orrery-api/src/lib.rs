@@ -15,8 +15,8 @@ pub use error::ApiError;
 pub use openapi::openapi_document;
 pub use state::{ApiConfig, AppState};
 
-use axum::routing::{get, post};
 use axum::Router;
+use axum::routing::{get, post};
 
 /// The whole HTTP surface of an API node.
 pub fn router(state: AppState) -> Router {
@@ -28,7 +28,10 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}", get(runs::get_run))
         .route("/runs/{id}/cancel", post(runs::cancel_run))
         .route("/runs/{id}/logs", get(logs::run_logs))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), auth::require_token))
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            auth::require_token,
+        ))
         .route("/openapi.json", get(openapi::serve_openapi));
     Router::new()
         .nest("/api/v1", api)
@@ -37,7 +40,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found_fallback)
         // Bodies are read as bytes with our own limit check, so an oversized spec is a
         // problem document rather than axum's plain-text rejection.
-        .layer(axum::extract::DefaultBodyLimit::max(state.config.max_body_bytes))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            state.config.max_body_bytes,
+        ))
         .layer(axum::middleware::from_fn(error::log_errors))
         .with_state(state)
 }

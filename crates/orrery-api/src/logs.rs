@@ -5,10 +5,10 @@ use crate::convert::log_line;
 use crate::error::ApiError;
 use crate::runs::{parse_run_id, run_not_found};
 use crate::state::AppState;
+use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::response::sse::{Event, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
-use axum::Json;
 use futures_util::stream::{self, Stream};
 use orrery_client::types::LogLine;
 use orrery_core::ids::RunId;
@@ -50,20 +50,31 @@ pub(crate) async fn run_logs(
         if !tasks.iter().any(|t| &t.task_name == task) {
             let names: Vec<&str> = tasks.iter().map(|t| t.task_name.as_str()).collect();
             return Err(ApiError::NotFound {
-                what: format!("task {task:?} in run {id} (its tasks: {})", names.join(", ")),
+                what: format!(
+                    "task {task:?} in run {id} (its tasks: {})",
+                    names.join(", ")
+                ),
             });
         }
     }
     let after = query.after.unwrap_or(0);
     if query.follow {
         let stream = follow(state, id, query.task, after);
-        return Ok(Sse::new(stream).keep_alive(KeepAlive::default()).into_response());
+        return Ok(Sse::new(stream)
+            .keep_alive(KeepAlive::default())
+            .into_response());
     }
     let limit = query.limit.unwrap_or(PAGE);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(ApiError::invalid_field(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
-    let lines = state.store.read_logs(id, query.task.as_deref(), after, limit).await?;
+    let lines = state
+        .store
+        .read_logs(id, query.task.as_deref(), after, limit)
+        .await?;
     let lines: Vec<LogLine> = lines.into_iter().map(log_line).collect();
     Ok(Json(lines).into_response())
 }
@@ -77,7 +88,12 @@ struct Follow {
     ended: bool,
 }
 
-fn follow(state: AppState, run: RunId, task: Option<String>, after: i64) -> impl Stream<Item = Result<Event, Infallible>> {
+fn follow(
+    state: AppState,
+    run: RunId,
+    task: Option<String>,
+    after: i64,
+) -> impl Stream<Item = Result<Event, Infallible>> {
     let start = Follow {
         state,
         run,
@@ -117,7 +133,8 @@ fn follow(state: AppState, run: RunId, task: Option<String>, after: i64) -> impl
             }
             if run_state.is_terminal() && !full_page {
                 let data = serde_json::json!({ "state": run_state.as_str() }).to_string();
-                f.pending.push_back(Event::default().event("end").data(data));
+                f.pending
+                    .push_back(Event::default().event("end").data(data));
                 f.ended = true;
             } else if f.pending.is_empty() {
                 tokio::time::sleep(f.state.config.log_follow_interval).await;

@@ -12,7 +12,7 @@ use axum::http::StatusCode;
 use axum::{Extension, Json};
 use orrery_client::types::{Run, RunPage, StartRunRequest};
 use orrery_core::ids::RunId;
-use orrery_core::spec::{parse_job_spec, SpecFormat, DEFAULT_PROJECT};
+use orrery_core::spec::{DEFAULT_PROJECT, SpecFormat, parse_job_spec};
 use orrery_core::state::RunState;
 use orrery_store::{NewRun, RunListFilter};
 use serde::Deserialize;
@@ -43,9 +43,14 @@ pub(crate) async fn start_run(
     };
     let project = request.project.as_deref().unwrap_or(DEFAULT_PROJECT);
     let job = find_job(&state, project, &name).await?;
-    let spec = parse_job_spec(&job.latest_spec, SpecFormat::Json)
-        .map_err(|e| ApiError::Internal(format!("stored spec of job {name:?} does not parse: {e}")))?;
-    let unknown: Vec<&String> = request.params.keys().filter(|k| !spec.params.contains_key(*k)).collect();
+    let spec = parse_job_spec(&job.latest_spec, SpecFormat::Json).map_err(|e| {
+        ApiError::Internal(format!("stored spec of job {name:?} does not parse: {e}"))
+    })?;
+    let unknown: Vec<&String> = request
+        .params
+        .keys()
+        .filter(|k| !spec.params.contains_key(*k))
+        .collect();
     if let Some(first) = unknown.first() {
         let known: Vec<&str> = spec.params.keys().map(String::as_str).collect();
         let hint = if known.is_empty() {
@@ -53,7 +58,10 @@ pub(crate) async fn start_run(
         } else {
             format!("the job declares: {}", known.join(", "))
         };
-        return Err(ApiError::invalid_field(&format!("params.{first}"), format!("unknown param; {hint}")));
+        return Err(ApiError::invalid_field(
+            &format!("params.{first}"),
+            format!("unknown param; {hint}"),
+        ));
     }
     let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
     let now = state.clock.now();
@@ -104,14 +112,19 @@ pub(crate) async fn list_runs(
             RunState::parse(s).ok_or_else(|| {
                 ApiError::invalid_field(
                     "state",
-                    format!("unknown run state {s:?}; use queued, running, success, failed or cancelled"),
+                    format!(
+                        "unknown run state {s:?}; use queued, running, success, failed or cancelled"
+                    ),
                 )
             })
         })
         .transpose()?;
     let limit = query.limit.unwrap_or(DEFAULT_PAGE);
     if limit == 0 || limit > MAX_PAGE {
-        return Err(ApiError::invalid_field("limit", format!("must be between 1 and {MAX_PAGE}")));
+        return Err(ApiError::invalid_field(
+            "limit",
+            format!("must be between 1 and {MAX_PAGE}"),
+        ));
     }
     let before_id = query
         .cursor
@@ -140,7 +153,10 @@ pub(crate) async fn list_runs(
 /// One run with every task attempt.
 #[utoipa::path(get, path = "/api/v1/runs/{id}", params(("id" = i64, Path)),
     responses((status = 200, body = Run), (status = 404, body = orrery_client::types::Problem)))]
-pub(crate) async fn get_run(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<Run>, ApiError> {
+pub(crate) async fn get_run(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+) -> Result<Json<Run>, ApiError> {
     let id = parse_run_id(&id)?;
     Ok(Json(load_run(&state, id).await?))
 }
@@ -166,13 +182,19 @@ pub(crate) async fn cancel_run(
 }
 
 pub(crate) fn parse_run_id(text: &str) -> Result<RunId, ApiError> {
-    text.parse::<i64>().map(RunId).map_err(|_| ApiError::NotFound {
-        what: format!("run {text:?} (run ids are numbers)"),
-    })
+    text.parse::<i64>()
+        .map(RunId)
+        .map_err(|_| ApiError::NotFound {
+            what: format!("run {text:?} (run ids are numbers)"),
+        })
 }
 
 pub(crate) async fn load_run(state: &AppState, id: RunId) -> Result<Run, ApiError> {
-    let run = state.store.get_run(id).await?.ok_or_else(|| run_not_found(id))?;
+    let run = state
+        .store
+        .get_run(id)
+        .await?
+        .ok_or_else(|| run_not_found(id))?;
     let tasks = state.store.run_tasks(id).await?;
     Ok(convert::run(&run, &tasks))
 }

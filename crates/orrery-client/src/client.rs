@@ -1,7 +1,9 @@
 //! A typed async client for the REST API.
 
 use crate::error::ClientError;
-use crate::types::{ApplyResult, JobDetail, JobSummary, LogLine, Problem, Run, RunPage, StartRunRequest};
+use crate::types::{
+    ApplyResult, JobDetail, JobSummary, LogLine, Problem, Run, RunPage, StartRunRequest,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
 
@@ -27,7 +29,9 @@ pub struct RunFilter {
 pub enum LogStreamEvent {
     Line(LogLine),
     /// The run ended and every line was sent.
-    End { state: String },
+    End {
+        state: String,
+    },
 }
 
 impl Client {
@@ -47,7 +51,11 @@ impl Client {
 
     /// Applies one spec document (`format` is `yaml` or `json`).
     pub async fn apply(&self, spec: &str, format: &str) -> Result<ApplyResult, ClientError> {
-        let content_type = if format == "json" { "application/json" } else { "application/yaml" };
+        let content_type = if format == "json" {
+            "application/json"
+        } else {
+            "application/yaml"
+        };
         let request = self
             .request(Method::POST, "/api/v1/jobs")
             .header(reqwest::header::CONTENT_TYPE, content_type)
@@ -62,21 +70,29 @@ impl Client {
 
     /// One job with its versions.
     pub async fn get_job(&self, name: &str) -> Result<JobDetail, ClientError> {
-        self.get_json(&format!("/api/v1/jobs/{}", encode(name))).await
+        self.get_json(&format!("/api/v1/jobs/{}", encode(name)))
+            .await
     }
 
     /// Deletes a job (its runs stay readable).
     pub async fn delete_job(&self, name: &str) -> Result<(), ClientError> {
         let path = format!("/api/v1/jobs/{}", encode(name));
-        let response = self.send(self.request(Method::DELETE, &path), &path).await?;
+        let response = self
+            .send(self.request(Method::DELETE, &path), &path)
+            .await?;
         drop(response);
         Ok(())
     }
 
     /// Starts a run of a job.
-    pub async fn start_run(&self, job: &str, request: &StartRunRequest) -> Result<Run, ClientError> {
+    pub async fn start_run(
+        &self,
+        job: &str,
+        request: &StartRunRequest,
+    ) -> Result<Run, ClientError> {
         let path = format!("/api/v1/jobs/{}/runs", encode(job));
-        self.send_json(self.request(Method::POST, &path).json(request), &path).await
+        self.send_json(self.request(Method::POST, &path).json(request), &path)
+            .await
     }
 
     /// One run with its task instances.
@@ -110,11 +126,17 @@ impl Client {
     /// Asks the scheduler to cancel a run.
     pub async fn cancel_run(&self, id: i64) -> Result<Run, ClientError> {
         let path = format!("/api/v1/runs/{id}/cancel");
-        self.send_json(self.request(Method::POST, &path), &path).await
+        self.send_json(self.request(Method::POST, &path), &path)
+            .await
     }
 
     /// The captured log lines of a run, optionally of one task, after `after`.
-    pub async fn logs(&self, id: i64, task: Option<&str>, after: Option<i64>) -> Result<Vec<LogLine>, ClientError> {
+    pub async fn logs(
+        &self,
+        id: i64,
+        task: Option<&str>,
+        after: Option<i64>,
+    ) -> Result<Vec<LogLine>, ClientError> {
         self.get_json(&logs_path(id, task, after, false)).await
     }
 
@@ -130,7 +152,10 @@ impl Client {
         let mut response = self.send(self.request(Method::GET, &path), &path).await?;
         let mut buffer = String::new();
         loop {
-            let chunk = response.chunk().await.map_err(|source| self.transport(&path, source))?;
+            let chunk = response
+                .chunk()
+                .await
+                .map_err(|source| self.transport(&path, source))?;
             let Some(chunk) = chunk else { return Ok(()) };
             buffer.push_str(&String::from_utf8_lossy(&chunk));
             while let Some(end) = buffer.find("\n\n") {
@@ -159,16 +184,25 @@ impl Client {
         if data.is_empty() {
             return Ok(None);
         }
-        let protocol = |message: String| ClientError::Protocol { url: self.url(path), message };
+        let protocol = |message: String| ClientError::Protocol {
+            url: self.url(path),
+            message,
+        };
         match event {
             "end" => {
                 let value: serde_json::Value =
                     serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))?;
-                let state = value.get("state").and_then(|s| s.as_str()).unwrap_or("unknown");
-                Ok(Some(LogStreamEvent::End { state: state.to_owned() }))
+                let state = value
+                    .get("state")
+                    .and_then(|s| s.as_str())
+                    .unwrap_or("unknown");
+                Ok(Some(LogStreamEvent::End {
+                    state: state.to_owned(),
+                }))
             }
             _ => {
-                let line: LogLine = serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))?;
+                let line: LogLine =
+                    serde_json::from_str(&data).map_err(|e| protocol(e.to_string()))?;
                 Ok(Some(LogStreamEvent::Line(line)))
             }
         }
@@ -187,16 +221,26 @@ impl Client {
     }
 
     fn transport(&self, path: &str, source: reqwest::Error) -> ClientError {
-        ClientError::Transport { url: self.url(path), source }
+        ClientError::Transport {
+            url: self.url(path),
+            source,
+        }
     }
 
     async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         self.send_json(self.request(Method::GET, path), path).await
     }
 
-    async fn send_json<T: DeserializeOwned>(&self, request: RequestBuilder, path: &str) -> Result<T, ClientError> {
+    async fn send_json<T: DeserializeOwned>(
+        &self,
+        request: RequestBuilder,
+        path: &str,
+    ) -> Result<T, ClientError> {
         let response = self.send(request, path).await?;
-        let bytes = response.bytes().await.map_err(|source| self.transport(path, source))?;
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| self.transport(path, source))?;
         serde_json::from_slice(&bytes).map_err(|e| ClientError::Protocol {
             url: self.url(path),
             message: format!("cannot decode the answer: {e}"),
@@ -204,13 +248,20 @@ impl Client {
     }
 
     async fn send(&self, request: RequestBuilder, path: &str) -> Result<Response, ClientError> {
-        let response = request.send().await.map_err(|source| self.transport(path, source))?;
+        let response = request
+            .send()
+            .await
+            .map_err(|source| self.transport(path, source))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response);
         }
-        let bytes = response.bytes().await.map_err(|source| self.transport(path, source))?;
-        let problem = serde_json::from_slice::<Problem>(&bytes).unwrap_or_else(|_| fallback_problem(status, &bytes));
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|source| self.transport(path, source))?;
+        let problem = serde_json::from_slice::<Problem>(&bytes)
+            .unwrap_or_else(|_| fallback_problem(status, &bytes));
         Err(ClientError::Api(Box::new(problem)))
     }
 }

@@ -148,7 +148,10 @@ mod tests {
         let rendered = render("rows={{ tasks.extract.outputs.rows }}", &context());
         assert_eq!(rendered.ok().as_deref(), Some("rows=42"));
         let missing = render("{{ tasks.load.outputs.rows }}", &context());
-        assert!(matches!(missing, Err(TemplateError::Undefined { .. })), "{missing:?}");
+        assert!(
+            matches!(missing, Err(TemplateError::Undefined { .. })),
+            "{missing:?}"
+        );
     }
 
     fn context() -> TemplateContext {
@@ -156,7 +159,10 @@ mod tests {
         params.insert("region".into(), "cn".into());
         params.insert("shards".into(), serde_json::json!([1, 2]));
         let mut upstream_outputs = BTreeMap::new();
-        upstream_outputs.insert("extract".to_owned(), BTreeMap::from([("rows".to_owned(), "42".to_owned())]));
+        upstream_outputs.insert(
+            "extract".to_owned(),
+            BTreeMap::from([("rows".to_owned(), "42".to_owned())]),
+        );
         TemplateContext {
             upstream_outputs,
             params,

@@ -6,8 +6,8 @@
 mod messages;
 
 pub use messages::{
-    Assignment, ExecSpec, LogChunk, LogLine, LogStream, Register, SchedulerMessage, TaskOutcome,
-    TaskRef, TaskStarted, TaskFinished, WorkerMessage,
+    Assignment, ExecSpec, LogChunk, LogLine, LogStream, Register, SchedulerMessage, TaskFinished,
+    TaskOutcome, TaskRef, TaskStarted, WorkerMessage,
 };
 
 /// Bumped on any incompatible change to the messages.

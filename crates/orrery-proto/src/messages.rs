@@ -21,7 +21,9 @@ pub enum WorkerMessage {
     /// First message on a connection.
     Register(Register),
     /// How many more tasks the worker accepts right now (absolute, not a delta).
-    Credits { free_slots: u32 },
+    Credits {
+        free_slots: u32,
+    },
     Heartbeat,
     TaskStarted(TaskStarted),
     LogChunk(LogChunk),
@@ -33,9 +35,13 @@ pub enum WorkerMessage {
 #[derive(Clone, Debug, PartialEq)]
 pub enum SchedulerMessage {
     /// Registration accepted.
-    Registered { worker_id: String },
+    Registered {
+        worker_id: String,
+    },
     /// Registration refused (e.g. incompatible protocol version); the worker stops.
-    Refused { reason: String },
+    Refused {
+        reason: String,
+    },
     Assign(Assignment),
     /// Stop the attempt and kill its process group.
     Cancel(TaskRef),
@@ -74,9 +80,13 @@ pub struct Assignment {
 #[derive(Clone, Debug, PartialEq)]
 pub enum ExecSpec {
     /// `bash -c script`.
-    Shell { script: String },
+    Shell {
+        script: String,
+    },
     /// argv, no shell.
-    Command { argv: Vec<String> },
+    Command {
+        argv: Vec<String>,
+    },
     Noop,
 }
 

@@ -6,4 +6,4 @@ mod error;
 pub mod runtime;
 
 pub use error::SchedulerError;
-pub use runtime::{spawn_scheduler, SchedulerConfig, SchedulerHandle};
+pub use runtime::{SchedulerConfig, SchedulerHandle, spawn_scheduler};

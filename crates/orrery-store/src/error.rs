@@ -26,12 +26,12 @@ impl From<sqlx::Error> for StoreError {
             sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict {
                 message: db.message().to_owned(),
             },
-            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) | sqlx::Error::ColumnNotFound(_) => {
-                StoreError::Corrupt {
-                    what: "row",
-                    message: error.to_string(),
-                }
-            }
+            sqlx::Error::ColumnDecode { .. }
+            | sqlx::Error::Decode(_)
+            | sqlx::Error::ColumnNotFound(_) => StoreError::Corrupt {
+                what: "row",
+                message: error.to_string(),
+            },
             _ => StoreError::Unavailable(error),
         }
     }

@@ -1,14 +1,14 @@
 //! Jobs and their versions: apply (create or new version when the spec changed),
 //! read, list, soft-delete.
 
-use crate::audit::{write_audit, AuditEntry};
+use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::records::{JobRecord, JobVersionRecord};
 use crate::sqlite::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::JobId;
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 /// What `apply_job` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,7 +18,8 @@ pub enum ApplyOutcome {
     Unchanged { job_id: JobId, version: u32 },
 }
 
-const JOB_COLUMNS: &str = "j.id, j.project, j.name, j.latest_version, j.created_at, j.updated_at, v.spec";
+const JOB_COLUMNS: &str =
+    "j.id, j.project, j.name, j.latest_version, j.created_at, j.updated_at, v.spec";
 
 impl Store {
     /// Creates the job, or adds a version when `canonical_spec` differs from the latest.
@@ -55,8 +56,15 @@ impl Store {
                 .await?
                 .try_get(0)?;
                 insert_version(&mut tx, job_id, 1, canonical_spec, actor, now).await?;
-                write_audit(&mut tx, &AuditEntry::new(actor, "job.create", &resource, None, Some(1)), now).await?;
-                ApplyOutcome::Created { job_id: JobId(job_id) }
+                write_audit(
+                    &mut tx,
+                    &AuditEntry::new(actor, "job.create", &resource, None, Some(1)),
+                    now,
+                )
+                .await?;
+                ApplyOutcome::Created {
+                    job_id: JobId(job_id),
+                }
             }
             Some(row) => {
                 let job_id: i64 = row.try_get(0)?;
@@ -64,7 +72,10 @@ impl Store {
                 let spec: String = row.try_get(2)?;
                 let latest = to_version(latest)?;
                 if spec == canonical_spec {
-                    ApplyOutcome::Unchanged { job_id: JobId(job_id), version: latest }
+                    ApplyOutcome::Unchanged {
+                        job_id: JobId(job_id),
+                        version: latest,
+                    }
                 } else {
                     let version = latest + 1;
                     insert_version(&mut tx, job_id, version, canonical_spec, actor, now).await?;
@@ -74,9 +85,18 @@ impl Store {
                         .bind(job_id)
                         .execute(&mut *tx)
                         .await?;
-                    let entry = AuditEntry::new(actor, "job.update", &resource, Some(latest), Some(version));
+                    let entry = AuditEntry::new(
+                        actor,
+                        "job.update",
+                        &resource,
+                        Some(latest),
+                        Some(version),
+                    );
                     write_audit(&mut tx, &entry, now).await?;
-                    ApplyOutcome::Updated { job_id: JobId(job_id), version }
+                    ApplyOutcome::Updated {
+                        job_id: JobId(job_id),
+                        version,
+                    }
                 }
             }
         };
@@ -90,12 +110,18 @@ impl Store {
             "SELECT {JOB_COLUMNS} FROM jobs j JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
              WHERE j.deleted_at IS NULL ORDER BY j.project, j.name"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(job_from_row).collect()
     }
 
     /// A live job by project and name.
-    pub async fn find_job(&self, project: &str, name: &str) -> Result<Option<JobRecord>, StoreError> {
+    pub async fn find_job(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs j JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
              WHERE j.project = ? AND j.name = ? AND j.deleted_at IS NULL"
@@ -129,7 +155,11 @@ impl Store {
     }
 
     /// The spec of one version of a job (deleted jobs included, for their runs).
-    pub async fn job_version_spec(&self, job_id: JobId, version: u32) -> Result<String, StoreError> {
+    pub async fn job_version_spec(
+        &self,
+        job_id: JobId,
+        version: u32,
+    ) -> Result<String, StoreError> {
         let row = sqlx::query("SELECT spec FROM job_versions WHERE job_id = ? AND version = ?")
             .bind(job_id.0)
             .bind(version)
@@ -146,7 +176,13 @@ impl Store {
 
     /// Soft-deletes a live job; its runs and versions stay readable. `false` when no
     /// such job exists.
-    pub async fn delete_job(&self, project: &str, name: &str, actor: &str, now: DateTime<Utc>) -> Result<bool, StoreError> {
+    pub async fn delete_job(
+        &self,
+        project: &str,
+        name: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
         let mut tx = self.pool.begin().await?;
         let row = sqlx::query(
             "UPDATE jobs SET deleted_at = ? WHERE project = ? AND name = ? AND deleted_at IS NULL \

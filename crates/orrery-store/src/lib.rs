@@ -16,6 +16,6 @@ pub use error::StoreError;
 pub use jobs::ApplyOutcome;
 pub use logs::LogOwner;
 pub use runs::{NewRun, RunListFilter};
-pub use tasks::RunUpdate;
 pub use sqlite::Store;
+pub use tasks::RunUpdate;
 pub use tokens::hash_secret;

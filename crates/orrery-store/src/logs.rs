@@ -21,7 +21,11 @@ const LINES_PER_INSERT: usize = 4000;
 
 impl Store {
     /// Appends lines in order, in one transaction.
-    pub async fn append_logs(&self, owner: LogOwner<'_>, lines: &[NewLogLine]) -> Result<(), StoreError> {
+    pub async fn append_logs(
+        &self,
+        owner: LogOwner<'_>,
+        lines: &[NewLogLine],
+    ) -> Result<(), StoreError> {
         if lines.is_empty() {
             return Ok(());
         }
@@ -53,9 +57,13 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<LogRecord>, StoreError> {
-        let mut query: QueryBuilder<Sqlite> =
-            QueryBuilder::new("SELECT seq, task_name, attempt, at, stream, text FROM task_logs WHERE run_id = ");
-        query.push_bind(run_id.0).push(" AND seq > ").push_bind(after);
+        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "SELECT seq, task_name, attempt, at, stream, text FROM task_logs WHERE run_id = ",
+        );
+        query
+            .push_bind(run_id.0)
+            .push(" AND seq > ")
+            .push_bind(after);
         if let Some(task) = task {
             query.push(" AND task_name = ").push_bind(task.to_owned());
         }

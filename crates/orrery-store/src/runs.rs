@@ -1,7 +1,7 @@
 //! Runs: created by the API (with their first task attempts), read and listed by
 //! anyone, advanced by the scheduler.
 
-use crate::audit::{write_audit, AuditEntry};
+use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::jobs::to_version;
 use crate::records::RunRecord;
@@ -60,8 +60,9 @@ impl Store {
         .await?
         .try_get(0)?;
         if !new.task_names.is_empty() {
-            let mut insert: QueryBuilder<Sqlite> =
-                QueryBuilder::new("INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state) ");
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state) ",
+            );
             insert.push_values(new.task_names.iter().enumerate(), |mut row, (idx, name)| {
                 row.push_bind(run_id)
                     .push_bind(name)
@@ -72,7 +73,13 @@ impl Store {
             insert.build().execute(&mut *tx).await?;
         }
         let resource = format!("run/{run_id}");
-        let entry = AuditEntry::new(new.actor, "run.start", &resource, None, Some(new.job_version));
+        let entry = AuditEntry::new(
+            new.actor,
+            "run.start",
+            &resource,
+            None,
+            Some(new.job_version),
+        );
         write_audit(&mut tx, &entry, new.now).await?;
         tx.commit().await?;
         Ok(RunId(run_id))
@@ -80,7 +87,9 @@ impl Store {
 
     /// One run.
     pub async fn get_run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
-        let sql = format!("SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = ?");
+        let sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = ?"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(id.0)
             .fetch_optional(&self.pool)
@@ -105,7 +114,9 @@ impl Store {
         if let Some(before) = filter.before_id {
             query.push(" AND r.id < ").push_bind(before.0);
         }
-        query.push(" ORDER BY r.id DESC LIMIT ").push_bind(filter.limit);
+        query
+            .push(" ORDER BY r.id DESC LIMIT ")
+            .push_bind(filter.limit);
         let rows = query.build().fetch_all(&self.pool).await?;
         rows.iter().map(run_from_row).collect()
     }
@@ -116,13 +127,20 @@ impl Store {
             "SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id \
              WHERE r.state IN ('queued', 'running') ORDER BY r.id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(&self.pool).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
         rows.iter().map(run_from_row).collect()
     }
 
     /// Records that a user wants the run cancelled; the scheduler carries it out.
     /// Returns the run, unchanged when it had already ended.
-    pub async fn request_cancel(&self, id: RunId, actor: &str, now: DateTime<Utc>) -> Result<Option<RunRecord>, StoreError> {
+    pub async fn request_cancel(
+        &self,
+        id: RunId,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>, StoreError> {
         let mut tx = self.pool.begin().await?;
         let changed = sqlx::query(
             "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running') AND cancel_requested = 0",
@@ -132,7 +150,12 @@ impl Store {
         .await?
         .rows_affected();
         if changed > 0 {
-            write_audit(&mut tx, &AuditEntry::new(actor, "run.cancel", &format!("run/{id}"), None, None), now).await?;
+            write_audit(
+                &mut tx,
+                &AuditEntry::new(actor, "run.cancel", &format!("run/{id}"), None, None),
+                now,
+            )
+            .await?;
         }
         tx.commit().await?;
         self.get_run(id).await

@@ -1,9 +1,9 @@
 //! Opening the SQLite store: WAL journal, schema migrations at start, a bounded pool.
 
 use crate::error::StoreError;
+use sqlx::SqlitePool;
 use sqlx::migrate::{Migration, MigrationType, Migrator};
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::SqlitePool;
 use std::path::Path;
 use std::time::Duration;
 
@@ -33,7 +33,8 @@ impl Store {
             location: location.display().to_string(),
             message,
         };
-        std::fs::create_dir_all(data_dir).map_err(|e| open_error(format!("create the data directory: {e}")))?;
+        std::fs::create_dir_all(data_dir)
+            .map_err(|e| open_error(format!("create the data directory: {e}")))?;
         let options = SqliteConnectOptions::new()
             .filename(&location)
             .create_if_missing(true)

@@ -7,8 +7,8 @@ use crate::sqlite::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::state::{RunState, TaskState};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 
 /// A run's new state, written by the scheduler.
 #[derive(Clone, Debug, PartialEq)]
@@ -25,7 +25,9 @@ const TASK_COLUMNS: &str = "id, run_id, task_name, task_idx, attempt, state, fen
 impl Store {
     /// Every attempt of every task of a run, by task then attempt.
     pub async fn run_tasks(&self, run_id: RunId) -> Result<Vec<TaskRecord>, StoreError> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM task_instances WHERE run_id = ? ORDER BY task_idx, attempt");
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM task_instances WHERE run_id = ? ORDER BY task_idx, attempt"
+        );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(run_id.0)
             .fetch_all(&self.pool)
@@ -35,13 +37,18 @@ impl Store {
 
     /// Writes task attempts (inserting those without an id, whose ids are then set)
     /// and run state changes in one transaction.
-    pub async fn commit_changes(&self, tasks: &mut [TaskRecord], runs: &[RunUpdate]) -> Result<(), StoreError> {
+    pub async fn commit_changes(
+        &self,
+        tasks: &mut [TaskRecord],
+        runs: &[RunUpdate],
+    ) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
         for task in tasks.iter_mut() {
-            let outputs = serde_json::to_string(&task.outputs).map_err(|e| StoreError::Corrupt {
-                what: "task outputs",
-                message: e.to_string(),
-            })?;
+            let outputs =
+                serde_json::to_string(&task.outputs).map_err(|e| StoreError::Corrupt {
+                    what: "task outputs",
+                    message: e.to_string(),
+                })?;
             let fence = i64::try_from(task.fence).map_err(|_| StoreError::Corrupt {
                 what: "task fence",
                 message: format!("{} is out of range", task.fence),

@@ -15,7 +15,13 @@ pub fn hash_secret(secret: &str) -> String {
 
 impl Store {
     /// Stores a new token.
-    pub async fn create_token(&self, name: &str, kind: &str, secret: &str, now: DateTime<Utc>) -> Result<TokenRecord, StoreError> {
+    pub async fn create_token(
+        &self,
+        name: &str,
+        kind: &str,
+        secret: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenRecord, StoreError> {
         let id: i64 = sqlx::query(
             "INSERT INTO api_tokens (name, kind, secret_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING id",
         )

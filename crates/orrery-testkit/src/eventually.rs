@@ -11,7 +11,10 @@ pub fn eventually<T>(what: &str, timeout: Duration, mut condition: impl FnMut() 
         if let Some(value) = condition() {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         #[allow(clippy::disallowed_methods)] // the one sanctioned wait in blocking tests
         std::thread::sleep(Duration::from_millis(20));
     }
@@ -28,7 +31,10 @@ where
         if let Some(value) = condition().await {
             return value;
         }
-        assert!(Instant::now() < deadline, "timed out after {timeout:?} waiting for {what}");
+        assert!(
+            Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
 }

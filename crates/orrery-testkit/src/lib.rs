@@ -6,7 +6,7 @@ mod eventually;
 mod server;
 
 pub use eventually::{eventually, eventually_async};
-pub use server::{wait_for_run_end, TestServer};
+pub use server::{TestServer, wait_for_run_end};
 
 /// The repository's root, to find `examples/`.
 pub fn repo_root() -> std::path::PathBuf {

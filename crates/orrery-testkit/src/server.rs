@@ -2,9 +2,9 @@
 //! temporary data directory.
 
 use crate::eventually::eventually_async;
-use orrery::{start_server, RunningServer, ServerConfig};
-use orrery_client::types::Run;
+use orrery::{RunningServer, ServerConfig, start_server};
 use orrery_client::Client;
+use orrery_client::types::Run;
 use orrery_core::clock::SystemClock;
 use std::path::Path;
 use std::sync::Arc;
@@ -54,9 +54,15 @@ impl TestServer {
     /// Stops the server gracefully and starts a new one on the same data directory.
     pub async fn restart(self) -> TestServer {
         let TestServer {
-            server, config, data_dir, ..
+            server,
+            config,
+            data_dir,
+            ..
         } = self;
-        server.shutdown().await.unwrap_or_else(|e| panic!("shut down: {e}"));
+        server
+            .shutdown()
+            .await
+            .unwrap_or_else(|e| panic!("shut down: {e}"));
         Self::start_in(data_dir, config).await
     }
 
@@ -80,7 +86,10 @@ impl TestServer {
 
     /// Stops the server.
     pub async fn stop(self) {
-        self.server.shutdown().await.unwrap_or_else(|e| panic!("shut down: {e}"));
+        self.server
+            .shutdown()
+            .await
+            .unwrap_or_else(|e| panic!("shut down: {e}"));
     }
 }
 

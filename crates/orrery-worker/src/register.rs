@@ -9,7 +9,9 @@ use tokio::sync::{mpsc, watch};
 /// How the handshake ended when it did not fail.
 #[derive(Debug)]
 pub(crate) enum Registration {
-    Registered { worker_id: String },
+    Registered {
+        worker_id: String,
+    },
     /// Shutdown was requested before the scheduler answered.
     ShutdownRequested,
 }

@@ -142,7 +142,10 @@ impl Worker {
                 self.send_credits().await;
             }
             SchedulerMessage::Registered { .. } | SchedulerMessage::Refused { .. } => {
-                tracing::warn!(?message, "ignoring a registration answer after registration");
+                tracing::warn!(
+                    ?message,
+                    "ignoring a registration answer after registration"
+                );
             }
         }
     }
@@ -231,7 +234,10 @@ impl Worker {
             };
             if !self.link_closed {
                 let message = WorkerMessage::TaskFinished(finished);
-                if !matches!(timeout_at(deadline, self.outbound.send(message)).await, Ok(Ok(()))) {
+                if !matches!(
+                    timeout_at(deadline, self.outbound.send(message)).await,
+                    Ok(Ok(()))
+                ) {
                     self.link_closed = true;
                 }
             }

@@ -43,7 +43,10 @@ async fn output_over_the_log_cap_is_dropped_with_one_marker() {
     let dropped = (20_000 - kept_lines) * 999 + "done".len();
     let marker = format!("[log truncated: {dropped} bytes over the {cap}-byte cap were dropped]");
     assert_eq!(system, [marker.as_str()]);
-    assert_eq!(attempt.lines.last().map(|line| line.stream), Some(LogStream::System));
+    assert_eq!(
+        attempt.lines.last().map(|line| line.stream),
+        Some(LogStream::System)
+    );
 }
 
 #[tokio::test]
@@ -52,6 +55,11 @@ async fn lines_are_sent_in_batches_of_at_most_the_batch_size() {
     let attempt = harness.run(shell(1, "seq 1 95")).await;
     let expected: Vec<String> = (1..=95).map(|n| n.to_string()).collect();
     assert_eq!(attempt.stdout(), expected);
-    assert!(attempt.chunk_sizes.iter().all(|size| (1..=10).contains(size)));
+    assert!(
+        attempt
+            .chunk_sizes
+            .iter()
+            .all(|size| (1..=10).contains(size))
+    );
     assert!(attempt.chunk_sizes.len() >= 10, "{:?}", attempt.chunk_sizes);
 }

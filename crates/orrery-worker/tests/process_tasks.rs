@@ -20,7 +20,10 @@ async fn stdout_and_stderr_lines_are_captured_in_order_with_their_streams() {
     assert_eq!(attempt.text(LogStream::Stderr), ["two", "no newline"]);
     assert!(attempt.lines.iter().all(|line| line.at == start_time()));
 
-    let started = attempt.started.as_ref().expect("TaskStarted before TaskFinished");
+    let started = attempt
+        .started
+        .as_ref()
+        .expect("TaskStarted before TaskFinished");
     assert!(started.pid.is_some());
     assert_eq!(finished.started_at, Some(started.started_at));
 }
@@ -34,7 +37,9 @@ async fn env_is_passed_and_outputs_are_parsed() {
            printf '# a comment\n\n  count = 3\ncount=4\nurl=http://x/?a=b\n' >> "$ORRERY_OUTPUT"
            echo "$HOME" | grep -q . && echo inherited"#,
     );
-    assignment.env.insert("GREETING".to_owned(), "hello world".to_owned());
+    assignment
+        .env
+        .insert("GREETING".to_owned(), "hello world".to_owned());
     let attempt = harness.run(assignment).await;
 
     let finished = attempt.finished();
@@ -55,7 +60,10 @@ async fn env_is_passed_and_outputs_are_parsed() {
 async fn an_invalid_output_line_fails_the_attempt_naming_the_line() {
     let mut harness = Harness::start(|_| {}).await;
     let attempt = harness
-        .run(shell(1, r#"printf 'ok=1\nnot a pair\n' > "$ORRERY_OUTPUT""#))
+        .run(shell(
+            1,
+            r#"printf 'ok=1\nnot a pair\n' > "$ORRERY_OUTPUT""#,
+        ))
         .await;
     let finished = attempt.finished();
     assert_eq!(finished.outcome, TaskOutcome::Failed);
@@ -71,7 +79,10 @@ async fn an_invalid_output_line_fails_the_attempt_naming_the_line() {
 async fn an_output_file_over_the_cap_fails_the_attempt() {
     let mut harness = Harness::start(|config| config.max_output_bytes = 100).await;
     let attempt = harness
-        .run(shell(1, r#"head -c 200 /dev/zero | tr '\0' a > "$ORRERY_OUTPUT""#))
+        .run(shell(
+            1,
+            r#"head -c 200 /dev/zero | tr '\0' a > "$ORRERY_OUTPUT""#,
+        ))
         .await;
     let finished = attempt.finished();
     assert_eq!(finished.outcome, TaskOutcome::Failed);
@@ -112,7 +123,9 @@ async fn a_command_runs_its_argv_without_a_shell() {
 #[tokio::test]
 async fn a_missing_program_fails_with_its_name_and_the_os_error() {
     let mut harness = Harness::start(|_| {}).await;
-    let attempt = harness.run(command(1, &["orrery-no-such-program", "x"])).await;
+    let attempt = harness
+        .run(command(1, &["orrery-no-such-program", "x"]))
+        .await;
     let finished = attempt.finished();
     assert_eq!(finished.outcome, TaskOutcome::Failed);
     assert_eq!(finished.exit_code, None);
@@ -131,7 +144,10 @@ async fn an_empty_argv_fails_clearly() {
     let attempt = harness.run(command(1, &[])).await;
     let finished = attempt.finished();
     assert_eq!(finished.outcome, TaskOutcome::Failed);
-    assert_eq!(finished.error.as_deref(), Some("the command's argv is empty"));
+    assert_eq!(
+        finished.error.as_deref(),
+        Some("the command's argv is empty")
+    );
 }
 
 #[tokio::test]
@@ -176,6 +192,8 @@ async fn attempt_directories_are_removed_afterwards() {
     let output_path = attempt.stdout()[0].to_owned();
     assert!(output_path.starts_with(&harness.work_dir.path().display().to_string()));
     assert!(!std::path::Path::new(&output_path).exists());
-    let leftovers = std::fs::read_dir(harness.work_dir.path()).expect("work dir").count();
+    let leftovers = std::fs::read_dir(harness.work_dir.path())
+        .expect("work dir")
+        .count();
     assert_eq!(leftovers, 0);
 }

@@ -3,7 +3,9 @@
 mod common;
 
 use common::{Harness, shell, task};
-use orrery_proto::{ExecSpec, PROTOCOL_VERSION, Register, SchedulerMessage, TaskOutcome, WorkerMessage};
+use orrery_proto::{
+    ExecSpec, PROTOCOL_VERSION, Register, SchedulerMessage, TaskOutcome, WorkerMessage,
+};
 use orrery_worker::WorkerError;
 use std::time::Duration;
 
@@ -20,9 +22,14 @@ async fn the_worker_registers_then_announces_its_slots() {
         })
     );
     harness
-        .send(SchedulerMessage::Registered { worker_id: "w-9".to_owned() })
+        .send(SchedulerMessage::Registered {
+            worker_id: "w-9".to_owned(),
+        })
         .await;
-    assert_eq!(harness.recv().await, WorkerMessage::Credits { free_slots: 3 });
+    assert_eq!(
+        harness.recv().await,
+        WorkerMessage::Credits { free_slots: 3 }
+    );
 }
 
 #[tokio::test]
@@ -30,7 +37,9 @@ async fn a_refused_registration_stops_the_worker_with_the_reason() {
     let mut harness = Harness::start_unregistered(|_| {});
     assert!(matches!(harness.recv().await, WorkerMessage::Register(_)));
     harness
-        .send(SchedulerMessage::Refused { reason: "protocol 1 is too old".to_owned() })
+        .send(SchedulerMessage::Refused {
+            reason: "protocol 1 is too old".to_owned(),
+        })
         .await;
     match harness.join().await {
         Err(WorkerError::Refused(reason)) => assert_eq!(reason, "protocol 1 is too old"),
@@ -42,10 +51,17 @@ async fn a_refused_registration_stops_the_worker_with_the_reason() {
 async fn a_link_closed_before_registration_is_an_error() {
     let mut harness = Harness::start_unregistered(|_| {});
     assert!(matches!(harness.recv().await, WorkerMessage::Register(_)));
-    let Harness { to_worker, worker, .. } = harness;
+    let Harness {
+        to_worker, worker, ..
+    } = harness;
     drop(to_worker);
-    let result = common::within(common::SAFETY, worker).await.expect("worker task");
-    assert!(matches!(result, Err(WorkerError::Disconnected)), "{result:?}");
+    let result = common::within(common::SAFETY, worker)
+        .await
+        .expect("worker task");
+    assert!(
+        matches!(result, Err(WorkerError::Disconnected)),
+        "{result:?}"
+    );
 }
 
 #[tokio::test]
@@ -59,19 +75,30 @@ async fn credits_go_down_on_assign_and_back_up_on_finish() {
         .filter(|message| matches!(message, WorkerMessage::Credits { .. }))
         .collect();
     assert_eq!(credits, [&WorkerMessage::Credits { free_slots: 1 }]);
-    assert_eq!(harness.recv().await, WorkerMessage::Credits { free_slots: 2 });
+    assert_eq!(
+        harness.recv().await,
+        WorkerMessage::Credits { free_slots: 2 }
+    );
 }
 
 #[tokio::test]
 async fn an_assignment_beyond_the_slots_is_refused() {
     let mut harness = Harness::start(|config| config.slots = 1).await;
-    harness.send(SchedulerMessage::Assign(shell(1, "sleep 30"))).await;
-    harness.send(SchedulerMessage::Assign(shell(2, "echo never"))).await;
+    harness
+        .send(SchedulerMessage::Assign(shell(1, "sleep 30")))
+        .await;
+    harness
+        .send(SchedulerMessage::Assign(shell(2, "echo never")))
+        .await;
     let attempt = harness.collect_until_finished(task(2)).await;
     let finished = attempt.finished();
     assert_eq!(finished.outcome, TaskOutcome::Failed);
     assert_eq!(finished.error.as_deref(), Some("worker has no free slot"));
-    assert!(attempt.others.contains(&WorkerMessage::Credits { free_slots: 0 }));
+    assert!(
+        attempt
+            .others
+            .contains(&WorkerMessage::Credits { free_slots: 0 })
+    );
 }
 
 #[tokio::test]
@@ -101,17 +128,31 @@ async fn results_are_resent_until_acknowledged() {
 #[tokio::test]
 async fn a_drain_refuses_new_work_and_ends_once_running_work_is_reported() {
     let mut harness = Harness::start(|_| {}).await;
+    // The first attempt runs until the test creates the `go` file.
+    let go = tempfile::tempdir().expect("temp dir");
+    let go_file = go.path().join("go");
+    let script = format!(
+        "while [ ! -e '{}' ]; do sleep 0.01; done; echo ran",
+        go_file.display()
+    );
     harness
-        .send(SchedulerMessage::Assign(shell(1, "read -t 30 line < /dev/zero; echo ran")))
+        .send(SchedulerMessage::Assign(shell(1, &script)))
         .await;
     harness.send(SchedulerMessage::Drain).await;
-    harness.send(SchedulerMessage::Assign(shell(2, "echo never"))).await;
+    harness
+        .send(SchedulerMessage::Assign(shell(2, "echo never")))
+        .await;
 
     let refused = harness.collect_until_finished(task(2)).await;
     assert_eq!(refused.finished().outcome, TaskOutcome::Failed);
     assert_eq!(refused.finished().error.as_deref(), Some("worker draining"));
-    assert!(refused.others.contains(&WorkerMessage::Credits { free_slots: 0 }));
+    assert!(
+        refused
+            .others
+            .contains(&WorkerMessage::Credits { free_slots: 0 })
+    );
     harness.send(SchedulerMessage::Ack(task(2))).await;
+    std::fs::write(&go_file, "").expect("create the go file");
 
     let drained = harness.collect_until_finished(task(1)).await;
     assert_eq!(drained.finished().outcome, TaskOutcome::Succeeded);

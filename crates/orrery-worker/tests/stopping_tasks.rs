@@ -33,7 +33,11 @@ async fn a_timeout_kills_the_process_quickly() {
     let finished = attempt.finished();
     assert_eq!(finished.outcome, TaskOutcome::TimedOut);
     assert_eq!(finished.error.as_deref(), Some("timed out after 1s"));
-    assert!(begun.elapsed() < Duration::from_secs(5), "{:?}", begun.elapsed());
+    assert!(
+        begun.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        begun.elapsed()
+    );
 }
 
 #[tokio::test]
@@ -65,7 +69,10 @@ async fn a_task_ignoring_sigterm_is_killed_after_the_grace_period() {
 async fn a_cancel_kills_the_group_and_reports_cancelled() {
     let mut harness = Harness::start(|_| {}).await;
     harness
-        .send(SchedulerMessage::Assign(shell(1, &with_grandchild("sleep 30"))))
+        .send(SchedulerMessage::Assign(shell(
+            1,
+            &with_grandchild("sleep 30"),
+        )))
         .await;
     let mut attempt = Attempt::default();
     let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
@@ -90,7 +97,10 @@ async fn grandchildren_outliving_a_finished_task_are_killed_without_hanging() {
 async fn shutdown_cancels_running_attempts_and_returns() {
     let mut harness = Harness::start(|_| {}).await;
     harness
-        .send(SchedulerMessage::Assign(shell(1, &with_grandchild("sleep 30"))))
+        .send(SchedulerMessage::Assign(shell(
+            1,
+            &with_grandchild("sleep 30"),
+        )))
         .await;
     let mut attempt = Attempt::default();
     let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
@@ -105,7 +115,10 @@ async fn shutdown_cancels_running_attempts_and_returns() {
 async fn a_closed_link_kills_running_attempts_and_returns() {
     let mut harness = Harness::start(|_| {}).await;
     harness
-        .send(SchedulerMessage::Assign(shell(1, &with_grandchild("sleep 30"))))
+        .send(SchedulerMessage::Assign(shell(
+            1,
+            &with_grandchild("sleep 30"),
+        )))
         .await;
     let mut attempt = Attempt::default();
     let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
@@ -126,7 +139,10 @@ async fn a_closed_link_kills_running_attempts_and_returns() {
         }
         finished
     });
-    within(SAFETY, worker).await.expect("worker task").expect("a clean stop");
+    within(SAFETY, worker)
+        .await
+        .expect("worker task")
+        .expect("a clean stop");
     assert_eq!(drain.await.expect("drain task"), [TaskOutcome::Cancelled]);
     assert_process_gone(pid).await;
 }

@@ -6,4 +6,4 @@ pub mod server;
 mod token;
 
 pub use config::ServerConfig;
-pub use server::{start_server, RunningServer, ServerError};
+pub use server::{RunningServer, ServerError, start_server};

@@ -1,13 +1,13 @@
 //! The all-in-one server: store, scheduler, embedded worker and API in one process,
 //! the worker attached to the scheduler through the same protocol remote workers use.
 
-use crate::config::{ServerConfig, ENDPOINT_FILE};
+use crate::config::{ENDPOINT_FILE, ServerConfig};
 use crate::token::ensure_admin_token;
-use orrery_api::{router, ApiConfig, AppState};
+use orrery_api::{ApiConfig, AppState, router};
 use orrery_core::clock::Clock;
-use orrery_scheduler::{spawn_scheduler, SchedulerConfig, SchedulerError, SchedulerHandle};
+use orrery_scheduler::{SchedulerConfig, SchedulerError, SchedulerHandle, spawn_scheduler};
 use orrery_store::{Store, StoreError};
-use orrery_worker::{run_worker, WorkerConfig, WorkerError, WorkerLink};
+use orrery_worker::{WorkerConfig, WorkerError, WorkerLink, run_worker};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use tokio::sync::{mpsc, watch};
@@ -84,7 +84,10 @@ impl RunningServer {
 }
 
 /// Opens the store, ensures the admin token, starts scheduler, worker and API.
-pub async fn start_server(config: &ServerConfig, clock: Arc<dyn Clock>) -> Result<RunningServer, ServerError> {
+pub async fn start_server(
+    config: &ServerConfig,
+    clock: Arc<dyn Clock>,
+) -> Result<RunningServer, ServerError> {
     let store = Store::open(&config.data_dir).await?;
     let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -93,14 +96,21 @@ pub async fn start_server(config: &ServerConfig, clock: Arc<dyn Clock>) -> Resul
         poll_interval: config.poll_interval,
         ..SchedulerConfig::default()
     };
-    let (scheduler, scheduler_task) = spawn_scheduler(store.clone(), clock.clone(), scheduler_config, shutdown_rx.clone());
+    let (scheduler, scheduler_task) = spawn_scheduler(
+        store.clone(),
+        clock.clone(),
+        scheduler_config,
+        shutdown_rx.clone(),
+    );
 
     let worker_task = spawn_embedded_worker(config, &scheduler, clock.clone(), shutdown_rx.clone());
 
-    let listener = tokio::net::TcpListener::bind(config.listen).await.map_err(|e| ServerError::Io {
-        action: format!("listen on {}", config.listen),
-        source: e,
-    })?;
+    let listener = tokio::net::TcpListener::bind(config.listen)
+        .await
+        .map_err(|e| ServerError::Io {
+            action: format!("listen on {}", config.listen),
+            source: e,
+        })?;
     let addr = listener.local_addr().map_err(|e| ServerError::Io {
         action: "read the listening address".to_owned(),
         source: e,
@@ -147,7 +157,8 @@ fn spawn_embedded_worker(
     clock: Arc<dyn Clock>,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<Result<(), WorkerError>> {
-    let mut worker_config = WorkerConfig::new(config.worker_name.clone(), config.data_dir.join("work"));
+    let mut worker_config =
+        WorkerConfig::new(config.worker_name.clone(), config.data_dir.join("work"));
     worker_config.slots = config.worker_slots;
     worker_config.max_log_bytes = config.max_log_bytes;
     worker_config.max_line_bytes = config.max_line_bytes;

@@ -10,7 +10,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 
 /// Returns the admin token, creating it (and its file) when absent.
-pub(crate) async fn ensure_admin_token(store: &Store, data_dir: &Path, now: DateTime<Utc>) -> Result<String, ServerError> {
+pub(crate) async fn ensure_admin_token(
+    store: &Store,
+    data_dir: &Path,
+    now: DateTime<Utc>,
+) -> Result<String, ServerError> {
     let path = data_dir.join(ADMIN_TOKEN_FILE);
     let io_error = |action: &str, source: std::io::Error| ServerError::Io {
         action: format!("{action} {}", path.display()),
@@ -44,7 +48,10 @@ fn new_secret() -> Result<String, ServerError> {
         action: "generate the admin token".to_owned(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    Ok(format!("orr_{}", bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()))
+    Ok(format!(
+        "orr_{}",
+        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
+    ))
 }
 
 fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {

@@ -1,8 +1,8 @@
 //! The API's contract for bad input and lookups: problem documents with stable codes
 //! and field paths, never a 500, and versioning on apply.
 
-use orrery_client::types::{ApplyStatus, Problem};
 use orrery_client::ClientError;
+use orrery_client::types::{ApplyStatus, Problem};
 use orrery_testkit::TestServer;
 
 fn problem(error: ClientError) -> Problem {
@@ -22,10 +22,22 @@ tasks:
   - {name: load, type: command, command: [echo], depends_on: [extract, nope], scirpt: x}
   - {name: extract, type: noop}
 "#;
-    let p = problem(server.client.apply(spec, "yaml").await.expect_err("refused"));
+    let p = problem(
+        server
+            .client
+            .apply(spec, "yaml")
+            .await
+            .expect_err("refused"),
+    );
     assert_eq!((p.status, p.code.as_str()), (422, "invalid_spec"));
     let paths: Vec<&str> = p.errors.iter().map(|e| e.path.as_str()).collect();
-    for expected in ["name", "tasks[0].timeout", "tasks[1].depends_on[1]", "tasks[1].scirpt", "tasks[2].name"] {
+    for expected in [
+        "name",
+        "tasks[0].timeout",
+        "tasks[1].depends_on[1]",
+        "tasks[1].scirpt",
+        "tasks[2].name",
+    ] {
         assert!(paths.contains(&expected), "missing {expected} in {paths:?}");
     }
     server.stop().await;
@@ -34,7 +46,13 @@ tasks:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn malformed_yaml_reports_line_and_column() {
     let server = TestServer::start().await;
-    let p = problem(server.client.apply("name: x\ntasks:\n  - name: [unclosed\n", "yaml").await.expect_err("refused"));
+    let p = problem(
+        server
+            .client
+            .apply("name: x\ntasks:\n  - name: [unclosed\n", "yaml")
+            .await
+            .expect_err("refused"),
+    );
     assert_eq!(p.status, 422);
     let first = p.errors.first().expect("one error");
     assert!(first.line.is_some() && first.column.is_some(), "{first:?}");
@@ -45,8 +63,19 @@ async fn malformed_yaml_reports_line_and_column() {
 async fn a_cycle_is_refused_naming_its_tasks_in_order() {
     let server = TestServer::start().await;
     let spec = "name: loop\ntasks:\n  - {name: extract, type: noop, depends_on: [load]}\n  - {name: load, type: noop, depends_on: [extract]}\n";
-    let p = problem(server.client.apply(spec, "yaml").await.expect_err("refused"));
-    assert!(p.errors.iter().any(|e| e.message.contains("extract → load → extract")), "{p:?}");
+    let p = problem(
+        server
+            .client
+            .apply(spec, "yaml")
+            .await
+            .expect_err("refused"),
+    );
+    assert!(
+        p.errors
+            .iter()
+            .any(|e| e.message.contains("extract → load → extract")),
+        "{p:?}"
+    );
     server.stop().await;
 }
 
@@ -78,7 +107,13 @@ async fn unknown_ids_are_404_problems() {
     assert_eq!((p.status, p.code.as_str()), (404, "not_found"));
     let p = problem(server.client.get_job("nope").await.expect_err("no job"));
     assert_eq!(p.status, 404);
-    let p = problem(server.client.start_run("nope", &Default::default()).await.expect_err("no job"));
+    let p = problem(
+        server
+            .client
+            .start_run("nope", &Default::default())
+            .await
+            .expect_err("no job"),
+    );
     assert_eq!(p.status, 404);
     server.stop().await;
 }
@@ -86,12 +121,23 @@ async fn unknown_ids_are_404_problems() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_run_params_are_refused_by_name() {
     let server = TestServer::start().await;
-    server.apply("name: p\nparams: {region: cn}\ntasks:\n  - {name: t, type: noop}\n").await;
+    server
+        .apply("name: p\nparams: {region: cn}\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
     let mut request = orrery_client::types::StartRunRequest::default();
     request.params.insert("regoin".into(), "eu".into());
-    let p = problem(server.client.start_run("p", &request).await.expect_err("refused"));
+    let p = problem(
+        server
+            .client
+            .start_run("p", &request)
+            .await
+            .expect_err("refused"),
+    );
     assert_eq!(p.status, 400);
-    assert_eq!(p.errors.first().map(|e| e.path.as_str()), Some("params.regoin"));
+    assert_eq!(
+        p.errors.first().map(|e| e.path.as_str()),
+        Some("params.regoin")
+    );
     assert!(p.detail.contains("region"), "{p:?}");
     server.stop().await;
 }
@@ -99,12 +145,27 @@ async fn unknown_run_params_are_refused_by_name() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_huge_spec_is_413_and_the_server_keeps_serving() {
     let server = TestServer::start().await;
-    let huge = format!("name: huge\ndescription: \"{}\"\ntasks:\n  - {{name: t, type: noop}}\n", "x".repeat(5 * 1024 * 1024));
-    let p = problem(server.client.apply(&huge, "yaml").await.expect_err("refused"));
+    let huge = format!(
+        "name: huge\ndescription: \"{}\"\ntasks:\n  - {{name: t, type: noop}}\n",
+        "x".repeat(5 * 1024 * 1024)
+    );
+    let p = problem(
+        server
+            .client
+            .apply(&huge, "yaml")
+            .await
+            .expect_err("refused"),
+    );
     assert_eq!((p.status, p.code.as_str()), (413, "payload_too_large"));
     // The server closes a connection whose body it refused to read, so ask on a new one.
-    let fresh = orrery_client::Client::new(&server.server.url(), Some(server.server.admin_token.clone()));
-    fresh.apply("name: small\ntasks:\n  - {name: t, type: noop}\n", "yaml").await.expect("still serving");
+    let fresh = orrery_client::Client::new(
+        &server.server.url(),
+        Some(server.server.admin_token.clone()),
+    );
+    fresh
+        .apply("name: small\ntasks:\n  - {name: t, type: noop}\n", "yaml")
+        .await
+        .expect("still serving");
     server.stop().await;
 }
 
@@ -113,16 +174,42 @@ async fn every_api_call_needs_a_token_but_health_does_not() {
     let server = TestServer::start().await;
     let http = reqwest::Client::new();
     let url = server.server.url();
-    let anonymous = http.get(format!("{url}/api/v1/jobs")).send().await.expect("request");
+    let anonymous = http
+        .get(format!("{url}/api/v1/jobs"))
+        .send()
+        .await
+        .expect("request");
     assert_eq!(anonymous.status(), 401);
     assert_eq!(
-        anonymous.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        anonymous
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
         Some("application/problem+json")
     );
-    let wrong = http.get(format!("{url}/api/v1/jobs")).bearer_auth("orr_wrong").send().await.expect("request");
+    let wrong = http
+        .get(format!("{url}/api/v1/jobs"))
+        .bearer_auth("orr_wrong")
+        .send()
+        .await
+        .expect("request");
     assert_eq!(wrong.status(), 401);
-    assert_eq!(http.get(format!("{url}/healthz")).send().await.expect("request").status(), 200);
-    assert_eq!(http.get(format!("{url}/readyz")).send().await.expect("request").status(), 200);
+    assert_eq!(
+        http.get(format!("{url}/healthz"))
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        200
+    );
+    assert_eq!(
+        http.get(format!("{url}/readyz"))
+            .send()
+            .await
+            .expect("request")
+            .status(),
+        200
+    );
     server.stop().await;
 }
 
@@ -138,14 +225,20 @@ async fn the_admin_token_file_is_private() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_route() {
     let server = TestServer::start().await;
-    let doc: serde_json::Value = reqwest::get(format!("{}/api/v1/openapi.json", server.server.url()))
-        .await
-        .expect("request")
-        .json()
-        .await
-        .expect("json");
+    let doc: serde_json::Value =
+        reqwest::get(format!("{}/api/v1/openapi.json", server.server.url()))
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
     let paths = doc.get("paths").and_then(|p| p.as_object()).expect("paths");
-    for path in ["/api/v1/jobs", "/api/v1/jobs/{name}/runs", "/api/v1/runs/{id}", "/api/v1/runs/{id}/logs"] {
+    for path in [
+        "/api/v1/jobs",
+        "/api/v1/jobs/{name}/runs",
+        "/api/v1/runs/{id}",
+        "/api/v1/runs/{id}/logs",
+    ] {
         assert!(paths.contains_key(path), "missing {path}");
     }
     server.stop().await;
@@ -154,8 +247,12 @@ async fn the_openapi_document_lists_every_route() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn listing_runs_filters_and_pages() {
     let server = TestServer::start().await;
-    server.apply("name: a\ntasks:\n  - {name: t, type: noop}\n").await;
-    server.apply("name: b\ntasks:\n  - {name: t, type: shell, script: 'exit 1'}\n").await;
+    server
+        .apply("name: a\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    server
+        .apply("name: b\ntasks:\n  - {name: t, type: shell, script: 'exit 1'}\n")
+        .await;
     for _ in 0..3 {
         server.run_to_end("a").await;
     }
@@ -179,12 +276,22 @@ async fn listing_runs_filters_and_pages() {
         ..Default::default()
     };
     let failed = server.client.list_runs(&failed).await.expect("list");
-    assert_eq!(failed.items.iter().map(|r| r.job.as_str()).collect::<Vec<_>>(), vec!["b"]);
+    assert_eq!(
+        failed
+            .items
+            .iter()
+            .map(|r| r.job.as_str())
+            .collect::<Vec<_>>(),
+        vec!["b"]
+    );
     let bad = orrery_client::RunFilter {
         state: Some("exploded".into()),
         ..Default::default()
     };
     let p = problem(server.client.list_runs(&bad).await.expect_err("refused"));
-    assert_eq!((p.status, p.errors.first().map(|e| e.path.as_str())), (400, Some("state")));
+    assert_eq!(
+        (p.status, p.errors.first().map(|e| e.path.as_str())),
+        (400, Some("state"))
+    );
     server.stop().await;
 }

@@ -85,19 +85,32 @@ fn the_readme_tour_works() {
     assert!(stdout(&again).contains("unchanged"), "{}", stdout(&again));
 
     let out = server.cli(&["run", "start", "etl-daily", "--wait", "-o", "json"]);
-    assert!(out.status.success(), "run start --wait: {}{}", stdout(&out), stderr(&out));
+    assert!(
+        out.status.success(),
+        "run start --wait: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     assert_eq!(run["state"], "success");
     let id = run["id"].as_i64().expect("id");
 
     let out = server.cli(&["run", "logs", &id.to_string(), "--task", "extract"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains("extracting orders for region cn"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("extracting orders for region cn"),
+        "{}",
+        stdout(&out)
+    );
 
     let out = server.cli(&["run", "list", "--job", "etl-daily"]);
     assert!(stdout(&out).contains("success"), "{}", stdout(&out));
     let out = server.cli(&["job", "get", "etl-daily"]);
-    assert!(stdout(&out).contains("Daily sales report"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("Daily sales report"),
+        "{}",
+        stdout(&out)
+    );
     server.stop();
 }
 
@@ -108,14 +121,31 @@ fn failures_exit_non_zero_with_a_message_that_names_the_problem() {
     let server = ServerProcess::start(data.path());
 
     let bad = specs.path().join("bad.yaml");
-    std::fs::write(&bad, "name: bad\ntasks:\n  - {name: t, type: shell, script: echo, timeout: soon}\n").expect("write");
+    std::fs::write(
+        &bad,
+        "name: bad\ntasks:\n  - {name: t, type: shell, script: echo, timeout: soon}\n",
+    )
+    .expect("write");
     let out = server.cli(&["apply", "-f", bad.to_str().expect("path")]);
     assert!(!out.status.success());
-    assert!(stderr(&out).contains("tasks[0].timeout"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("tasks[0].timeout"),
+        "{}",
+        stderr(&out)
+    );
 
     let failing = specs.path().join("failing.yaml");
-    std::fs::write(&failing, "name: failing\ntasks:\n  - {name: t, type: shell, script: 'exit 4'}\n").expect("write");
-    assert!(server.cli(&["apply", "-f", failing.to_str().expect("path")]).status.success());
+    std::fs::write(
+        &failing,
+        "name: failing\ntasks:\n  - {name: t, type: shell, script: 'exit 4'}\n",
+    )
+    .expect("write");
+    assert!(
+        server
+            .cli(&["apply", "-f", failing.to_str().expect("path")])
+            .status
+            .success()
+    );
     let out = server.cli(&["run", "start", "failing", "--wait"]);
     assert!(!out.status.success(), "a failed run must exit non-zero");
 
@@ -142,24 +172,42 @@ fn a_server_killed_mid_run_recovers_the_run_after_restart() {
         ),
     )
     .expect("write");
-    assert!(server.cli(&["apply", "-f", spec.to_str().expect("path")]).status.success());
+    assert!(
+        server
+            .cli(&["apply", "-f", spec.to_str().expect("path")])
+            .status
+            .success()
+    );
     let out = server.cli(&["run", "start", "recover", "-o", "json"]);
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let id = run["id"].as_i64().expect("id");
-    eventually("the first attempt to start", Duration::from_secs(30), || marker.exists().then_some(()));
+    eventually(
+        "the first attempt to start",
+        Duration::from_secs(30),
+        || marker.exists().then_some(()),
+    );
     server.kill();
 
     let server = ServerProcess::start(data.path());
-    let run = eventually("the run to end after restart", Duration::from_secs(60), || {
-        let run = run_json(&server, id);
-        matches!(run["state"].as_str(), Some("success" | "failed")).then_some(run)
-    });
+    let run = eventually(
+        "the run to end after restart",
+        Duration::from_secs(60),
+        || {
+            let run = run_json(&server, id);
+            matches!(run["state"].as_str(), Some("success" | "failed")).then_some(run)
+        },
+    );
     assert_eq!(run["state"], "success", "{run:#}");
     let tasks = run["tasks"].as_array().expect("tasks");
     let attempts: Vec<(i64, &str)> = tasks
         .iter()
         .filter(|t| t["task"] == "t")
-        .map(|t| (t["attempt"].as_i64().unwrap_or(0), t["state"].as_str().unwrap_or("")))
+        .map(|t| {
+            (
+                t["attempt"].as_i64().unwrap_or(0),
+                t["state"].as_str().unwrap_or(""),
+            )
+        })
         .collect();
     assert_eq!(attempts, vec![(1, "lost"), (2, "success")]);
     server.stop();

@@ -2,7 +2,7 @@
 //! failures, retries, timeouts and cancellation.
 
 use orrery_client::types::{Run, TaskInstance};
-use orrery_testkit::{eventually_async, repo_root, wait_for_run_end, TestServer};
+use orrery_testkit::{TestServer, eventually_async, repo_root, wait_for_run_end};
 use std::time::Duration;
 
 fn task<'a>(run: &'a Run, name: &str) -> &'a TaskInstance {
@@ -14,8 +14,16 @@ fn task<'a>(run: &'a Run, name: &str) -> &'a TaskInstance {
 }
 
 async fn log_text(server: &TestServer, run: i64, task: &str) -> String {
-    let lines = server.client.logs(run, Some(task), None).await.expect("read logs");
-    lines.iter().map(|l| l.text.as_str()).collect::<Vec<_>>().join("\n")
+    let lines = server
+        .client
+        .logs(run, Some(task), None)
+        .await
+        .expect("read logs");
+    lines
+        .iter()
+        .map(|l| l.text.as_str())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn process_is_gone(pid: i32) -> bool {
@@ -26,20 +34,49 @@ fn process_is_gone(pid: i32) -> bool {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn etl_example_runs_the_diamond_and_passes_outputs_downstream() {
     let server = TestServer::start().await;
-    let spec = std::fs::read_to_string(repo_root().join("examples/etl-daily.yaml")).expect("read example");
+    let spec =
+        std::fs::read_to_string(repo_root().join("examples/etl-daily.yaml")).expect("read example");
     server.apply(&spec).await;
     let run = server.run_to_end("etl-daily").await;
     assert_eq!(run.state, "success", "{run:#?}");
     for name in ["extract", "clean", "enrich", "report"] {
         let t = task(&run, name);
-        assert_eq!((t.state.as_str(), t.exit_code), ("success", Some(0)), "{name}: {t:?}");
+        assert_eq!(
+            (t.state.as_str(), t.exit_code),
+            ("success", Some(0)),
+            "{name}: {t:?}"
+        );
         assert_eq!(t.worker.as_deref(), Some("embedded"));
     }
-    assert_eq!(task(&run, "extract").outputs.get("rows").map(String::as_str), Some("42"));
-    assert_eq!(task(&run, "report").outputs.get("report").map(String::as_str), Some("sales-cn.csv"));
-    assert!(log_text(&server, run.id, "extract").await.contains("extracting orders for region cn"));
-    assert!(log_text(&server, run.id, "enrich").await.contains("enriching 42 rows with customer data"));
-    assert!(log_text(&server, run.id, "report").await.contains("report for cn: 40 clean rows of 42"));
+    assert_eq!(
+        task(&run, "extract")
+            .outputs
+            .get("rows")
+            .map(String::as_str),
+        Some("42")
+    );
+    assert_eq!(
+        task(&run, "report")
+            .outputs
+            .get("report")
+            .map(String::as_str),
+        Some("sales-cn.csv")
+    );
+    assert!(
+        log_text(&server, run.id, "extract")
+            .await
+            .contains("extracting orders for region cn")
+    );
+    assert!(
+        log_text(&server, run.id, "enrich")
+            .await
+            .contains("enriching 42 rows with customer data")
+    );
+    assert!(
+        log_text(&server, run.id, "report")
+            .await
+            .contains("report for cn: 40 clean rows of 42")
+    );
     // The report started only after both of its upstreams ended.
     let report_start = task(&run, "report").started_at.expect("report started");
     for upstream in ["clean", "enrich"] {
@@ -66,7 +103,11 @@ tasks:
         .await;
     let mut request = orrery_client::types::StartRunRequest::default();
     request.params.insert("who".into(), "orrery".into());
-    let run = server.client.start_run("ident", &request).await.expect("start");
+    let run = server
+        .client
+        .start_run("ident", &request)
+        .await
+        .expect("start");
     let run = wait_for_run_end(&server.client, run.id, Duration::from_secs(30)).await;
     assert_eq!(run.state, "success");
     let expected = format!("who=orrery job=ident task=show attempt=1 run={}", run.id);
@@ -122,7 +163,11 @@ tasks:
     assert_eq!(task(&run, "a").exit_code, Some(3));
     assert_eq!(task(&run, "b").state, "upstream_failed");
     assert_eq!(task(&run, "d").state, "upstream_failed");
-    assert_eq!(task(&run, "c").state, "success", "an unrelated branch still runs");
+    assert_eq!(
+        task(&run, "c").state,
+        "success",
+        "an unrelated branch still runs"
+    );
     assert_eq!(task(&run, "b").started_at, None);
     server.stop().await;
 }
@@ -149,9 +194,17 @@ tasks:
     server.apply(&spec).await;
     let run = server.run_to_end("flaky").await;
     assert_eq!(run.state, "success", "{run:#?}");
-    let attempts: Vec<(u32, &str)> = run.tasks.iter().map(|t| (t.attempt, t.state.as_str())).collect();
+    let attempts: Vec<(u32, &str)> = run
+        .tasks
+        .iter()
+        .map(|t| (t.attempt, t.state.as_str()))
+        .collect();
     assert_eq!(attempts, vec![(1, "failed"), (2, "success")]);
-    let logs = server.client.logs(run.id, Some("flaky"), None).await.expect("logs");
+    let logs = server
+        .client
+        .logs(run.id, Some("flaky"), None)
+        .await
+        .expect("logs");
     let per_attempt: Vec<(u32, &str)> = logs.iter().map(|l| (l.attempt, l.text.as_str())).collect();
     assert_eq!(per_attempt, vec![(1, "attempt 1"), (2, "attempt 2")]);
     server.stop().await;
@@ -166,7 +219,11 @@ async fn retries_are_bounded() {
     let run = server.run_to_end("never").await;
     assert_eq!(run.state, "failed");
     let states: Vec<&str> = run.tasks.iter().map(|t| t.state.as_str()).collect();
-    assert_eq!(states, vec!["failed", "failed", "failed"], "1 try + 2 retries");
+    assert_eq!(
+        states,
+        vec!["failed", "failed", "failed"],
+        "1 try + 2 retries"
+    );
     server.stop().await;
 }
 
@@ -184,11 +241,20 @@ async fn a_timeout_kills_the_whole_process_group() {
     assert_eq!(run.state, "failed");
     let t = task(&run, "t");
     assert_eq!(t.state, "timed_out");
-    assert!(t.error.as_deref().unwrap_or("").contains("timed out"), "{t:?}");
-    let pid: i32 = std::fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid number");
-    eventually_async("the grandchild to be killed", Duration::from_secs(10), || async {
-        process_is_gone(pid).then_some(())
-    })
+    assert!(
+        t.error.as_deref().unwrap_or("").contains("timed out"),
+        "{t:?}"
+    );
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("pid number");
+    eventually_async(
+        "the grandchild to be killed",
+        Duration::from_secs(10),
+        || async { process_is_gone(pid).then_some(()) },
+    )
     .await;
     server.stop().await;
 }
@@ -203,7 +269,11 @@ async fn cancelling_a_run_kills_its_processes_and_cancels_pending_tasks() {
         pid_file.display()
     );
     server.apply(&spec).await;
-    let run = server.client.start_run("long", &Default::default()).await.expect("start");
+    let run = server
+        .client
+        .start_run("long", &Default::default())
+        .await
+        .expect("start");
     eventually_async("the task to start", Duration::from_secs(20), || async {
         let run = server.client.get_run(run.id).await.ok()?;
         (task(&run, "t").state == "running" && pid_file.exists()).then_some(())
@@ -214,10 +284,16 @@ async fn cancelling_a_run_kills_its_processes_and_cancels_pending_tasks() {
     assert_eq!(run.state, "cancelled");
     assert_eq!(task(&run, "t").state, "cancelled");
     assert_eq!(task(&run, "after").state, "cancelled");
-    let pid: i32 = std::fs::read_to_string(&pid_file).expect("pid").trim().parse().expect("pid number");
-    eventually_async("the grandchild to be killed", Duration::from_secs(10), || async {
-        process_is_gone(pid).then_some(())
-    })
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .expect("pid")
+        .trim()
+        .parse()
+        .expect("pid number");
+    eventually_async(
+        "the grandchild to be killed",
+        Duration::from_secs(10),
+        || async { process_is_gone(pid).then_some(()) },
+    )
     .await;
     server.stop().await;
 }
@@ -243,13 +319,20 @@ tasks:
     let mut lines = Vec::new();
     let mut after = None;
     loop {
-        let page = server.client.logs(run.id, Some("flood"), after).await.expect("logs");
+        let page = server
+            .client
+            .logs(run.id, Some("flood"), after)
+            .await
+            .expect("logs");
         let Some(last) = page.last() else { break };
         after = Some(last.seq);
         lines.extend(page);
     }
     let total: usize = lines.iter().map(|l| l.text.len()).sum();
-    assert!(total < 2 * 64 * 1024 + 1024, "captured {total} bytes over a 64 KiB cap");
+    assert!(
+        total < 2 * 64 * 1024 + 1024,
+        "captured {total} bytes over a 64 KiB cap"
+    );
     let last = lines.last().expect("some lines");
     assert_eq!(last.stream, "system");
     assert!(last.text.contains("log truncated"), "{last:?}");
@@ -262,7 +345,11 @@ async fn logs_can_be_followed_until_the_run_ends() {
     server
         .apply("name: ticker\ntasks:\n  - {name: t, type: shell, script: 'for i in 1 2 3; do echo tick $i; sleep 0.2; done'}\n")
         .await;
-    let run = server.client.start_run("ticker", &Default::default()).await.expect("start");
+    let run = server
+        .client
+        .start_run("ticker", &Default::default())
+        .await
+        .expect("start");
     let mut texts = Vec::new();
     let mut end = None;
     server

@@ -15,7 +15,10 @@ pub struct TaskView {
 impl TaskView {
     /// A task in `state` with no retry pending.
     pub fn new(state: TaskState) -> Self {
-        Self { state, retry_at: None }
+        Self {
+            state,
+            retry_at: None,
+        }
     }
 }
 
@@ -42,7 +45,10 @@ pub fn advance_run(dag: &Dag, tasks: &[TaskView], now: DateTime<Utc>) -> Vec<Dec
         let Some(view) = tasks.get(idx) else { continue };
         match view.state {
             TaskState::Pending => {
-                let upstream_states = dag.upstreams(idx).iter().filter_map(|&u| states.get(u).copied());
+                let upstream_states = dag
+                    .upstreams(idx)
+                    .iter()
+                    .filter_map(|&u| states.get(u).copied());
                 let mut all_success = true;
                 let mut any_failed = false;
                 let mut any_skipped = false;
@@ -76,8 +82,14 @@ pub fn advance_run(dag: &Dag, tasks: &[TaskView], now: DateTime<Utc>) -> Vec<Dec
         }
     }
     if states.iter().all(|s| s.is_terminal()) {
-        let succeeded = states.iter().all(|s| matches!(s, TaskState::Success | TaskState::Skipped));
-        let outcome = if succeeded { RunState::Success } else { RunState::Failed };
+        let succeeded = states
+            .iter()
+            .all(|s| matches!(s, TaskState::Success | TaskState::Skipped));
+        let outcome = if succeeded {
+            RunState::Success
+        } else {
+            RunState::Failed
+        };
         decisions.push(Decision::Finish(outcome));
     }
     decisions

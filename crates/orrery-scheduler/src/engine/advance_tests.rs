@@ -1,8 +1,8 @@
 //! Tests of DAG advancement over a diamond `a → {b, c} → d` and a chain.
 
 use super::*;
-use orrery_core::spec::{parse_job_spec, SpecFormat};
 use TaskState as S;
+use orrery_core::spec::{SpecFormat, parse_job_spec};
 
 fn diamond() -> Dag {
     let yaml = r#"
@@ -23,7 +23,11 @@ fn now() -> DateTime<Utc> {
 
 fn check(states: [TaskState; 4], expected: &[Decision]) {
     let views: Vec<TaskView> = states.iter().map(|&s| TaskView::new(s)).collect();
-    assert_eq!(advance_run(&diamond(), &views, now()), expected, "states {states:?}");
+    assert_eq!(
+        advance_run(&diamond(), &views, now()),
+        expected,
+        "states {states:?}"
+    );
 }
 
 #[test]
@@ -33,9 +37,15 @@ fn roots_are_enqueued_first() {
 
 #[test]
 fn downstream_waits_for_all_upstreams() {
-    check([S::Success, S::Running, S::Pending, S::Pending], &[Decision::Enqueue(2)]);
+    check(
+        [S::Success, S::Running, S::Pending, S::Pending],
+        &[Decision::Enqueue(2)],
+    );
     check([S::Success, S::Success, S::Running, S::Pending], &[]);
-    check([S::Success, S::Success, S::Success, S::Pending], &[Decision::Enqueue(3)]);
+    check(
+        [S::Success, S::Success, S::Success, S::Pending],
+        &[Decision::Enqueue(3)],
+    );
 }
 
 #[test]
@@ -53,7 +63,10 @@ fn failure_cascades_to_every_downstream_and_fails_the_run() {
 
 #[test]
 fn one_failed_branch_fails_the_join_once_the_other_branch_ends() {
-    check([S::Success, S::TimedOut, S::Running, S::Pending], &[Decision::UpstreamFailed(3)]);
+    check(
+        [S::Success, S::TimedOut, S::Running, S::Pending],
+        &[Decision::UpstreamFailed(3)],
+    );
     check(
         [S::Success, S::Lost, S::Success, S::UpstreamFailed],
         &[Decision::Finish(RunState::Failed)],
@@ -75,7 +88,10 @@ fn skipped_upstream_skips_downstream_and_run_still_succeeds() {
 
 #[test]
 fn cancelled_tasks_fail_the_run() {
-    check([S::Cancelled, S::Cancelled, S::Cancelled, S::Cancelled], &[Decision::Finish(RunState::Failed)]);
+    check(
+        [S::Cancelled, S::Cancelled, S::Cancelled, S::Cancelled],
+        &[Decision::Finish(RunState::Failed)],
+    );
 }
 
 #[test]

@@ -20,16 +20,19 @@ pub fn place_tasks(n_ready: usize, workers: &[WorkerCapacity]) -> Vec<Placement>
     let mut free: Vec<(u64, u32)> = workers.iter().map(|w| (w.worker, w.free_slots)).collect();
     let mut placements = Vec::new();
     for task in 0..n_ready {
-        let best = free
-            .iter_mut()
-            .filter(|(_, slots)| *slots > 0)
-            .fold(None::<&mut (u64, u32)>, |best, candidate| match best {
+        let best = free.iter_mut().filter(|(_, slots)| *slots > 0).fold(
+            None::<&mut (u64, u32)>,
+            |best, candidate| match best {
                 Some(b) if b.1 >= candidate.1 => Some(b),
                 _ => Some(candidate),
-            });
+            },
+        );
         let Some(slot) = best else { break };
         slot.1 -= 1;
-        placements.push(Placement { task, worker: slot.0 });
+        placements.push(Placement {
+            task,
+            worker: slot.0,
+        });
     }
     placements
 }
@@ -49,7 +52,11 @@ mod tests {
         assert_eq!(placements.iter().filter(|p| p.worker == 1).count(), 2);
         assert_eq!(placements.iter().filter(|p| p.worker == 2).count(), 3);
         let tasks: Vec<usize> = placements.iter().map(|p| p.task).collect();
-        assert_eq!(tasks, vec![0, 1, 2, 3, 4], "FIFO: the oldest ready tasks go first");
+        assert_eq!(
+            tasks,
+            vec![0, 1, 2, 3, 4],
+            "FIFO: the oldest ready tasks go first"
+        );
     }
 
     #[test]

@@ -4,6 +4,6 @@ mod advance;
 mod dispatch;
 mod retry;
 
-pub use advance::{advance_run, Decision, TaskView};
-pub use dispatch::{place_tasks, Placement, WorkerCapacity};
+pub use advance::{Decision, TaskView, advance_run};
+pub use dispatch::{Placement, WorkerCapacity, place_tasks};
 pub use retry::next_retry_at;

@@ -5,12 +5,20 @@ use std::time::Duration;
 
 /// When the next attempt after failed attempt number `attempt` (1-based) is due, or
 /// `None` when `retries` are used up.
-pub fn next_retry_at(attempt: u32, retries: u32, retry_delay: Duration, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+pub fn next_retry_at(
+    attempt: u32,
+    retries: u32,
+    retry_delay: Duration,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
     if attempt > retries {
         return None;
     }
     let delay = chrono::Duration::from_std(retry_delay).unwrap_or(chrono::Duration::MAX);
-    Some(now.checked_add_signed(delay).unwrap_or(DateTime::<Utc>::MAX_UTC))
+    Some(
+        now.checked_add_signed(delay)
+            .unwrap_or(DateTime::<Utc>::MAX_UTC),
+    )
 }
 
 #[cfg(test)]

@@ -32,7 +32,8 @@ impl Connection {
         if self.name.is_none() {
             return 0;
         }
-        self.slots.saturating_sub(u32::try_from(self.outstanding.len()).unwrap_or(u32::MAX))
+        self.slots
+            .saturating_sub(u32::try_from(self.outstanding.len()).unwrap_or(u32::MAX))
     }
 
     /// Sends without waiting; a closed connection is noticed by its reader task.

@@ -14,7 +14,7 @@ use orrery_store::{RunUpdate, Store};
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{Notify, mpsc, watch};
 
 /// Something that happened on a worker connection.
 pub(crate) enum ConnectionEvent {
@@ -61,7 +61,9 @@ impl Driver {
         let (events_tx, events_rx) = mpsc::channel(4096);
         // Fences only need to differ from every earlier assignment; starting from the
         // current time in microseconds keeps them increasing across restarts.
-        let next_fence = u64::try_from(clock.now().timestamp_micros()).unwrap_or(1).max(1);
+        let next_fence = u64::try_from(clock.now().timestamp_micros())
+            .unwrap_or(1)
+            .max(1);
         Self {
             store,
             clock,
@@ -90,7 +92,10 @@ impl Driver {
     }
 
     /// Runs until `shutdown` turns true.
-    pub(crate) async fn run(mut self, mut shutdown: watch::Receiver<bool>) -> Result<(), SchedulerError> {
+    pub(crate) async fn run(
+        mut self,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<(), SchedulerError> {
         self.sync_with_store().await;
         self.tick().await;
         loop {
@@ -121,12 +126,17 @@ impl Driver {
     fn accept(&mut self, connection: NewConnection) {
         let id = self.next_connection;
         self.next_connection += 1;
-        self.connections.insert(id, Connection::new(connection.to_worker));
+        self.connections
+            .insert(id, Connection::new(connection.to_worker));
         let events = self.events_tx.clone();
         let mut from_worker = connection.from_worker;
         tokio::spawn(async move {
             while let Some(message) = from_worker.recv().await {
-                if events.send(ConnectionEvent::Message(id, message)).await.is_err() {
+                if events
+                    .send(ConnectionEvent::Message(id, message))
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -136,7 +146,9 @@ impl Driver {
 
     async fn handle_event(&mut self, event: ConnectionEvent) {
         match event {
-            ConnectionEvent::Message(connection, message) => self.on_worker_message(connection, message).await,
+            ConnectionEvent::Message(connection, message) => {
+                self.on_worker_message(connection, message).await
+            }
             ConnectionEvent::Closed(connection) => self.on_worker_closed(connection),
         }
     }
@@ -152,7 +164,10 @@ impl Driver {
             .min();
         match next {
             // Poll at least every poll interval: a manual clock may have moved.
-            Some(at) => (at - now).to_std().unwrap_or(Duration::ZERO).min(self.config.poll_interval),
+            Some(at) => (at - now)
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(self.config.poll_interval),
             None => self.config.poll_interval,
         }
     }
@@ -203,10 +218,18 @@ impl Driver {
                 records.push(task.clone());
             }
         }
-        match self.store.commit_changes(&mut records, &self.run_updates).await {
+        match self
+            .store
+            .commit_changes(&mut records, &self.run_updates)
+            .await
+        {
             Ok(()) => {
                 for ((run_id, idx), record) in keys.iter().zip(records.iter().skip(n_retired)) {
-                    if let Some(task) = self.runs.get_mut(run_id).and_then(|run| run.tasks.get_mut(*idx)) {
+                    if let Some(task) = self
+                        .runs
+                        .get_mut(run_id)
+                        .and_then(|run| run.tasks.get_mut(*idx))
+                    {
                         task.id = record.id;
                     }
                 }

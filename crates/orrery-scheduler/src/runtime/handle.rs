@@ -7,7 +7,7 @@ use orrery_proto::{SchedulerMessage, WorkerMessage};
 use orrery_store::Store;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch, Notify};
+use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 
 /// Scheduler settings.
@@ -62,11 +62,19 @@ impl SchedulerHandle {
 
     /// Opens a worker connection: the worker sends on the returned sender and reads
     /// from the returned receiver, speaking the same protocol as a remote worker.
-    pub fn connect_worker(&self) -> (mpsc::Sender<WorkerMessage>, mpsc::UnboundedReceiver<SchedulerMessage>) {
+    pub fn connect_worker(
+        &self,
+    ) -> (
+        mpsc::Sender<WorkerMessage>,
+        mpsc::UnboundedReceiver<SchedulerMessage>,
+    ) {
         let (worker_tx, from_worker) = mpsc::channel(1024);
         let (to_worker, worker_rx) = mpsc::unbounded_channel();
         // A closed driver drops the connection, which the worker sees as a disconnect.
-        let _ = self.connect.send(NewConnection { from_worker, to_worker });
+        let _ = self.connect.send(NewConnection {
+            from_worker,
+            to_worker,
+        });
         (worker_tx, worker_rx)
     }
 }

@@ -10,4 +10,4 @@ mod render;
 mod run_control;
 mod worker_events;
 
-pub use handle::{spawn_scheduler, SchedulerConfig, SchedulerHandle};
+pub use handle::{SchedulerConfig, SchedulerHandle, spawn_scheduler};

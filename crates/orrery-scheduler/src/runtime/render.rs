@@ -2,12 +2,16 @@
 
 use super::active_run::ActiveRun;
 use orrery_core::spec::TaskKind;
-use orrery_core::template::{render, TemplateContext};
+use orrery_core::template::{TemplateContext, render};
 use orrery_proto::{Assignment, ExecSpec, TaskRef};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Renders the task's templates with the run's params; the error names the field.
-pub(crate) fn build_assignment(run: &ActiveRun, idx: usize, task_ref: TaskRef) -> Result<Assignment, String> {
+pub(crate) fn build_assignment(
+    run: &ActiveRun,
+    idx: usize,
+    task_ref: TaskRef,
+) -> Result<Assignment, String> {
     let spec = run
         .spec
         .tasks
@@ -22,7 +26,8 @@ pub(crate) fn build_assignment(run: &ActiveRun, idx: usize, task_ref: TaskRef) -
         upstream_outputs: upstream_outputs(run, idx),
     };
     let field = |name: &str, text: &str| {
-        render(text, &context).map_err(|e| format!("cannot render {name} of task {:?}: {e}", spec.name))
+        render(text, &context)
+            .map_err(|e| format!("cannot render {name} of task {:?}: {e}", spec.name))
     };
     let exec = match &spec.kind {
         TaskKind::Shell { script } => ExecSpec::Shell {
@@ -44,7 +49,10 @@ pub(crate) fn build_assignment(run: &ActiveRun, idx: usize, task_ref: TaskRef) -
     env.insert("ORRERY_RUN_ID".to_owned(), run.record.id.to_string());
     env.insert("ORRERY_PROJECT".to_owned(), run.record.project.clone());
     env.insert("ORRERY_JOB".to_owned(), run.record.job_name.clone());
-    env.insert("ORRERY_JOB_VERSION".to_owned(), run.record.job_version.to_string());
+    env.insert(
+        "ORRERY_JOB_VERSION".to_owned(),
+        run.record.job_version.to_string(),
+    );
     env.insert("ORRERY_TASK".to_owned(), spec.name.clone());
     env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
     let working_dir = spec

@@ -3,15 +3,15 @@
 
 use super::active_run::ActiveRun;
 use super::driver::Driver;
-use crate::engine::{advance_run, next_retry_at, Decision};
+use crate::engine::{Decision, advance_run, next_retry_at};
 use chrono::{DateTime, Utc};
 use orrery_core::dag::Dag;
 use orrery_core::ids::RunId;
-use orrery_core::spec::{parse_job_spec, SpecFormat};
+use orrery_core::spec::{SpecFormat, parse_job_spec};
 use orrery_core::state::{RunEvent, RunState, TaskEvent, TaskState};
 use orrery_proto::{SchedulerMessage, TaskRef};
-use orrery_store::records::{RunRecord, TaskRecord};
 use orrery_store::RunUpdate;
+use orrery_store::records::{RunRecord, TaskRecord};
 
 impl Driver {
     /// Reads active runs: takes up new ones and carries out cancel requests.
@@ -50,7 +50,10 @@ impl Driver {
     /// life of this process; they are recorded as lost and retried by their policy.
     async fn take_up_run(&mut self, record: RunRecord) -> Result<(), orrery_store::StoreError> {
         let now = self.clock.now();
-        let spec_text = self.store.job_version_spec(record.job_id, record.job_version).await?;
+        let spec_text = self
+            .store
+            .job_version_spec(record.job_id, record.job_version)
+            .await?;
         let spec = match parse_job_spec(&spec_text, SpecFormat::Json) {
             Ok(spec) => spec,
             Err(errors) => {
@@ -69,10 +72,10 @@ impl Driver {
         let mut latest: Vec<Option<TaskRecord>> = vec![None; dag.len()];
         for task in stored {
             let idx = task.task_idx as usize;
-            if let Some(slot) = latest.get_mut(idx) {
-                if slot.as_ref().is_none_or(|t| t.attempt < task.attempt) {
-                    *slot = Some(task);
-                }
+            if let Some(slot) = latest.get_mut(idx)
+                && slot.as_ref().is_none_or(|t| t.attempt < task.attempt)
+            {
+                *slot = Some(task);
             }
         }
         let tasks: Vec<TaskRecord> = latest
@@ -82,7 +85,11 @@ impl Driver {
                 task.unwrap_or_else(|| TaskRecord::pending(record.id, dag.name(idx), idx as u32))
             })
             .collect();
-        let mut params = spec.params.clone().into_iter().collect::<serde_json::Map<_, _>>();
+        let mut params = spec
+            .params
+            .clone()
+            .into_iter()
+            .collect::<serde_json::Map<_, _>>();
         for (key, value) in &record.params {
             params.insert(key.clone(), value.clone());
         }
@@ -94,24 +101,29 @@ impl Driver {
             params,
             tasks,
         };
-        if run.record.state == RunState::Queued {
-            if let Ok(next) = run.record.state.on(RunEvent::Start) {
-                run.record.state = next;
-                run.record.started_at = Some(now);
-                self.run_updates.push(RunUpdate {
-                    id,
-                    state: next,
-                    started_at: Some(now),
-                    finished_at: None,
-                });
-            }
+        if run.record.state == RunState::Queued
+            && let Ok(next) = run.record.state.on(RunEvent::Start)
+        {
+            run.record.state = next;
+            run.record.started_at = Some(now);
+            self.run_updates.push(RunUpdate {
+                id,
+                state: next,
+                started_at: Some(now),
+                finished_at: None,
+            });
         }
         self.runs.insert(id, run);
         for idx in 0..self.runs.get(&id).map_or(0, |r| r.tasks.len()) {
-            let state = self.runs.get(&id).and_then(|r| r.tasks.get(idx)).map(|t| t.state);
+            let state = self
+                .runs
+                .get(&id)
+                .and_then(|r| r.tasks.get(idx))
+                .map(|t| t.state);
             match state {
                 Some(s) if s.is_on_worker() => {
-                    let message = "lost: Orrery restarted while this attempt was running".to_owned();
+                    let message =
+                        "lost: Orrery restarted while this attempt was running".to_owned();
                     self.end_attempt(id, idx, TaskEvent::Lose, Some(message), now);
                 }
                 Some(TaskState::Queued) => self.ready.push_back((id, idx)),
@@ -126,21 +138,27 @@ impl Driver {
     /// attempt are told to kill it, and its late result will be rejected.
     pub(crate) fn cancel_run(&mut self, id: RunId) {
         let now = self.clock.now();
-        let Some(run) = self.runs.get_mut(&id) else { return };
-        let Ok(next) = run.record.state.on(RunEvent::Cancel) else { return };
+        let Some(run) = self.runs.get_mut(&id) else {
+            return;
+        };
+        let Ok(next) = run.record.state.on(RunEvent::Cancel) else {
+            return;
+        };
         for (idx, task) in run.tasks.iter_mut().enumerate() {
-            let Ok(cancelled) = task.state.on(TaskEvent::Cancel) else { continue };
-            if task.state.is_on_worker() {
-                if let Some(task_instance_id) = task.id {
-                    if let Some((_, _, connection)) = self.assigned.get(&task_instance_id) {
-                        let task_ref = TaskRef {
-                            task_instance_id,
-                            attempt: task.attempt,
-                            fence: task.fence,
-                        };
-                        self.outbox.push((*connection, SchedulerMessage::Cancel(task_ref)));
-                    }
-                }
+            let Ok(cancelled) = task.state.on(TaskEvent::Cancel) else {
+                continue;
+            };
+            if task.state.is_on_worker()
+                && let Some(task_instance_id) = task.id
+                && let Some((_, _, connection)) = self.assigned.get(&task_instance_id)
+            {
+                let task_ref = TaskRef {
+                    task_instance_id,
+                    attempt: task.attempt,
+                    fence: task.fence,
+                };
+                self.outbox
+                    .push((*connection, SchedulerMessage::Cancel(task_ref)));
             }
             task.state = cancelled;
             task.finished_at = Some(now);
@@ -159,12 +177,25 @@ impl Driver {
 
     /// Ends the attempt at `(run, idx)` with `event`; when it failed and retries
     /// remain, a new attempt is created waiting for its retry time.
-    pub(crate) fn end_attempt(&mut self, id: RunId, idx: usize, event: TaskEvent, error: Option<String>, now: DateTime<Utc>) {
-        let Some(run) = self.runs.get_mut(&id) else { return };
-        let Some(task_spec) = run.spec.tasks.get(idx) else { return };
+    pub(crate) fn end_attempt(
+        &mut self,
+        id: RunId,
+        idx: usize,
+        event: TaskEvent,
+        error: Option<String>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(run) = self.runs.get_mut(&id) else {
+            return;
+        };
+        let Some(task_spec) = run.spec.tasks.get(idx) else {
+            return;
+        };
         let retries = task_spec.retries;
         let retry_delay = task_spec.retry_delay.map(|d| d.0).unwrap_or_default();
-        let Some(task) = run.tasks.get_mut(idx) else { return };
+        let Some(task) = run.tasks.get_mut(idx) else {
+            return;
+        };
         let Ok(next) = task.state.on(event) else {
             tracing::warn!(run = %id, task = %task.task_name, from = %task.state, ?event, "ignored impossible transition");
             return;
@@ -176,15 +207,15 @@ impl Driver {
         }
         self.dirty.insert((id, idx));
         self.touched.insert(id);
-        if next.is_retryable_failure() {
-            if let Some(retry_at) = next_retry_at(task.attempt, retries, retry_delay, now) {
-                let mut retry = TaskRecord::pending(id, &task.task_name, task.task_idx);
-                retry.attempt = task.attempt + 1;
-                retry.state = TaskState::RetryWait;
-                retry.retry_at = Some(retry_at);
-                let finished = std::mem::replace(task, retry);
-                self.retired.push(finished);
-            }
+        if next.is_retryable_failure()
+            && let Some(retry_at) = next_retry_at(task.attempt, retries, retry_delay, now)
+        {
+            let mut retry = TaskRecord::pending(id, &task.task_name, task.task_idx);
+            retry.attempt = task.attempt + 1;
+            retry.state = TaskState::RetryWait;
+            retry.retry_at = Some(retry_at);
+            let finished = std::mem::replace(task, retry);
+            self.retired.push(finished);
         }
     }
 
@@ -192,20 +223,22 @@ impl Driver {
     pub(crate) fn advance_touched(&mut self, now: DateTime<Utc>) {
         let touched = std::mem::take(&mut self.touched);
         for id in touched {
-            let Some(run) = self.runs.get_mut(&id) else { continue };
+            let Some(run) = self.runs.get_mut(&id) else {
+                continue;
+            };
             if run.record.state != RunState::Running {
                 continue;
             }
             for decision in advance_run(&run.dag, &run.views(), now) {
                 match decision {
                     Decision::Enqueue(idx) => {
-                        if let Some(task) = run.tasks.get_mut(idx) {
-                            if let Ok(next) = task.state.on(TaskEvent::Enqueue) {
-                                task.state = next;
-                                task.queued_at = Some(now);
-                                self.dirty.insert((id, idx));
-                                self.ready.push_back((id, idx));
-                            }
+                        if let Some(task) = run.tasks.get_mut(idx)
+                            && let Ok(next) = task.state.on(TaskEvent::Enqueue)
+                        {
+                            task.state = next;
+                            task.queued_at = Some(now);
+                            self.dirty.insert((id, idx));
+                            self.ready.push_back((id, idx));
                         }
                     }
                     Decision::UpstreamFailed(idx) | Decision::Skip(idx) => {
@@ -213,16 +246,20 @@ impl Driver {
                             Decision::Skip(_) => TaskEvent::Skip,
                             _ => TaskEvent::UpstreamFail,
                         };
-                        if let Some(task) = run.tasks.get_mut(idx) {
-                            if let Ok(next) = task.state.on(event) {
-                                task.state = next;
-                                task.finished_at = Some(now);
-                                self.dirty.insert((id, idx));
-                            }
+                        if let Some(task) = run.tasks.get_mut(idx)
+                            && let Ok(next) = task.state.on(event)
+                        {
+                            task.state = next;
+                            task.finished_at = Some(now);
+                            self.dirty.insert((id, idx));
                         }
                     }
                     Decision::Finish(outcome) => {
-                        let event = if outcome == RunState::Success { RunEvent::Succeed } else { RunEvent::Fail };
+                        let event = if outcome == RunState::Success {
+                            RunEvent::Succeed
+                        } else {
+                            RunEvent::Fail
+                        };
                         if let Ok(next) = run.record.state.on(event) {
                             run.record.state = next;
                             run.record.finished_at = Some(now);

@@ -3,21 +3,24 @@
 
 use super::driver::Driver;
 use super::render::build_assignment;
-use crate::engine::{place_tasks, WorkerCapacity};
+use crate::engine::{WorkerCapacity, place_tasks};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
 use orrery_core::state::{TaskEvent, TaskState};
 use orrery_proto::{
-    LogChunk, SchedulerMessage, TaskFinished, TaskOutcome, TaskRef, TaskStarted, WorkerMessage, PROTOCOL_VERSION,
+    LogChunk, PROTOCOL_VERSION, SchedulerMessage, TaskFinished, TaskOutcome, TaskRef, TaskStarted,
+    WorkerMessage,
 };
-use orrery_store::records::NewLogLine;
 use orrery_store::LogOwner;
+use orrery_store::records::NewLogLine;
 
 impl Driver {
     pub(crate) async fn on_worker_message(&mut self, connection: u64, message: WorkerMessage) {
         match message {
             WorkerMessage::Register(register) => {
-                let Some(conn) = self.connections.get_mut(&connection) else { return };
+                let Some(conn) = self.connections.get_mut(&connection) else {
+                    return;
+                };
                 if register.protocol_version != PROTOCOL_VERSION {
                     tracing::warn!(worker = %register.name, version = register.protocol_version, "refused worker");
                     conn.send(SchedulerMessage::Refused {
@@ -50,8 +53,16 @@ impl Driver {
     }
 
     fn on_task_started(&mut self, started: &TaskStarted) {
-        let Some((run_id, idx)) = self.current_attempt(&started.task) else { return };
-        let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.tasks.get_mut(idx)) else { return };
+        let Some((run_id, idx)) = self.current_attempt(&started.task) else {
+            return;
+        };
+        let Some(task) = self
+            .runs
+            .get_mut(&run_id)
+            .and_then(|r| r.tasks.get_mut(idx))
+        else {
+            return;
+        };
         if let Ok(next) = task.state.on(TaskEvent::Start) {
             task.state = next;
             task.started_at = Some(started.started_at);
@@ -91,17 +102,24 @@ impl Driver {
     fn on_task_finished(&mut self, connection: u64, finished: TaskFinished) {
         let now = self.clock.now();
         let current = self.current_attempt(&finished.task);
-        if let Some((_, _, holder)) = self.assigned.remove(&finished.task.task_instance_id) {
-            if let Some(conn) = self.connections.get_mut(&holder) {
-                conn.outstanding.remove(&finished.task.task_instance_id);
-            }
+        if let Some((_, _, holder)) = self.assigned.remove(&finished.task.task_instance_id)
+            && let Some(conn) = self.connections.get_mut(&holder)
+        {
+            conn.outstanding.remove(&finished.task.task_instance_id);
         }
-        self.outbox.push((connection, SchedulerMessage::Ack(finished.task)));
+        self.outbox
+            .push((connection, SchedulerMessage::Ack(finished.task)));
         let Some((run_id, idx)) = current else {
             tracing::warn!(task_instance = %finished.task.task_instance_id, fence = finished.task.fence, "rejected result from a revoked assignment");
             return;
         };
-        let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.tasks.get_mut(idx)) else { return };
+        let Some(task) = self
+            .runs
+            .get_mut(&run_id)
+            .and_then(|r| r.tasks.get_mut(idx))
+        else {
+            return;
+        };
         if !task.state.is_on_worker() {
             return;
         }
@@ -123,18 +141,25 @@ impl Driver {
 
     pub(crate) fn on_worker_closed(&mut self, connection: u64) {
         let now = self.clock.now();
-        let Some(conn) = self.connections.remove(&connection) else { return };
-        let name = conn.name.unwrap_or_else(|| format!("connection {connection}"));
+        let Some(conn) = self.connections.remove(&connection) else {
+            return;
+        };
+        let name = conn
+            .name
+            .unwrap_or_else(|| format!("connection {connection}"));
         tracing::warn!(worker = %name, "worker disconnected");
         for task_instance_id in conn.outstanding {
-            let Some((run_id, idx, _)) = self.assigned.remove(&task_instance_id) else { continue };
+            let Some((run_id, idx, _)) = self.assigned.remove(&task_instance_id) else {
+                continue;
+            };
             let still_held = self
                 .runs
                 .get(&run_id)
                 .and_then(|r| r.tasks.get(idx))
                 .is_some_and(|t| t.id == Some(task_instance_id) && t.state.is_on_worker());
             if still_held {
-                let message = format!("lost: worker {name} disconnected while this attempt was running");
+                let message =
+                    format!("lost: worker {name} disconnected while this attempt was running");
                 self.end_attempt(run_id, idx, TaskEvent::Lose, Some(message), now);
             }
         }
@@ -153,7 +178,9 @@ impl Driver {
         let total_free: usize = capacities.iter().map(|c| c.free_slots as usize).sum();
         let mut candidates = Vec::new();
         while candidates.len() < total_free {
-            let Some((run_id, idx)) = self.ready.pop_front() else { break };
+            let Some((run_id, idx)) = self.ready.pop_front() else {
+                break;
+            };
             let queued = self
                 .runs
                 .get(&run_id)
@@ -177,29 +204,47 @@ impl Driver {
 
     fn assign(&mut self, run_id: RunId, idx: usize, connection: u64, now: DateTime<Utc>) {
         let fence = self.issue_fence();
-        let Some(worker_name) = self.connections.get(&connection).and_then(|c| c.name.clone()) else { return };
-        let Some(run) = self.runs.get_mut(&run_id) else { return };
-        let Some(task) = run.tasks.get(idx) else { return };
-        let Some(task_instance_id) = task.id else { return };
+        let Some(worker_name) = self
+            .connections
+            .get(&connection)
+            .and_then(|c| c.name.clone())
+        else {
+            return;
+        };
+        let Some(run) = self.runs.get_mut(&run_id) else {
+            return;
+        };
+        let Some(task) = run.tasks.get(idx) else {
+            return;
+        };
+        let Some(task_instance_id) = task.id else {
+            return;
+        };
         let task_ref = TaskRef {
             task_instance_id,
             attempt: task.attempt,
             fence,
         };
         let assignment = build_assignment(run, idx, task_ref);
-        let Some(task) = run.tasks.get_mut(idx) else { return };
-        let Ok(assigned) = task.state.on(TaskEvent::Assign) else { return };
+        let Some(task) = run.tasks.get_mut(idx) else {
+            return;
+        };
+        let Ok(assigned) = task.state.on(TaskEvent::Assign) else {
+            return;
+        };
         task.state = assigned;
         task.fence = fence;
         task.worker = Some(worker_name);
         self.dirty.insert((run_id, idx));
         match assignment {
             Ok(assignment) => {
-                self.assigned.insert(task_instance_id, (run_id, idx, connection));
+                self.assigned
+                    .insert(task_instance_id, (run_id, idx, connection));
                 if let Some(conn) = self.connections.get_mut(&connection) {
                     conn.outstanding.insert(task_instance_id);
                 }
-                self.outbox.push((connection, SchedulerMessage::Assign(assignment)));
+                self.outbox
+                    .push((connection, SchedulerMessage::Assign(assignment)));
             }
             Err(error) => {
                 // A template that cannot render will not render on a retry either.
@@ -211,4 +256,3 @@ impl Driver {
         }
     }
 }
-

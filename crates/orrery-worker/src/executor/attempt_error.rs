@@ -8,7 +8,10 @@ use std::path::PathBuf;
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AttemptError {
     #[error("cannot create an attempt directory under {}: {source}", work_dir.display())]
-    AttemptDir { work_dir: PathBuf, source: io::Error },
+    AttemptDir {
+        work_dir: PathBuf,
+        source: io::Error,
+    },
     #[error("working directory {path:?} does not exist")]
     WorkingDirMissing { path: String },
     #[error("working directory {path:?} is not a directory")]

@@ -16,7 +16,12 @@ impl CancelSignal {
     /// Resolves once cancellation is requested. If the sender is gone the attempt is
     /// being torn down by dropping, so this never resolves.
     pub(crate) async fn cancelled(&mut self) {
-        if self.receiver.wait_for(|cancelled| *cancelled).await.is_err() {
+        if self
+            .receiver
+            .wait_for(|cancelled| *cancelled)
+            .await
+            .is_err()
+        {
             std::future::pending::<()>().await;
         }
     }

@@ -92,8 +92,20 @@ mod tests {
             };
             assert_eq!(classify(ending, status), expected);
         };
-        check(Ending::Exited, exited(0), TaskOutcome::Succeeded, Some(0), None);
-        check(Ending::Exited, exited(3), TaskOutcome::Failed, Some(3), None);
+        check(
+            Ending::Exited,
+            exited(0),
+            TaskOutcome::Succeeded,
+            Some(0),
+            None,
+        );
+        check(
+            Ending::Exited,
+            exited(3),
+            TaskOutcome::Failed,
+            Some(3),
+            None,
+        );
         check(
             Ending::Exited,
             signalled(9),
@@ -108,6 +120,12 @@ mod tests {
             None,
             Some("timed out after 2s"),
         );
-        check(Ending::Cancelled, exited(143), TaskOutcome::Cancelled, Some(143), None);
+        check(
+            Ending::Cancelled,
+            exited(143),
+            TaskOutcome::Cancelled,
+            Some(143),
+            None,
+        );
     }
 }

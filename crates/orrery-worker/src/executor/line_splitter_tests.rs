@@ -34,7 +34,10 @@ fn invalid_utf8_is_replaced() {
 #[test]
 fn long_lines_are_cut_and_their_rest_skipped() {
     assert_eq!(split(4, &[b"abcd\n"]), ["abcd"]);
-    assert_eq!(split(4, &[b"abcdef\nxy\n"]), [truncated("abcd"), "xy".to_owned()]);
+    assert_eq!(
+        split(4, &[b"abcdef\nxy\n"]),
+        [truncated("abcd"), "xy".to_owned()]
+    );
     assert_eq!(
         split(4, &[b"ab", b"cd", b"ef", b"gh\n", b"z"]),
         [truncated("abcd"), "z".to_owned()]

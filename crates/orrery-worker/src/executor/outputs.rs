@@ -53,9 +53,8 @@ pub(crate) fn parse_outputs(bytes: &[u8]) -> Result<BTreeMap<String, String>, Ou
     let mut outputs = BTreeMap::new();
     for (index, raw_line) in bytes.split(|byte| *byte == b'\n').enumerate() {
         let line_number = index + 1;
-        let line = std::str::from_utf8(raw_line).map_err(|_| OutputError::NotUtf8 {
-            line: line_number,
-        })?;
+        let line = std::str::from_utf8(raw_line)
+            .map_err(|_| OutputError::NotUtf8 { line: line_number })?;
         let line = line.strip_suffix('\r').unwrap_or(line);
         let trimmed = line.trim_start();
         if trimmed.trim_end().is_empty() || trimmed.starts_with('#') {

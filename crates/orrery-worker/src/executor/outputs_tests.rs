@@ -9,14 +9,21 @@ fn check(input: &str, expected: Result<&[(&str, &str)], OutputError>) {
             .map(|(key, value)| ((*key).to_owned(), (*value).to_owned()))
             .collect::<BTreeMap<_, _>>()
     });
-    assert_eq!(parse_outputs(input.as_bytes()), expected, "input: {input:?}");
+    assert_eq!(
+        parse_outputs(input.as_bytes()),
+        expected,
+        "input: {input:?}"
+    );
 }
 
 #[test]
 fn key_value_lines_are_parsed() {
     check("", Ok(&[]));
     check("a=1\nb=two words\n", Ok(&[("a", "1"), ("b", "two words")]));
-    check("  key.name-x_1 = v=w \r\n", Ok(&[("key.name-x_1", " v=w ")]));
+    check(
+        "  key.name-x_1 = v=w \r\n",
+        Ok(&[("key.name-x_1", " v=w ")]),
+    );
     check("a=1\na=2", Ok(&[("a", "2")]));
     check("empty=", Ok(&[("empty", "")]));
 }
@@ -28,15 +35,30 @@ fn blank_lines_and_comments_are_skipped() {
 
 #[test]
 fn bad_lines_name_their_line_number() {
-    check("a=1\nno equals\n", Err(OutputError::MissingEquals { line: 2 }));
-    check("=1", Err(OutputError::InvalidKey { line: 1, key: String::new() }));
+    check(
+        "a=1\nno equals\n",
+        Err(OutputError::MissingEquals { line: 2 }),
+    );
+    check(
+        "=1",
+        Err(OutputError::InvalidKey {
+            line: 1,
+            key: String::new(),
+        }),
+    );
     check(
         "a=1\n\n1abc=2",
-        Err(OutputError::InvalidKey { line: 3, key: "1abc".to_owned() }),
+        Err(OutputError::InvalidKey {
+            line: 3,
+            key: "1abc".to_owned(),
+        }),
     );
     check(
         "bad key=2",
-        Err(OutputError::InvalidKey { line: 1, key: "bad key".to_owned() }),
+        Err(OutputError::InvalidKey {
+            line: 1,
+            key: "bad key".to_owned(),
+        }),
     );
     assert_eq!(
         parse_outputs(b"a=1\nb=\xff\n"),
@@ -47,7 +69,11 @@ fn bad_lines_name_their_line_number() {
 #[test]
 fn errors_read_as_sentences() {
     assert_eq!(
-        OutputError::TooLarge { size: 2_000_000, cap: 1_048_576 }.to_string(),
+        OutputError::TooLarge {
+            size: 2_000_000,
+            cap: 1_048_576
+        }
+        .to_string(),
         "output file is 2000000 bytes, over the 1048576-byte cap"
     );
     assert_eq!(

@@ -60,7 +60,9 @@ pub(super) async fn run(
     let task = assignment.task;
     let dir = match AttemptDir::create(&context.config.work_dir, &task) {
         Ok(dir) => dir,
-        Err(error) => return failed_without_process(task, error.to_string(), None, context.clock.now()),
+        Err(error) => {
+            return failed_without_process(task, error.to_string(), None, context.clock.now());
+        }
     };
     let finished = run_in_dir(program, assignment, context, cancel, &dir).await;
     dir.remove();
@@ -98,7 +100,10 @@ async fn run_in_dir(
     let Some(mut group) = pid.and_then(ProcessGroup::new) else {
         // Only a child already reaped has no pid; nothing is left to supervise.
         let status = child.wait().await;
-        return fail(AttemptError::Wait(status.err().unwrap_or_else(missing_pid)), Some(started_at));
+        return fail(
+            AttemptError::Wait(status.err().unwrap_or_else(missing_pid)),
+            Some(started_at),
+        );
     };
 
     let (stop_capture, stop_receiver) = oneshot::channel();
@@ -115,12 +120,24 @@ async fn run_in_dir(
         stop_receiver,
     ));
 
-    let ending = supervise(&group, assignment.timeout, context.config.kill_grace, cancel).await;
+    let ending = supervise(
+        &group,
+        assignment.timeout,
+        context.config.kill_grace,
+        cancel,
+    )
+    .await;
     group.kill_remaining_and_disarm();
     let status = child.wait().await;
 
-    if tokio::time::timeout(PIPE_DRAIN_BOUND, &mut capture_task).await.is_err() {
-        tracing::debug!(?task, "a process outside the group holds the output pipes; stop reading");
+    if tokio::time::timeout(PIPE_DRAIN_BOUND, &mut capture_task)
+        .await
+        .is_err()
+    {
+        tracing::debug!(
+            ?task,
+            "a process outside the group holds the output pipes; stop reading"
+        );
         let _ = stop_capture.send(());
         let _ = capture_task.await;
     }
@@ -132,7 +149,11 @@ async fn run_in_dir(
     let report = classify(ending, status);
     let outputs = read_outputs(dir.output_path(), context.config.max_output_bytes)
         .map_err(AttemptError::from);
-    finished(task_report(task, report, outputs), started_at, context.clock.now())
+    finished(
+        task_report(task, report, outputs),
+        started_at,
+        context.clock.now(),
+    )
 }
 
 fn missing_pid() -> std::io::Error {
@@ -195,7 +216,10 @@ async fn supervise(
         () = cancel.cancelled() => Ending::Cancelled,
     };
     group.signal(Signal::SIGTERM);
-    if tokio::time::timeout(kill_grace, &mut leader_exit).await.is_err() {
+    if tokio::time::timeout(kill_grace, &mut leader_exit)
+        .await
+        .is_err()
+    {
         group.signal(Signal::SIGKILL);
         let _ = leader_exit.await;
     }
@@ -242,7 +266,11 @@ fn task_report(
     }
 }
 
-fn finished(report: TaskReport, started_at: DateTime<Utc>, finished_at: DateTime<Utc>) -> TaskFinished {
+fn finished(
+    report: TaskReport,
+    started_at: DateTime<Utc>,
+    finished_at: DateTime<Utc>,
+) -> TaskFinished {
     TaskFinished {
         task: report.task,
         outcome: report.outcome,

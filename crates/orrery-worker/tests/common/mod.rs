@@ -8,8 +8,8 @@ use nix::unistd::Pid;
 use orrery_core::clock::ManualClock;
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_proto::{
-    Assignment, ExecSpec, LogLine, LogStream, SchedulerMessage, TaskFinished, TaskRef,
-    TaskStarted, WorkerMessage,
+    Assignment, ExecSpec, LogLine, LogStream, SchedulerMessage, TaskFinished, TaskRef, TaskStarted,
+    WorkerMessage,
 };
 use orrery_worker::{WorkerConfig, WorkerError, WorkerLink, run_worker};
 use std::collections::BTreeMap;
@@ -83,14 +83,20 @@ impl Harness {
     pub async fn start(configure: impl FnOnce(&mut WorkerConfig)) -> Self {
         let mut harness = Self::start_unregistered(configure);
         let register = harness.recv().await;
-        assert!(matches!(register, WorkerMessage::Register(_)), "{register:?}");
+        assert!(
+            matches!(register, WorkerMessage::Register(_)),
+            "{register:?}"
+        );
         harness
             .send(SchedulerMessage::Registered {
                 worker_id: "w-1".to_owned(),
             })
             .await;
         let credits = harness.recv().await;
-        assert!(matches!(credits, WorkerMessage::Credits { .. }), "{credits:?}");
+        assert!(
+            matches!(credits, WorkerMessage::Credits { .. }),
+            "{credits:?}"
+        );
         harness
     }
 
@@ -183,7 +189,9 @@ impl Attempt {
 
     /// The first stdout line parsed as a pid (scripts `echo $!` first).
     pub fn first_pid(&self) -> Option<i32> {
-        self.stdout().first().and_then(|line| line.trim().parse().ok())
+        self.stdout()
+            .first()
+            .and_then(|line| line.trim().parse().ok())
     }
 }
 

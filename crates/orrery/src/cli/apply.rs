@@ -14,7 +14,11 @@ pub(crate) async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Resu
     for file in &files {
         let shown = file.display().to_string();
         let text = std::fs::read_to_string(file).with_context(|| format!("read {shown}"))?;
-        let format = if file.extension().is_some_and(|e| e == "json") { "json" } else { "yaml" };
+        let format = if file.extension().is_some_and(|e| e == "json") {
+            "json"
+        } else {
+            "yaml"
+        };
         match client.apply(&text, format).await {
             Ok(result) => results.push((shown, result)),
             Err(error) if error.problem().is_some() => {

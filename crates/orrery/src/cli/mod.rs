@@ -1,7 +1,7 @@
 //! Command dispatch: each subcommand in its own module.
 
-pub(crate) mod args;
 mod apply;
+pub(crate) mod args;
 mod connect;
 mod jobs;
 mod output;

@@ -40,14 +40,21 @@ pub(crate) fn line(text: &str) {
 }
 
 fn time(at: Option<DateTime<Utc>>) -> String {
-    at.map_or_else(|| "-".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string())
+    at.map_or_else(
+        || "-".to_owned(),
+        |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+    )
 }
 
 fn duration(start: Option<DateTime<Utc>>, end: Option<DateTime<Utc>>) -> String {
     match (start, end) {
         (Some(s), Some(e)) => {
             let ms = (e - s).num_milliseconds();
-            if ms < 1000 { format!("{ms}ms") } else { format!("{:.1}s", ms as f64 / 1000.0) }
+            if ms < 1000 {
+                format!("{ms}ms")
+            } else {
+                format!("{:.1}s", ms as f64 / 1000.0)
+            }
         }
         _ => "-".to_owned(),
     }
@@ -61,7 +68,13 @@ pub(crate) fn apply_results(results: &[(String, ApplyResult)]) {
                 .ok()
                 .and_then(|v| v.as_str().map(str::to_owned))
                 .unwrap_or_default();
-            vec![file.clone(), r.project.clone(), r.job.clone(), r.version.to_string(), status]
+            vec![
+                file.clone(),
+                r.project.clone(),
+                r.job.clone(),
+                r.version.to_string(),
+                status,
+            ]
         })
         .collect::<Vec<_>>();
     table(&["FILE", "PROJECT", "JOB", "VERSION", "STATUS"], &rows);
@@ -81,7 +94,17 @@ pub(crate) fn jobs(jobs: &[JobSummary]) {
             ]
         })
         .collect::<Vec<_>>();
-    table(&["PROJECT", "NAME", "VERSION", "TASKS", "UPDATED", "DESCRIPTION"], &rows);
+    table(
+        &[
+            "PROJECT",
+            "NAME",
+            "VERSION",
+            "TASKS",
+            "UPDATED",
+            "DESCRIPTION",
+        ],
+        &rows,
+    );
 }
 
 pub(crate) fn job(job: &JobDetail) {
@@ -114,36 +137,72 @@ pub(crate) fn runs(runs: &[Run]) {
             ]
         })
         .collect::<Vec<_>>();
-    table(&["RUN", "JOB", "VERSION", "STATE", "TRIGGER", "CREATED", "DURATION"], &rows);
+    table(
+        &[
+            "RUN", "JOB", "VERSION", "STATE", "TRIGGER", "CREATED", "DURATION",
+        ],
+        &rows,
+    );
 }
 
 pub(crate) fn run(run: &Run) {
     println!("run:      {}", run.id);
-    println!("job:      {}/{} (version {})", run.project, run.job, run.job_version);
-    println!("state:    {}{}", run.state, if run.cancel_requested { " (cancel requested)" } else { "" });
+    println!(
+        "job:      {}/{} (version {})",
+        run.project, run.job, run.job_version
+    );
+    println!(
+        "state:    {}{}",
+        run.state,
+        if run.cancel_requested {
+            " (cancel requested)"
+        } else {
+            ""
+        }
+    );
     println!("created:  {}", time(Some(run.created_at)));
     println!("duration: {}", duration(run.started_at, run.finished_at));
     if !run.params.is_empty() {
-        println!("params:   {}", serde_json::Value::Object(run.params.clone()));
+        println!(
+            "params:   {}",
+            serde_json::Value::Object(run.params.clone())
+        );
     }
     println!();
     let rows = run
         .tasks
         .iter()
         .map(|t| {
-            let outputs = t.outputs.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join(" ");
+            let outputs = t
+                .outputs
+                .iter()
+                .map(|(k, v)| format!("{k}={v}"))
+                .collect::<Vec<_>>()
+                .join(" ");
             vec![
                 t.task.clone(),
                 t.attempt.to_string(),
                 t.state.clone(),
-                t.exit_code.map_or_else(|| "-".to_owned(), |c| c.to_string()),
+                t.exit_code
+                    .map_or_else(|| "-".to_owned(), |c| c.to_string()),
                 duration(t.started_at, t.finished_at),
                 t.worker.clone().unwrap_or_else(|| "-".to_owned()),
                 t.error.clone().unwrap_or(outputs),
             ]
         })
         .collect::<Vec<_>>();
-    table(&["TASK", "ATTEMPT", "STATE", "EXIT", "DURATION", "WORKER", "OUTPUTS/ERROR"], &rows);
+    table(
+        &[
+            "TASK",
+            "ATTEMPT",
+            "STATE",
+            "EXIT",
+            "DURATION",
+            "WORKER",
+            "OUTPUTS/ERROR",
+        ],
+        &rows,
+    );
 }
 
 pub(crate) fn log_line(line: &LogLine, with_task: bool) {
@@ -154,7 +213,10 @@ pub(crate) fn log_line(line: &LogLine, with_task: bool) {
         _ => "",
     };
     if with_task {
-        println!("{at} {}#{}{stream} | {}", line.task, line.attempt, line.text);
+        println!(
+            "{at} {}#{}{stream} | {}",
+            line.task, line.attempt, line.text
+        );
     } else {
         println!("{at}{stream} | {}", line.text);
     }

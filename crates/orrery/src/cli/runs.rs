@@ -32,7 +32,10 @@ pub(crate) async fn run(global: &GlobalArgs, command: RunCommand) -> anyhow::Res
         }
         RunCommand::Cancel { run } => {
             let run = client.cancel_run(run).await?;
-            output::line(&format!("cancel requested for run {} (state {})", run.id, run.state));
+            output::line(&format!(
+                "cancel requested for run {} (state {})",
+                run.id, run.state
+            ));
             Ok(ExitCode::SUCCESS)
         }
         RunCommand::Logs(args) => {
@@ -84,10 +87,17 @@ async fn start(global: &GlobalArgs, client: &Client, args: StartArgs) -> anyhow:
         }
         return Ok(ExitCode::SUCCESS);
     }
-    eprintln!("started run {} of {}; waiting for it to end", run.id, run.job);
+    eprintln!(
+        "started run {} of {}; waiting for it to end",
+        run.id, run.job
+    );
     let run = wait_for_end(client, run.id).await?;
     show(global, &run)?;
-    Ok(if run.state == "success" { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if run.state == "success" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 async fn wait_for_end(client: &Client, id: i64) -> anyhow::Result<Run> {

@@ -2,13 +2,16 @@
 
 use super::args::ServerArgs;
 use anyhow::Context;
-use orrery::{start_server, ServerConfig};
+use orrery::{ServerConfig, start_server};
 use orrery_core::clock::SystemClock;
 use std::process::ExitCode;
 use std::sync::Arc;
-use tokio::signal::unix::{signal, SignalKind};
+use tokio::signal::unix::{SignalKind, signal};
 
-pub(crate) async fn serve(args: ServerArgs, data_dir: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+pub(crate) async fn serve(
+    args: ServerArgs,
+    data_dir: std::path::PathBuf,
+) -> anyhow::Result<ExitCode> {
     init_tracing();
     let mut config = ServerConfig::new(data_dir);
     config.listen = args.listen;
@@ -22,7 +25,10 @@ pub(crate) async fn serve(args: ServerArgs, data_dir: std::path::PathBuf) -> any
         "orrery is listening on {} (data in {}, admin token in {})",
         server.url(),
         config.data_dir.display(),
-        config.data_dir.join(orrery::config::ADMIN_TOKEN_FILE).display()
+        config
+            .data_dir
+            .join(orrery::config::ADMIN_TOKEN_FILE)
+            .display()
     );
     let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
     tokio::select! {
@@ -38,5 +44,8 @@ pub(crate) async fn serve(args: ServerArgs, data_dir: std::path::PathBuf) -> any
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORRERY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }
