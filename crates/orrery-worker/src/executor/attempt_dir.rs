@@ -20,11 +20,13 @@ impl AttemptDir {
             work_dir: work_dir.to_owned(),
             source,
         };
-        std::fs::create_dir_all(work_dir).map_err(attempt_dir_error)?;
+        // `$ORRERY_OUTPUT` must stay valid whatever working directory the task runs in.
+        let work_dir = std::path::absolute(work_dir).map_err(attempt_dir_error)?;
+        std::fs::create_dir_all(&work_dir).map_err(attempt_dir_error)?;
         let prefix = format!("attempt-{}-{}-", task.task_instance_id, task.attempt);
         let dir = tempfile::Builder::new()
             .prefix(&prefix)
-            .tempdir_in(work_dir)
+            .tempdir_in(&work_dir)
             .map_err(attempt_dir_error)?;
         let output_path = dir.path().join("output");
         File::create(&output_path).map_err(attempt_dir_error)?;

@@ -11,6 +11,12 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at};
 /// Pipes are read in chunks of this size, so memory does not depend on line length.
 const READ_CHUNK_BYTES: usize = 16 * 1024;
 
+/// A child's output pipes (either may be missing if it was not piped).
+pub(super) struct Pipes<StdoutPipe, StderrPipe> {
+    pub(super) stdout: Option<StdoutPipe>,
+    pub(super) stderr: Option<StderrPipe>,
+}
+
 /// Settings of one capture.
 pub(super) struct CaptureSettings {
     pub(super) max_line_bytes: usize,
@@ -21,8 +27,7 @@ pub(super) struct CaptureSettings {
 /// dropped), sending batches at least every flush interval. Pipes are drained even past
 /// the log cap so the child never blocks on a full pipe.
 pub(super) async fn capture<StdoutPipe, StderrPipe>(
-    stdout: Option<StdoutPipe>,
-    stderr: Option<StderrPipe>,
+    pipes: Pipes<StdoutPipe, StderrPipe>,
     mut sink: LogSink,
     settings: CaptureSettings,
     mut stop: oneshot::Receiver<()>,
@@ -30,8 +35,8 @@ pub(super) async fn capture<StdoutPipe, StderrPipe>(
     StdoutPipe: AsyncRead + Unpin,
     StderrPipe: AsyncRead + Unpin,
 {
-    let mut stdout = PipeReader::new(stdout, settings.max_line_bytes);
-    let mut stderr = PipeReader::new(stderr, settings.max_line_bytes);
+    let mut stdout = PipeReader::new(pipes.stdout, settings.max_line_bytes);
+    let mut stderr = PipeReader::new(pipes.stderr, settings.max_line_bytes);
     let flush_interval = settings.flush_interval.max(Duration::from_millis(1));
     let mut flush_ticker = interval_at(Instant::now() + flush_interval, flush_interval);
     flush_ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
