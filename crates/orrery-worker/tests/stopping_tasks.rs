@@ -146,3 +146,32 @@ async fn a_closed_link_kills_running_attempts_and_returns() {
     assert_eq!(drain.await.expect("drain task"), [TaskOutcome::Cancelled]);
     assert_process_gone(pid).await;
 }
+
+#[tokio::test]
+async fn a_process_that_left_the_group_does_not_hold_the_attempt_open() {
+    let setsid_available = std::process::Command::new("setsid")
+        .arg("--version")
+        .output()
+        .is_ok_and(|output| output.status.success());
+    if !setsid_available {
+        eprintln!("SKIPPED: `setsid` is not installed, so no process can leave the group");
+        return;
+    }
+    let mut harness = Harness::start(|_| {}).await;
+    let begun = Instant::now();
+    let attempt = harness
+        .run(shell(1, "setsid sleep 300 & echo $!; echo done"))
+        .await;
+    let escaped = attempt.first_pid().expect("a pid line");
+    let _ = nix::sys::signal::kill(
+        nix::unistd::Pid::from_raw(escaped),
+        nix::sys::signal::Signal::SIGKILL,
+    );
+    assert_eq!(attempt.finished().outcome, TaskOutcome::Succeeded);
+    assert_eq!(attempt.stdout()[1..], ["done"]);
+    assert!(
+        begun.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        begun.elapsed()
+    );
+}

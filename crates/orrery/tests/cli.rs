@@ -212,3 +212,49 @@ fn a_server_killed_mid_run_recovers_the_run_after_restart() {
     assert_eq!(attempts, vec![(1, "lost"), (2, "success")]);
     server.stop();
 }
+
+#[test]
+fn a_config_file_with_an_unknown_key_stops_the_server_with_a_clear_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("orrery.yaml");
+    std::fs::write(&config, "listen: 127.0.0.1:0\nworker_slot: 4\n").expect("write");
+    let out = Command::new(BIN)
+        .args(["server", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(
+        text.contains("worker_slot") && text.contains("orrery.yaml"),
+        "{text}"
+    );
+}
+
+#[test]
+fn settings_come_from_the_config_file_unless_a_flag_says_otherwise() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let data = dir.path().join("data");
+    let config = dir.path().join("orrery.yaml");
+    std::fs::write(
+        &config,
+        format!("listen: 127.0.0.1:0\ndata_dir: {}\n", data.display()),
+    )
+    .expect("write");
+    let mut child = Command::new(BIN)
+        .args(["server", "--config"])
+        .arg(&config)
+        .env("ORRERY_LOG", "warn")
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn");
+    eventually(
+        "the server to write its endpoint into the file's data_dir",
+        Duration::from_secs(30),
+        || data.join("endpoint").exists().then_some(()),
+    );
+    let _ = child.kill();
+    let _ = child.wait();
+}

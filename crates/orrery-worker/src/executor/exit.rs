@@ -1,8 +1,10 @@
 //! Turning how a process ended into a `TaskOutcome`, an exit code and an error text.
 
+use super::outputs::OutputError;
 use nix::sys::signal::Signal;
 use orrery_core::duration::HumanDuration;
 use orrery_proto::TaskOutcome;
+use std::collections::BTreeMap;
 use std::os::unix::process::ExitStatusExt;
 use std::process::ExitStatus;
 use std::time::Duration;
@@ -57,6 +59,24 @@ pub(super) fn classify(ending: Ending, status: ExitStatus) -> ExitReport {
                 error: Some(signal_error(signal)),
             },
         },
+    }
+}
+
+/// Takes the output file into account: a bad one fails an attempt that otherwise
+/// succeeded, and becomes the error of one that ended without another explanation.
+pub(super) fn with_outputs(
+    mut report: ExitReport,
+    outputs: Result<BTreeMap<String, String>, OutputError>,
+) -> (ExitReport, BTreeMap<String, String>) {
+    match outputs {
+        Ok(outputs) => (report, outputs),
+        Err(output_error) => {
+            if report.outcome == TaskOutcome::Succeeded {
+                report.outcome = TaskOutcome::Failed;
+            }
+            report.error.get_or_insert_with(|| output_error.to_string());
+            (report, BTreeMap::new())
+        }
     }
 }
 
@@ -127,5 +147,27 @@ mod tests {
             Some(143),
             None,
         );
+    }
+
+    #[test]
+    fn a_bad_output_file_fails_a_success_and_explains_an_unexplained_end() {
+        let bad = || Err(OutputError::MissingEquals { line: 2 });
+        let message = "output file line 2: expected key=value";
+        let (report, outputs) = with_outputs(classify(Ending::Exited, exited(0)), bad());
+        assert_eq!(report.outcome, TaskOutcome::Failed);
+        assert_eq!(report.exit_code, Some(0));
+        assert_eq!(report.error.as_deref(), Some(message));
+        assert!(outputs.is_empty());
+
+        let (report, _) = with_outputs(classify(Ending::Exited, exited(4)), bad());
+        assert_eq!(
+            (report.outcome, report.error.as_deref()),
+            (TaskOutcome::Failed, Some(message))
+        );
+
+        let timed_out = classify(Ending::TimedOut(Duration::from_secs(1)), signalled(15));
+        let (report, _) = with_outputs(timed_out, bad());
+        assert_eq!(report.outcome, TaskOutcome::TimedOut);
+        assert_eq!(report.error.as_deref(), Some("timed out after 1s"));
     }
 }

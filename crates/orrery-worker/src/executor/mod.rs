@@ -10,6 +10,7 @@ mod log_sink;
 mod outputs;
 mod process;
 mod process_group;
+mod supervise;
 
 pub(crate) use cancel::CancelSignal;
 

@@ -2,23 +2,20 @@
 
 use super::attempt_dir::AttemptDir;
 use super::attempt_error::AttemptError;
-use super::capture::{CaptureSettings, capture};
-use super::exit::{Ending, ExitReport, classify};
+use super::capture::{CaptureSettings, Pipes, capture};
+use super::exit::{classify, with_outputs};
 use super::log_sink::LogSink;
 use super::outputs::read_outputs;
 use super::process_group::ProcessGroup;
+use super::supervise::{StopPolicy, supervise};
 use super::{AttemptContext, CancelSignal};
 use crate::results::failed_without_process;
-use chrono::{DateTime, Utc};
-use nix::sys::signal::Signal;
-use orrery_proto::{Assignment, TaskFinished, TaskOutcome};
-use std::collections::BTreeMap;
+use orrery_proto::{Assignment, TaskFinished};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
 use tokio::process::Command;
 use tokio::sync::oneshot;
-use tokio::task::JoinHandle;
 
 /// How long to keep reading output once the whole process group is dead: only a
 /// process that left the group can still hold the pipes open, and it is not waited for.
@@ -88,55 +85,44 @@ async fn run_in_dir(
     let mut child = match build_command(&program, assignment, dir.output_path()).spawn() {
         Ok(child) => child,
         Err(source) => {
-            let error = AttemptError::Spawn {
-                program: program.program,
-                source,
-            };
-            return fail(error, None);
+            let program = program.program;
+            return fail(AttemptError::Spawn { program, source }, None);
         }
     };
     let pid = child.id();
     let started_at = context.send_started(task, pid).await;
     let Some(mut group) = pid.and_then(ProcessGroup::new) else {
-        // Only a child already reaped has no pid; nothing is left to supervise.
-        let status = child.wait().await;
-        return fail(
-            AttemptError::Wait(status.err().unwrap_or_else(missing_pid)),
-            Some(started_at),
-        );
+        // Only a child already reaped has no pid, which cannot happen right after spawn.
+        let error = std::io::Error::other("the child process has no pid");
+        return fail(AttemptError::Wait(error), Some(started_at));
     };
+    tracing::debug!(?task, pid, "attempt started");
 
     let (stop_capture, stop_receiver) = oneshot::channel();
+    let pipes = Pipes {
+        stdout: child.stdout.take(),
+        stderr: child.stderr.take(),
+    };
     let settings = CaptureSettings {
         max_line_bytes: context.config.max_line_bytes,
         flush_interval: context.config.log_flush_interval,
     };
     let sink = LogSink::new(task, context.clone());
-    let mut capture_task: JoinHandle<()> = tokio::spawn(capture(
-        child.stdout.take(),
-        child.stderr.take(),
-        sink,
-        settings,
-        stop_receiver,
-    ));
+    let mut capture_task = tokio::spawn(capture(pipes, sink, settings, stop_receiver));
 
-    let ending = supervise(
-        &group,
-        assignment.timeout,
-        context.config.kill_grace,
-        cancel,
-    )
-    .await;
+    let policy = StopPolicy {
+        timeout: assignment.timeout,
+        kill_grace: context.config.kill_grace,
+    };
+    let ending = supervise(&group, policy, cancel).await;
     group.kill_remaining_and_disarm();
     let status = child.wait().await;
 
-    if tokio::time::timeout(PIPE_DRAIN_BOUND, &mut capture_task)
-        .await
-        .is_err()
-    {
+    let drained = tokio::time::timeout(PIPE_DRAIN_BOUND, &mut capture_task).await;
+    if drained.is_err() {
         tracing::debug!(
             ?task,
-            "a process outside the group holds the output pipes; stop reading"
+            "a process that left the group holds the output pipes"
         );
         let _ = stop_capture.send(());
         let _ = capture_task.await;
@@ -146,33 +132,30 @@ async fn run_in_dir(
         Ok(status) => status,
         Err(error) => return fail(AttemptError::Wait(error), Some(started_at)),
     };
-    let report = classify(ending, status);
-    let outputs = read_outputs(dir.output_path(), context.config.max_output_bytes)
-        .map_err(AttemptError::from);
-    finished(
-        task_report(task, report, outputs),
-        started_at,
-        context.clock.now(),
-    )
-}
-
-fn missing_pid() -> std::io::Error {
-    std::io::Error::other("the child process has no pid")
+    let outputs = read_outputs(dir.output_path(), context.config.max_output_bytes);
+    let (report, outputs) = with_outputs(classify(ending, status), outputs);
+    tracing::debug!(?task, ?report, "attempt ended");
+    TaskFinished {
+        task,
+        outcome: report.outcome,
+        exit_code: report.exit_code,
+        outputs,
+        error: report.error,
+        started_at: Some(started_at),
+        finished_at: context.clock.now(),
+    }
 }
 
 fn check_working_dir(path: &str) -> Result<(), AttemptError> {
+    let path_owned = || path.to_owned();
     match std::fs::metadata(path) {
         Ok(metadata) if metadata.is_dir() => Ok(()),
-        Ok(_) => Err(AttemptError::WorkingDirNotADirectory {
-            path: path.to_owned(),
-        }),
+        Ok(_) => Err(AttemptError::WorkingDirNotADirectory { path: path_owned() }),
         Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
-            Err(AttemptError::WorkingDirMissing {
-                path: path.to_owned(),
-            })
+            Err(AttemptError::WorkingDirMissing { path: path_owned() })
         }
         Err(source) => Err(AttemptError::WorkingDirUnreadable {
-            path: path.to_owned(),
+            path: path_owned(),
             source,
         }),
     }
@@ -192,92 +175,4 @@ fn build_command(program: &Program, assignment: &Assignment, output_path: &Path)
         command.current_dir(working_dir);
     }
     command
-}
-
-/// Waits for the leader to exit, the timeout or a cancel; on the latter two, stops the
-/// group with SIGTERM and, after the grace period, SIGKILL. Returns once the leader has
-/// exited (it is left unreaped).
-async fn supervise(
-    group: &ProcessGroup,
-    timeout: Option<Duration>,
-    kill_grace: Duration,
-    mut cancel: CancelSignal,
-) -> Ending {
-    let mut leader_exit = group.wait_for_leader_exit();
-    let deadline = async {
-        match timeout {
-            Some(timeout) => tokio::time::sleep(timeout).await,
-            None => std::future::pending().await,
-        }
-    };
-    let ending = tokio::select! {
-        _ = &mut leader_exit => return Ending::Exited,
-        () = deadline => Ending::TimedOut(timeout.unwrap_or_default()),
-        () = cancel.cancelled() => Ending::Cancelled,
-    };
-    group.signal(Signal::SIGTERM);
-    if tokio::time::timeout(kill_grace, &mut leader_exit)
-        .await
-        .is_err()
-    {
-        group.signal(Signal::SIGKILL);
-        let _ = leader_exit.await;
-    }
-    ending
-}
-
-/// The outcome once the output file is taken into account: a bad file fails an
-/// attempt that otherwise succeeded, and is named as the error of one that failed
-/// without another explanation.
-struct TaskReport {
-    task: orrery_proto::TaskRef,
-    outcome: TaskOutcome,
-    exit_code: Option<i32>,
-    error: Option<String>,
-    outputs: BTreeMap<String, String>,
-}
-
-fn task_report(
-    task: orrery_proto::TaskRef,
-    report: ExitReport,
-    outputs: Result<BTreeMap<String, String>, AttemptError>,
-) -> TaskReport {
-    let ExitReport {
-        mut outcome,
-        exit_code,
-        mut error,
-    } = report;
-    let outputs = match outputs {
-        Ok(outputs) => outputs,
-        Err(output_error) => {
-            if outcome == TaskOutcome::Succeeded {
-                outcome = TaskOutcome::Failed;
-            }
-            error.get_or_insert_with(|| output_error.to_string());
-            BTreeMap::new()
-        }
-    };
-    TaskReport {
-        task,
-        outcome,
-        exit_code,
-        error,
-        outputs,
-    }
-}
-
-fn finished(
-    report: TaskReport,
-    started_at: DateTime<Utc>,
-    finished_at: DateTime<Utc>,
-) -> TaskFinished {
-    TaskFinished {
-        task: report.task,
-        outcome: report.outcome,
-        exit_code: report.exit_code,
-        outputs: report.outputs,
-        error: report.error,
-        started_at: Some(started_at),
-        finished_at,
-    }
 }

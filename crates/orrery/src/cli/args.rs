@@ -25,11 +25,26 @@ pub(crate) struct GlobalArgs {
     #[arg(long, global = true, env = "ORRERY_TOKEN", hide_env_values = true)]
     pub(crate) token: Option<String>,
     /// Data directory of the local server (where its token and address are found).
-    #[arg(long, global = true, env = "ORRERY_DATA_DIR", default_value = orrery::config::DEFAULT_DATA_DIR)]
-    pub(crate) data_dir: PathBuf,
+    /// [default: orrery-data]
+    #[arg(long, global = true, env = "ORRERY_DATA_DIR")]
+    data_dir: Option<PathBuf>,
     /// Output format of read commands.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) output: OutputFormat,
+}
+
+impl GlobalArgs {
+    /// The data directory given by flag or environment, if any.
+    pub(crate) fn data_dir_flag(&self) -> Option<PathBuf> {
+        self.data_dir.clone()
+    }
+
+    /// Where a local server keeps its data.
+    pub(crate) fn data_dir(&self) -> PathBuf {
+        self.data_dir
+            .clone()
+            .unwrap_or_else(|| PathBuf::from(orrery::config::DEFAULT_DATA_DIR))
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -52,20 +67,25 @@ pub(crate) enum Command {
     Run(RunCommand),
 }
 
+/// Server settings. Each is taken from its flag, else its `ORRERY_*` environment
+/// variable, else the config file, else the default.
 #[derive(Debug, Args)]
 pub(crate) struct ServerArgs {
-    /// Address to listen on (loopback by default).
-    #[arg(long, env = "ORRERY_LISTEN", default_value = orrery::config::DEFAULT_LISTEN)]
-    pub(crate) listen: SocketAddr,
-    /// Tasks the embedded worker runs at once.
-    #[arg(long, env = "ORRERY_WORKER_SLOTS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
-    pub(crate) worker_slots: u32,
-    /// Log bytes kept per task attempt; the rest is dropped with a marker.
-    #[arg(long, env = "ORRERY_MAX_LOG_BYTES", default_value_t = 10 * 1024 * 1024)]
-    pub(crate) max_log_bytes: u64,
-    /// Largest accepted API request body (e.g. a spec), in bytes.
-    #[arg(long, env = "ORRERY_MAX_BODY_BYTES", default_value_t = 1024 * 1024)]
-    pub(crate) max_body_bytes: usize,
+    /// A YAML config file with any of the settings below (snake_case keys).
+    #[arg(long, env = "ORRERY_CONFIG")]
+    pub(crate) config: Option<std::path::PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:7070, loopback only].
+    #[arg(long, env = "ORRERY_LISTEN")]
+    pub(crate) listen: Option<SocketAddr>,
+    /// Tasks the embedded worker runs at once [default: 16].
+    #[arg(long, env = "ORRERY_WORKER_SLOTS", value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) worker_slots: Option<u32>,
+    /// Log bytes kept per task attempt; the rest is dropped with a marker [default: 10 MiB].
+    #[arg(long, env = "ORRERY_MAX_LOG_BYTES")]
+    pub(crate) max_log_bytes: Option<u64>,
+    /// Largest accepted API request body, e.g. a spec [default: 1 MiB].
+    #[arg(long, env = "ORRERY_MAX_BODY_BYTES")]
+    pub(crate) max_body_bytes: Option<usize>,
 }
 
 #[derive(Debug, Args)]

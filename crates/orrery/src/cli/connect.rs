@@ -9,14 +9,14 @@ use orrery_client::Client;
 pub(crate) fn client(global: &GlobalArgs) -> anyhow::Result<Client> {
     let server = match &global.server {
         Some(server) => server.clone(),
-        None => std::fs::read_to_string(global.data_dir.join(ENDPOINT_FILE))
+        None => std::fs::read_to_string(global.data_dir().join(ENDPOINT_FILE))
             .map(|s| s.trim().to_owned())
             .unwrap_or_else(|_| format!("http://{DEFAULT_LISTEN}")),
     };
     let token = match &global.token {
         Some(token) => token.clone(),
         None => {
-            let path = global.data_dir.join(ADMIN_TOKEN_FILE);
+            let path = global.data_dir().join(ADMIN_TOKEN_FILE);
             std::fs::read_to_string(&path)
                 .map(|s| s.trim().to_owned())
                 .with_context(|| {

@@ -7,13 +7,14 @@ mod jobs;
 mod output;
 mod runs;
 mod serve;
+mod server_config;
 
 use args::{Cli, Command};
 use std::process::ExitCode;
 
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Server(server) => serve::serve(server, cli.global.data_dir.clone()).await,
+        Command::Server(server) => serve::serve(server, cli.global.data_dir_flag()).await,
         Command::Apply(apply) => apply::apply(&cli.global, &apply).await,
         Command::Job(command) => jobs::job(&cli.global, command).await,
         Command::Run(command) => runs::run(&cli.global, command).await,

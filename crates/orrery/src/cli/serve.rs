@@ -1,8 +1,9 @@
 //! `orrery server`: runs until SIGINT or SIGTERM, then shuts down gracefully.
 
 use super::args::ServerArgs;
+use super::server_config::server_config;
 use anyhow::Context;
-use orrery::{ServerConfig, start_server};
+use orrery::start_server;
 use orrery_core::clock::SystemClock;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -10,14 +11,10 @@ use tokio::signal::unix::{SignalKind, signal};
 
 pub(crate) async fn serve(
     args: ServerArgs,
-    data_dir: std::path::PathBuf,
+    data_dir: Option<std::path::PathBuf>,
 ) -> anyhow::Result<ExitCode> {
     init_tracing();
-    let mut config = ServerConfig::new(data_dir);
-    config.listen = args.listen;
-    config.worker_slots = args.worker_slots;
-    config.max_log_bytes = args.max_log_bytes;
-    config.max_body_bytes = args.max_body_bytes;
+    let config = server_config(&args, data_dir.as_deref())?;
     let mut server = start_server(&config, Arc::new(SystemClock))
         .await
         .context("start the server")?;

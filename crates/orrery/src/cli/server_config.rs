@@ -1,0 +1,56 @@
+//! Layering the server's settings: defaults, then the config file, then environment
+//! variables and flags (clap has already merged those two, flags winning).
+
+use super::args::ServerArgs;
+use anyhow::Context;
+use orrery::ServerConfig;
+use serde::Deserialize;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+/// The config file: every key optional, unknown keys refused.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    data_dir: Option<PathBuf>,
+    listen: Option<SocketAddr>,
+    worker_slots: Option<u32>,
+    max_log_bytes: Option<u64>,
+    max_body_bytes: Option<usize>,
+}
+
+/// Builds the validated config; `data_dir_flag` is set when given by flag or env.
+pub(crate) fn server_config(
+    args: &ServerArgs,
+    data_dir_flag: Option<&Path>,
+) -> anyhow::Result<ServerConfig> {
+    let file = match &args.config {
+        Some(path) => read_file(path)?,
+        None => FileConfig::default(),
+    };
+    let data_dir = data_dir_flag
+        .map(Path::to_path_buf)
+        .or(file.data_dir)
+        .unwrap_or_else(|| PathBuf::from(orrery::config::DEFAULT_DATA_DIR));
+    let mut config = ServerConfig::new(data_dir);
+    if let Some(listen) = args.listen.or(file.listen) {
+        config.listen = listen;
+    }
+    if let Some(slots) = args.worker_slots.or(file.worker_slots) {
+        anyhow::ensure!(slots > 0, "worker_slots must be at least 1");
+        config.worker_slots = slots;
+    }
+    if let Some(bytes) = args.max_log_bytes.or(file.max_log_bytes) {
+        config.max_log_bytes = bytes;
+    }
+    if let Some(bytes) = args.max_body_bytes.or(file.max_body_bytes) {
+        config.max_body_bytes = bytes;
+    }
+    Ok(config)
+}
+
+fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("read the config file {}", path.display()))?;
+    yaml_serde::from_str(&text).with_context(|| format!("parse the config file {}", path.display()))
+}
