@@ -9,6 +9,7 @@ mod link;
 mod register;
 mod results;
 mod shutdown;
+mod stale_attempts;
 mod unacked;
 mod worker;
 

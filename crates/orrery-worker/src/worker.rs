@@ -35,6 +35,7 @@ pub async fn run_worker(
         outbound,
         mut inbound,
     } = link;
+    crate::stale_attempts::reap_stale_attempts(&config.work_dir);
     match register(&config, &outbound, &mut inbound, &mut shutdown).await? {
         Registration::Registered { worker_id } => {
             tracing::info!(%worker_id, name = %config.name, slots = config.slots, "worker registered");

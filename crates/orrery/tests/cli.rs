@@ -167,7 +167,7 @@ fn a_server_killed_mid_run_recovers_the_run_after_restart() {
         &spec,
         format!(
             "name: recover\ntasks:\n  - name: t\n    type: shell\n    retries: 1\n    retry_delay: 0s\n    script: |\n      \
-             if [ \"$ORRERY_ATTEMPT\" = 1 ]; then touch {m}; sleep 30; fi\n      echo done\n  - {{name: after, type: noop, depends_on: [t]}}\n",
+             if [ \"$ORRERY_ATTEMPT\" = 1 ]; then echo $$ > {m}; sleep 30; fi\n      echo done\n  - {{name: after, type: noop, depends_on: [t]}}\n",
             m = marker.display()
         ),
     )
@@ -181,10 +181,10 @@ fn a_server_killed_mid_run_recovers_the_run_after_restart() {
     let out = server.cli(&["run", "start", "recover", "-o", "json"]);
     let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let id = run["id"].as_i64().expect("id");
-    eventually(
+    let first_pid: i32 = eventually(
         "the first attempt to start",
         Duration::from_secs(30),
-        || marker.exists().then_some(()),
+        || std::fs::read_to_string(&marker).ok()?.trim().parse().ok(),
     );
     server.kill();
 
@@ -210,6 +210,16 @@ fn a_server_killed_mid_run_recovers_the_run_after_restart() {
         })
         .collect();
     assert_eq!(attempts, vec![(1, "lost"), (2, "success")]);
+    // The orphaned first attempt was killed when the worker came back, not left to
+    // run beside its retry.
+    let gone = nix::sys::signal::kill(nix::unistd::Pid::from_raw(first_pid), None)
+        == Err(nix::errno::Errno::ESRCH)
+        || std::fs::read_to_string(format!("/proc/{first_pid}/stat"))
+            .is_ok_and(|s| s.contains(") Z "));
+    assert!(
+        gone,
+        "the first attempt's process {first_pid} is still running"
+    );
     server.stop();
 }
 

@@ -13,6 +13,26 @@ use orrery_proto::{SchedulerMessage, TaskRef};
 use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
 
+/// How an attempt ended, as reported by its worker or decided by the scheduler.
+pub(crate) struct AttemptEnd {
+    pub(crate) event: TaskEvent,
+    pub(crate) error: Option<String>,
+    /// When the worker saw the process end; `None` when the scheduler decided (lost).
+    /// The worker's clock also stamped `started_at`, so durations use one clock.
+    pub(crate) finished_at: Option<DateTime<Utc>>,
+}
+
+impl AttemptEnd {
+    /// Decided by the scheduler itself, with a reason.
+    pub(crate) fn decided(event: TaskEvent, error: String) -> Self {
+        Self {
+            event,
+            error: Some(error),
+            finished_at: None,
+        }
+    }
+}
+
 impl Driver {
     /// Reads active runs: takes up new ones and carries out cancel requests.
     pub(crate) async fn sync_with_store(&mut self) {
@@ -124,7 +144,7 @@ impl Driver {
                 Some(s) if s.is_on_worker() => {
                     let message =
                         "lost: Orrery restarted while this attempt was running".to_owned();
-                    self.end_attempt(id, idx, TaskEvent::Lose, Some(message), now);
+                    self.end_attempt(id, idx, AttemptEnd::decided(TaskEvent::Lose, message), now);
                 }
                 Some(TaskState::Queued) => self.ready.push_back((id, idx)),
                 _ => {}
@@ -181,10 +201,14 @@ impl Driver {
         &mut self,
         id: RunId,
         idx: usize,
-        event: TaskEvent,
-        error: Option<String>,
+        end: AttemptEnd,
         now: DateTime<Utc>,
     ) {
+        let AttemptEnd {
+            event,
+            error,
+            finished_at,
+        } = end;
         let Some(run) = self.runs.get_mut(&id) else {
             return;
         };
@@ -201,7 +225,7 @@ impl Driver {
             return;
         };
         task.state = next;
-        task.finished_at = Some(now);
+        task.finished_at = Some(finished_at.unwrap_or(now));
         if error.is_some() {
             task.error = error;
         }

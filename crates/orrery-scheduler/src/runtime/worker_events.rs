@@ -3,6 +3,7 @@
 
 use super::driver::Driver;
 use super::render::build_assignment;
+use super::run_control::AttemptEnd;
 use crate::engine::{WorkerCapacity, place_tasks};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
@@ -136,7 +137,12 @@ impl Driver {
             // the worker is shutting down, so the attempt is lost and may be retried.
             TaskOutcome::Cancelled => TaskEvent::Lose,
         };
-        self.end_attempt(run_id, idx, event, finished.error, now);
+        let end = AttemptEnd {
+            event,
+            error: finished.error,
+            finished_at: Some(finished.finished_at),
+        };
+        self.end_attempt(run_id, idx, end, now);
     }
 
     pub(crate) fn on_worker_closed(&mut self, connection: u64) {
@@ -160,7 +166,12 @@ impl Driver {
             if still_held {
                 let message =
                     format!("lost: worker {name} disconnected while this attempt was running");
-                self.end_attempt(run_id, idx, TaskEvent::Lose, Some(message), now);
+                self.end_attempt(
+                    run_id,
+                    idx,
+                    AttemptEnd::decided(TaskEvent::Lose, message),
+                    now,
+                );
             }
         }
     }

@@ -1,0 +1,133 @@
+//! An Orrery server in the harness's own process, on a free loopback port and a
+//! temporary data directory, and running a job on it to the end.
+
+use crate::cli::RunWait;
+use anyhow::{Context, bail};
+use orrery::{RunningServer, ServerConfig, start_server};
+use orrery_client::types::Run;
+use orrery_client::{Client, RunFilter};
+use orrery_core::clock::SystemClock;
+use std::num::NonZeroU32;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// A running server, a client with its admin token, and the directory it keeps data in.
+pub(crate) struct BenchServer {
+    server: RunningServer,
+    client: Client,
+    run_wait: RunWait,
+    // Dropped (deleted) after the server that writes into it.
+    _data_dir: tempfile::TempDir,
+}
+
+/// A run that ended, as the server reports it, and how long the harness waited for it.
+pub(crate) struct FinishedRun {
+    pub(crate) run: Run,
+    /// From just before asking to start the run until the harness saw it end.
+    pub(crate) wall: Duration,
+}
+
+impl BenchServer {
+    /// Starts a server whose embedded worker has `worker_slots` slots.
+    pub(crate) async fn start(worker_slots: NonZeroU32, run_wait: RunWait) -> anyhow::Result<Self> {
+        let data_dir = tempfile::tempdir().context("create a data directory")?;
+        let mut config = ServerConfig::new(data_dir.path());
+        config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        config.worker_slots = worker_slots.get();
+        let server = start_server(&config, Arc::new(SystemClock))
+            .await
+            .context("start the server")?;
+        let client = Client::new(&server.url(), Some(server.admin_token.clone()));
+        Ok(Self {
+            server,
+            client,
+            run_wait,
+            _data_dir: data_dir,
+        })
+    }
+
+    /// Applies one YAML job spec.
+    pub(crate) async fn apply(&self, yaml: &str) -> anyhow::Result<()> {
+        self.client
+            .apply(yaml, "yaml")
+            .await
+            .context("apply the job spec")?;
+        Ok(())
+    }
+
+    /// Starts a run of `job`, waits until it ends and fails unless it succeeded.
+    ///
+    /// The wait polls the run listing, which carries the run's state but not its task
+    /// instances, so that polling a 500-task run does not load the server with
+    /// serializing every instance every few milliseconds; the full run is read once at
+    /// the end.
+    pub(crate) async fn run_to_end(&self, job: &str) -> anyhow::Result<FinishedRun> {
+        let began = Instant::now();
+        let started = self
+            .client
+            .start_run(job, &Default::default())
+            .await
+            .with_context(|| format!("start a run of {job}"))?;
+        let filter = RunFilter {
+            job: Some(job.to_owned()),
+            limit: Some(1),
+            ..RunFilter::default()
+        };
+        let wall = loop {
+            let page = self
+                .client
+                .list_runs(&filter)
+                .await
+                .with_context(|| format!("list the runs of {job}"))?;
+            let ended = page
+                .items
+                .iter()
+                .any(|run| run.id == started.id && is_terminal(&run.state));
+            if ended {
+                break began.elapsed();
+            }
+            if began.elapsed() > self.run_wait.timeout {
+                bail!(
+                    "run {} of {job} did not end within {:?}",
+                    started.id,
+                    self.run_wait.timeout
+                );
+            }
+            tokio::time::sleep(self.run_wait.poll_interval).await;
+        };
+        let run = self
+            .client
+            .get_run(started.id)
+            .await
+            .with_context(|| format!("read run {}", started.id))?;
+        if run.state != "success" {
+            let failed: Vec<String> = run
+                .tasks
+                .iter()
+                .filter(|task| task.state != "success")
+                .take(3)
+                .map(|task| format!("{} {} {:?}", task.task, task.state, task.error))
+                .collect();
+            bail!(
+                "run {} of {job} ended {}, not success: {}",
+                run.id,
+                run.state,
+                failed.join("; ")
+            );
+        }
+        Ok(FinishedRun { run, wall })
+    }
+
+    /// Stops the server.
+    pub(crate) async fn stop(self) -> anyhow::Result<()> {
+        self.server
+            .shutdown()
+            .await
+            .context("shut the server down")?;
+        Ok(())
+    }
+}
+
+fn is_terminal(state: &str) -> bool {
+    matches!(state, "success" | "failed" | "cancelled")
+}

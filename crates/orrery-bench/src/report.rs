@@ -1,0 +1,118 @@
+//! The harness's output: the table on stdout and the JSON results file.
+#![allow(clippy::print_stdout)]
+
+use crate::cli::{Args, ScenarioName};
+use crate::machine::Machine;
+use crate::measurement::Measurement;
+use anyhow::Context;
+use serde::Serialize;
+use std::path::Path;
+
+/// Prints the machine line and one row per measurement.
+pub(crate) fn print_table(machine: &Machine, measurements: &[Measurement]) {
+    println!(
+        "orrery-bench: {} cores, {}, {} build{}",
+        machine.cores,
+        machine.arch,
+        machine.profile,
+        machine
+            .date
+            .as_deref()
+            .map(|date| format!(", {date}"))
+            .unwrap_or_default()
+    );
+    let header = ["scenario", "config", "metric", "value", "unit"];
+    let rows: Vec<[String; 5]> = measurements
+        .iter()
+        .map(|m| {
+            [
+                m.scenario.to_owned(),
+                m.config.clone(),
+                m.metric.to_owned(),
+                format_value(m.value),
+                m.unit.to_owned(),
+            ]
+        })
+        .collect();
+    let mut widths = header.map(str::len);
+    for row in &rows {
+        for (width, cell) in widths.iter_mut().zip(row) {
+            *width = (*width).max(cell.len());
+        }
+    }
+    // The unit column is last and left unpadded, so rows carry no trailing spaces.
+    let [w_scenario, w_config, w_metric, w_value, _] = widths;
+    println!(
+        "{:<w_scenario$}  {:<w_config$}  {:<w_metric$}  {:>w_value$}  {}",
+        header[0], header[1], header[2], header[3], header[4]
+    );
+    println!(
+        "{}",
+        "-".repeat(widths.iter().sum::<usize>() + 2 * (widths.len() - 1))
+    );
+    for [scenario, config, metric, value, unit] in &rows {
+        println!(
+            "{scenario:<w_scenario$}  {config:<w_config$}  {metric:<w_metric$}  \
+             {value:>w_value$}  {unit}"
+        );
+    }
+}
+
+/// Whole numbers as such; otherwise two decimals below 100, one below 10 000, none
+/// above: enough for noisy timings.
+fn format_value(value: f64) -> String {
+    if value.fract() == 0.0 {
+        return format!("{value:.0}");
+    }
+    match value.abs() {
+        v if v < 100.0 => format!("{value:.2}"),
+        v if v < 10_000.0 => format!("{value:.1}"),
+        _ => format!("{value:.0}"),
+    }
+}
+
+/// The JSON results file.
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    machine: &'a Machine,
+    settings: Settings,
+    results: &'a [Measurement],
+}
+
+/// The command-line sizes the figures were measured with.
+#[derive(Serialize)]
+struct Settings {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    scenario: Option<&'static str>,
+    fanout_tasks: u32,
+    fanout_slots: Vec<u32>,
+    chain_tasks: u32,
+    shell_tasks: u32,
+    repeat: u32,
+    poll_ms: u32,
+}
+
+/// Writes the machine, the settings and every measurement to `path` as JSON.
+pub(crate) fn write_json(
+    path: &Path,
+    machine: &Machine,
+    args: &Args,
+    measurements: &[Measurement],
+) -> anyhow::Result<()> {
+    let report = JsonReport {
+        machine,
+        settings: Settings {
+            scenario: args.scenario.map(ScenarioName::as_str),
+            fanout_tasks: args.fanout_tasks.get(),
+            fanout_slots: args.fanout_slots.iter().map(|s| s.get()).collect(),
+            chain_tasks: args.chain_tasks.get(),
+            shell_tasks: args.shell_tasks.get(),
+            repeat: args.repeat.get(),
+            poll_ms: args.poll_ms.get(),
+        },
+        results: measurements,
+    };
+    let mut json = serde_json::to_string_pretty(&report).context("serialize the results")?;
+    json.push('\n');
+    std::fs::write(path, json).with_context(|| format!("write {}", path.display()))
+}

@@ -1,0 +1,5 @@
+//! The benchmark scenarios; each runs against its own fresh server and returns its rows.
+
+pub(crate) mod chain;
+pub(crate) mod fanout;
+pub(crate) mod shell_overhead;

@@ -1,0 +1,73 @@
+//! YAML job specs for the scenarios: a fan-out of independent tasks and a chain.
+
+use std::fmt::Write as _;
+
+/// What every task of a generated job does.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum TaskBody {
+    /// Succeeds at once inside the worker, without a process.
+    Noop,
+    /// A shell task running `true` (the worker spawns `bash -c true`).
+    ShellTrue,
+}
+
+impl TaskBody {
+    fn fields(self) -> &'static str {
+        match self {
+            TaskBody::Noop => "type: noop",
+            TaskBody::ShellTrue => "type: shell, script: \"true\"",
+        }
+    }
+}
+
+/// A job of `n_tasks` tasks `t0`, `t1`, … with no dependencies between them.
+pub(crate) fn fanout(job: &str, n_tasks: u32, body: TaskBody) -> String {
+    let mut yaml = format!("name: {job}\ntasks:\n");
+    for task_idx in 0..n_tasks {
+        let _ = writeln!(yaml, "  - {{name: t{task_idx}, {}}}", body.fields());
+    }
+    yaml
+}
+
+/// A job of `n_tasks` tasks where `t{i}` depends on `t{i-1}`.
+pub(crate) fn chain(job: &str, n_tasks: u32, body: TaskBody) -> String {
+    let mut yaml = format!("name: {job}\ntasks:\n  - {{name: t0, {}}}\n", body.fields());
+    for task_idx in 1..n_tasks {
+        let _ = writeln!(
+            yaml,
+            "  - {{name: t{task_idx}, {}, depends_on: [t{}]}}",
+            body.fields(),
+            task_idx - 1
+        );
+    }
+    yaml
+}
+
+/// The name of the `task_idx`th generated task.
+pub(crate) fn task_name(task_idx: u32) -> String {
+    format!("t{task_idx}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_links_each_task_to_the_previous_one() {
+        assert_eq!(
+            chain("c", 3, TaskBody::Noop),
+            "name: c\ntasks:\n  - {name: t0, type: noop}\n  \
+             - {name: t1, type: noop, depends_on: [t0]}\n  \
+             - {name: t2, type: noop, depends_on: [t1]}\n"
+        );
+    }
+
+    #[test]
+    fn fanout_has_no_dependencies() {
+        assert_eq!(
+            fanout("f", 2, TaskBody::ShellTrue),
+            "name: f\ntasks:\n  - {name: t0, type: shell, script: \"true\"}\n  \
+             - {name: t1, type: shell, script: \"true\"}\n"
+        );
+    }
+}
