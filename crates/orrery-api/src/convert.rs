@@ -1,9 +1,9 @@
 //! Store records to API types. The API's JSON shape is decided here, not by the store.
 
 use orrery_client::types::{JobSummary, LogLine, Run, TaskInstance};
-use orrery_store::records::{JobRecord, LogRecord, RunRecord, TaskRecord};
+use orrery_store::records::{JobRecord, LogRecord, RunRecord, TaskRecord, TriggerRecord};
 
-pub(crate) fn job_summary(job: &JobRecord) -> JobSummary {
+pub(crate) fn job_summary(job: &JobRecord, trigger: Option<&TriggerRecord>) -> JobSummary {
     let spec: serde_json::Value = serde_json::from_str(&job.latest_spec).unwrap_or_default();
     JobSummary {
         project: job.project.clone(),
@@ -17,9 +17,25 @@ pub(crate) fn job_summary(job: &JobRecord) -> JobSummary {
             .get("tasks")
             .and_then(|t| t.as_array())
             .map_or(0, |t| u32::try_from(t.len()).unwrap_or(u32::MAX)),
+        paused: job.paused,
+        schedule: schedule_line(&spec),
+        next_fire_at: trigger.and_then(|t| t.next_fire_at),
         created_at: job.created_at,
         updated_at: job.updated_at,
     }
+}
+
+/// `cron 0 2 * * * Asia/Shanghai`, `every 30s`, `at 2026-12-01T00:00:00Z`.
+fn schedule_line(spec: &serde_json::Value) -> Option<String> {
+    let schedule = spec.get("schedule")?;
+    let (kind, value) = ["cron", "every", "at"]
+        .into_iter()
+        .find_map(|kind| Some((kind, schedule.get(kind)?.as_str()?)))?;
+    let zone = schedule.get("timezone").and_then(|z| z.as_str());
+    Some(match zone {
+        Some(zone) if kind == "cron" => format!("{kind} {value} {zone}"),
+        _ => format!("{kind} {value}"),
+    })
 }
 
 pub(crate) fn run(run: &RunRecord, tasks: &[TaskRecord]) -> Run {

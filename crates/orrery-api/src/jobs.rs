@@ -97,8 +97,12 @@ fn spec_format(headers: &HeaderMap) -> Result<SpecFormat, ApiError> {
 pub(crate) async fn list_jobs(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<JobSummary>>, ApiError> {
-    let jobs = state.store.list_jobs().await?;
-    Ok(Json(jobs.iter().map(job_summary).collect()))
+    let jobs = state.store.scheduled_jobs().await?;
+    Ok(Json(
+        jobs.iter()
+            .map(|j| job_summary(&j.job, j.trigger.as_ref()))
+            .collect(),
+    ))
 }
 
 /// One job with every version, newest first.
@@ -111,6 +115,7 @@ pub(crate) async fn get_job(
 ) -> Result<Json<JobDetail>, ApiError> {
     let job = find_job(&state, query.project(), &name).await?;
     let versions = state.store.job_versions(job.id).await?;
+    let trigger = state.store.trigger(job.id).await?;
     let versions = versions
         .into_iter()
         .map(|v| JobVersionInfo {
@@ -120,7 +125,7 @@ pub(crate) async fn get_job(
         })
         .collect();
     Ok(Json(JobDetail {
-        summary: job_summary(&job),
+        summary: job_summary(&job, trigger.as_ref()),
         versions,
     }))
 }

@@ -9,6 +9,7 @@ mod jobs;
 mod logs;
 mod openapi;
 mod runs;
+mod schedules;
 mod state;
 
 pub use error::ApiError;
@@ -24,6 +25,9 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs", get(jobs::list_jobs).post(jobs::apply_job))
         .route("/jobs/{name}", get(jobs::get_job).delete(jobs::delete_job))
         .route("/jobs/{name}/runs", post(runs::start_run))
+        .route("/jobs/{name}/pause", post(schedules::pause_job))
+        .route("/jobs/{name}/resume", post(schedules::resume_job))
+        .route("/jobs/{name}/occurrences", get(schedules::list_occurrences))
         .route("/runs", get(runs::list_runs))
         .route("/runs/{id}", get(runs::get_run))
         .route("/runs/{id}/cancel", post(runs::cancel_run))

@@ -73,6 +73,7 @@ pub(crate) async fn start_run(
             trigger: "manual",
             params: &request.params,
             logical_date: None,
+            schedule: Default::default(),
             task_names: &task_names,
             actor: &actor.0,
             now,

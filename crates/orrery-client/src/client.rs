@@ -2,7 +2,8 @@
 
 use crate::error::ClientError;
 use crate::types::{
-    ApplyResult, JobDetail, JobSummary, LogLine, Problem, Run, RunPage, StartRunRequest,
+    ApplyResult, BackfillRequest, BackfillResult, JobDetail, JobSummary, LogLine, Occurrence,
+    Problem, Run, RunPage, StartRunRequest,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -82,6 +83,38 @@ impl Client {
             .await?;
         drop(response);
         Ok(())
+    }
+
+    /// Stops (`true`) or resumes (`false`) a job's scheduled fires.
+    pub async fn set_paused(&self, name: &str, paused: bool) -> Result<JobSummary, ClientError> {
+        let verb = if paused { "pause" } else { "resume" };
+        let path = format!("/api/v1/jobs/{}/{verb}", encode(name));
+        self.send_json(self.request(Method::POST, &path), &path)
+            .await
+    }
+
+    /// The occurrence ledger of a scheduled job, newest first.
+    pub async fn occurrences(
+        &self,
+        name: &str,
+        limit: u32,
+    ) -> Result<Vec<Occurrence>, ClientError> {
+        self.get_json(&format!(
+            "/api/v1/jobs/{}/occurrences?limit={limit}",
+            encode(name)
+        ))
+        .await
+    }
+
+    /// Creates the runs for every fire time of a job's schedule in a range.
+    pub async fn backfill(
+        &self,
+        name: &str,
+        request: &BackfillRequest,
+    ) -> Result<BackfillResult, ClientError> {
+        let path = format!("/api/v1/jobs/{}/backfill", encode(name));
+        self.send_json(self.request(Method::POST, &path).json(request), &path)
+            .await
     }
 
     /// Starts a run of a job.

@@ -33,6 +33,15 @@ pub struct JobSummary {
     pub description: Option<String>,
     pub latest_version: u32,
     pub n_tasks: u32,
+    /// Scheduled fires are stopped (`orrery job pause`).
+    #[serde(default)]
+    pub paused: bool,
+    /// The schedule in one line (`cron 0 2 * * * Asia/Shanghai`), if the job has one.
+    #[serde(default)]
+    pub schedule: Option<String>,
+    /// When the schedule fires next, if it has more fires.
+    #[serde(default)]
+    pub next_fire_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -161,4 +170,45 @@ pub struct FieldError {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Health {
     pub status: String,
+}
+
+/// What became of one nominal fire of a scheduled job.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Occurrence {
+    /// The fire time the schedule called for.
+    pub nominal_at: DateTime<Utc>,
+    /// fired, skipped_overlap, missed, excluded or paused.
+    pub outcome: String,
+    /// The run it started, when it fired.
+    pub run_id: Option<i64>,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/jobs/{name}/backfill`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BackfillRequest {
+    /// First fire time to include (inclusive).
+    pub from: DateTime<Utc>,
+    /// Last fire time to include (inclusive).
+    pub to: DateTime<Utc>,
+    /// Most runs of this backfill active at once; default 1.
+    #[serde(default)]
+    pub parallelism: Option<u32>,
+    #[serde(default)]
+    pub project: Option<String>,
+}
+
+/// What a backfill created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BackfillResult {
+    pub backfill_id: i64,
+    /// Fire times in the range.
+    pub fires: u32,
+    /// Runs created now (fires that had no run yet).
+    pub created: u32,
+    /// Fires that already had a run (a repeated backfill creates nothing new).
+    pub existing: u32,
+    pub run_ids: Vec<i64>,
 }

@@ -6,7 +6,9 @@ CREATE TABLE jobs (
     latest_version INTEGER NOT NULL,
     created_at TEXT NOT NULL,
     updated_at TEXT NOT NULL,
-    deleted_at TEXT
+    deleted_at TEXT,
+    -- Set by `orrery job pause` (or a spec's `schedule.paused`); stops scheduled fires.
+    paused INTEGER NOT NULL DEFAULT 0
 );
 -- A name is unique among live jobs of a project; deleted jobs keep their runs.
 CREATE UNIQUE INDEX jobs_live_name ON jobs (project, name) WHERE deleted_at IS NULL;
@@ -27,8 +29,13 @@ CREATE TABLE runs (
     state TEXT NOT NULL,
     trigger TEXT NOT NULL,
     params TEXT NOT NULL,
-    -- Set for scheduled runs; the unique key makes a second run for one fire impossible.
+    -- Set for scheduled and backfilled runs; the unique key makes a second run for one
+    -- fire impossible, whichever node or process tries.
     logical_date TEXT,
+    scheduled_at TEXT,
+    data_interval_start TEXT,
+    data_interval_end TEXT,
+    backfill_id INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL,
@@ -87,4 +94,45 @@ CREATE TABLE audit_log (
     resource TEXT NOT NULL,
     before_version INTEGER,
     after_version INTEGER
+);
+
+-- Where each scheduled job's timer stands. `version` is the job version the schedule
+-- was read from; `next_fire_at` NULL means the schedule has no more fires.
+CREATE TABLE job_triggers (
+    job_id INTEGER PRIMARY KEY REFERENCES jobs (id),
+    version INTEGER NOT NULL,
+    next_fire_at TEXT,
+    updated_at TEXT NOT NULL
+);
+
+-- The occurrence ledger: what became of every nominal fire of every job.
+CREATE TABLE occurrences (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    nominal_at TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    run_id INTEGER,
+    reason TEXT,
+    recorded_at TEXT NOT NULL,
+    UNIQUE (job_id, nominal_at)
+);
+
+CREATE TABLE calendars (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    project TEXT NOT NULL,
+    name TEXT NOT NULL,
+    spec TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    UNIQUE (project, name)
+);
+
+CREATE TABLE backfills (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    job_id INTEGER NOT NULL REFERENCES jobs (id),
+    range_start TEXT NOT NULL,
+    range_end TEXT NOT NULL,
+    parallelism INTEGER NOT NULL,
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
 );

@@ -18,8 +18,8 @@ pub enum ApplyOutcome {
     Unchanged { job_id: JobId, version: u32 },
 }
 
-const JOB_COLUMNS: &str =
-    "j.id, j.project, j.name, j.latest_version, j.created_at, j.updated_at, v.spec";
+pub(crate) const JOB_COLUMNS: &str =
+    "j.id, j.project, j.name, j.latest_version, j.created_at, j.updated_at, v.spec, j.paused";
 
 impl Store {
     /// Creates the job, or adds a version when `canonical_spec` differs from the latest.
@@ -222,7 +222,7 @@ async fn insert_version(
     Ok(())
 }
 
-fn job_from_row(row: &SqliteRow) -> Result<JobRecord, StoreError> {
+pub(crate) fn job_from_row(row: &SqliteRow) -> Result<JobRecord, StoreError> {
     Ok(JobRecord {
         id: JobId(row.try_get(0)?),
         project: row.try_get(1)?,
@@ -231,6 +231,7 @@ fn job_from_row(row: &SqliteRow) -> Result<JobRecord, StoreError> {
         created_at: row.try_get(4)?,
         updated_at: row.try_get(5)?,
         latest_spec: row.try_get(6)?,
+        paused: row.try_get(7)?,
     })
 }
 

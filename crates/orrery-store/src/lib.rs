@@ -11,11 +11,13 @@ mod runs;
 mod sqlite;
 mod tasks;
 mod tokens;
+mod triggers;
 
 pub use error::StoreError;
 pub use jobs::ApplyOutcome;
 pub use logs::LogOwner;
-pub use runs::{NewRun, RunListFilter};
+pub use runs::{NewRun, RunListFilter, RunSchedule};
 pub use sqlite::Store;
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
+pub use triggers::{FireOutcome, PlannedFire};

@@ -17,6 +17,8 @@ pub struct JobRecord {
     pub updated_at: DateTime<Utc>,
     /// Canonical JSON of the latest version's spec.
     pub latest_spec: String,
+    /// Scheduled fires are stopped.
+    pub paused: bool,
 }
 
 /// One version of a job.
@@ -40,6 +42,11 @@ pub struct RunRecord {
     pub trigger: String,
     pub params: serde_json::Map<String, serde_json::Value>,
     pub logical_date: Option<DateTime<Utc>>,
+    /// When the fire that made this run was due (scheduled runs only).
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub data_interval_start: Option<DateTime<Utc>>,
+    pub data_interval_end: Option<DateTime<Utc>>,
+    pub backfill_id: Option<i64>,
     pub cancel_requested: bool,
     pub created_at: DateTime<Utc>,
     pub created_by: String,
@@ -128,4 +135,41 @@ pub struct AuditRecord {
     pub resource: String,
     pub before_version: Option<u32>,
     pub after_version: Option<u32>,
+}
+
+/// Where a scheduled job's timer stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TriggerRecord {
+    /// The job version the schedule was read from.
+    pub version: u32,
+    /// `None` when the schedule has no more fires.
+    pub next_fire_at: Option<DateTime<Utc>>,
+}
+
+/// A live job with its trigger state, for the scheduler.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ScheduledJobRecord {
+    pub job: JobRecord,
+    pub trigger: Option<TriggerRecord>,
+}
+
+/// What became of one nominal fire.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OccurrenceRecord {
+    pub nominal_at: DateTime<Utc>,
+    /// fired, skipped_overlap, missed, excluded, paused.
+    pub outcome: String,
+    pub run_id: Option<RunId>,
+    pub reason: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A stored calendar.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CalendarRecord {
+    pub project: String,
+    pub name: String,
+    /// Canonical JSON of its spec.
+    pub spec: String,
+    pub updated_at: DateTime<Utc>,
 }

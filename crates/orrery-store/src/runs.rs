@@ -20,10 +20,22 @@ pub struct NewRun<'a> {
     pub trigger: &'a str,
     pub params: &'a serde_json::Map<String, serde_json::Value>,
     pub logical_date: Option<DateTime<Utc>>,
+    /// For scheduled and backfilled runs.
+    pub schedule: RunSchedule,
     /// Task names in spec order (their index is the task's `task_idx`).
     pub task_names: &'a [String],
     pub actor: &'a str,
     pub now: DateTime<Utc>,
+}
+
+/// Time fields of a scheduled or backfilled run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunSchedule {
+    /// When the fire was due; lateness is measured from it.
+    pub scheduled_at: Option<DateTime<Utc>>,
+    pub data_interval_start: Option<DateTime<Utc>>,
+    pub data_interval_end: Option<DateTime<Utc>>,
+    pub backfill_id: Option<i64>,
 }
 
 /// Filters for listing runs, newest first.
@@ -38,51 +50,23 @@ pub struct RunListFilter {
 }
 
 const RUN_COLUMNS: &str = "r.id, r.job_id, j.project, j.name, r.job_version, r.state, r.trigger, r.params, \
-     r.logical_date, r.cancel_requested, r.created_at, r.created_by, r.started_at, r.finished_at";
+     r.logical_date, r.cancel_requested, r.created_at, r.created_by, r.started_at, r.finished_at, \
+     r.scheduled_at, r.data_interval_start, r.data_interval_end, r.backfill_id";
 
 impl Store {
     /// Creates a queued run and its pending task attempts in one transaction.
     pub async fn create_run(&self, new: &NewRun<'_>) -> Result<RunId, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let params = serde_json::Value::Object(new.params.clone()).to_string();
-        let run_id: i64 = sqlx::query(
-            "INSERT INTO runs (job_id, job_version, state, trigger, params, logical_date, created_at, created_by) \
-             VALUES (?, ?, 'queued', ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(new.job_id.0)
-        .bind(new.job_version)
-        .bind(new.trigger)
-        .bind(params)
-        .bind(new.logical_date)
-        .bind(new.now)
-        .bind(new.actor)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
-        if !new.task_names.is_empty() {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state) ",
-            );
-            insert.push_values(new.task_names.iter().enumerate(), |mut row, (idx, name)| {
-                row.push_bind(run_id)
-                    .push_bind(name)
-                    .push_bind(idx as i64)
-                    .push_bind(1_i64)
-                    .push_bind("pending");
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
-        let resource = format!("run/{run_id}");
-        let entry = AuditEntry::new(
-            new.actor,
-            "run.start",
-            &resource,
-            None,
-            Some(new.job_version),
-        );
-        write_audit(&mut tx, &entry, new.now).await?;
+        let run_id = insert_run(&mut tx, new)
+            .await?
+            .ok_or_else(|| StoreError::Conflict {
+                message: format!(
+                    "job {} already has a run for logical date {:?}",
+                    new.job_id, new.logical_date
+                ),
+            })?;
         tx.commit().await?;
-        Ok(RunId(run_id))
+        Ok(run_id)
     }
 
     /// One run.
@@ -162,6 +146,59 @@ impl Store {
     }
 }
 
+/// Inserts a run with its first attempts and an audit row. `None` when a run for the
+/// same (job, logical date) already exists; nothing is written then.
+pub(crate) async fn insert_run(
+    tx: &mut sqlx::SqliteConnection,
+    new: &NewRun<'_>,
+) -> Result<Option<RunId>, StoreError> {
+    let params = serde_json::Value::Object(new.params.clone()).to_string();
+    let row = sqlx::query(
+        "INSERT INTO runs (job_id, job_version, state, trigger, params, logical_date, scheduled_at, \
+         data_interval_start, data_interval_end, backfill_id, created_at, created_by) \
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (job_id, logical_date) DO NOTHING RETURNING id",
+    )
+    .bind(new.job_id.0)
+    .bind(new.job_version)
+    .bind(new.trigger)
+    .bind(params)
+    .bind(new.logical_date)
+    .bind(new.schedule.scheduled_at)
+    .bind(new.schedule.data_interval_start)
+    .bind(new.schedule.data_interval_end)
+    .bind(new.schedule.backfill_id)
+    .bind(new.now)
+    .bind(new.actor)
+    .fetch_optional(&mut *tx)
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let run_id: i64 = row.try_get(0)?;
+    if !new.task_names.is_empty() {
+        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+            "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state) ",
+        );
+        insert.push_values(new.task_names.iter().enumerate(), |mut row, (idx, name)| {
+            row.push_bind(run_id)
+                .push_bind(name)
+                .push_bind(idx as i64)
+                .push_bind(1_i64)
+                .push_bind("pending");
+        });
+        insert.build().execute(&mut *tx).await?;
+    }
+    let resource = format!("run/{run_id}");
+    let entry = AuditEntry::new(
+        new.actor,
+        "run.start",
+        &resource,
+        None,
+        Some(new.job_version),
+    );
+    write_audit(tx, &entry, new.now).await?;
+    Ok(Some(RunId(run_id)))
+}
+
 pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
     let state: String = row.try_get(5)?;
     let params: String = row.try_get(7)?;
@@ -192,5 +229,9 @@ pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         created_by: row.try_get(11)?,
         started_at: row.try_get(12)?,
         finished_at: row.try_get(13)?,
+        scheduled_at: row.try_get(14)?,
+        data_interval_start: row.try_get(15)?,
+        data_interval_end: row.try_get(16)?,
+        backfill_id: row.try_get(17)?,
     })
 }

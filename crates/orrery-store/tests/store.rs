@@ -32,6 +32,7 @@ async fn new_run(
             trigger: "manual",
             params: &params,
             logical_date,
+            schedule: Default::default(),
             task_names: &names,
             actor: "test",
             now: at(10),

@@ -1,9 +1,13 @@
 //! Deterministic scheduling decisions: no I/O, no clock reads, no async.
 
+mod admission;
 mod advance;
 mod dispatch;
+mod fires;
 mod retry;
 
+pub use admission::{Admission, Concurrency, admit_fire, may_start};
 pub use advance::{Decision, TaskView, advance_run};
 pub use dispatch::{Placement, WorkerCapacity, place_tasks};
+pub use fires::{FirePlan, LateCause, Misfire, plan_due_fires};
 pub use retry::next_retry_at;

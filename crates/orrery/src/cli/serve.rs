@@ -41,8 +41,11 @@ pub(crate) async fn serve(
 fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORRERY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // Colour codes only for a terminal, not for log files and journald.
+    let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(ansi)
         .with_writer(std::io::stderr)
         .init();
 }

@@ -1,0 +1,239 @@
+//! Scheduled jobs: their timers (`job_triggers`), the occurrence ledger, pausing,
+//! and firing — creating a fire's run, its ledger entry and the next fire time in one
+//! transaction, so a fire is never lost and never runs twice.
+
+use crate::audit::{AuditEntry, write_audit};
+use crate::error::StoreError;
+use crate::jobs::{JOB_COLUMNS, job_from_row, to_version};
+use crate::records::{OccurrenceRecord, ScheduledJobRecord, TriggerRecord};
+use crate::runs::{NewRun, insert_run};
+use crate::sqlite::Store;
+use chrono::{DateTime, Utc};
+use orrery_core::ids::{JobId, RunId};
+use sqlx::Row;
+
+/// One nominal fire and what to do with it.
+#[derive(Clone, Debug)]
+pub struct PlannedFire<'a> {
+    pub nominal_at: DateTime<Utc>,
+    /// `fired`, `skipped_overlap`, `missed`, `excluded` or `paused`.
+    pub outcome: &'a str,
+    pub reason: Option<String>,
+    /// The run to create when the outcome is `fired`.
+    pub run: Option<NewRun<'a>>,
+}
+
+/// What storing a planned fire did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FireOutcome {
+    /// A new run was created.
+    Created(RunId),
+    /// A run for this logical date already existed (another process fired it).
+    AlreadyExisted(RunId),
+    /// No run was asked for.
+    Recorded,
+}
+
+impl Store {
+    /// Every live job with its trigger row, if any.
+    pub async fn scheduled_jobs(&self) -> Result<Vec<ScheduledJobRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, t.version, t.next_fire_at, t.job_id FROM jobs j \
+             JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
+             LEFT JOIN job_triggers t ON t.job_id = j.id WHERE j.deleted_at IS NULL ORDER BY j.id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|row| {
+                let has_trigger: Option<i64> = row.try_get(10)?;
+                let trigger = match has_trigger {
+                    Some(_) => Some(TriggerRecord {
+                        version: to_version(row.try_get(8)?)?,
+                        next_fire_at: row.try_get(9)?,
+                    }),
+                    None => None,
+                };
+                Ok(ScheduledJobRecord {
+                    job: job_from_row(row)?,
+                    trigger,
+                })
+            })
+            .collect()
+    }
+
+    /// Sets where a job's timer stands.
+    pub async fn set_trigger(
+        &self,
+        job_id: JobId,
+        version: u32,
+        next_fire_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
+             next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
+        )
+        .bind(job_id.0)
+        .bind(version)
+        .bind(next_fire_at)
+        .bind(now)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    /// Forgets a job's timer (its schedule was removed).
+    pub async fn delete_trigger(&self, job_id: JobId) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM job_triggers WHERE job_id = ?")
+            .bind(job_id.0)
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+
+    /// Stores fires of one job and its next fire time in one transaction. A run whose
+    /// logical date already has one is not created again.
+    pub async fn record_fires(
+        &self,
+        job_id: JobId,
+        version: u32,
+        fires: &[PlannedFire<'_>],
+        next_fire_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<FireOutcome>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let mut outcomes = Vec::with_capacity(fires.len());
+        for fire in fires {
+            let outcome = match &fire.run {
+                Some(run) => match insert_run(&mut tx, run).await? {
+                    Some(id) => FireOutcome::Created(id),
+                    None => {
+                        let existing: i64 = sqlx::query(
+                            "SELECT id FROM runs WHERE job_id = ? AND logical_date = ?",
+                        )
+                        .bind(job_id.0)
+                        .bind(run.logical_date)
+                        .fetch_one(&mut *tx)
+                        .await?
+                        .try_get(0)?;
+                        FireOutcome::AlreadyExisted(RunId(existing))
+                    }
+                },
+                None => FireOutcome::Recorded,
+            };
+            let run_id = match outcome {
+                FireOutcome::Created(id) | FireOutcome::AlreadyExisted(id) => Some(id.0),
+                FireOutcome::Recorded => None,
+            };
+            sqlx::query(
+                "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) \
+                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, nominal_at) DO NOTHING",
+            )
+            .bind(job_id.0)
+            .bind(fire.nominal_at)
+            .bind(fire.outcome)
+            .bind(run_id)
+            .bind(&fire.reason)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            outcomes.push(outcome);
+        }
+        sqlx::query(
+            "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) VALUES (?, ?, ?, ?) \
+             ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
+             next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
+        )
+        .bind(job_id.0)
+        .bind(version)
+        .bind(next_fire_at)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(outcomes)
+    }
+
+    /// The ledger of a job, newest first.
+    pub async fn list_occurrences(
+        &self,
+        job_id: JobId,
+        limit: u32,
+    ) -> Result<Vec<OccurrenceRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT nominal_at, outcome, run_id, reason, recorded_at FROM occurrences WHERE job_id = ? \
+             ORDER BY nominal_at DESC LIMIT ?",
+        )
+        .bind(job_id.0)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let run_id: Option<i64> = row.try_get(2)?;
+                Ok(OccurrenceRecord {
+                    nominal_at: row.try_get(0)?,
+                    outcome: row.try_get(1)?,
+                    run_id: run_id.map(RunId),
+                    reason: row.try_get(3)?,
+                    recorded_at: row.try_get(4)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Pauses or resumes a live job; `None` when there is no such job. The audit row
+    /// records the version that was current.
+    pub async fn set_paused(
+        &self,
+        project: &str,
+        name: &str,
+        paused: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::records::JobRecord>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let row = sqlx::query(
+            "UPDATE jobs SET paused = ?, updated_at = ? WHERE project = ? AND name = ? AND deleted_at IS NULL \
+             RETURNING latest_version",
+        )
+        .bind(paused)
+        .bind(now)
+        .bind(project)
+        .bind(name)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let version = to_version(row.try_get(0)?)?;
+        let action = if paused { "job.pause" } else { "job.resume" };
+        let resource = format!("job/{project}/{name}");
+        write_audit(
+            &mut tx,
+            &AuditEntry::new(actor, action, &resource, Some(version), Some(version)),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.find_job(project, name).await
+    }
+}
+
+impl Store {
+    /// A job's trigger row, if it has one.
+    pub async fn trigger(&self, job_id: JobId) -> Result<Option<TriggerRecord>, StoreError> {
+        let row = sqlx::query("SELECT version, next_fire_at FROM job_triggers WHERE job_id = ?")
+            .bind(job_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.map(|row| {
+            Ok(TriggerRecord {
+                version: to_version(row.try_get(0)?)?,
+                next_fire_at: row.try_get(1)?,
+            })
+        })
+        .transpose()
+    }
+}
