@@ -10,8 +10,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
 use orrery_client::types::{ApplyResult, ApplyStatus, JobDetail, JobSummary, JobVersionInfo};
-use orrery_core::spec::{DEFAULT_PROJECT, SpecFormat, parse_job_spec};
-use orrery_store::ApplyOutcome;
+use orrery_core::spec::{
+    DEFAULT_PROJECT, SpecDocument, SpecFormat, parse_document, parse_job_spec,
+};
+use orrery_store::{ApplyOutcome, JobApply};
 use serde::Deserialize;
 
 /// `?project=` on job routes; default `default`.
@@ -42,12 +44,69 @@ pub(crate) async fn apply_job(
     let format = spec_format(&headers)?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::invalid_field("", format!("the spec is not valid UTF-8: {e}")))?;
-    let spec = parse_job_spec(text, format).map_err(ApiError::InvalidSpec)?;
-    let canonical = spec.to_canonical_json();
     let now = state.clock.now();
+    match parse_document(text, format).map_err(ApiError::InvalidSpec)? {
+        SpecDocument::Job(spec) => apply_job_spec(&state, &actor, spec, now).await,
+        SpecDocument::Calendar(calendar) => {
+            let changed = state
+                .store
+                .apply_calendar(
+                    &calendar.project,
+                    &calendar.name,
+                    &calendar.to_canonical_json(),
+                    &actor.0,
+                    now,
+                )
+                .await?;
+            let result = ApplyResult {
+                kind: "Calendar".to_owned(),
+                project: calendar.project,
+                job: calendar.name,
+                version: 1,
+                status: if changed {
+                    ApplyStatus::Updated
+                } else {
+                    ApplyStatus::Unchanged
+                },
+            };
+            Ok((StatusCode::OK, Json(result)))
+        }
+    }
+}
+
+async fn apply_job_spec(
+    state: &AppState,
+    actor: &Actor,
+    spec: orrery_core::spec::JobSpec,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(StatusCode, Json<ApplyResult>), ApiError> {
+    check_calendars_exist(state, &spec).await?;
+    let canonical = spec.to_canonical_json();
+    // The spec's `schedule.paused` sets the job's paused flag when it is new or
+    // differs from the previous version's; otherwise a `job pause` stays in force.
+    let spec_paused = spec.schedule.as_ref().is_some_and(|s| s.paused);
+    let previous = state.store.find_job(&spec.project, &spec.name).await?;
+    let previous_paused = previous.as_ref().map(|job| {
+        parse_job_spec(&job.latest_spec, SpecFormat::Json)
+            .ok()
+            .and_then(|old| old.schedule)
+            .is_some_and(|s| s.paused)
+    });
+    let paused = match previous_paused {
+        None => Some(spec_paused),
+        Some(old) if old != spec_paused => Some(spec_paused),
+        Some(_) => None,
+    };
     let outcome = state
         .store
-        .apply_job(&spec.project, &spec.name, &canonical, &actor.0, now)
+        .apply_job(&JobApply {
+            project: &spec.project,
+            name: &spec.name,
+            canonical_spec: &canonical,
+            paused,
+            actor: &actor.0,
+            now,
+        })
         .await?;
     let (status, version, code) = match outcome {
         ApplyOutcome::Created { .. } => (ApplyStatus::Created, 1, StatusCode::CREATED),
@@ -57,12 +116,53 @@ pub(crate) async fn apply_job(
         }
     };
     let result = ApplyResult {
+        kind: "Job".to_owned(),
         project: spec.project,
         job: spec.name,
         version,
         status,
     };
     Ok((code, Json(result)))
+}
+
+/// A schedule may only exclude calendars that exist in its project.
+async fn check_calendars_exist(
+    state: &AppState,
+    spec: &orrery_core::spec::JobSpec,
+) -> Result<(), ApiError> {
+    let Some(schedule) = &spec.schedule else {
+        return Ok(());
+    };
+    if schedule.exclude.is_empty() {
+        return Ok(());
+    }
+    let known: Vec<String> = state
+        .store
+        .list_calendars(&spec.project)
+        .await?
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    let errors: Vec<orrery_core::spec::SpecError> = schedule
+        .exclude
+        .iter()
+        .enumerate()
+        .filter(|(_, name)| !known.contains(name))
+        .map(|(i, name)| {
+            orrery_core::spec::SpecError::at(
+                format!("schedule.exclude[{i}]"),
+                format!(
+                    "unknown calendar {name:?} in project {:?}; apply it first (kind: Calendar)",
+                    spec.project
+                ),
+            )
+        })
+        .collect();
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidSpec(orrery_core::spec::SpecErrors(errors)))
+    }
 }
 
 fn spec_format(headers: &HeaderMap) -> Result<SpecFormat, ApiError> {

@@ -28,6 +28,7 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{name}/pause", post(schedules::pause_job))
         .route("/jobs/{name}/resume", post(schedules::resume_job))
         .route("/jobs/{name}/occurrences", get(schedules::list_occurrences))
+        .route("/jobs/{name}/backfill", post(schedules::backfill))
         .route("/runs", get(runs::list_runs))
         .route("/runs/{id}", get(runs::get_run))
         .route("/runs/{id}/cancel", post(runs::cancel_run))

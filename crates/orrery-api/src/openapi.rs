@@ -15,6 +15,7 @@ use utoipa::OpenApi;
         crate::schedules::pause_job,
         crate::schedules::resume_job,
         crate::schedules::list_occurrences,
+        crate::schedules::backfill,
         crate::runs::list_runs,
         crate::runs::get_run,
         crate::runs::cancel_run,

@@ -1,13 +1,19 @@
-//! Scheduled-job handlers: pause, resume, the occurrence ledger.
+//! Scheduled-job handlers: pause, resume, the occurrence ledger, backfill.
 
 use crate::auth::Actor;
 use crate::convert::job_summary;
 use crate::error::ApiError;
 use crate::jobs::{ProjectQuery, find_job};
 use crate::state::AppState;
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
 use axum::{Extension, Json};
-use orrery_client::types::{JobSummary, Occurrence};
+use orrery_client::types::{BackfillRequest, BackfillResult, JobSummary, Occurrence};
+use orrery_core::schedule::compile;
+use orrery_core::spec::{SpecFormat, parse_job_spec};
+use orrery_store::{FireOutcome, NewBackfill, NewRun, RunSchedule};
 use serde::Deserialize;
 
 /// Stops the job's scheduled fires; fires while paused are recorded as `paused`.
@@ -94,4 +100,123 @@ pub(crate) async fn list_occurrences(
             })
             .collect(),
     ))
+}
+
+/// Creates a run for every fire time of the job's schedule in `[from, to]`, oldest
+/// first, at most `parallelism` active at once. Fires that already have a run are
+/// left alone, so repeating a backfill creates nothing new.
+#[utoipa::path(post, path = "/api/v1/jobs/{name}/backfill", params(("name" = String, Path)), request_body = BackfillRequest,
+    responses((status = 201, body = BackfillResult), (status = 200, body = BackfillResult, description = "nothing new to create"),
+        (status = 400, body = orrery_client::types::Problem), (status = 404, body = orrery_client::types::Problem)))]
+pub(crate) async fn backfill(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Path(name): Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Result<(StatusCode, Json<BackfillResult>), ApiError> {
+    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, state.config.max_body_bytes))?;
+    let request: BackfillRequest =
+        serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
+            code: "invalid_json",
+            detail: format!("the backfill request is not valid: {e}"),
+            errors: Vec::new(),
+        })?;
+    if request.from > request.to {
+        return Err(ApiError::invalid_field(
+            "from",
+            format!("{} is after to ({})", request.from, request.to),
+        ));
+    }
+    let parallelism = request.parallelism.unwrap_or(1);
+    if parallelism == 0 {
+        return Err(ApiError::invalid_field("parallelism", "must be at least 1"));
+    }
+    let project = request
+        .project
+        .as_deref()
+        .unwrap_or(orrery_core::spec::DEFAULT_PROJECT);
+    let job = find_job(&state, project, &name).await?;
+    let spec = parse_job_spec(&job.latest_spec, SpecFormat::Json).map_err(|e| {
+        ApiError::Internal(format!("stored spec of job {name:?} does not parse: {e}"))
+    })?;
+    let Some(schedule) = &spec.schedule else {
+        return Err(ApiError::BadRequest {
+            code: "not_scheduled",
+            detail: format!("job {name:?} has no schedule, so it has no fire times to backfill"),
+            errors: Vec::new(),
+        });
+    };
+    let compiled = compile(schedule, state.config.default_timezone).map_err(|e| {
+        ApiError::Internal(format!(
+            "stored schedule of job {name:?} does not compile: {e}"
+        ))
+    })?;
+    let max = state.config.max_backfill_runs;
+    let start = request.from - chrono::Duration::nanoseconds(1);
+    let fires = compiled.fires_between(start, request.to, max + 1);
+    if fires.len() > max {
+        return Err(ApiError::BadRequest {
+            code: "backfill_too_large",
+            detail: format!(
+                "the range holds more than {max} fire times (the limit, api.max_backfill_runs); narrow it"
+            ),
+            errors: Vec::new(),
+        });
+    }
+    let now = state.clock.now();
+    let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
+    let params = serde_json::Map::new();
+    let runs: Vec<NewRun<'_>> = fires
+        .iter()
+        .enumerate()
+        .map(|(i, at)| NewRun {
+            job_id: job.id,
+            job_version: job.latest_version,
+            trigger: "backfill",
+            params: &params,
+            logical_date: Some(*at),
+            schedule: RunSchedule {
+                scheduled_at: None,
+                data_interval_start: i
+                    .checked_sub(1)
+                    .and_then(|p| fires.get(p).copied())
+                    .or_else(|| compiled.previous_before(*at)),
+                data_interval_end: Some(*at),
+                backfill_id: None,
+            },
+            task_names: &task_names,
+            actor: &actor.0,
+            now,
+        })
+        .collect();
+    let new = NewBackfill {
+        job_id: job.id,
+        range_start: request.from,
+        range_end: request.to,
+        parallelism,
+        actor: &actor.0,
+        now,
+    };
+    let (backfill_id, outcomes) = state.store.create_backfill(&new, &runs).await?;
+    state.scheduler_wake.notify_one();
+    let created: Vec<i64> = outcomes
+        .iter()
+        .filter_map(|o| match o {
+            FireOutcome::Created(id) => Some(id.0),
+            _ => None,
+        })
+        .collect();
+    let result = BackfillResult {
+        backfill_id,
+        fires: u32::try_from(fires.len()).unwrap_or(u32::MAX),
+        created: u32::try_from(created.len()).unwrap_or(u32::MAX),
+        existing: u32::try_from(outcomes.len() - created.len()).unwrap_or(u32::MAX),
+        run_ids: created,
+    };
+    let status = if result.created > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, Json(result)))
 }

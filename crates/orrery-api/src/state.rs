@@ -12,6 +12,10 @@ pub struct ApiConfig {
     pub max_body_bytes: usize,
     /// How often a followed log checks for new lines.
     pub log_follow_interval: std::time::Duration,
+    /// Zone of schedules that name none.
+    pub default_timezone: chrono_tz::Tz,
+    /// Most runs one backfill may create.
+    pub max_backfill_runs: usize,
 }
 
 impl Default for ApiConfig {
@@ -19,6 +23,8 @@ impl Default for ApiConfig {
         Self {
             max_body_bytes: 1024 * 1024,
             log_follow_interval: std::time::Duration::from_millis(200),
+            default_timezone: chrono_tz::Tz::UTC,
+            max_backfill_runs: 10_000,
         }
     }
 }

@@ -9,11 +9,18 @@ use utoipa::ToSchema;
 /// Result of applying one spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApplyResult {
+    /// `Job` or `Calendar`.
+    #[serde(default = "default_kind")]
+    pub kind: String,
     pub project: String,
     pub job: String,
     pub version: u32,
     /// `created`, `updated` (a new version) or `unchanged`.
     pub status: ApplyStatus,
+}
+
+fn default_kind() -> String {
+    "Job".to_owned()
 }
 
 /// What `apply` did.
@@ -203,7 +210,8 @@ pub struct BackfillRequest {
 /// What a backfill created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct BackfillResult {
-    pub backfill_id: i64,
+    /// `None` when every fire in the range already had a run (nothing was created).
+    pub backfill_id: Option<i64>,
     /// Fire times in the range.
     pub fires: u32,
     /// Runs created now (fires that had no run yet).

@@ -10,6 +10,18 @@ use orrery_core::ids::JobId;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
+/// A spec to apply.
+#[derive(Clone, Copy, Debug)]
+pub struct JobApply<'a> {
+    pub project: &'a str,
+    pub name: &'a str,
+    pub canonical_spec: &'a str,
+    /// Sets the job's paused flag when the spec (re)defines it; `None` keeps it.
+    pub paused: Option<bool>,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
 /// What `apply_job` did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ApplyOutcome {
@@ -23,14 +35,15 @@ pub(crate) const JOB_COLUMNS: &str =
 
 impl Store {
     /// Creates the job, or adds a version when `canonical_spec` differs from the latest.
-    pub async fn apply_job(
-        &self,
-        project: &str,
-        name: &str,
-        canonical_spec: &str,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<ApplyOutcome, StoreError> {
+    pub async fn apply_job(&self, apply: &JobApply<'_>) -> Result<ApplyOutcome, StoreError> {
+        let JobApply {
+            project,
+            name,
+            canonical_spec,
+            actor,
+            now,
+            paused,
+        } = *apply;
         let mut tx = self.pool.begin().await?;
         let existing = sqlx::query(
             "SELECT j.id, j.latest_version, v.spec FROM jobs j \
@@ -45,13 +58,14 @@ impl Store {
         let outcome = match existing {
             None => {
                 let job_id: i64 = sqlx::query(
-                    "INSERT INTO jobs (project, name, latest_version, created_at, updated_at) \
-                     VALUES (?, ?, 1, ?, ?) RETURNING id",
+                    "INSERT INTO jobs (project, name, latest_version, created_at, updated_at, paused) \
+                     VALUES (?, ?, 1, ?, ?, ?) RETURNING id",
                 )
                 .bind(project)
                 .bind(name)
                 .bind(now)
                 .bind(now)
+                .bind(paused.unwrap_or(false))
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?;
@@ -79,10 +93,13 @@ impl Store {
                 } else {
                     let version = latest + 1;
                     insert_version(&mut tx, job_id, version, canonical_spec, actor, now).await?;
-                    sqlx::query("UPDATE jobs SET latest_version = ?, updated_at = ? WHERE id = ?")
-                        .bind(version)
-                        .bind(now)
-                        .bind(job_id)
+                    sqlx::query(
+                        "UPDATE jobs SET latest_version = ?, updated_at = ?, paused = COALESCE(?, paused) WHERE id = ?",
+                    )
+                    .bind(version)
+                    .bind(now)
+                    .bind(paused)
+                    .bind(job_id)
                         .execute(&mut *tx)
                         .await?;
                     let entry = AuditEntry::new(

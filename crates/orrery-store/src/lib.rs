@@ -3,6 +3,7 @@
 //! audit); rows stay private and are returned as the record types in `records`.
 
 mod audit;
+mod calendars;
 mod error;
 mod jobs;
 mod logs;
@@ -13,8 +14,9 @@ mod tasks;
 mod tokens;
 mod triggers;
 
+pub use calendars::NewBackfill;
 pub use error::StoreError;
-pub use jobs::ApplyOutcome;
+pub use jobs::{ApplyOutcome, JobApply};
 pub use logs::LogOwner;
 pub use runs::{NewRun, RunListFilter, RunSchedule};
 pub use sqlite::Store;

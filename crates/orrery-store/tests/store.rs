@@ -5,10 +5,31 @@ use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
 use orrery_core::state::{RunState, TaskState};
 use orrery_store::records::NewLogLine;
-use orrery_store::{ApplyOutcome, LogOwner, NewRun, RunListFilter, RunUpdate, Store, StoreError};
+use orrery_store::{
+    ApplyOutcome, JobApply, LogOwner, NewRun, RunListFilter, RunUpdate, Store, StoreError,
+};
 
 fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap_or_default()
+}
+
+async fn apply(
+    store: &Store,
+    project: &str,
+    name: &str,
+    canonical_spec: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<ApplyOutcome, StoreError> {
+    let apply = JobApply {
+        project,
+        name,
+        canonical_spec,
+        paused: None,
+        actor,
+        now,
+    };
+    store.apply_job(&apply).await
 }
 
 async fn open() -> (tempfile::TempDir, Store) {
@@ -43,21 +64,18 @@ async fn new_run(
 #[tokio::test]
 async fn apply_creates_then_versions_only_on_change() {
     let (_dir, store) = open().await;
-    let first = store
-        .apply_job("default", "j", "{\"v\":1}", "alice", at(0))
+    let first = apply(&store, "default", "j", "{\"v\":1}", "alice", at(0))
         .await
         .expect("apply");
     let job_id = match first {
         ApplyOutcome::Created { job_id } => job_id,
         other => panic!("expected created, got {other:?}"),
     };
-    let same = store
-        .apply_job("default", "j", "{\"v\":1}", "alice", at(1))
+    let same = apply(&store, "default", "j", "{\"v\":1}", "alice", at(1))
         .await
         .expect("apply");
     assert_eq!(same, ApplyOutcome::Unchanged { job_id, version: 1 });
-    let changed = store
-        .apply_job("default", "j", "{\"v\":2}", "bob", at(2))
+    let changed = apply(&store, "default", "j", "{\"v\":2}", "bob", at(2))
         .await
         .expect("apply");
     assert_eq!(changed, ApplyOutcome::Updated { job_id, version: 2 });
@@ -71,8 +89,7 @@ async fn apply_creates_then_versions_only_on_change() {
         vec![(2, "{\"v\":2}", "bob"), (1, "{\"v\":1}", "alice")]
     );
     // Same name in another project is another job.
-    let other = store
-        .apply_job("other", "j", "{\"v\":1}", "alice", at(3))
+    let other = apply(&store, "other", "j", "{\"v\":1}", "alice", at(3))
         .await
         .expect("apply");
     assert!(matches!(other, ApplyOutcome::Created { .. }));
@@ -89,8 +106,7 @@ async fn apply_creates_then_versions_only_on_change() {
 #[tokio::test]
 async fn deleting_a_job_keeps_its_runs_and_frees_its_name() {
     let (_dir, store) = open().await;
-    store
-        .apply_job("default", "j", "{}", "t", at(0))
+    apply(&store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
     let run = new_run(&store, "j", None).await.expect("run");
@@ -115,8 +131,7 @@ async fn deleting_a_job_keeps_its_runs_and_frees_its_name() {
     );
     let kept = store.get_run(run).await.expect("get").expect("run kept");
     assert_eq!(kept.job_name, "j");
-    let again = store
-        .apply_job("default", "j", "{}", "t", at(3))
+    let again = apply(&store, "default", "j", "{}", "t", at(3))
         .await
         .expect("re-create");
     assert!(matches!(again, ApplyOutcome::Created { .. }));
@@ -125,8 +140,7 @@ async fn deleting_a_job_keeps_its_runs_and_frees_its_name() {
 #[tokio::test]
 async fn a_run_is_created_queued_with_a_pending_attempt_per_task() {
     let (_dir, store) = open().await;
-    store
-        .apply_job("default", "j", "{}", "t", at(0))
+    apply(&store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
     let id = new_run(&store, "j", None).await.expect("run");
@@ -153,8 +167,7 @@ async fn a_run_is_created_queued_with_a_pending_attempt_per_task() {
 #[tokio::test]
 async fn a_second_run_for_the_same_logical_date_is_a_conflict() {
     let (_dir, store) = open().await;
-    store
-        .apply_job("default", "j", "{}", "t", at(0))
+    apply(&store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
     new_run(&store, "j", Some(at(100))).await.expect("first");
@@ -171,8 +184,7 @@ async fn a_second_run_for_the_same_logical_date_is_a_conflict() {
 #[tokio::test]
 async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs() {
     let (_dir, store) = open().await;
-    store
-        .apply_job("default", "j", "{}", "t", at(0))
+    apply(&store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
     let id = new_run(&store, "j", None).await.expect("run");
@@ -222,8 +234,7 @@ async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs() {
 #[tokio::test]
 async fn logs_read_back_in_order_by_task_and_after_a_cursor() {
     let (_dir, store) = open().await;
-    store
-        .apply_job("default", "j", "{}", "t", at(0))
+    apply(&store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
     let id = new_run(&store, "j", None).await.expect("run");
@@ -266,12 +277,10 @@ async fn logs_read_back_in_order_by_task_and_after_a_cursor() {
 #[tokio::test]
 async fn runs_list_newest_first_with_filters_and_cancel_is_recorded() {
     let (_dir, store) = open().await;
-    store
-        .apply_job("default", "j", "{}", "t", at(0))
+    apply(&store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    store
-        .apply_job("default", "k", "{}", "t", at(0))
+    apply(&store, "default", "k", "{}", "t", at(0))
         .await
         .expect("apply");
     let r1 = new_run(&store, "j", None).await.expect("run");
@@ -347,8 +356,7 @@ async fn tokens_are_found_by_secret_and_stored_hashed() {
 #[tokio::test]
 async fn data_survives_reopening() {
     let (dir, store) = open().await;
-    store
-        .apply_job("default", "j", "{}", "t", at(0))
+    apply(&store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
     let id = new_run(&store, "j", None).await.expect("run");

@@ -33,6 +33,12 @@ pub struct ServerConfig {
     pub poll_interval: Duration,
     /// SIGTERM → SIGKILL grace when a task is stopped.
     pub kill_grace: Duration,
+    /// Zone of schedules that name none.
+    pub default_timezone: chrono_tz::Tz,
+    /// A fire later than this is a misfire (handled by the job's misfire policy).
+    pub misfire_threshold: Duration,
+    /// Most runs one backfill may create.
+    pub max_backfill_runs: usize,
 }
 
 impl ServerConfig {
@@ -48,6 +54,9 @@ impl ServerConfig {
             max_body_bytes: 1024 * 1024,
             poll_interval: Duration::from_secs(1),
             kill_grace: Duration::from_secs(5),
+            default_timezone: chrono_tz::Tz::UTC,
+            misfire_threshold: Duration::from_secs(60),
+            max_backfill_runs: 10_000,
         }
     }
 }

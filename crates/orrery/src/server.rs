@@ -94,6 +94,9 @@ pub async fn start_server(
 
     let scheduler_config = SchedulerConfig {
         poll_interval: config.poll_interval,
+        default_timezone: config.default_timezone,
+        misfire_threshold: chrono::Duration::from_std(config.misfire_threshold)
+            .unwrap_or(chrono::Duration::MAX),
         ..SchedulerConfig::default()
     };
     let (scheduler, scheduler_task) = spawn_scheduler(
@@ -126,6 +129,8 @@ pub async fn start_server(
         scheduler_wake: scheduler.waker(),
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
+            default_timezone: config.default_timezone,
+            max_backfill_runs: config.max_backfill_runs,
             ..ApiConfig::default()
         },
     };

@@ -2,6 +2,7 @@
 //! which is also the canonical form stored per job version.
 
 use crate::duration::HumanDuration;
+use crate::schedule::ScheduleSpec;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -21,6 +22,9 @@ pub struct JobSpec {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub params: BTreeMap<String, serde_json::Value>,
     pub tasks: Vec<TaskSpec>,
+    /// When the job fires on its own; `None` for a job that only runs when asked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule: Option<ScheduleSpec>,
 }
 
 impl JobSpec {
@@ -43,7 +47,7 @@ impl JobSpec {
 }
 
 /// Sorts object keys at every depth, whatever map type serde_json was built with.
-fn sort_keys(value: &mut serde_json::Value) {
+pub(crate) fn sort_keys(value: &mut serde_json::Value) {
     match value {
         serde_json::Value::Object(map) => {
             map.sort_keys();

@@ -44,7 +44,7 @@ pub(super) fn check_env_name(name: &str) -> Result<(), String> {
 }
 
 /// The candidate closest to `word` within an edit distance of 2, if any.
-pub(super) fn suggest<'c>(
+pub(crate) fn suggest<'c>(
     word: &str,
     candidates: impl IntoIterator<Item = &'c str>,
 ) -> Option<&'c str> {

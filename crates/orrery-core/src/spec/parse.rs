@@ -1,9 +1,16 @@
-//! Entry point of spec parsing: text in a format, to a valid [`JobSpec`] or every problem.
+//! Entry points of spec parsing: text in a format, to a valid document ([`JobSpec`],
+//! [`CalendarSpec`]) or every problem.
 
+use super::calendar::validate_calendar;
 use super::document::{read_json, read_yaml};
-use super::error::SpecErrors;
+use super::error::{SpecError, SpecErrors};
 use super::job::JobSpec;
 use super::validate::validate_document;
+use crate::calendar::CalendarSpec;
+use serde_json::Value;
+
+/// Document kinds `parse_document` accepts, as written in `kind:`.
+const DOCUMENT_KINDS: &[&str] = &["Job", "Calendar"];
 
 /// The text format of a spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -27,11 +34,85 @@ impl SpecFormat {
 /// Parses and validates a job spec, reporting every problem at once: a syntax error
 /// with its line and column, otherwise each invalid field with its path.
 pub fn parse_job_spec(text: &str, format: SpecFormat) -> Result<JobSpec, SpecErrors> {
-    let document = match format {
+    validate_document(&read_text(text, format)?)
+}
+
+/// A valid spec document of any kind.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SpecDocument {
+    Job(JobSpec),
+    Calendar(CalendarSpec),
+}
+
+impl SpecDocument {
+    /// The document's `kind:` as written (`Job`, `Calendar`).
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SpecDocument::Job(_) => "Job",
+            SpecDocument::Calendar(_) => "Calendar",
+        }
+    }
+
+    /// The document's name.
+    pub fn name(&self) -> &str {
+        match self {
+            SpecDocument::Job(job) => &job.name,
+            SpecDocument::Calendar(calendar) => &calendar.name,
+        }
+    }
+
+    /// The project the document belongs to.
+    pub fn project(&self) -> &str {
+        match self {
+            SpecDocument::Job(job) => &job.project,
+            SpecDocument::Calendar(calendar) => &calendar.project,
+        }
+    }
+
+    /// The document's canonical JSON, which `parse_document` reads back as the same
+    /// document.
+    pub fn to_canonical_json(&self) -> String {
+        match self {
+            SpecDocument::Job(job) => job.to_canonical_json(),
+            SpecDocument::Calendar(calendar) => calendar.to_canonical_json(),
+        }
+    }
+}
+
+/// Parses and validates a document of any kind, chosen by its `kind:` field (a job
+/// when it has none), reporting every problem at once like [`parse_job_spec`].
+pub fn parse_document(text: &str, format: SpecFormat) -> Result<SpecDocument, SpecErrors> {
+    let document = read_text(text, format)?;
+    let kind = match &document {
+        Value::Object(map) => map.get("kind").and_then(Value::as_str),
+        _ => None,
+    };
+    match kind {
+        None | Some("Job") => validate_document(&document).map(SpecDocument::Job),
+        Some("Calendar") => validate_calendar(&document).map(SpecDocument::Calendar),
+        Some(other) => {
+            let expected = DOCUMENT_KINDS
+                .iter()
+                .map(|kind| format!("{kind:?}"))
+                .collect::<Vec<_>>()
+                .join(" or ");
+            let hint = super::names::suggest(other, DOCUMENT_KINDS.iter().copied())
+                .map(|close| format!(", did you mean {close:?}?"))
+                .unwrap_or_default();
+            Err(SpecError::at(
+                "kind",
+                format!("unsupported kind {other:?} (expected {expected}){hint}"),
+            )
+            .into())
+        }
+    }
+}
+
+fn read_text(text: &str, format: SpecFormat) -> Result<Value, SpecErrors> {
+    match format {
         SpecFormat::Yaml => read_yaml(text),
         SpecFormat::Json => read_json(text),
-    }?;
-    validate_document(&document)
+    }
 }
 
 #[cfg(test)]

@@ -62,6 +62,7 @@ fn expected_example() -> JobSpec {
                 depends_on: vec!["extract".into()],
             },
         ],
+        schedule: None,
     }
 }
 

@@ -4,13 +4,22 @@ use super::error::{SpecError, SpecErrors};
 use super::fields::{Problems, child, item, optional};
 use super::job::{DEFAULT_PROJECT, JobSpec};
 use super::names::suggest;
+use super::schedule::read_schedule;
 use super::task::{TaskDraft, read_task};
 use crate::dag::find_cycles;
 use serde_json::Value;
 use std::collections::hash_map::Entry;
 use std::collections::{BTreeMap, HashMap};
 
-const JOB_FIELDS: &[&str] = &["kind", "name", "project", "description", "params", "tasks"];
+const JOB_FIELDS: &[&str] = &[
+    "kind",
+    "name",
+    "project",
+    "description",
+    "params",
+    "tasks",
+    "schedule",
+];
 
 /// Known task names listed in an "unknown task" message, at most.
 const MAX_LISTED_TASKS: usize = 10;
@@ -68,6 +77,11 @@ fn read_job(document: &Value, problems: &mut Problems) -> Option<JobSpec> {
                 .collect::<BTreeMap<_, _>>()
         });
 
+    let schedule = match optional(map, "schedule") {
+        Some(value) => read_schedule(value, "schedule", problems).map(Some),
+        None => Some(None),
+    };
+
     let tasks = problems
         .required(map, "", "tasks", "")
         .and_then(|value| problems.list(value, "tasks"))?;
@@ -92,6 +106,7 @@ fn read_job(document: &Value, problems: &mut Problems) -> Option<JobSpec> {
         description,
         params: params.unwrap_or_default(),
         tasks,
+        schedule: schedule?,
     })
 }
 

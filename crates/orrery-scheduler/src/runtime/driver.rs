@@ -4,9 +4,11 @@
 use super::active_run::ActiveRun;
 use super::connections::Connection;
 use super::handle::{NewConnection, SchedulerConfig};
+use super::job_trigger::JobTrigger;
 use crate::error::SchedulerError;
+use chrono::{DateTime, Utc};
 use orrery_core::clock::Clock;
-use orrery_core::ids::{RunId, TaskInstanceId};
+use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::state::TaskState;
 use orrery_proto::{SchedulerMessage, WorkerMessage};
 use orrery_store::records::TaskRecord;
@@ -26,7 +28,7 @@ pub(crate) enum ConnectionEvent {
 pub(crate) struct Driver {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
-    config: SchedulerConfig,
+    pub(crate) config: SchedulerConfig,
     wake: Arc<Notify>,
     new_connections: mpsc::UnboundedReceiver<NewConnection>,
     events_tx: mpsc::Sender<ConnectionEvent>,
@@ -48,6 +50,14 @@ pub(crate) struct Driver {
     /// Messages to send once the changes they announce are committed.
     pub(crate) outbox: Vec<(u64, SchedulerMessage)>,
     next_fence: u64,
+    /// Scheduled jobs by id.
+    pub(crate) triggers: HashMap<JobId, JobTrigger>,
+    /// Armed fires ordered by time: the timer wheel.
+    pub(crate) wheel: BTreeSet<(DateTime<Utc>, JobId)>,
+    /// Fires created runs that the driver has not taken up yet.
+    pub(crate) new_runs_pending: bool,
+    /// Most running runs per backfill.
+    pub(crate) backfill_parallelism: HashMap<i64, u32>,
 }
 
 impl Driver {
@@ -83,6 +93,10 @@ impl Driver {
             run_updates: Vec::new(),
             outbox: Vec::new(),
             next_fence,
+            triggers: HashMap::new(),
+            wheel: BTreeSet::new(),
+            new_runs_pending: false,
+            backfill_parallelism: HashMap::new(),
         }
     }
 
@@ -97,9 +111,11 @@ impl Driver {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), SchedulerError> {
         self.sync_with_store().await;
+        self.sync_triggers().await;
         self.tick().await;
         loop {
             let retry_in = self.time_to_next_retry();
+            let fire_in = self.time_to_next_fire();
             tokio::select! {
                 changed = shutdown.changed() => {
                     if changed.is_err() || *shutdown.borrow() {
@@ -114,9 +130,20 @@ impl Driver {
                         self.handle_event(event).await;
                     }
                 }
-                () = self.wake.notified() => self.sync_with_store().await,
-                () = tokio::time::sleep(self.config.poll_interval) => self.sync_with_store().await,
+                () = self.wake.notified() => {
+                    self.sync_with_store().await;
+                    self.sync_triggers().await;
+                }
+                () = tokio::time::sleep(self.config.poll_interval) => {
+                    self.sync_with_store().await;
+                    self.sync_triggers().await;
+                }
                 () = tokio::time::sleep(retry_in) => {}
+                () = tokio::time::sleep(fire_in) => {}
+            }
+            self.fire_due_jobs().await;
+            if std::mem::take(&mut self.new_runs_pending) {
+                self.sync_with_store().await;
             }
             self.tick().await;
         }
@@ -153,6 +180,16 @@ impl Driver {
         }
     }
 
+    fn time_to_next_fire(&self) -> Duration {
+        match self.next_wheel_deadline() {
+            Some(at) => (at - self.clock.now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(self.config.poll_interval),
+            None => self.config.poll_interval,
+        }
+    }
+
     fn time_to_next_retry(&self) -> Duration {
         let now = self.clock.now();
         let next = self
@@ -172,17 +209,37 @@ impl Driver {
         }
     }
 
-    /// Advances touched runs, commits, dispatches, commits, then sends.
+    /// Advances touched runs, commits, dispatches, commits, then sends. When runs
+    /// ended and others wait to start, goes once more so they start without waiting
+    /// for the next event.
     async fn tick(&mut self) {
+        for _ in 0..2 {
+            let before = self.runs.len();
+            if !self.tick_once().await {
+                return;
+            }
+            let ended = before > self.runs.len();
+            let waiting = self
+                .runs
+                .values()
+                .any(|r| r.record.state == orrery_core::state::RunState::Queued);
+            if !(ended && waiting) {
+                return;
+            }
+        }
+    }
+
+    async fn tick_once(&mut self) -> bool {
         let now = self.clock.now();
         self.touch_due_retries(now);
+        self.start_waiting_runs(now);
         self.advance_touched(now);
         if !self.commit().await {
-            return;
+            return false;
         }
         self.dispatch(now);
         if !self.commit().await {
-            return;
+            return false;
         }
         for (connection, message) in std::mem::take(&mut self.outbox) {
             if let Some(conn) = self.connections.get(&connection) {
@@ -190,6 +247,7 @@ impl Driver {
             }
         }
         self.runs.retain(|_, run| !run.record.state.is_terminal());
+        true
     }
 
     fn touch_due_retries(&mut self, now: chrono::DateTime<chrono::Utc>) {

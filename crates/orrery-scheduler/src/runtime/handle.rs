@@ -18,6 +18,14 @@ pub struct SchedulerConfig {
     pub poll_interval: Duration,
     /// Pause after a failed store commit before trying again.
     pub commit_retry_delay: Duration,
+    /// Zone of schedules that name none.
+    pub default_timezone: chrono_tz::Tz,
+    /// A fire later than this is a misfire, handled by the job's misfire policy;
+    /// an earlier one simply runs late.
+    pub misfire_threshold: chrono::Duration,
+    /// Most runs of one job waiting to start (concurrency `queue`, or `allow` at its
+    /// cap); further fires are skipped and recorded.
+    pub max_waiting_runs: usize,
 }
 
 impl Default for SchedulerConfig {
@@ -25,6 +33,9 @@ impl Default for SchedulerConfig {
         Self {
             poll_interval: Duration::from_secs(1),
             commit_retry_delay: Duration::from_millis(500),
+            default_timezone: chrono_tz::Tz::UTC,
+            misfire_threshold: chrono::Duration::seconds(60),
+            max_waiting_runs: 100,
         }
     }
 }

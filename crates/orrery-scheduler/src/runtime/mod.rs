@@ -6,8 +6,10 @@ mod active_run;
 mod connections;
 mod driver;
 mod handle;
+mod job_trigger;
 mod render;
 mod run_control;
+mod triggers;
 mod worker_events;
 
 pub use handle::{SchedulerConfig, SchedulerHandle, spawn_scheduler};

@@ -3,7 +3,8 @@
 
 use super::active_run::ActiveRun;
 use super::driver::Driver;
-use crate::engine::{Decision, advance_run, next_retry_at};
+use super::job_trigger::concurrency_of;
+use crate::engine::{Decision, advance_run, may_start, next_retry_at};
 use chrono::{DateTime, Utc};
 use orrery_core::dag::Dag;
 use orrery_core::ids::RunId;
@@ -87,6 +88,12 @@ impl Driver {
                 return Ok(());
             }
         };
+        if let Some(backfill) = record.backfill_id {
+            if !self.backfill_parallelism.contains_key(&backfill) {
+                let parallelism = self.store.backfill_parallelism(backfill).await?;
+                self.backfill_parallelism.insert(backfill, parallelism);
+            }
+        }
         let stored = self.store.run_tasks(record.id).await?;
         let dag = Dag::from_spec(&spec);
         let mut latest: Vec<Option<TaskRecord>> = vec![None; dag.len()];
@@ -114,25 +121,13 @@ impl Driver {
             params.insert(key.clone(), value.clone());
         }
         let id = record.id;
-        let mut run = ActiveRun {
+        let run = ActiveRun {
             record,
             spec,
             dag,
             params,
             tasks,
         };
-        if run.record.state == RunState::Queued
-            && let Ok(next) = run.record.state.on(RunEvent::Start)
-        {
-            run.record.state = next;
-            run.record.started_at = Some(now);
-            self.run_updates.push(RunUpdate {
-                id,
-                state: next,
-                started_at: Some(now),
-                finished_at: None,
-            });
-        }
         self.runs.insert(id, run);
         for idx in 0..self.runs.get(&id).map_or(0, |r| r.tasks.len()) {
             let state = self
@@ -152,6 +147,65 @@ impl Driver {
         }
         self.touched.insert(id);
         Ok(())
+    }
+
+    /// Starts queued runs, oldest first, as far as their job's concurrency allows.
+    pub(crate) fn start_waiting_runs(&mut self, now: DateTime<Utc>) {
+        let mut waiting: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, run)| run.record.state == RunState::Queued)
+            .map(|(id, _)| *id)
+            .collect();
+        waiting.sort();
+        for id in waiting {
+            let Some(run) = self.runs.get(&id) else {
+                continue;
+            };
+            let allowed = match run.record.backfill_id {
+                // Backfills are paced by their own parallelism, not the schedule's policy.
+                Some(backfill) => {
+                    let limit = self
+                        .backfill_parallelism
+                        .get(&backfill)
+                        .copied()
+                        .unwrap_or(1);
+                    self.running_in_backfill(backfill) < limit as usize
+                }
+                None => {
+                    let (policy, max_active_runs) = concurrency_of(&run.spec);
+                    let (running, _) = self.active_counts(run.record.job_id);
+                    may_start(policy, running, max_active_runs)
+                }
+            };
+            if !allowed {
+                continue;
+            }
+            let Some(run) = self.runs.get_mut(&id) else {
+                continue;
+            };
+            let Ok(next) = run.record.state.on(RunEvent::Start) else {
+                continue;
+            };
+            run.record.state = next;
+            run.record.started_at = Some(now);
+            self.run_updates.push(RunUpdate {
+                id,
+                state: next,
+                started_at: Some(now),
+                finished_at: None,
+            });
+            self.touched.insert(id);
+        }
+    }
+
+    fn running_in_backfill(&self, backfill: i64) -> usize {
+        self.runs
+            .values()
+            .filter(|r| {
+                r.record.backfill_id == Some(backfill) && r.record.state == RunState::Running
+            })
+            .count()
     }
 
     /// Cancels every unfinished task of a run and the run itself; workers holding an

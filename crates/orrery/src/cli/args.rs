@@ -65,6 +65,45 @@ pub(crate) enum Command {
     /// Start, inspect, cancel runs and read their logs.
     #[command(subcommand)]
     Run(RunCommand),
+    /// Create runs for every fire time of a job's schedule in a range.
+    Backfill(BackfillArgs),
+    /// Work with cron expressions locally.
+    #[command(subcommand)]
+    Cron(CronCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct BackfillArgs {
+    pub(crate) job: String,
+    /// First fire time (RFC 3339, e.g. 2026-01-01T00:00:00Z), inclusive.
+    #[arg(long)]
+    pub(crate) from: chrono::DateTime<chrono::FixedOffset>,
+    /// Last fire time, inclusive.
+    #[arg(long)]
+    pub(crate) to: chrono::DateTime<chrono::FixedOffset>,
+    /// Most runs of this backfill active at once.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) parallelism: u32,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum CronCommand {
+    /// Print the next fire times of a cron expression.
+    Next(CronNextArgs),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CronNextArgs {
+    /// 5 fields (minute first), 6 (second first), 7 (with year) or @daily and friends.
+    pub(crate) expression: String,
+    /// IANA time zone the expression is read in.
+    #[arg(long, default_value = "UTC")]
+    pub(crate) tz: chrono_tz::Tz,
+    /// Start after this instant (RFC 3339) [default: now].
+    #[arg(long)]
+    pub(crate) from: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[arg(long, default_value_t = 5)]
+    pub(crate) count: usize,
 }
 
 /// Server settings. Each is taken from its flag, else its `ORRERY_*` environment
@@ -86,6 +125,12 @@ pub(crate) struct ServerArgs {
     /// Largest accepted API request body, e.g. a spec [default: 1 MiB].
     #[arg(long, env = "ORRERY_MAX_BODY_BYTES")]
     pub(crate) max_body_bytes: Option<usize>,
+    /// IANA zone of schedules that name none [default: UTC].
+    #[arg(long, env = "ORRERY_TIMEZONE")]
+    pub(crate) timezone: Option<chrono_tz::Tz>,
+    /// Most runs one backfill may create [default: 10000].
+    #[arg(long, env = "ORRERY_MAX_BACKFILL_RUNS")]
+    pub(crate) max_backfill_runs: Option<usize>,
 }
 
 #[derive(Debug, Args)]
@@ -103,6 +148,16 @@ pub(crate) enum JobCommand {
     Get { name: String },
     /// Delete a job (its runs stay readable).
     Delete { name: String },
+    /// Stop a job's scheduled fires (they are recorded as `paused`).
+    Pause { name: String },
+    /// Resume a job's scheduled fires; fires missed meanwhile follow its misfire policy.
+    Resume { name: String },
+    /// What became of each scheduled fire of a job, newest first.
+    History {
+        name: String,
+        #[arg(long, default_value_t = 50)]
+        limit: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

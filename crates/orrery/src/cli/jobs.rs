@@ -25,6 +25,21 @@ pub(crate) async fn job(global: &GlobalArgs, command: JobCommand) -> anyhow::Res
             client.delete_job(&name).await?;
             output::line(&format!("deleted job {name}"));
         }
+        JobCommand::Pause { name } => {
+            client.set_paused(&name, true).await?;
+            output::line(&format!("paused job {name}"));
+        }
+        JobCommand::Resume { name } => {
+            client.set_paused(&name, false).await?;
+            output::line(&format!("resumed job {name}"));
+        }
+        JobCommand::History { name, limit } => {
+            let entries = client.occurrences(&name, limit).await?;
+            match global.output {
+                OutputFormat::Json => output::json(&entries)?,
+                OutputFormat::Table => output::occurrences(&entries),
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -6,6 +6,7 @@ mod connect;
 mod jobs;
 mod output;
 mod runs;
+mod schedule;
 mod serve;
 mod server_config;
 
@@ -18,5 +19,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(apply) => apply::apply(&cli.global, &apply).await,
         Command::Job(command) => jobs::job(&cli.global, command).await,
         Command::Run(command) => runs::run(&cli.global, command).await,
+        Command::Backfill(args) => schedule::backfill(&cli.global, &args).await,
+        Command::Cron(args::CronCommand::Next(args)) => schedule::cron_next(&cli.global, &args),
     }
 }

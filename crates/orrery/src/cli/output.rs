@@ -2,7 +2,7 @@
 #![allow(clippy::print_stdout)] // this module is the CLI's output
 
 use chrono::{DateTime, Utc};
-use orrery_client::types::{ApplyResult, JobDetail, JobSummary, LogLine, Run};
+use orrery_client::types::{ApplyResult, JobDetail, JobSummary, LogLine, Occurrence, Run};
 use serde::Serialize;
 
 pub(crate) fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
@@ -89,7 +89,12 @@ pub(crate) fn jobs(jobs: &[JobSummary]) {
                 j.name.clone(),
                 j.latest_version.to_string(),
                 j.n_tasks.to_string(),
-                time(Some(j.updated_at)),
+                match (&j.schedule, j.paused) {
+                    (Some(schedule), true) => format!("{schedule} (paused)"),
+                    (Some(schedule), false) => schedule.clone(),
+                    (None, _) => "-".to_owned(),
+                },
+                time(j.next_fire_at),
                 j.description.clone().unwrap_or_default(),
             ]
         })
@@ -220,4 +225,19 @@ pub(crate) fn log_line(line: &LogLine, with_task: bool) {
     } else {
         println!("{at}{stream} | {}", line.text);
     }
+}
+
+pub(crate) fn occurrences(entries: &[Occurrence]) {
+    let rows = entries
+        .iter()
+        .map(|o| {
+            vec![
+                time(Some(o.nominal_at)),
+                o.outcome.clone(),
+                o.run_id.map_or_else(|| "-".to_owned(), |id| id.to_string()),
+                o.reason.clone().unwrap_or_default(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(&["FIRE (UTC)", "OUTCOME", "RUN", "REASON"], &rows);
 }

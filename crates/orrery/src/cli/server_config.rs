@@ -17,6 +17,8 @@ struct FileConfig {
     worker_slots: Option<u32>,
     max_log_bytes: Option<u64>,
     max_body_bytes: Option<usize>,
+    timezone: Option<String>,
+    max_backfill_runs: Option<usize>,
 }
 
 /// Builds the validated config; `data_dir_flag` is set when given by flag or env.
@@ -45,6 +47,18 @@ pub(crate) fn server_config(
     }
     if let Some(bytes) = args.max_body_bytes.or(file.max_body_bytes) {
         config.max_body_bytes = bytes;
+    }
+    if let Some(zone) = args.timezone {
+        config.default_timezone = zone;
+    } else if let Some(name) = file.timezone {
+        config.default_timezone = name.parse().map_err(|_| {
+            anyhow::anyhow!(
+                "timezone: unknown time zone {name:?} (use an IANA name such as Europe/Paris)"
+            )
+        })?;
+    }
+    if let Some(max) = args.max_backfill_runs.or(file.max_backfill_runs) {
+        config.max_backfill_runs = max;
     }
     Ok(config)
 }

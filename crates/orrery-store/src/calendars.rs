@@ -1,0 +1,166 @@
+//! Calendars (named sets of dates that schedules exclude) and backfills.
+
+use crate::audit::{AuditEntry, write_audit};
+use crate::error::StoreError;
+use crate::records::CalendarRecord;
+use crate::runs::{NewRun, insert_run};
+use crate::sqlite::Store;
+use crate::triggers::FireOutcome;
+use chrono::{DateTime, Utc};
+use orrery_core::ids::{JobId, RunId};
+use sqlx::Row;
+
+/// A backfill to record.
+#[derive(Clone, Copy, Debug)]
+pub struct NewBackfill<'a> {
+    pub job_id: JobId,
+    pub range_start: DateTime<Utc>,
+    pub range_end: DateTime<Utc>,
+    pub parallelism: u32,
+    pub actor: &'a str,
+    pub now: DateTime<Utc>,
+}
+
+impl Store {
+    /// Creates or replaces a calendar; `true` when it changed.
+    pub async fn apply_calendar(
+        &self,
+        project: &str,
+        name: &str,
+        canonical_spec: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let existing: Option<String> =
+            sqlx::query("SELECT spec FROM calendars WHERE project = ? AND name = ?")
+                .bind(project)
+                .bind(name)
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|row| row.try_get(0))
+                .transpose()?;
+        if existing.as_deref() == Some(canonical_spec) {
+            return Ok(false);
+        }
+        sqlx::query(
+            "INSERT INTO calendars (project, name, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?) \
+             ON CONFLICT (project, name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+        )
+        .bind(project)
+        .bind(name)
+        .bind(canonical_spec)
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await?;
+        let action = if existing.is_some() {
+            "calendar.update"
+        } else {
+            "calendar.create"
+        };
+        let resource = format!("calendar/{project}/{name}");
+        write_audit(
+            &mut tx,
+            &AuditEntry::new(actor, action, &resource, None, None),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    /// Every calendar of a project.
+    pub async fn list_calendars(&self, project: &str) -> Result<Vec<CalendarRecord>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT project, name, spec, updated_at FROM calendars WHERE project = ? ORDER BY name",
+        )
+        .bind(project)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|row| {
+                Ok(CalendarRecord {
+                    project: row.try_get(0)?,
+                    name: row.try_get(1)?,
+                    spec: row.try_get(2)?,
+                    updated_at: row.try_get(3)?,
+                })
+            })
+            .collect()
+    }
+
+    /// Records a backfill and creates its runs in one transaction; fires that already
+    /// have a run are left alone. When every fire already had one, nothing is written
+    /// and the id is `None`.
+    pub async fn create_backfill(
+        &self,
+        new: &NewBackfill<'_>,
+        runs: &[NewRun<'_>],
+    ) -> Result<(Option<i64>, Vec<FireOutcome>), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO backfills (job_id, range_start, range_end, parallelism, created_at, created_by) \
+             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
+        )
+        .bind(new.job_id.0)
+        .bind(new.range_start)
+        .bind(new.range_end)
+        .bind(new.parallelism)
+        .bind(new.now)
+        .bind(new.actor)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let mut outcomes = Vec::with_capacity(runs.len());
+        for run in runs {
+            let mut run = run.clone();
+            run.schedule.backfill_id = Some(id);
+            let outcome = match insert_run(&mut tx, &run).await? {
+                Some(run_id) => FireOutcome::Created(run_id),
+                None => {
+                    let existing: i64 =
+                        sqlx::query("SELECT id FROM runs WHERE job_id = ? AND logical_date = ?")
+                            .bind(new.job_id.0)
+                            .bind(run.logical_date)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .try_get(0)?;
+                    FireOutcome::AlreadyExisted(RunId(existing))
+                }
+            };
+            outcomes.push(outcome);
+        }
+        if !outcomes
+            .iter()
+            .any(|o| matches!(o, FireOutcome::Created(_)))
+        {
+            tx.rollback().await?;
+            return Ok((None, outcomes));
+        }
+        let resource = format!("backfill/{id}");
+        write_audit(
+            &mut tx,
+            &AuditEntry::new(new.actor, "backfill.create", &resource, None, None),
+            new.now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok((Some(id), outcomes))
+    }
+
+    /// The parallelism of a backfill.
+    pub async fn backfill_parallelism(&self, id: i64) -> Result<u32, StoreError> {
+        let row = sqlx::query("SELECT parallelism FROM backfills WHERE id = ?")
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?;
+        match row {
+            Some(row) => Ok(u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(1)),
+            None => Err(StoreError::NotFound {
+                kind: "backfill",
+                id: id.to_string(),
+            }),
+        }
+    }
+}
