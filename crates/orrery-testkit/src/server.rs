@@ -2,10 +2,11 @@
 //! temporary data directory.
 
 use crate::eventually::eventually_async;
+use chrono::{DateTime, Utc};
 use orrery::{RunningServer, ServerConfig, start_server};
 use orrery_client::Client;
 use orrery_client::types::Run;
-use orrery_core::clock::SystemClock;
+use orrery_core::clock::{Clock, ManualClock, SystemClock};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -16,6 +17,7 @@ pub struct TestServer {
     pub config: ServerConfig,
     pub client: Client,
     data_dir: tempfile::TempDir,
+    clock: Arc<dyn Clock>,
 }
 
 impl TestServer {
@@ -26,15 +28,36 @@ impl TestServer {
 
     /// Starts a server after `adjust` changed its config.
     pub async fn start_with(adjust: impl FnOnce(&mut ServerConfig)) -> TestServer {
+        Self::start_with_clock(Arc::new(SystemClock), adjust).await
+    }
+
+    /// Starts a server whose time only moves when the returned clock is advanced.
+    pub async fn start_manual(start: DateTime<Utc>) -> (TestServer, ManualClock) {
+        let clock = ManualClock::new(start);
+        let server = Self::start_with_clock(Arc::new(clock.clone()), |_| {}).await;
+        let wake = server.server.scheduler.clone();
+        clock.on_advance(move || wake.wake());
+        (server, clock)
+    }
+
+    /// Starts a server reading time from `clock`.
+    pub async fn start_with_clock(
+        clock: Arc<dyn Clock>,
+        adjust: impl FnOnce(&mut ServerConfig),
+    ) -> TestServer {
         init_logging();
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("create a temp dir: {e}"));
         let mut config = test_config(data_dir.path());
         adjust(&mut config);
-        Self::start_in(data_dir, config).await
+        Self::start_in(data_dir, config, clock).await
     }
 
-    async fn start_in(data_dir: tempfile::TempDir, config: ServerConfig) -> TestServer {
-        let server = start_server(&config, Arc::new(SystemClock))
+    async fn start_in(
+        data_dir: tempfile::TempDir,
+        config: ServerConfig,
+        clock: Arc<dyn Clock>,
+    ) -> TestServer {
+        let server = start_server(&config, clock.clone())
             .await
             .unwrap_or_else(|e| panic!("start the test server: {e}"));
         let client = Client::new(&server.url(), Some(server.admin_token.clone()));
@@ -43,6 +66,7 @@ impl TestServer {
             config,
             client,
             data_dir,
+            clock,
         }
     }
 
@@ -57,13 +81,14 @@ impl TestServer {
             server,
             config,
             data_dir,
+            clock,
             ..
         } = self;
         server
             .shutdown()
             .await
             .unwrap_or_else(|e| panic!("shut down: {e}"));
-        Self::start_in(data_dir, config).await
+        Self::start_in(data_dir, config, clock).await
     }
 
     /// Applies a YAML spec, panicking on refusal.

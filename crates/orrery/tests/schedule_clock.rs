@@ -1,0 +1,294 @@
+//! Scheduling under a manual clock: downtime misfires per policy, calendar
+//! exclusions, backfills and bad schedule input, without waiting for real time.
+
+use chrono::{DateTime, Utc};
+use orrery_client::ClientError;
+use orrery_client::types::{BackfillRequest, Occurrence};
+use orrery_testkit::{TestServer, eventually_async, wait_for_run_end};
+use std::time::Duration;
+
+fn utc(text: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.to_utc())
+        .unwrap_or_else(|e| panic!("{text}: {e}"))
+}
+
+async fn ledger_with(server: &TestServer, job: &str, n: usize) -> Vec<Occurrence> {
+    eventually_async(
+        &format!("{n} ledger entries of {job}"),
+        Duration::from_secs(20),
+        || async {
+            let mut entries = server.client.occurrences(job, 1000).await.ok()?;
+            entries.reverse();
+            (entries.len() >= n).then_some(entries)
+        },
+    )
+    .await
+}
+
+fn outcomes(entries: &[Occurrence]) -> Vec<(String, &str)> {
+    entries
+        .iter()
+        .map(|o| (o.nominal_at.format("%H:%M").to_string(), o.outcome.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hours_of_downtime_follow_each_misfire_policy() {
+    let (server, clock) = TestServer::start_manual(utc("2026-03-01T00:00:30Z")).await;
+    for policy in ["skip", "run_once", "run_all"] {
+        let name = policy.replace('_', "-");
+        server
+            .apply(&format!(
+                "name: hourly-{name}\nschedule: {{cron: '0 * * * *', misfire: {policy}}}\ntasks:\n  - {{name: t, type: noop}}\n"
+            ))
+            .await;
+    }
+    eventually_async(
+        "the timers to be armed",
+        Duration::from_secs(10),
+        || async {
+            let jobs = server.client.list_jobs().await.ok()?;
+            jobs.iter()
+                .all(|j| j.next_fire_at == Some(utc("2026-03-01T01:00:00Z")))
+                .then_some(())
+        },
+    )
+    .await;
+    let server = {
+        // Down from 00:00:30 to 03:00:20: the 01:00, 02:00 and 03:00 fires are missed,
+        // 03:00 by less than the misfire threshold (60 s), so it simply runs late.
+        let stopped = server;
+        clock.advance(chrono::Duration::seconds(3 * 3600 - 10));
+        stopped.restart().await
+    };
+    let skip = ledger_with(&server, "hourly-skip", 3).await;
+    assert_eq!(
+        outcomes(&skip),
+        vec![
+            ("01:00".into(), "missed"),
+            ("02:00".into(), "missed"),
+            ("03:00".into(), "fired")
+        ]
+    );
+    assert!(
+        skip[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("misfire policy skip"),
+        "{skip:?}"
+    );
+    let once = ledger_with(&server, "hourly-run-once", 3).await;
+    assert_eq!(
+        outcomes(&once),
+        vec![
+            ("01:00".into(), "missed"),
+            ("02:00".into(), "fired"),
+            ("03:00".into(), "fired")
+        ]
+    );
+    let all = ledger_with(&server, "hourly-run-all", 3).await;
+    assert_eq!(
+        outcomes(&all),
+        vec![
+            ("01:00".into(), "fired"),
+            ("02:00".into(), "fired"),
+            ("03:00".into(), "fired")
+        ]
+    );
+    for entry in &all {
+        let run = wait_for_run_end(
+            &server.client,
+            entry.run_id.expect("run"),
+            Duration::from_secs(20),
+        )
+        .await;
+        assert_eq!(run.state, "success");
+    }
+    let job = server.client.get_job("hourly-run-all").await.expect("job");
+    assert_eq!(job.summary.next_fire_at, Some(utc("2026-03-01T04:00:00Z")));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fire_on_a_calendar_date_is_recorded_as_excluded() {
+    let (server, clock) = TestServer::start_manual(utc("2026-03-01T12:00:00Z")).await;
+    server
+        .apply("kind: Calendar\nname: holidays\ndates: ['2026-03-02', {from: '2026-03-10', to: '2026-03-12'}]\n")
+        .await;
+    server
+        .apply("name: daily\nschedule: {cron: '@daily', exclude: [holidays]}\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    eventually_async("the timer to be armed", Duration::from_secs(10), || async {
+        let job = server.client.get_job("daily").await.ok()?;
+        (job.summary.next_fire_at == Some(utc("2026-03-02T00:00:00Z"))).then_some(())
+    })
+    .await;
+    clock.advance(chrono::Duration::hours(12));
+    ledger_with(&server, "daily", 1).await;
+    clock.advance(chrono::Duration::days(1));
+    let entries = ledger_with(&server, "daily", 2).await;
+    assert_eq!(entries[0].outcome, "excluded");
+    assert!(
+        entries[0]
+            .reason
+            .as_deref()
+            .unwrap_or("")
+            .contains("holidays"),
+        "{entries:?}"
+    );
+    assert_eq!(
+        (entries[1].outcome.as_str(), entries[1].nominal_at),
+        ("fired", utc("2026-03-03T00:00:00Z"))
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn excluding_an_unknown_calendar_is_refused_at_apply() {
+    let server = TestServer::start().await;
+    let error = server
+        .client
+        .apply("name: d\nschedule: {cron: '@daily', exclude: [nope]}\ntasks:\n  - {name: t, type: noop}\n", "yaml")
+        .await
+        .expect_err("refused");
+    let problem = error.problem().expect("problem");
+    assert_eq!(
+        problem.errors.first().map(|e| e.path.as_str()),
+        Some("schedule.exclude[0]")
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_creates_one_run_per_fire_once_and_paces_them() {
+    let server = TestServer::start().await;
+    server
+        .apply(
+            "name: nightly\nschedule: {cron: '0 0 * * *', paused: true}\ntasks:\n  - {name: t, type: shell, script: 'echo $ORRERY_RUN_ID; sleep 0.3'}\n",
+        )
+        .await;
+    let request = BackfillRequest {
+        from: utc("2026-01-01T00:00:00Z"),
+        to: utc("2026-01-05T00:00:00Z"),
+        parallelism: Some(2),
+        project: None,
+    };
+    let first = server
+        .client
+        .backfill("nightly", &request)
+        .await
+        .expect("backfill");
+    assert_eq!((first.fires, first.created, first.existing), (5, 5, 0));
+    let again = server
+        .client
+        .backfill("nightly", &request)
+        .await
+        .expect("backfill again");
+    assert_eq!(
+        (
+            again.fires,
+            again.created,
+            again.existing,
+            again.backfill_id
+        ),
+        (5, 0, 5, None)
+    );
+    let mut spans = Vec::new();
+    for id in &first.run_ids {
+        let run = wait_for_run_end(&server.client, *id, Duration::from_secs(30)).await;
+        assert_eq!(
+            (run.state.as_str(), run.trigger.as_str()),
+            ("success", "backfill")
+        );
+        spans.push((
+            run.started_at.expect("started"),
+            run.finished_at.expect("finished"),
+        ));
+    }
+    for (start, _) in &spans {
+        let overlapping = spans
+            .iter()
+            .filter(|(s, f)| s <= start && start < f)
+            .count();
+        assert!(
+            overlapping <= 2,
+            "more than 2 backfill runs at once: {spans:?}"
+        );
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_schedules_and_backfills_are_refused_with_their_field() {
+    let server = TestServer::start().await;
+    for (schedule, path, needle) in [
+        ("{cron: '0 0 32 * *'}", "schedule.cron", "day-of-month"),
+        (
+            "{cron: '@daily', timezone: Mars/Olympus}",
+            "schedule.timezone",
+            "Mars/Olympus",
+        ),
+        ("{every: 0s}", "schedule.every", ""),
+        ("{cron: '@daily', every: 1h}", "schedule", ""),
+        (
+            "{every: 1h, start: '2026-02-01T00:00:00Z', end: '2026-01-01T00:00:00Z'}",
+            "schedule.end",
+            "",
+        ),
+    ] {
+        let spec =
+            format!("name: bad\nschedule: {schedule}\ntasks:\n  - {{name: t, type: noop}}\n");
+        let error = server
+            .client
+            .apply(&spec, "yaml")
+            .await
+            .expect_err(schedule);
+        let problem = error
+            .problem()
+            .unwrap_or_else(|| panic!("{schedule}: {error}"));
+        assert_eq!(problem.status, 422, "{schedule}");
+        let hit = problem.errors.iter().find(|e| e.path.starts_with(path));
+        let hit = hit.unwrap_or_else(|| panic!("{schedule}: no error at {path}: {problem:?}"));
+        assert!(hit.message.contains(needle), "{schedule}: {hit:?}");
+    }
+    assert!(
+        server.client.list_jobs().await.expect("jobs").is_empty(),
+        "nothing half-created"
+    );
+
+    server.apply("name: minutely\nschedule: {cron: '* * * * *', paused: true}\ntasks:\n  - {name: t, type: noop}\n").await;
+    let backwards = BackfillRequest {
+        from: utc("2026-01-02T00:00:00Z"),
+        to: utc("2026-01-01T00:00:00Z"),
+        parallelism: None,
+        project: None,
+    };
+    let error = server
+        .client
+        .backfill("minutely", &backwards)
+        .await
+        .expect_err("backwards");
+    assert_eq!(error.problem().map(|p| p.status), Some(400));
+    let huge = BackfillRequest {
+        from: utc("2026-01-01T00:00:00Z"),
+        to: utc("2026-03-01T00:00:00Z"),
+        parallelism: None,
+        project: None,
+    };
+    match server.client.backfill("minutely", &huge).await {
+        Err(ClientError::Api(problem)) => {
+            assert_eq!(problem.code, "backfill_too_large");
+            assert!(problem.detail.contains("10000"), "{problem:?}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    let runs = server
+        .client
+        .list_runs(&Default::default())
+        .await
+        .expect("runs");
+    assert!(runs.items.is_empty(), "a refused backfill creates nothing");
+    server.stop().await;
+}
