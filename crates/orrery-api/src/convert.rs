@@ -51,6 +51,14 @@ pub(crate) fn run(run: &RunRecord, tasks: &[TaskRecord]) -> Run {
         started_at: run.started_at,
         finished_at: run.finished_at,
         cancel_requested: run.cancel_requested,
+        logical_date: run.logical_date,
+        scheduled_at: run.scheduled_at,
+        data_interval_start: run.data_interval_start,
+        data_interval_end: run.data_interval_end,
+        lateness_ms: run.scheduled_at.and_then(|due| {
+            let first_start = tasks.iter().filter_map(|t| t.started_at).min()?;
+            Some((first_start - due).num_milliseconds())
+        }),
         tasks: tasks.iter().map(task_instance).collect(),
     }
 }

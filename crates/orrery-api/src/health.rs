@@ -22,3 +22,15 @@ pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>
         status: "ready".to_owned(),
     }))
 }
+
+/// Prometheus metrics of this process (text exposition format).
+#[utoipa::path(get, path = "/metrics", responses((status = 200, body = String, content_type = "text/plain")))]
+pub(crate) async fn metrics(State(state): State<AppState>) -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "text/plain; version=0.0.4",
+        )],
+        (state.render_metrics)(),
+    )
+}

@@ -42,6 +42,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
         .fallback(error::not_found_fallback)
         // Bodies are read as bytes with our own limit check, so an oversized spec is a
         // problem document rather than axum's plain-text rejection.

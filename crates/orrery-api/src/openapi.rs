@@ -22,6 +22,7 @@ use utoipa::OpenApi;
         crate::logs::run_logs,
         crate::health::healthz,
         crate::health::readyz,
+        crate::health::metrics,
     ),
     modifiers(&BearerAuth),
     security(("bearer" = []))

@@ -36,5 +36,7 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wake-up hint for the scheduler after writing an intent (new run, cancel).
     pub scheduler_wake: Arc<Notify>,
+    /// Renders the process's metrics in the Prometheus text format.
+    pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     pub config: ApiConfig,
 }

@@ -101,6 +101,19 @@ pub struct Run {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
     pub cancel_requested: bool,
+    /// The fire time of a scheduled or backfilled run.
+    #[serde(default)]
+    pub logical_date: Option<DateTime<Utc>>,
+    /// When the fire was due (scheduled runs).
+    #[serde(default)]
+    pub scheduled_at: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub data_interval_start: Option<DateTime<Utc>>,
+    #[serde(default)]
+    pub data_interval_end: Option<DateTime<Utc>>,
+    /// First task start minus `scheduled_at`, in milliseconds (scheduled runs).
+    #[serde(default)]
+    pub lateness_ms: Option<i64>,
     /// Every attempt of every task, in task order then attempt order; empty in listings.
     #[serde(default)]
     pub tasks: Vec<TaskInstance>,

@@ -16,6 +16,11 @@ pub struct TemplateContext {
     pub attempt: u32,
     /// Outputs of the tasks this one depends on (directly or not), by task name.
     pub upstream_outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// The run's logical date (the fire time, or the start time of a manual run).
+    pub logical_date: Option<chrono::DateTime<chrono::Utc>>,
+    /// The period the run covers: from the previous fire to this one.
+    pub data_interval_start: Option<chrono::DateTime<chrono::Utc>>,
+    pub data_interval_end: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// Why a template could not be compiled or rendered.
@@ -77,6 +82,7 @@ fn environment() -> &'static Environment<'static> {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_debug(true);
+        env.add_filter("date", format_date);
         let syntax = minijinja::syntax::SyntaxConfig::builder()
             .keep_trailing_newline(true)
             .build();
@@ -86,6 +92,27 @@ fn environment() -> &'static Environment<'static> {
         }
         env
     })
+}
+
+/// `{{ logical_date | date("%Y%m%d") }}`: formats an RFC 3339 timestamp with a
+/// strftime pattern (default `%Y-%m-%d`).
+fn format_date(value: String, pattern: Option<String>) -> Result<String, minijinja::Error> {
+    let at = chrono::DateTime::parse_from_rfc3339(&value).map_err(|e| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("date: {value:?} is not an RFC 3339 timestamp ({e})"),
+        )
+    })?;
+    let pattern = pattern.unwrap_or_else(|| "%Y-%m-%d".to_owned());
+    let items: Vec<chrono::format::Item<'_>> =
+        chrono::format::StrftimeItems::new(&pattern).collect();
+    if items.contains(&chrono::format::Item::Error) {
+        return Err(minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("date: {pattern:?} is not a valid strftime pattern"),
+        ));
+    }
+    Ok(at.format_with_items(items.into_iter()).to_string())
 }
 
 /// Checks that `template` compiles, without rendering it.
@@ -133,6 +160,9 @@ pub fn render(template: &str, ctx: &TemplateContext) -> Result<String, TemplateE
         job => context! { name => ctx.job_name.as_str() },
         task => context! { name => ctx.task_name.as_str(), attempt => ctx.attempt },
         tasks => Value::from(Serde(upstream_tasks(&ctx.upstream_outputs))),
+        logical_date => ctx.logical_date.map(|t| t.to_rfc3339()),
+        data_interval_start => ctx.data_interval_start.map(|t| t.to_rfc3339()),
+        data_interval_end => ctx.data_interval_end.map(|t| t.to_rfc3339()),
     };
     compiled
         .render(values)
@@ -142,6 +172,17 @@ pub fn render(template: &str, ctx: &TemplateContext) -> Result<String, TemplateE
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn logical_dates_format_with_the_date_filter() {
+        let rendered = render(
+            "{{ logical_date | date('%Y%m%d') }} {{ logical_date | date }}",
+            &context(),
+        );
+        assert_eq!(rendered.ok().as_deref(), Some("20260308 2026-03-08"));
+        let bad = render("{{ logical_date | date('%Q') }}", &context());
+        assert!(matches!(bad, Err(TemplateError::Render { .. })), "{bad:?}");
+    }
 
     #[test]
     fn upstream_outputs_are_visible() {
@@ -165,6 +206,11 @@ mod tests {
         );
         TemplateContext {
             upstream_outputs,
+            logical_date: chrono::DateTime::parse_from_rfc3339("2026-03-08T02:30:00Z")
+                .ok()
+                .map(|t| t.to_utc()),
+            data_interval_start: None,
+            data_interval_end: None,
             params,
             run_id: 42,
             job_name: "etl-daily".into(),

@@ -2,6 +2,7 @@
 //! all-in-one server (API, scheduler and embedded worker in one process).
 
 pub mod config;
+pub mod metrics;
 pub mod server;
 mod token;
 

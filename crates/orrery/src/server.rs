@@ -88,6 +88,7 @@ pub async fn start_server(
     config: &ServerConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
+    crate::metrics::metrics_handle();
     let store = Store::open(&config.data_dir).await?;
     let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
@@ -127,6 +128,7 @@ pub async fn start_server(
         store: store.clone(),
         clock,
         scheduler_wake: scheduler.waker(),
+        render_metrics: Arc::new(crate::metrics::render_metrics),
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
             default_timezone: config.default_timezone,

@@ -44,7 +44,16 @@ fn assert_consecutive_seconds(entries: &[Occurrence]) {
 async fn an_every_second_job_fires_once_per_second_with_its_logical_date() {
     let server = TestServer::start().await;
     server
-        .apply("name: tick\nschedule: {every: 1s}\ntasks:\n  - {name: t, type: shell, script: 'echo $ORRERY_RUN_ID'}\n")
+        .apply(
+            r#"
+name: tick
+schedule: {every: 1s}
+tasks:
+  - name: t
+    type: shell
+    script: echo "{{ logical_date | date('%H:%M:%S') }} $ORRERY_LOGICAL_DATE"
+"#,
+        )
         .await;
     let entries = wait_for_fires(&server, "tick", 3).await;
     assert_consecutive_seconds(&entries);

@@ -247,6 +247,10 @@ impl Driver {
             }
         }
         self.runs.retain(|_, run| !run.record.state.is_terminal());
+        metrics::gauge!("orrery_active_runs").set(self.runs.len() as f64);
+        metrics::gauge!("orrery_ready_tasks").set(self.ready.len() as f64);
+        metrics::gauge!("orrery_workers_connected").set(self.connections.len() as f64);
+        metrics::gauge!("orrery_scheduled_jobs").set(self.triggers.len() as f64);
         true
     }
 

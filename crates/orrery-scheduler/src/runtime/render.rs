@@ -17,6 +17,8 @@ pub(crate) fn build_assignment(
         .tasks
         .get(idx)
         .ok_or_else(|| format!("task #{idx} is not in the job's spec"))?;
+    // A manual run's logical date is when it was started.
+    let logical_date = run.record.logical_date.unwrap_or(run.record.created_at);
     let context = TemplateContext {
         params: run.params.clone(),
         run_id: run.record.id.0,
@@ -24,6 +26,9 @@ pub(crate) fn build_assignment(
         task_name: spec.name.clone(),
         attempt: task_ref.attempt,
         upstream_outputs: upstream_outputs(run, idx),
+        logical_date: Some(logical_date),
+        data_interval_start: run.record.data_interval_start,
+        data_interval_end: run.record.data_interval_end,
     };
     let field = |name: &str, text: &str| {
         render(text, &context)
@@ -55,6 +60,10 @@ pub(crate) fn build_assignment(
     );
     env.insert("ORRERY_TASK".to_owned(), spec.name.clone());
     env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
+    env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
+    if let Some(scheduled_at) = run.record.scheduled_at {
+        env.insert("ORRERY_SCHEDULED_AT".to_owned(), scheduled_at.to_rfc3339());
+    }
     let working_dir = spec
         .working_dir
         .as_deref()

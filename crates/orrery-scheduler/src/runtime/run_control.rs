@@ -239,6 +239,7 @@ impl Driver {
             task.retry_at = None;
             self.dirty.insert((id, idx));
         }
+        metrics::counter!("orrery_runs_finished_total", "state" => next.as_str()).increment(1);
         run.record.state = next;
         run.record.finished_at = Some(now);
         self.run_updates.push(RunUpdate {
@@ -279,6 +280,7 @@ impl Driver {
             return;
         };
         task.state = next;
+        metrics::counter!("orrery_task_attempts_total", "state" => next.as_str()).increment(1);
         task.finished_at = Some(finished_at.unwrap_or(now));
         if error.is_some() {
             task.error = error;
@@ -339,6 +341,7 @@ impl Driver {
                             RunEvent::Fail
                         };
                         if let Ok(next) = run.record.state.on(event) {
+                            metrics::counter!("orrery_runs_finished_total", "state" => next.as_str()).increment(1);
                             run.record.state = next;
                             run.record.finished_at = Some(now);
                             self.run_updates.push(RunUpdate {

@@ -266,6 +266,17 @@ impl Driver {
                 return;
             }
         };
+        let policy_name = match trigger_misfire_name(self.triggers.get(&job_id)) {
+            Some(name) => name,
+            None => "unknown",
+        };
+        for fire in &planned {
+            metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.to_owned())
+                .increment(1);
+            if fire.outcome == "missed" || fire.outcome == "paused" {
+                metrics::counter!("orrery_misfires_total", "policy" => policy_name).increment(1);
+            }
+        }
         drop(planned);
         if to_replace {
             let active: Vec<_> = self
@@ -335,4 +346,13 @@ fn excluding(calendars: &[CalendarSpec], date: chrono::NaiveDate) -> Option<Stri
         .iter()
         .find(|c| c.excludes(date))
         .map(|c| c.name.clone())
+}
+
+fn trigger_misfire_name(trigger: Option<&JobTrigger>) -> Option<&'static str> {
+    use crate::engine::Misfire;
+    Some(match trigger?.misfire {
+        Misfire::Skip => "skip",
+        Misfire::RunOnce => "run_once",
+        Misfire::RunAll { .. } => "run_all",
+    })
 }

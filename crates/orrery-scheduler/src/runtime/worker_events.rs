@@ -57,11 +57,19 @@ impl Driver {
         let Some((run_id, idx)) = self.current_attempt(&started.task) else {
             return;
         };
-        let Some(task) = self
-            .runs
-            .get_mut(&run_id)
-            .and_then(|r| r.tasks.get_mut(idx))
-        else {
+        let Some(run) = self.runs.get_mut(&run_id) else {
+            return;
+        };
+        // Lateness of a scheduled run: its first task's start against the fire time.
+        if let Some(scheduled_at) = run.record.scheduled_at
+            && run.tasks.iter().all(|t| t.started_at.is_none())
+        {
+            let late = (started.started_at - scheduled_at)
+                .to_std()
+                .unwrap_or_default();
+            metrics::histogram!("orrery_schedule_lateness_seconds").record(late.as_secs_f64());
+        }
+        let Some(task) = run.tasks.get_mut(idx) else {
             return;
         };
         if let Ok(next) = task.state.on(TaskEvent::Start) {
