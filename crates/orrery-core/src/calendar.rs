@@ -1,14 +1,16 @@
 //! Calendars: named sets of dates (public holidays, freeze weeks) that schedules list
 //! in `exclude:` so that fires on those dates are recorded as excluded, not run.
 
+use chrono::NaiveDate;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
-
-pub use chrono::NaiveDate;
 
 /// A `kind: Calendar` document. Only produced by [`crate::spec::parse_document`] (or
 /// deserialized from its canonical form), so names are valid and ranges run forwards.
+///
+/// No `deny_unknown_fields`: serde does not support it together with the `kind` tag.
+/// Unknown fields are rejected by `parse_document`, the way calendars enter the system.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename = "Calendar", deny_unknown_fields)]
+#[serde(tag = "kind", rename = "Calendar")]
 pub struct CalendarSpec {
     pub name: String,
     pub project: String,

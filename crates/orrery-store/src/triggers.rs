@@ -23,6 +23,15 @@ pub struct PlannedFire<'a> {
     pub run: Option<NewRun<'a>>,
 }
 
+/// The due fires of one job and where its timer goes next.
+#[derive(Clone, Debug)]
+pub struct JobFires<'a> {
+    pub job_id: JobId,
+    pub version: u32,
+    pub fires: Vec<PlannedFire<'a>>,
+    pub next_fire_at: Option<DateTime<Utc>>,
+}
+
 /// What storing a planned fire did.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum FireOutcome {
@@ -94,67 +103,68 @@ impl Store {
         Ok(())
     }
 
-    /// Stores fires of one job and its next fire time in one transaction. A run whose
-    /// logical date already has one is not created again.
+    /// Stores the fires of several jobs and their next fire times in one transaction
+    /// (a group commit). A run whose logical date already has one is not created again.
     pub async fn record_fires(
         &self,
-        job_id: JobId,
-        version: u32,
-        fires: &[PlannedFire<'_>],
-        next_fire_at: Option<DateTime<Utc>>,
+        batch: &[JobFires<'_>],
         now: DateTime<Utc>,
-    ) -> Result<Vec<FireOutcome>, StoreError> {
+    ) -> Result<Vec<Vec<FireOutcome>>, StoreError> {
         let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(fires.len());
-        for fire in fires {
-            let outcome = match &fire.run {
-                Some(run) => match insert_run(&mut tx, run).await? {
-                    Some(id) => FireOutcome::Created(id),
-                    None => {
-                        let existing: i64 = sqlx::query(
-                            "SELECT id FROM runs WHERE job_id = ? AND logical_date = ?",
-                        )
-                        .bind(job_id.0)
-                        .bind(run.logical_date)
-                        .fetch_one(&mut *tx)
-                        .await?
-                        .try_get(0)?;
-                        FireOutcome::AlreadyExisted(RunId(existing))
-                    }
-                },
-                None => FireOutcome::Recorded,
-            };
-            let run_id = match outcome {
-                FireOutcome::Created(id) | FireOutcome::AlreadyExisted(id) => Some(id.0),
-                FireOutcome::Recorded => None,
-            };
+        let mut all = Vec::with_capacity(batch.len());
+        for job in batch {
+            let mut outcomes = Vec::with_capacity(job.fires.len());
+            for fire in &job.fires {
+                let outcome = match &fire.run {
+                    Some(run) => match insert_run(&mut tx, run).await? {
+                        Some(id) => FireOutcome::Created(id),
+                        None => {
+                            let existing: i64 = sqlx::query(
+                                "SELECT id FROM runs WHERE job_id = ? AND logical_date = ?",
+                            )
+                            .bind(job.job_id.0)
+                            .bind(run.logical_date)
+                            .fetch_one(&mut *tx)
+                            .await?
+                            .try_get(0)?;
+                            FireOutcome::AlreadyExisted(RunId(existing))
+                        }
+                    },
+                    None => FireOutcome::Recorded,
+                };
+                let run_id = match outcome {
+                    FireOutcome::Created(id) | FireOutcome::AlreadyExisted(id) => Some(id.0),
+                    FireOutcome::Recorded => None,
+                };
+                sqlx::query(
+                    "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) \
+                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, nominal_at) DO NOTHING",
+                )
+                .bind(job.job_id.0)
+                .bind(fire.nominal_at)
+                .bind(fire.outcome)
+                .bind(run_id)
+                .bind(&fire.reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                outcomes.push(outcome);
+            }
             sqlx::query(
-                "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) \
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, nominal_at) DO NOTHING",
+                "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) VALUES (?, ?, ?, ?) \
+                 ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
+                 next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
             )
-            .bind(job_id.0)
-            .bind(fire.nominal_at)
-            .bind(fire.outcome)
-            .bind(run_id)
-            .bind(&fire.reason)
+            .bind(job.job_id.0)
+            .bind(job.version)
+            .bind(job.next_fire_at)
             .bind(now)
             .execute(&mut *tx)
             .await?;
-            outcomes.push(outcome);
+            all.push(outcomes);
         }
-        sqlx::query(
-            "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
-             next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
-        )
-        .bind(job_id.0)
-        .bind(version)
-        .bind(next_fire_at)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
         tx.commit().await?;
-        Ok(outcomes)
+        Ok(all)
     }
 
     /// The ledger of a job, newest first.

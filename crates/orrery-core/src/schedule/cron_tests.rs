@@ -40,7 +40,7 @@ fn accepts_the_documented_syntax() {
         "0 0 * * 5#2",
         "0 0 * * fri#5",
         "0 0 ? * 1",
-        "0 0 1 ? *",
+        "0 0 1 * ?",
         "0 0 1,15,L * *",
         "0 0 * JAN,jul *",
         "0 0 * * FRI-SUN",

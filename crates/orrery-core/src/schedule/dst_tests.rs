@@ -537,3 +537,113 @@ fn croner_on_its_own_shifts_only_single_time_expressions() {
         ]
     );
 }
+
+/// The fires in `[from, to)` by the definition, minute by minute: an instant fires
+/// when its wall-clock reading matches (unless the overlap policy drops that
+/// occurrence), or when it ends a gap whose skipped readings match under `shift`.
+fn fires_by_definition(
+    expression: &str,
+    tz: chrono_tz::Tz,
+    (gap, overlap): (DstGapPolicy, DstOverlapPolicy),
+    from: DateTime<chrono::Utc>,
+    to: DateTime<chrono::Utc>,
+) -> Vec<DateTime<chrono::Utc>> {
+    use chrono::{LocalResult, Offset, TimeDelta};
+    let cron = Cron::from_str(expression).expect("valid");
+    let (gap, overlap) = if cron.pattern.hours.values().len() == 24 {
+        (DstGapPolicy::Skip, DstOverlapPolicy::Both)
+    } else {
+        (gap, overlap)
+    };
+    let offset = |t: DateTime<chrono::Utc>| {
+        TimeDelta::seconds(i64::from(
+            tz.offset_from_utc_datetime(&t.naive_utc())
+                .fix()
+                .local_minus_utc(),
+        ))
+    };
+    let matches = |wall: &chrono::NaiveDateTime| cron.is_time_matching(wall).expect("evaluates");
+    let mut fires = Vec::new();
+    let mut instant = from;
+    while instant < to {
+        let wall = instant.naive_utc() + offset(instant);
+        let mut fires_here = matches(&wall)
+            && match tz.from_local_datetime(&wall) {
+                LocalResult::Ambiguous(earlier, later) => match overlap {
+                    DstOverlapPolicy::First => instant == earlier,
+                    DstOverlapPolicy::Last => instant == later,
+                    DstOverlapPolicy::Both => true,
+                },
+                _ => true,
+            };
+        let before = instant - TimeDelta::seconds(1);
+        let jump = offset(instant) - offset(before);
+        if gap == DstGapPolicy::Shift && jump > TimeDelta::zero() {
+            let mut skipped = instant.naive_utc() + offset(before);
+            let gap_end = wall;
+            while skipped < gap_end {
+                fires_here |= matches(&skipped);
+                skipped += TimeDelta::minutes(1);
+            }
+        }
+        if fires_here {
+            fires.push(instant);
+        }
+        instant += TimeDelta::minutes(1);
+    }
+    fires
+}
+
+#[test]
+fn fires_match_the_definition_minute_by_minute() {
+    let transitions = [
+        ("America/New_York", "2026-03-08T07:00:00Z"),
+        ("America/New_York", "2026-11-01T06:00:00Z"),
+        ("Europe/London", "2026-03-29T01:00:00Z"),
+        ("Europe/London", "2026-10-25T01:00:00Z"),
+        ("Australia/Lord_Howe", "2026-04-04T15:00:00Z"),
+        ("Australia/Lord_Howe", "2026-10-03T15:30:00Z"),
+        ("America/Havana", "2026-03-08T05:00:00Z"),
+        ("Asia/Shanghai", "2026-03-08T07:00:00Z"),
+    ];
+    let expressions = [
+        "*/15 * * * *",
+        "0 * * * *",
+        "30 * * * *",
+        "*/10 1-2 * * *",
+        "0,30 2 * * *",
+        "45 1 * * *",
+        "15 2 * * *",
+        "0 0 * * *",
+        "0 1-3 * * *",
+    ];
+    for (tz_name, transition) in transitions {
+        let tz = zone(tz_name);
+        let from = utc(transition) - chrono::TimeDelta::hours(5);
+        let to = utc(transition) + chrono::TimeDelta::hours(5);
+        for expression in expressions {
+            for gap in [DstGapPolicy::Shift, DstGapPolicy::Skip] {
+                for overlap in [
+                    DstOverlapPolicy::First,
+                    DstOverlapPolicy::Last,
+                    DstOverlapPolicy::Both,
+                ] {
+                    let schedule = compiled(Trigger::Cron(expression.into()), tz_name, |spec| {
+                        spec.dst_gap = gap;
+                        spec.dst_overlap = overlap;
+                    });
+                    let actual = schedule.fires_between(
+                        from - chrono::TimeDelta::seconds(1),
+                        to - chrono::TimeDelta::seconds(1),
+                        1000,
+                    );
+                    let expected = fires_by_definition(expression, tz, (gap, overlap), from, to);
+                    assert_eq!(
+                        actual, expected,
+                        "{expression} in {tz_name} around {transition} ({gap:?}, {overlap:?})"
+                    );
+                }
+            }
+        }
+    }
+}

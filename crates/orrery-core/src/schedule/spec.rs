@@ -20,6 +20,9 @@ pub const DEFAULT_MAX_ACTIVE_RUNS: u32 = 16;
 /// When a job fires and what happens around a fire. Only built by the spec parser
 /// (or deserialized from its canonical form), so the values are valid; turn it into
 /// fire times with [`crate::schedule::compile`].
+///
+/// No `deny_unknown_fields`: serde does not support it together with the flattened
+/// `trigger`. Unknown fields are rejected by the spec parser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ScheduleSpec {
     /// What the fire times are: exactly one of `cron`, `every`, `at`.
@@ -82,11 +85,11 @@ impl ScheduleSpec {
 }
 
 fn default_max_catchup() -> NonZeroU32 {
-    NonZeroU32::new(DEFAULT_MAX_CATCHUP).unwrap_or(NonZeroU32::MIN)
+    const { NonZeroU32::new(DEFAULT_MAX_CATCHUP).expect("the default is not zero") }
 }
 
 fn default_max_active_runs() -> NonZeroU32 {
-    NonZeroU32::new(DEFAULT_MAX_ACTIVE_RUNS).unwrap_or(NonZeroU32::MIN)
+    const { NonZeroU32::new(DEFAULT_MAX_ACTIVE_RUNS).expect("the default is not zero") }
 }
 
 /// What the fire times of a schedule are; the spec's key selects the variant.

@@ -121,3 +121,7 @@ fn read_date(value: &Value, path: &str, problems: &mut Problems) -> Option<Naive
         }
     }
 }
+
+#[cfg(test)]
+#[path = "calendar_tests.rs"]
+mod tests;

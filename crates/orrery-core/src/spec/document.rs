@@ -17,7 +17,13 @@ pub(super) fn read_yaml(text: &str) -> Result<Value, SpecErrors> {
         let location = error.location();
         let line = location.as_ref().map(|l| l.line());
         let column = location.as_ref().map(|l| l.column());
-        syntax_error(error.to_string(), line, column)
+        let mut message = error.to_string();
+        if line.is_some_and(|line| starts_with_reserved_indicator(text, line)) {
+            message.push_str(
+                " (a value starting with @ or * must be quoted in YAML, e.g. cron: \"@daily\")",
+            );
+        }
+        syntax_error(message, line, column)
     })?;
     yaml.apply_merge()
         .map_err(|error| syntax_error(error.to_string(), None, None))?;
@@ -28,6 +34,17 @@ pub(super) fn read_yaml(text: &str) -> Result<Value, SpecErrors> {
     } else {
         Err(SpecErrors(problems))
     }
+}
+
+/// Whether the value on 1-based `line` of `text` starts with `@` or `*`, which YAML
+/// reads as a reserved indicator or an alias: a cron expression left unquoted.
+fn starts_with_reserved_indicator(text: &str, line: usize) -> bool {
+    let Some(line_text) = line.checked_sub(1).and_then(|idx| text.lines().nth(idx)) else {
+        return false;
+    };
+    line_text
+        .split_once(": ")
+        .is_some_and(|(_, value)| value.trim_start().starts_with(['@', '*']))
 }
 
 /// Converts a YAML value, recording what JSON cannot hold at its path.

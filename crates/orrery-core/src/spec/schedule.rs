@@ -182,12 +182,16 @@ fn read_timestamp(value: &Value, path: &str, problems: &mut Problems) -> Option<
     match DateTime::parse_from_rfc3339(text.trim()) {
         Ok(instant) => Some(instant.with_timezone(&Utc)),
         Err(error) => {
-            let hint = if chrono::NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%dT%H:%M:%S")
+            let trimmed = text.trim();
+            let hint = if chrono::NaiveDateTime::parse_from_str(trimmed, "%Y-%m-%dT%H:%M:%S")
                 .is_ok()
             {
                 " (add the offset: Z for UTC or +08:00)".to_owned()
-            } else {
+            } else if trimmed.len() >= 4 && trimmed.bytes().take(4).all(|b| b.is_ascii_digit()) {
+                // Close to a timestamp: chrono's reason ("input is out of range") helps.
                 format!(" ({error})")
+            } else {
+                String::new()
             };
             problems.push(
                 path,
@@ -361,3 +365,7 @@ fn read_exclude(value: &Value, path: &str, problems: &mut Problems) -> Vec<Strin
 fn format_instant(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
+
+#[cfg(test)]
+#[path = "schedule_tests.rs"]
+mod tests;

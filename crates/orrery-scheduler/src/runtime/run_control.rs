@@ -69,13 +69,28 @@ impl Driver {
 
     /// Loads a run into memory. Attempts it finds on a worker were held by an earlier
     /// life of this process; they are recorded as lost and retried by their policy.
-    async fn take_up_run(&mut self, record: RunRecord) -> Result<(), orrery_store::StoreError> {
+    pub(crate) async fn take_up_run(
+        &mut self,
+        record: RunRecord,
+    ) -> Result<(), orrery_store::StoreError> {
         let now = self.clock.now();
-        let spec_text = self
-            .store
-            .job_version_spec(record.job_id, record.job_version)
-            .await?;
-        let spec = match parse_job_spec(&spec_text, SpecFormat::Json) {
+        // A fired run's spec is the one its trigger holds; others are read and parsed.
+        let cached = self
+            .triggers
+            .get(&record.job_id)
+            .filter(|t| t.version == record.job_version)
+            .map(|t| t.spec.clone());
+        let parsed = match cached {
+            Some(spec) => Ok(spec),
+            None => {
+                let spec_text = self
+                    .store
+                    .job_version_spec(record.job_id, record.job_version)
+                    .await?;
+                parse_job_spec(&spec_text, SpecFormat::Json)
+            }
+        };
+        let spec = match parsed {
             Ok(spec) => spec,
             Err(errors) => {
                 tracing::error!(run = %record.id, %errors, "stored spec no longer parses; failing the run");
@@ -88,11 +103,11 @@ impl Driver {
                 return Ok(());
             }
         };
-        if let Some(backfill) = record.backfill_id {
-            if !self.backfill_parallelism.contains_key(&backfill) {
-                let parallelism = self.store.backfill_parallelism(backfill).await?;
-                self.backfill_parallelism.insert(backfill, parallelism);
-            }
+        if let Some(backfill) = record.backfill_id
+            && !self.backfill_parallelism.contains_key(&backfill)
+        {
+            let parallelism = self.store.backfill_parallelism(backfill).await?;
+            self.backfill_parallelism.insert(backfill, parallelism);
         }
         let stored = self.store.run_tasks(record.id).await?;
         let dag = Dag::from_spec(&spec);

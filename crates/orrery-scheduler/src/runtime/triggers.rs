@@ -4,7 +4,9 @@
 
 use super::driver::Driver;
 use super::job_trigger::{JobTrigger, concurrency_of, misfire_of};
-use crate::engine::{Admission, FirePlan, LateCause, admit_fire, plan_due_fires};
+use crate::engine::{
+    Admission, Concurrency, FirePlan, LateCause, Misfire, admit_fire, plan_due_fires,
+};
 use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
 use orrery_core::ids::JobId;
@@ -12,7 +14,7 @@ use orrery_core::schedule::compile;
 use orrery_core::spec::{SpecDocument, SpecFormat, parse_document, parse_job_spec};
 use orrery_core::state::RunState;
 use orrery_store::records::ScheduledJobRecord;
-use orrery_store::{FireOutcome, NewRun, PlannedFire, RunSchedule};
+use orrery_store::{FireOutcome, JobFires, NewRun, PlannedFire, RunSchedule};
 use std::collections::HashSet;
 
 /// Most due fires of one job handled in one go (a long downtime of an every-second job).
@@ -49,18 +51,18 @@ impl Driver {
         let job_id = record.job.id;
         let version = record.job.latest_version;
         let paused = record.job.paused;
-        if let Some(known) = self.triggers.get_mut(&job_id) {
-            if known.version == version {
-                if known.paused != paused {
-                    known.paused = paused;
-                    self.rearm(job_id);
-                    if !paused {
-                        // Fires missed while paused follow the misfire policy.
-                        self.fire_due(job_id, now, LateCause::Paused).await;
-                    }
+        if let Some(known) = self.triggers.get_mut(&job_id)
+            && known.version == version
+        {
+            if known.paused != paused {
+                known.paused = paused;
+                self.rearm(job_id);
+                if !paused {
+                    // Fires missed while paused follow the misfire policy.
+                    self.fire_jobs(&[job_id], now, LateCause::Paused).await;
                 }
-                return;
             }
+            return;
         }
         let spec = match parse_job_spec(&record.job.latest_spec, SpecFormat::Json) {
             Ok(spec) => spec,
@@ -70,10 +72,10 @@ impl Driver {
             }
         };
         let Some(schedule_spec) = spec.schedule.clone() else {
-            if record.trigger.is_some() {
-                if let Err(error) = self.store.delete_trigger(job_id).await {
-                    tracing::error!(job = %record.job.name, %error, "cannot remove the trigger");
-                }
+            if record.trigger.is_some()
+                && let Err(error) = self.store.delete_trigger(job_id).await
+            {
+                tracing::error!(job = %record.job.name, %error, "cannot remove the trigger");
             }
             self.drop_trigger(job_id);
             return;
@@ -91,15 +93,14 @@ impl Driver {
             Some(trigger) if trigger.version == version => trigger.next_fire_at,
             _ => schedule.next_after(now),
         };
-        if record.trigger.as_ref().is_none_or(|t| t.version != version) {
-            if let Err(error) = self
+        if record.trigger.as_ref().is_none_or(|t| t.version != version)
+            && let Err(error) = self
                 .store
                 .set_trigger(job_id, version, next_fire_at, now)
                 .await
-            {
-                tracing::error!(job = %record.job.name, %error, "cannot store the trigger");
-                return;
-            }
+        {
+            tracing::error!(job = %record.job.name, %error, "cannot store the trigger");
+            return;
         }
         let trigger = JobTrigger {
             version,
@@ -116,10 +117,10 @@ impl Driver {
     }
 
     fn drop_trigger(&mut self, job_id: JobId) {
-        if let Some(old) = self.triggers.remove(&job_id) {
-            if let Some(at) = old.next_fire_at {
-                self.wheel.remove(&(at, job_id));
-            }
+        if let Some(old) = self.triggers.remove(&job_id)
+            && let Some(at) = old.next_fire_at
+        {
+            self.wheel.remove(&(at, job_id));
         }
     }
 
@@ -143,142 +144,112 @@ impl Driver {
         self.wheel.first().map(|(at, _)| *at)
     }
 
-    /// Fires every job whose time has come.
+    /// Fires every job whose time has come, all in one store transaction.
     pub(crate) async fn fire_due_jobs(&mut self) {
         let now = self.clock.now();
+        let mut due = Vec::new();
         while let Some(&(at, job_id)) = self.wheel.first() {
             if at > now {
                 break;
             }
             self.wheel.pop_first();
-            self.fire_due(job_id, now, LateCause::Downtime).await;
+            due.push(job_id);
+        }
+        if !due.is_empty() {
+            self.fire_jobs(&due, now, LateCause::Downtime).await;
         }
     }
 
-    /// Plans and stores every fire of `job_id` due by `now`, then arms the next one.
-    async fn fire_due(&mut self, job_id: JobId, now: DateTime<Utc>, cause: LateCause) {
-        let Some(trigger) = self.triggers.get(&job_id) else {
-            return;
-        };
-        let Some(first) = trigger.next_fire_at else {
-            return;
-        };
-        if first > now || trigger.paused {
-            self.rearm(job_id);
-            return;
-        }
-        let mut due = vec![first];
-        due.extend(trigger.schedule.fires_between(first, now, MAX_DUE_PER_FIRE));
-        let plans = plan_due_fires(
-            &due,
-            now,
-            self.config.misfire_threshold,
-            trigger.misfire,
-            cause,
-        );
-        let next_fire_at = trigger.schedule.next_after(now);
-        let (policy, _) = concurrency_of(&trigger.spec);
-        let task_names: Vec<String> = trigger.spec.tasks.iter().map(|t| t.name.clone()).collect();
-        let params = serde_json::Map::new();
-        let calendars = self
-            .exclusions(&trigger.spec.project, &trigger.exclude)
-            .await;
-        let (mut running, mut waiting) = self.active_counts(job_id);
-        let mut to_replace = false;
-        let mut planned = Vec::with_capacity(due.len());
-        for (idx, (at, plan)) in due.iter().zip(plans).enumerate() {
-            let previous = idx
-                .checked_sub(1)
-                .and_then(|i| due.get(i).copied())
-                .or_else(|| trigger.schedule.previous_before(*at));
-            let fire = match plan {
-                FirePlan::Drop { paused, reason } => PlannedFire {
-                    nominal_at: *at,
-                    outcome: if paused { "paused" } else { "missed" },
-                    reason: Some(reason),
-                    run: None,
-                },
-                FirePlan::Run
-                    if excluding(&calendars, trigger.schedule.local_date(*at)).is_some() =>
-                {
-                    let date = trigger.schedule.local_date(*at);
-                    let calendar = excluding(&calendars, date).unwrap_or_default();
-                    PlannedFire {
-                        nominal_at: *at,
-                        outcome: "excluded",
-                        reason: Some(format!("{date} is in calendar {calendar}")),
-                        run: None,
-                    }
-                }
-                FirePlan::Run => {
-                    match admit_fire(policy, running, waiting, self.config.max_waiting_runs) {
-                        Admission::Skip(reason) => PlannedFire {
-                            nominal_at: *at,
-                            outcome: "skipped_overlap",
-                            reason: Some(reason),
-                            run: None,
-                        },
-                        admission => {
-                            if admission == Admission::ReplaceActive {
-                                to_replace = true;
-                                running = 0;
-                                waiting = 0;
-                            }
-                            waiting += 1;
-                            PlannedFire {
-                                nominal_at: *at,
-                                outcome: "fired",
-                                reason: None,
-                                run: Some(NewRun {
-                                    job_id,
-                                    job_version: trigger.version,
-                                    trigger: "schedule",
-                                    params: &params,
-                                    logical_date: Some(*at),
-                                    schedule: RunSchedule {
-                                        scheduled_at: Some(*at),
-                                        data_interval_start: previous.or(Some(*at)),
-                                        data_interval_end: Some(*at),
-                                        backfill_id: None,
-                                    },
-                                    task_names: &task_names,
-                                    actor: "scheduler",
-                                    now,
-                                }),
-                            }
-                        }
-                    }
+    /// Plans and stores every fire of `job_ids` due by `now`, then arms their next
+    /// fires and takes up the runs created.
+    pub(crate) async fn fire_jobs(
+        &mut self,
+        job_ids: &[JobId],
+        now: DateTime<Utc>,
+        cause: LateCause,
+    ) {
+        let mut prepared = Vec::with_capacity(job_ids.len());
+        for &job_id in job_ids {
+            let Some(trigger) = self.triggers.get(&job_id) else {
+                continue;
+            };
+            let due_from = match trigger.next_fire_at {
+                Some(first) if first <= now && !trigger.paused => first,
+                _ => {
+                    self.rearm(job_id);
+                    continue;
                 }
             };
-            planned.push(fire);
+            let mut due = vec![due_from];
+            due.extend(
+                trigger
+                    .schedule
+                    .fires_between(due_from, now, MAX_DUE_PER_FIRE),
+            );
+            let plans = plan_due_fires(
+                &due,
+                now,
+                self.config.misfire_threshold,
+                trigger.misfire,
+                cause,
+            );
+            let previous = trigger.schedule.previous_before(due_from);
+            let calendars = self
+                .exclusions(&trigger.spec.project, &trigger.exclude)
+                .await;
+            prepared.push(Prepared {
+                job_id,
+                version: trigger.version,
+                due,
+                plans,
+                previous,
+                next_fire_at: trigger.schedule.next_after(now),
+                calendars,
+                task_names: trigger.spec.tasks.iter().map(|t| t.name.clone()).collect(),
+                policy: concurrency_of(&trigger.spec).0,
+                misfire: misfire_name(trigger.misfire),
+            });
         }
-        let version = trigger.version;
-        let outcomes = match self
-            .store
-            .record_fires(job_id, version, &planned, next_fire_at, now)
-            .await
-        {
+        let params = serde_json::Map::new();
+        let mut replace = Vec::new();
+        let mut batch = Vec::with_capacity(prepared.len());
+        for job in &prepared {
+            let (fires, replaces) = self.plan_job_fires(job, &params, now);
+            if replaces {
+                replace.push(job.job_id);
+            }
+            batch.push(JobFires {
+                job_id: job.job_id,
+                version: job.version,
+                fires,
+                next_fire_at: job.next_fire_at,
+            });
+        }
+        let outcomes = match self.store.record_fires(&batch, now).await {
             Ok(outcomes) => outcomes,
             Err(error) => {
-                // Nothing was stored: the fire stays due and is retried on the next tick.
-                tracing::error!(job = %job_id, %error, "cannot store fires; retrying");
-                self.wheel.insert((first, job_id));
+                // Nothing was stored: the fires stay due and are retried on the next tick.
+                tracing::error!(%error, jobs = batch.len(), "cannot store fires; retrying");
+                for job in &prepared {
+                    if let Some(first) = job.due.first() {
+                        self.wheel.insert((*first, job.job_id));
+                    }
+                }
                 return;
             }
         };
-        let policy_name = match trigger_misfire_name(self.triggers.get(&job_id)) {
-            Some(name) => name,
-            None => "unknown",
-        };
-        for fire in &planned {
-            metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.to_owned())
-                .increment(1);
-            if fire.outcome == "missed" || fire.outcome == "paused" {
-                metrics::counter!("orrery_misfires_total", "policy" => policy_name).increment(1);
+        for (job, fires) in prepared.iter().zip(&batch) {
+            for fire in &fires.fires {
+                metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.to_owned())
+                    .increment(1);
+                if fire.outcome == "missed" || fire.outcome == "paused" {
+                    metrics::counter!("orrery_misfires_total", "policy" => job.misfire)
+                        .increment(1);
+                }
             }
         }
-        drop(planned);
-        if to_replace {
+        drop(batch);
+        for job_id in replace {
             let active: Vec<_> = self
                 .runs
                 .iter()
@@ -289,16 +260,112 @@ impl Driver {
                 self.cancel_run(run_id);
             }
         }
-        let fired = outcomes
-            .iter()
-            .filter(|o| matches!(o, FireOutcome::Created(_)))
-            .count();
-        tracing::debug!(job = %job_id, due = due.len(), fired, "fired");
-        if let Some(trigger) = self.triggers.get_mut(&job_id) {
-            trigger.next_fire_at = next_fire_at;
+        let mut created = Vec::new();
+        for (job, outcomes) in prepared.iter().zip(outcomes) {
+            if let Some(trigger) = self.triggers.get_mut(&job.job_id) {
+                trigger.next_fire_at = job.next_fire_at;
+            }
+            self.rearm(job.job_id);
+            created.extend(outcomes.into_iter().filter_map(|o| match o {
+                FireOutcome::Created(id) => Some(id),
+                _ => None,
+            }));
         }
-        self.rearm(job_id);
-        self.new_runs_pending = self.new_runs_pending || fired > 0;
+        for run_id in created {
+            match self.store.get_run(run_id).await {
+                Ok(Some(record)) => {
+                    if let Err(error) = self.take_up_run(record).await {
+                        tracing::error!(run = %run_id, %error, "cannot take up a fired run");
+                        self.new_runs_pending = true;
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => {
+                    tracing::error!(run = %run_id, %error, "cannot read a fired run");
+                    self.new_runs_pending = true;
+                }
+            }
+        }
+    }
+
+    /// The ledger entries (and runs) for one job's due fires; `true` when the job's
+    /// active runs are to be replaced.
+    fn plan_job_fires<'a>(
+        &self,
+        job: &'a Prepared,
+        params: &'a serde_json::Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> (Vec<PlannedFire<'a>>, bool) {
+        let (mut running, mut waiting) = self.active_counts(job.job_id);
+        let mut replaces = false;
+        let mut fires = Vec::with_capacity(job.due.len());
+        for (idx, (at, plan)) in job.due.iter().zip(&job.plans).enumerate() {
+            let previous = idx
+                .checked_sub(1)
+                .and_then(|i| job.due.get(i).copied())
+                .or(job.previous);
+            let date = self
+                .triggers
+                .get(&job.job_id)
+                .map(|t| t.schedule.local_date(*at));
+            let excluded_by =
+                date.and_then(|date| excluding(&job.calendars, date).map(|c| (date, c)));
+            let fire = match (plan, excluded_by) {
+                (FirePlan::Drop { paused, reason }, _) => PlannedFire {
+                    nominal_at: *at,
+                    outcome: if *paused { "paused" } else { "missed" },
+                    reason: Some(reason.clone()),
+                    run: None,
+                },
+                (FirePlan::Run, Some((date, calendar))) => PlannedFire {
+                    nominal_at: *at,
+                    outcome: "excluded",
+                    reason: Some(format!("{date} is in calendar {calendar}")),
+                    run: None,
+                },
+                (FirePlan::Run, None) => {
+                    match admit_fire(job.policy, running, waiting, self.config.max_waiting_runs) {
+                        Admission::Skip(reason) => PlannedFire {
+                            nominal_at: *at,
+                            outcome: "skipped_overlap",
+                            reason: Some(reason),
+                            run: None,
+                        },
+                        admission => {
+                            if admission == Admission::ReplaceActive {
+                                replaces = true;
+                                running = 0;
+                                waiting = 0;
+                            }
+                            waiting += 1;
+                            PlannedFire {
+                                nominal_at: *at,
+                                outcome: "fired",
+                                reason: None,
+                                run: Some(NewRun {
+                                    job_id: job.job_id,
+                                    job_version: job.version,
+                                    trigger: "schedule",
+                                    params,
+                                    logical_date: Some(*at),
+                                    schedule: RunSchedule {
+                                        scheduled_at: Some(*at),
+                                        data_interval_start: previous.or(Some(*at)),
+                                        data_interval_end: Some(*at),
+                                        backfill_id: None,
+                                    },
+                                    task_names: &job.task_names,
+                                    actor: "scheduler",
+                                    now,
+                                }),
+                            }
+                        }
+                    }
+                }
+            };
+            fires.push(fire);
+        }
+        (fires, replaces)
     }
 
     /// Runs of the job that are running, and that wait to start.
@@ -348,11 +415,25 @@ fn excluding(calendars: &[CalendarSpec], date: chrono::NaiveDate) -> Option<Stri
         .map(|c| c.name.clone())
 }
 
-fn trigger_misfire_name(trigger: Option<&JobTrigger>) -> Option<&'static str> {
-    use crate::engine::Misfire;
-    Some(match trigger?.misfire {
+fn misfire_name(misfire: Misfire) -> &'static str {
+    match misfire {
         Misfire::Skip => "skip",
         Misfire::RunOnce => "run_once",
         Misfire::RunAll { .. } => "run_all",
-    })
+    }
+}
+
+/// One job's due fires, computed before anything is stored.
+pub(crate) struct Prepared {
+    job_id: JobId,
+    version: u32,
+    due: Vec<DateTime<Utc>>,
+    plans: Vec<FirePlan>,
+    /// The fire before the first due one, for its data interval.
+    previous: Option<DateTime<Utc>>,
+    next_fire_at: Option<DateTime<Utc>>,
+    calendars: Vec<CalendarSpec>,
+    task_names: Vec<String>,
+    policy: Concurrency,
+    misfire: &'static str,
 }
