@@ -77,6 +77,12 @@ impl TestServer {
 
     /// Stops the server gracefully and starts a new one on the same data directory.
     pub async fn restart(self) -> TestServer {
+        self.restart_after(|| {}).await
+    }
+
+    /// Like [`restart`](Self::restart), running `while_down` (e.g. moving a manual
+    /// clock) after the old server stopped and before the new one starts.
+    pub async fn restart_after(self, while_down: impl FnOnce()) -> TestServer {
         let TestServer {
             server,
             config,
@@ -88,6 +94,7 @@ impl TestServer {
             .shutdown()
             .await
             .unwrap_or_else(|e| panic!("shut down: {e}"));
+        while_down();
         Self::start_in(data_dir, config, clock).await
     }
 

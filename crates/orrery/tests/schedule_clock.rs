@@ -55,13 +55,11 @@ async fn three_hours_of_downtime_follow_each_misfire_policy() {
         },
     )
     .await;
-    let server = {
-        // Down from 00:00:30 to 03:00:20: the 01:00, 02:00 and 03:00 fires are missed,
-        // 03:00 by less than the misfire threshold (60 s), so it simply runs late.
-        let stopped = server;
-        clock.advance(chrono::Duration::seconds(3 * 3600 - 10));
-        stopped.restart().await
-    };
+    // Down from 00:00:30 to 03:00:20: the 01:00, 02:00 and 03:00 fires are missed,
+    // 03:00 by less than the misfire threshold (60 s), so it simply runs late.
+    let server = server
+        .restart_after(|| clock.advance(chrono::Duration::seconds(3 * 3600 - 10)))
+        .await;
     let skip = ledger_with(&server, "hourly-skip", 3).await;
     assert_eq!(
         outcomes(&skip),
@@ -104,7 +102,7 @@ async fn three_hours_of_downtime_follow_each_misfire_policy() {
             Duration::from_secs(20),
         )
         .await;
-        assert_eq!(run.state, "success");
+        assert_eq!(run.state, "success", "{run:#?}");
     }
     let job = server.client.get_job("hourly-run-all").await.expect("job");
     assert_eq!(job.summary.next_fire_at, Some(utc("2026-03-01T04:00:00Z")));

@@ -5,9 +5,11 @@ mod advance;
 mod dispatch;
 mod fires;
 mod retry;
+mod wheel;
 
 pub use admission::{Admission, Concurrency, admit_fire, may_start};
 pub use advance::{Decision, TaskView, advance_run};
 pub use dispatch::{Placement, WorkerCapacity, place_tasks};
 pub use fires::{FirePlan, LateCause, Misfire, plan_due_fires};
 pub use retry::next_retry_at;
+pub use wheel::TimerWheel;

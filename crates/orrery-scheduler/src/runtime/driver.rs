@@ -5,8 +5,8 @@ use super::active_run::ActiveRun;
 use super::connections::Connection;
 use super::handle::{NewConnection, SchedulerConfig};
 use super::job_trigger::JobTrigger;
+use crate::engine::TimerWheel;
 use crate::error::SchedulerError;
-use chrono::{DateTime, Utc};
 use orrery_core::clock::Clock;
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::state::TaskState;
@@ -53,7 +53,7 @@ pub(crate) struct Driver {
     /// Scheduled jobs by id.
     pub(crate) triggers: HashMap<JobId, JobTrigger>,
     /// Armed fires ordered by time: the timer wheel.
-    pub(crate) wheel: BTreeSet<(DateTime<Utc>, JobId)>,
+    pub(crate) wheel: TimerWheel<JobId>,
     /// Fires created runs that the driver has not taken up yet.
     pub(crate) new_runs_pending: bool,
     /// Most running runs per backfill.
@@ -94,7 +94,7 @@ impl Driver {
             outbox: Vec::new(),
             next_fence,
             triggers: HashMap::new(),
-            wheel: BTreeSet::new(),
+            wheel: TimerWheel::default(),
             new_runs_pending: false,
             backfill_parallelism: HashMap::new(),
         }

@@ -117,11 +117,8 @@ impl Driver {
     }
 
     fn drop_trigger(&mut self, job_id: JobId) {
-        if let Some(old) = self.triggers.remove(&job_id)
-            && let Some(at) = old.next_fire_at
-        {
-            self.wheel.remove(&(at, job_id));
-        }
+        self.triggers.remove(&job_id);
+        self.wheel.disarm(job_id);
     }
 
     /// Puts the job in the wheel at its next fire time, unless paused or exhausted.
@@ -129,32 +126,21 @@ impl Driver {
         let Some(trigger) = self.triggers.get(&job_id) else {
             return;
         };
-        let Some(at) = trigger.next_fire_at else {
-            return;
-        };
-        if trigger.paused {
-            self.wheel.remove(&(at, job_id));
-        } else {
-            self.wheel.insert((at, job_id));
+        match trigger.next_fire_at {
+            Some(at) if !trigger.paused => self.wheel.arm(job_id, at),
+            _ => self.wheel.disarm(job_id),
         }
     }
 
     /// The earliest armed fire time.
     pub(crate) fn next_wheel_deadline(&self) -> Option<DateTime<Utc>> {
-        self.wheel.first().map(|(at, _)| *at)
+        self.wheel.next_deadline()
     }
 
     /// Fires every job whose time has come, all in one store transaction.
     pub(crate) async fn fire_due_jobs(&mut self) {
         let now = self.clock.now();
-        let mut due = Vec::new();
-        while let Some(&(at, job_id)) = self.wheel.first() {
-            if at > now {
-                break;
-            }
-            self.wheel.pop_first();
-            due.push(job_id);
-        }
+        let due = self.wheel.pop_due(now);
         if !due.is_empty() {
             self.fire_jobs(&due, now, LateCause::Downtime).await;
         }
@@ -232,7 +218,7 @@ impl Driver {
                 tracing::error!(%error, jobs = batch.len(), "cannot store fires; retrying");
                 for job in &prepared {
                     if let Some(first) = job.due.first() {
-                        self.wheel.insert((*first, job.job_id));
+                        self.wheel.arm(job.job_id, *first);
                     }
                 }
                 return;
