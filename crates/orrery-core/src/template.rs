@@ -16,11 +16,12 @@ pub struct TemplateContext {
     pub attempt: u32,
     /// Outputs of the tasks this one depends on (directly or not), by task name.
     pub upstream_outputs: BTreeMap<String, BTreeMap<String, String>>,
-    /// The run's logical date (the fire time, or the start time of a manual run).
-    pub logical_date: Option<chrono::DateTime<chrono::Utc>>,
+    /// The run's logical date (the fire time, or the start time of a manual run), in
+    /// the schedule's zone so that `date` filters give local dates.
+    pub logical_date: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// The period the run covers: from the previous fire to this one.
-    pub data_interval_start: Option<chrono::DateTime<chrono::Utc>>,
-    pub data_interval_end: Option<chrono::DateTime<chrono::Utc>>,
+    pub data_interval_start: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub data_interval_end: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
 /// Why a template could not be compiled or rendered.
@@ -206,9 +207,7 @@ mod tests {
         );
         TemplateContext {
             upstream_outputs,
-            logical_date: chrono::DateTime::parse_from_rfc3339("2026-03-08T02:30:00Z")
-                .ok()
-                .map(|t| t.to_utc()),
+            logical_date: chrono::DateTime::parse_from_rfc3339("2026-03-08T02:30:00Z").ok(),
             data_interval_start: None,
             data_interval_end: None,
             params,

@@ -268,3 +268,105 @@ fn settings_come_from_the_config_file_unless_a_flag_says_otherwise() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[test]
+fn cron_next_previews_fire_times_across_a_dst_gap_without_a_server() {
+    let out = Command::new(BIN)
+        .args([
+            "cron",
+            "next",
+            "0 30 2 * * *",
+            "--tz",
+            "America/New_York",
+            "--from",
+            "2026-03-07T12:00:00Z",
+            "--count",
+            "3",
+            "-o",
+            "json",
+        ])
+        .output()
+        .expect("run");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let fires: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let local: Vec<&str> = fires
+        .as_array()
+        .expect("list")
+        .iter()
+        .filter_map(|f| f["local"].as_str())
+        .collect();
+    // 02:30 does not exist on 8 March (spring forward): it fires at 03:00 instead.
+    assert_eq!(
+        local,
+        vec![
+            "2026-03-08T03:00:00-04:00",
+            "2026-03-09T02:30:00-04:00",
+            "2026-03-10T02:30:00-04:00"
+        ]
+    );
+    let bad = Command::new(BIN)
+        .args(["cron", "next", "0 0 32 * *"])
+        .output()
+        .expect("run");
+    assert!(!bad.status.success());
+    assert!(stderr(&bad).contains("day-of-month"), "{}", stderr(&bad));
+}
+
+#[test]
+fn scheduled_examples_apply_with_their_calendar_and_show_in_history_and_backfill() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(data.path());
+    let out = server.cli(&["apply", "-f", "examples/"]);
+    assert!(out.status.success(), "apply: {}", stderr(&out));
+    let out = server.cli(&["job", "list"]);
+    assert!(
+        stdout(&out).contains("cron 0 30 2 * * * Asia/Shanghai"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = server.cli(&["job", "pause", "nightly-settlement"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = server.cli(&[
+        "backfill",
+        "nightly-settlement",
+        "--from",
+        "2026-01-01T00:00:00+08:00",
+        "--to",
+        "2026-01-03T23:59:59+08:00",
+        "--parallelism",
+        "2",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(result["created"], 3, "{result}");
+    let first = result["run_ids"][0].as_i64().expect("run id");
+    let run = eventually("the backfilled run to end", Duration::from_secs(30), || {
+        let run = run_json(&server, first);
+        matches!(run["state"].as_str(), Some("success" | "failed")).then_some(run)
+    });
+    assert_eq!(run["state"], "success", "{run:#}");
+    let out = server.cli(&["run", "logs", &first.to_string(), "--task", "notify"]);
+    assert!(
+        stdout(&out).contains("settlement of 2025-12-31 done"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = server.cli(&["job", "history", "nightly-settlement"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("OUTCOME"), "{}", stdout(&out));
+    let out = server.cli(&[
+        "backfill",
+        "nightly-settlement",
+        "--from",
+        "2026-01-02T00:00:00Z",
+        "--to",
+        "2026-01-01T00:00:00Z",
+    ]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("after"), "{}", stderr(&out));
+    server.stop();
+}

@@ -11,14 +11,23 @@ pub(crate) fn build_assignment(
     run: &ActiveRun,
     idx: usize,
     task_ref: TaskRef,
+    default_zone: chrono_tz::Tz,
 ) -> Result<Assignment, String> {
     let spec = run
         .spec
         .tasks
         .get(idx)
         .ok_or_else(|| format!("task #{idx} is not in the job's spec"))?;
-    // A manual run's logical date is when it was started.
-    let logical_date = run.record.logical_date.unwrap_or(run.record.created_at);
+    // A manual run's logical date is when it was started. Dates are shown in the
+    // schedule's zone, so `{{ logical_date | date }}` is the local date.
+    let zone = run
+        .spec
+        .schedule
+        .as_ref()
+        .and_then(|s| s.timezone)
+        .unwrap_or(default_zone);
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).fixed_offset();
+    let logical_date = local(run.record.logical_date.unwrap_or(run.record.created_at));
     let context = TemplateContext {
         params: run.params.clone(),
         run_id: run.record.id.0,
@@ -27,8 +36,8 @@ pub(crate) fn build_assignment(
         attempt: task_ref.attempt,
         upstream_outputs: upstream_outputs(run, idx),
         logical_date: Some(logical_date),
-        data_interval_start: run.record.data_interval_start,
-        data_interval_end: run.record.data_interval_end,
+        data_interval_start: run.record.data_interval_start.map(local),
+        data_interval_end: run.record.data_interval_end.map(local),
     };
     let field = |name: &str, text: &str| {
         render(text, &context)
@@ -62,7 +71,10 @@ pub(crate) fn build_assignment(
     env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
     env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
     if let Some(scheduled_at) = run.record.scheduled_at {
-        env.insert("ORRERY_SCHEDULED_AT".to_owned(), scheduled_at.to_rfc3339());
+        env.insert(
+            "ORRERY_SCHEDULED_AT".to_owned(),
+            local(scheduled_at).to_rfc3339(),
+        );
     }
     let working_dir = spec
         .working_dir

@@ -244,7 +244,7 @@ impl Driver {
             attempt: task.attempt,
             fence,
         };
-        let assignment = build_assignment(run, idx, task_ref);
+        let assignment = build_assignment(run, idx, task_ref, self.config.default_timezone);
         let Some(task) = run.tasks.get_mut(idx) else {
             return;
         };

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 pub(crate) async fn apply(global: &GlobalArgs, args: &ApplyArgs) -> anyhow::Result<ExitCode> {
-    let files = spec_files(&args.path)?;
+    let mut files = spec_files(&args.path)?;
+    // Calendars first: jobs in the same directory may exclude them.
+    files.sort_by_key(|file| !is_calendar(file));
     let client = connect::client(global)?;
     let mut results = Vec::new();
     let mut failures = 0;
@@ -69,4 +71,17 @@ fn spec_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
         anyhow::bail!("{} holds no *.yaml, *.yml or *.json spec", path.display());
     }
     Ok(files)
+}
+
+/// Whether the file holds a `kind: Calendar` document (a cheap textual check; the
+/// server parses it properly).
+fn is_calendar(path: &Path) -> bool {
+    std::fs::read_to_string(path).is_ok_and(|text| {
+        text.lines().any(|line| {
+            let line = line.trim().trim_start_matches('{').trim();
+            line.starts_with("kind: Calendar")
+                || line.starts_with("\"kind\": \"Calendar\"")
+                || line.starts_with("kind: \"Calendar\"")
+        })
+    })
 }
