@@ -183,6 +183,7 @@ pub(crate) async fn backfill(
                     .or_else(|| compiled.previous_before(*at)),
                 data_interval_end: Some(*at),
                 backfill_id: None,
+                rerun_of: None,
             },
             task_names: &task_names,
             actor: &actor.0,
@@ -194,6 +195,7 @@ pub(crate) async fn backfill(
         range_start: request.from,
         range_end: request.to,
         parallelism,
+        rerun_failed: request.rerun_failed,
         actor: &actor.0,
         now,
     };

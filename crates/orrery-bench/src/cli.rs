@@ -9,9 +9,11 @@ use std::time::Duration;
 #[derive(Debug, Parser)]
 #[command(name = "orrery-bench", version)]
 pub(crate) struct Args {
-    /// Run only this scenario; all of them by default.
-    #[arg(long, value_enum)]
-    pub(crate) scenario: Option<ScenarioName>,
+    /// Run only these scenarios (comma-separated). By default the quick ones run:
+    /// fanout, chain and shell-overhead; lateness and jobs-memory take minutes and run
+    /// only when named.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub(crate) scenario: Vec<ScenarioName>,
     /// Also write the results as JSON to this file.
     #[arg(long)]
     pub(crate) json: Option<PathBuf>,
@@ -36,12 +38,65 @@ pub(crate) struct Args {
     /// Give up on a run that has not ended after this many seconds.
     #[arg(long, default_value = "120")]
     pub(crate) run_timeout_secs: NonZeroU32,
+    /// Jobs firing every second in the lateness scenario; one set of rows per count.
+    #[arg(long, value_delimiter = ',', default_value = "1000")]
+    pub(crate) lateness_jobs: Vec<NonZeroU32>,
+    /// How the lateness jobs' fires fall within each second: `aligned` (all on the
+    /// whole second, one burst) or `staggered` (spread evenly over the second).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "aligned,staggered"
+    )]
+    pub(crate) lateness_phases: Vec<Phase>,
+    /// Seconds the lateness jobs run after they are all applied, warm-up included.
+    #[arg(long, default_value = "20")]
+    pub(crate) lateness_secs: NonZeroU32,
+    /// The first seconds of `--lateness-secs` that are not measured.
+    #[arg(long, default_value = "5")]
+    pub(crate) lateness_warmup_secs: u32,
+    /// Worker slots of the lateness server.
+    #[arg(long, default_value = "64")]
+    pub(crate) lateness_slots: NonZeroU32,
+    /// Most runs of the window read in full for their task start times; a larger window
+    /// is sampled evenly.
+    #[arg(long, default_value = "20000")]
+    pub(crate) lateness_sample: NonZeroU32,
+    /// Most jobs whose occurrence ledger is read after the window.
+    #[arg(long, default_value = "1000")]
+    pub(crate) ledger_jobs: NonZeroU32,
+    /// Daily-scheduled jobs registered in the jobs-memory scenario.
+    #[arg(long, default_value = "100000")]
+    pub(crate) memory_jobs: NonZeroU32,
+    /// Apply requests in flight at once when registering many jobs, and read requests
+    /// in flight when collecting runs.
+    #[arg(long, default_value = "8")]
+    pub(crate) in_flight: NonZeroU32,
+    /// Stop registering jobs after this many seconds and extrapolate from the jobs
+    /// registered so far (lateness and jobs-memory).
+    #[arg(long, default_value = "180")]
+    pub(crate) apply_budget_secs: NonZeroU32,
 }
 
 impl Args {
-    /// Whether `scenario` was selected (no `--scenario` selects all).
+    /// Whether `scenario` was selected (no `--scenario` selects the quick ones).
     pub(crate) fn selects(&self, scenario: ScenarioName) -> bool {
-        self.scenario.is_none_or(|only| only == scenario)
+        if self.scenario.is_empty() {
+            scenario.is_quick()
+        } else {
+            self.scenario.contains(&scenario)
+        }
+    }
+
+    /// The selected scenarios' names, joined by commas.
+    pub(crate) fn selected_names(&self) -> String {
+        ScenarioName::ALL
+            .into_iter()
+            .filter(|scenario| self.selects(*scenario))
+            .map(ScenarioName::as_str)
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     pub(crate) fn run_wait(&self) -> RunWait {
@@ -65,15 +120,53 @@ pub(crate) enum ScenarioName {
     Fanout,
     Chain,
     ShellOverhead,
+    Lateness,
+    JobsMemory,
 }
 
 impl ScenarioName {
+    const ALL: [ScenarioName; 5] = [
+        ScenarioName::Fanout,
+        ScenarioName::Chain,
+        ScenarioName::ShellOverhead,
+        ScenarioName::Lateness,
+        ScenarioName::JobsMemory,
+    ];
+
     /// The name as given to `--scenario`.
     pub(crate) fn as_str(self) -> &'static str {
         match self {
             ScenarioName::Fanout => "fanout",
             ScenarioName::Chain => "chain",
             ScenarioName::ShellOverhead => "shell-overhead",
+            ScenarioName::Lateness => "lateness",
+            ScenarioName::JobsMemory => "jobs-memory",
+        }
+    }
+
+    /// Runs in seconds, so it is part of a run without `--scenario`.
+    fn is_quick(self) -> bool {
+        matches!(
+            self,
+            ScenarioName::Fanout | ScenarioName::Chain | ScenarioName::ShellOverhead
+        )
+    }
+}
+
+/// Where within each second the lateness jobs fire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum Phase {
+    /// Every job on the whole second: one burst of N fires per second.
+    Aligned,
+    /// Job `i` of N at `i/N` s past the second: an even stream of N fires per second.
+    Staggered,
+}
+
+impl Phase {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Phase::Aligned => "aligned",
+            Phase::Staggered => "staggered",
         }
     }
 }

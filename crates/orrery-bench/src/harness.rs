@@ -1,5 +1,5 @@
 //! An Orrery server in the harness's own process, on a free loopback port and a
-//! temporary data directory, and running a job on it to the end.
+//! temporary data directory; running a job on it to the end; restarting it.
 
 use crate::cli::RunWait;
 use anyhow::{Context, bail};
@@ -16,6 +16,7 @@ pub(crate) struct BenchServer {
     server: RunningServer,
     client: Client,
     run_wait: RunWait,
+    config: ServerConfig,
     // Dropped (deleted) after the server that writes into it.
     _data_dir: tempfile::TempDir,
 }
@@ -42,7 +43,55 @@ impl BenchServer {
             server,
             client,
             run_wait,
+            config,
             _data_dir: data_dir,
+        })
+    }
+
+    /// The REST client, authenticated as the admin.
+    pub(crate) fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Where the API listens, for the unauthenticated endpoints.
+    pub(crate) fn addr(&self) -> std::net::SocketAddr {
+        self.server.addr
+    }
+
+    /// The data directory (SQLite database, token, endpoint file).
+    pub(crate) fn data_dir(&self) -> &std::path::Path {
+        &self.config.data_dir
+    }
+
+    /// Shuts the server down and starts a new one on the same data directory (on a new
+    /// port), as a process restart would.
+    pub(crate) async fn restart(self) -> anyhow::Result<Restarted> {
+        let Self {
+            server,
+            run_wait,
+            config,
+            _data_dir,
+            ..
+        } = self;
+        let began = Instant::now();
+        server.shutdown().await.context("shut the server down")?;
+        let shutdown = began.elapsed();
+        let server = start_server(&config, Arc::new(SystemClock))
+            .await
+            .context("start the server again")?;
+        let start = began.elapsed() - shutdown;
+        let client = Client::new(&server.url(), Some(server.admin_token.clone()));
+        Ok(Restarted {
+            server: Self {
+                server,
+                client,
+                run_wait,
+                config,
+                _data_dir,
+            },
+            began,
+            shutdown,
+            start,
         })
     }
 
@@ -126,6 +175,17 @@ impl BenchServer {
             .context("shut the server down")?;
         Ok(())
     }
+}
+
+/// A server restarted on its data directory, and how long the two halves took.
+pub(crate) struct Restarted {
+    pub(crate) server: BenchServer,
+    /// Just before the shutdown began.
+    pub(crate) began: Instant,
+    /// `shutdown()` of the old server.
+    pub(crate) shutdown: Duration,
+    /// `start_server` on the same directory, until it returned.
+    pub(crate) start: Duration,
 }
 
 fn is_terminal(state: &str) -> bool {

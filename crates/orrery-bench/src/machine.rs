@@ -1,4 +1,4 @@
-//! What the figures were measured on, and the process's peak memory.
+//! What the figures were measured on.
 
 use serde::Serialize;
 
@@ -42,33 +42,4 @@ fn utc_date() -> Option<String> {
         .ok()?;
     let date = String::from_utf8(output.stdout).ok()?.trim().to_owned();
     (output.status.success() && !date.is_empty()).then_some(date)
-}
-
-/// The process's peak resident set size in KiB (`VmHWM` in `/proc/self/status`);
-/// `None` off Linux.
-pub(crate) fn peak_rss_kib() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    parse_vm_hwm(&status)
-}
-
-fn parse_vm_hwm(status: &str) -> Option<u64> {
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
-    line.trim_start_matches("VmHWM:")
-        .trim()
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn parses_vm_hwm_in_kib() {
-        let status = "Name:\torrery-bench\nVmPeak:\t  900000 kB\nVmHWM:\t   41236 kB\n";
-        assert_eq!(parse_vm_hwm(status), Some(41236));
-        assert_eq!(parse_vm_hwm("Name:\tx\n"), None);
-    }
 }

@@ -1,4 +1,5 @@
-//! YAML job specs for the scenarios: a fan-out of independent tasks and a chain.
+//! YAML job specs for the scenarios: a fan-out of independent tasks, a chain, and
+//! single-noop jobs on a schedule.
 
 use std::fmt::Write as _;
 
@@ -43,6 +44,25 @@ pub(crate) fn chain(job: &str, n_tasks: u32, body: TaskBody) -> String {
     yaml
 }
 
+/// A job with one noop task firing every second, `offset_micros` past each whole
+/// second. The offset is set through `start`, which also anchors `every`; it lies in
+/// the past, so the job fires from its first scheduler sync on.
+pub(crate) fn every_second(job: &str, offset_micros: u32) -> String {
+    let start = format!("2020-01-01T00:00:00.{:06}Z", offset_micros % 1_000_000);
+    format!(
+        "name: {job}\nschedule: {{every: 1s, start: \"{start}\"}}\n\
+         tasks:\n  - {{name: t0, type: noop}}\n"
+    )
+}
+
+/// A job with one noop task on a cron schedule (e.g. `0 3 * * *`, daily at 03:00).
+pub(crate) fn cron(job: &str, expression: &str) -> String {
+    format!(
+        "name: {job}\nschedule: {{cron: \"{expression}\"}}\n\
+         tasks:\n  - {{name: t0, type: noop}}\n"
+    )
+}
+
 /// The name of the `task_idx`th generated task.
 pub(crate) fn task_name(task_idx: u32) -> String {
     format!("t{task_idx}")
@@ -59,6 +79,15 @@ mod tests {
             "name: c\ntasks:\n  - {name: t0, type: noop}\n  \
              - {name: t1, type: noop, depends_on: [t0]}\n  \
              - {name: t2, type: noop, depends_on: [t1]}\n"
+        );
+    }
+
+    #[test]
+    fn every_second_sets_the_offset_through_start() {
+        assert_eq!(
+            every_second("e", 2500),
+            "name: e\nschedule: {every: 1s, start: \"2020-01-01T00:00:00.002500Z\"}\n\
+             tasks:\n  - {name: t0, type: noop}\n"
         );
     }
 

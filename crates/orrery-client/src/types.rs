@@ -111,6 +111,9 @@ pub struct Run {
     pub data_interval_start: Option<DateTime<Utc>>,
     #[serde(default)]
     pub data_interval_end: Option<DateTime<Utc>>,
+    /// The run this one reruns (same logical date).
+    #[serde(default)]
+    pub rerun_of: Option<i64>,
     /// First task start minus `scheduled_at`, in milliseconds (scheduled runs).
     #[serde(default)]
     pub lateness_ms: Option<i64>,
@@ -216,6 +219,9 @@ pub struct BackfillRequest {
     /// Most runs of this backfill active at once; default 1.
     #[serde(default)]
     pub parallelism: Option<u32>,
+    /// Also rerun fires whose latest run failed or was cancelled.
+    #[serde(default)]
+    pub rerun_failed: bool,
     #[serde(default)]
     pub project: Option<String>,
 }

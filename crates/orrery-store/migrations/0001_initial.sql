@@ -36,13 +36,16 @@ CREATE TABLE runs (
     data_interval_start TEXT,
     data_interval_end TEXT,
     backfill_id INTEGER,
+    -- Set on an explicit rerun of an earlier run (same logical date, new attempt).
+    rerun_of INTEGER REFERENCES runs (id),
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL,
     started_at TEXT,
-    finished_at TEXT,
-    UNIQUE (job_id, logical_date)
+    finished_at TEXT
 );
+-- One run per (job, logical date) whoever fires it; only an explicit rerun adds another.
+CREATE UNIQUE INDEX runs_one_per_fire ON runs (job_id, logical_date) WHERE rerun_of IS NULL;
 CREATE INDEX runs_by_state ON runs (state);
 CREATE INDEX runs_by_job ON runs (job_id, id);
 

@@ -17,6 +17,8 @@ pub struct NewBackfill<'a> {
     pub range_start: DateTime<Utc>,
     pub range_end: DateTime<Utc>,
     pub parallelism: u32,
+    /// Fires whose latest run failed or was cancelled get a new run (a rerun).
+    pub rerun_failed: bool,
     pub actor: &'a str,
     pub now: DateTime<Utc>,
 }
@@ -119,14 +121,31 @@ impl Store {
             let outcome = match insert_run(&mut tx, &run).await? {
                 Some(run_id) => FireOutcome::Created(run_id),
                 None => {
-                    let existing: i64 =
-                        sqlx::query("SELECT id FROM runs WHERE job_id = ? AND logical_date = ?")
-                            .bind(new.job_id.0)
-                            .bind(run.logical_date)
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .try_get(0)?;
-                    FireOutcome::AlreadyExisted(RunId(existing))
+                    let existing: i64 = sqlx::query(
+                        "SELECT id FROM runs WHERE job_id = ? AND logical_date = ? AND rerun_of IS NULL",
+                    )
+                    .bind(new.job_id.0)
+                    .bind(run.logical_date)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                    let latest_state: String = sqlx::query(
+                        "SELECT state FROM runs WHERE job_id = ? AND logical_date = ? ORDER BY id DESC LIMIT 1",
+                    )
+                    .bind(new.job_id.0)
+                    .bind(run.logical_date)
+                    .fetch_one(&mut *tx)
+                    .await?
+                    .try_get(0)?;
+                    if new.rerun_failed && matches!(latest_state.as_str(), "failed" | "cancelled") {
+                        run.schedule.rerun_of = Some(RunId(existing));
+                        match insert_run(&mut tx, &run).await? {
+                            Some(run_id) => FireOutcome::Created(run_id),
+                            None => FireOutcome::AlreadyExisted(RunId(existing)),
+                        }
+                    } else {
+                        FireOutcome::AlreadyExisted(RunId(existing))
+                    }
                 }
             };
             outcomes.push(outcome);

@@ -47,6 +47,8 @@ pub struct RunRecord {
     pub data_interval_start: Option<DateTime<Utc>>,
     pub data_interval_end: Option<DateTime<Utc>>,
     pub backfill_id: Option<i64>,
+    /// The run this one reruns (same logical date).
+    pub rerun_of: Option<RunId>,
     pub cancel_requested: bool,
     pub created_at: DateTime<Utc>,
     pub created_by: String,

@@ -36,6 +36,8 @@ pub struct RunSchedule {
     pub data_interval_start: Option<DateTime<Utc>>,
     pub data_interval_end: Option<DateTime<Utc>>,
     pub backfill_id: Option<i64>,
+    /// An explicit rerun of this run: same logical date, allowed beside it.
+    pub rerun_of: Option<RunId>,
 }
 
 /// Filters for listing runs, newest first.
@@ -51,7 +53,7 @@ pub struct RunListFilter {
 
 const RUN_COLUMNS: &str = "r.id, r.job_id, j.project, j.name, r.job_version, r.state, r.trigger, r.params, \
      r.logical_date, r.cancel_requested, r.created_at, r.created_by, r.started_at, r.finished_at, \
-     r.scheduled_at, r.data_interval_start, r.data_interval_end, r.backfill_id";
+     r.scheduled_at, r.data_interval_start, r.data_interval_end, r.backfill_id, r.rerun_of";
 
 impl Store {
     /// Creates a queued run and its pending task attempts in one transaction.
@@ -155,9 +157,9 @@ pub(crate) async fn insert_run(
     let params = serde_json::Value::Object(new.params.clone()).to_string();
     let row = sqlx::query(
         "INSERT INTO runs (job_id, job_version, state, trigger, params, logical_date, scheduled_at, \
-         data_interval_start, data_interval_end, backfill_id, created_at, created_by) \
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (job_id, logical_date) DO NOTHING RETURNING id",
+         data_interval_start, data_interval_end, backfill_id, rerun_of, created_at, created_by) \
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL DO NOTHING RETURNING id",
     )
     .bind(new.job_id.0)
     .bind(new.job_version)
@@ -168,6 +170,7 @@ pub(crate) async fn insert_run(
     .bind(new.schedule.data_interval_start)
     .bind(new.schedule.data_interval_end)
     .bind(new.schedule.backfill_id)
+    .bind(new.schedule.rerun_of.map(|id| id.0))
     .bind(new.now)
     .bind(new.actor)
     .fetch_optional(&mut *tx)
@@ -233,5 +236,6 @@ pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         data_interval_start: row.try_get(15)?,
         data_interval_end: row.try_get(16)?,
         backfill_id: row.try_get(17)?,
+        rerun_of: row.try_get::<Option<i64>, _>(18)?.map(RunId),
     })
 }

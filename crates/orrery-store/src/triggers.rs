@@ -120,7 +120,7 @@ impl Store {
                         Some(id) => FireOutcome::Created(id),
                         None => {
                             let existing: i64 = sqlx::query(
-                                "SELECT id FROM runs WHERE job_id = ? AND logical_date = ?",
+                                "SELECT id FROM runs WHERE job_id = ? AND logical_date = ? AND rerun_of IS NULL",
                             )
                             .bind(job.job_id.0)
                             .bind(run.logical_date)

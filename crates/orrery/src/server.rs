@@ -64,8 +64,10 @@ impl RunningServer {
                 source: e,
             });
         }
-        if let Ok(Err(e)) = worker {
-            return Err(e.into());
+        match worker {
+            // Stopping before the worker registered closes its link first; expected here.
+            Ok(Err(WorkerError::Disconnected)) | Ok(Ok(())) | Err(_) => {}
+            Ok(Err(e)) => return Err(e.into()),
         }
         if let Ok(Err(e)) = scheduler {
             return Err(e.into());

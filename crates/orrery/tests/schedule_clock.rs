@@ -171,6 +171,7 @@ async fn backfill_creates_one_run_per_fire_once_and_paces_them() {
         from: utc("2026-01-01T00:00:00Z"),
         to: utc("2026-01-05T00:00:00Z"),
         parallelism: Some(2),
+        rerun_failed: false,
         project: None,
     };
     let first = server
@@ -261,6 +262,7 @@ async fn bad_schedules_and_backfills_are_refused_with_their_field() {
         from: utc("2026-01-02T00:00:00Z"),
         to: utc("2026-01-01T00:00:00Z"),
         parallelism: None,
+        rerun_failed: false,
         project: None,
     };
     let error = server
@@ -273,6 +275,7 @@ async fn bad_schedules_and_backfills_are_refused_with_their_field() {
         from: utc("2026-01-01T00:00:00Z"),
         to: utc("2026-03-01T00:00:00Z"),
         parallelism: None,
+        rerun_failed: false,
         project: None,
     };
     match server.client.backfill("minutely", &huge).await {
@@ -288,5 +291,55 @@ async fn bad_schedules_and_backfills_are_refused_with_their_field() {
         .await
         .expect("runs");
     assert!(runs.items.is_empty(), "a refused backfill creates nothing");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backfill_with_rerun_failed_reruns_only_the_failed_dates() {
+    let server = TestServer::start().await;
+    // Fails on 2 January only.
+    server
+        .apply(
+            r#"
+name: picky
+schedule: {cron: '0 0 * * *', paused: true}
+tasks:
+  - name: t
+    type: shell
+    script: test "{{ logical_date | date('%d') }}" != 02
+"#,
+        )
+        .await;
+    let mut request = BackfillRequest {
+        from: utc("2026-01-01T00:00:00Z"),
+        to: utc("2026-01-03T00:00:00Z"),
+        parallelism: Some(3),
+        rerun_failed: false,
+        project: None,
+    };
+    let first = server
+        .client
+        .backfill("picky", &request)
+        .await
+        .expect("backfill");
+    let mut states = Vec::new();
+    for id in &first.run_ids {
+        states.push(
+            wait_for_run_end(&server.client, *id, Duration::from_secs(30))
+                .await
+                .state,
+        );
+    }
+    assert_eq!(states, vec!["success", "failed", "success"]);
+    request.rerun_failed = true;
+    let rerun = server
+        .client
+        .backfill("picky", &request)
+        .await
+        .expect("rerun");
+    assert_eq!((rerun.created, rerun.existing), (1, 2), "{rerun:?}");
+    let run = server.client.get_run(rerun.run_ids[0]).await.expect("run");
+    assert_eq!(run.rerun_of, Some(first.run_ids[1]));
+    assert_eq!(run.logical_date, Some(utc("2026-01-02T00:00:00Z")));
     server.stop().await;
 }

@@ -339,6 +339,7 @@ impl Driver {
                                         data_interval_start: previous.or(Some(*at)),
                                         data_interval_end: Some(*at),
                                         backfill_id: None,
+                                        rerun_of: None,
                                     },
                                     task_names: &job.task_names,
                                     actor: "scheduler",

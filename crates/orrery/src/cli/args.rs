@@ -84,6 +84,9 @@ pub(crate) struct BackfillArgs {
     /// Most runs of this backfill active at once.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) parallelism: u32,
+    /// Also rerun fire times whose latest run failed or was cancelled.
+    #[arg(long)]
+    pub(crate) rerun_failed: bool,
 }
 
 #[derive(Debug, Subcommand)]

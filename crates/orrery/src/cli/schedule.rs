@@ -20,6 +20,7 @@ pub(crate) async fn backfill(global: &GlobalArgs, args: &BackfillArgs) -> anyhow
         from: args.from.to_utc(),
         to: args.to.to_utc(),
         parallelism: Some(args.parallelism),
+        rerun_failed: args.rerun_failed,
         project: None,
     };
     let result = client.backfill(&args.job, &request).await?;
