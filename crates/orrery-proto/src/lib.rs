@@ -6,7 +6,7 @@
 mod messages;
 
 pub use messages::{
-    Assignment, ExecSpec, LogChunk, LogLine, LogStream, Register, SchedulerMessage, TaskFinished,
+    Assignment, ExecSpec, HttpRequest, LogChunk, PythonSource, LogLine, LogStream, Register, SchedulerMessage, TaskFinished,
     TaskOutcome, TaskRef, TaskStarted, WorkerMessage,
 };
 

@@ -87,7 +87,38 @@ pub enum ExecSpec {
     Command {
         argv: Vec<String>,
     },
+    /// An inline script run by `interpreter -c` (or a file run by `interpreter FILE`);
+    /// the run's params are in `ORRERY_PARAMS` as JSON.
+    Python {
+        interpreter: String,
+        source: PythonSource,
+        params_json: String,
+    },
+    /// One HTTP request whose answer is checked.
+    Http(HttpRequest),
     Noop,
+}
+
+/// Where a python task's code is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum PythonSource {
+    Inline(String),
+    File(String),
+}
+
+/// A fully rendered HTTP request and what its answer must look like.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HttpRequest {
+    pub method: String,
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<String>,
+    /// Accepted status codes; empty means any 2xx.
+    pub expect_status: Vec<u16>,
+    /// A JSON path (`$.a.b[0]`) in the response body and the value it must equal.
+    pub expect_json: Option<(String, serde_json::Value)>,
+    /// Largest part of the response body kept as the `body` output.
+    pub max_body_bytes: usize,
 }
 
 /// The process started.

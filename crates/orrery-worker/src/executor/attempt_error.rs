@@ -26,4 +26,6 @@ pub(crate) enum AttemptError {
     Wait(io::Error),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error("this worker cannot run this task type yet")]
+    Unsupported,
 }

@@ -69,6 +69,7 @@ impl Executor {
             ExecSpec::Noop => Ok(Executor::Noop),
             ExecSpec::Shell { script } => Ok(Executor::Process(Program::shell(script))),
             ExecSpec::Command { argv } => Program::command(argv).map(Executor::Process),
+            ExecSpec::Python { .. } | ExecSpec::Http(_) => Err(AttemptError::Unsupported),
         }
     }
 }
