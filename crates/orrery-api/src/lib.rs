@@ -8,6 +8,7 @@ mod health;
 mod jobs;
 mod logs;
 mod openapi;
+mod run_control;
 mod runs;
 mod schedules;
 mod state;
@@ -32,6 +33,13 @@ pub fn router(state: AppState) -> Router {
         .route("/runs", get(runs::list_runs))
         .route("/runs/{id}", get(runs::get_run))
         .route("/runs/{id}/cancel", post(runs::cancel_run))
+        .route("/runs/{id}/rerun", post(run_control::rerun))
+        .route(
+            "/runs/{id}/tasks/{task}/retry",
+            post(run_control::retry_task),
+        )
+        .route("/runs/{id}/tasks/{task}/mark", post(run_control::mark_task))
+        .route("/jobs/{name}/graph", get(run_control::graph))
         .route("/runs/{id}/logs", get(logs::run_logs))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -2,8 +2,9 @@
 
 use crate::error::ClientError;
 use crate::types::{
-    ApplyResult, BackfillRequest, BackfillResult, JobDetail, JobSummary, LogLine, Occurrence,
-    Problem, Run, RunPage, StartRunRequest,
+    ApplyResult, BackfillRequest, BackfillResult, Graph, JobDetail, JobSummary, LogLine,
+    Occurrence, Problem, RerunRequest, Run, RunPage, StartRunRequest, TaskMarkRequest,
+    TaskRetryRequest,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -152,6 +153,44 @@ impl Client {
         if !query.is_empty() {
             path.push('?');
             path.push_str(&query.join("&"));
+        }
+        self.get_json(&path).await
+    }
+
+    /// Starts a new run like `id` (same params and logical date), linked to it.
+    pub async fn rerun(&self, id: i64, request: &RerunRequest) -> Result<Run, ClientError> {
+        let path = format!("/api/v1/runs/{id}/rerun");
+        self.send_json(self.request(Method::POST, &path).json(request), &path)
+            .await
+    }
+
+    /// Runs a task of an ended run again (and, with `downstream`, what follows it).
+    pub async fn retry_task(
+        &self,
+        id: i64,
+        task: &str,
+        request: &TaskRetryRequest,
+    ) -> Result<Run, ClientError> {
+        let path = format!("/api/v1/runs/{id}/tasks/{}/retry", encode(task));
+        self.send_json(self.request(Method::POST, &path).json(request), &path)
+            .await
+    }
+
+    /// Marks a task of an ended run `success` or `skipped` by hand; the run carries on.
+    pub async fn mark_task(&self, id: i64, task: &str, state: &str) -> Result<Run, ClientError> {
+        let path = format!("/api/v1/runs/{id}/tasks/{}/mark", encode(task));
+        let request = TaskMarkRequest {
+            state: state.to_owned(),
+        };
+        self.send_json(self.request(Method::POST, &path).json(&request), &path)
+            .await
+    }
+
+    /// A job's DAG, with each task's state in `run` when given.
+    pub async fn graph(&self, job: &str, run: Option<i64>) -> Result<Graph, ClientError> {
+        let mut path = format!("/api/v1/jobs/{}/graph", encode(job));
+        if let Some(run) = run {
+            path.push_str(&format!("?run={run}"));
         }
         self.get_json(&path).await
     }

@@ -239,3 +239,57 @@ pub struct BackfillResult {
     pub existing: u32,
     pub run_ids: Vec<i64>,
 }
+
+/// Body of `POST /api/v1/runs/{id}/rerun`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RerunRequest {
+    /// Keep the tasks that succeeded (and their outputs); rerun the rest and what
+    /// depends on them.
+    #[serde(default)]
+    pub from_failed: bool,
+}
+
+/// Body of `POST /api/v1/runs/{id}/tasks/{task}/retry`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskRetryRequest {
+    /// Also rerun every task downstream of it (those that never ran always are).
+    #[serde(default)]
+    pub downstream: bool,
+}
+
+/// Body of `POST /api/v1/runs/{id}/tasks/{task}/mark`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskMarkRequest {
+    /// `success` or `skipped`.
+    pub state: String,
+}
+
+/// A job's DAG, for drawing; with a run, each node carries its state there.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Graph {
+    pub job: String,
+    pub version: u32,
+    pub run_id: Option<i64>,
+    pub nodes: Vec<GraphNode>,
+    pub edges: Vec<GraphEdge>,
+}
+
+/// One task of a graph.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GraphNode {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub task_type: String,
+    /// State of the task's latest attempt in the run, when a run was given.
+    pub state: Option<String>,
+}
+
+/// `from` must finish before `to` starts.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct GraphEdge {
+    pub from: String,
+    pub to: String,
+}

@@ -65,6 +65,9 @@ pub(crate) enum Command {
     /// Start, inspect, cancel runs and read their logs.
     #[command(subcommand)]
     Run(RunCommand),
+    /// Retry or mark tasks of an ended run.
+    #[command(subcommand)]
+    Task(TaskCommand),
     /// Create runs for every fire time of a job's schedule in a range.
     Backfill(BackfillArgs),
     /// Work with cron expressions locally.
@@ -155,6 +158,15 @@ pub(crate) enum JobCommand {
     Pause { name: String },
     /// Resume a job's scheduled fires; fires missed meanwhile follow its misfire policy.
     Resume { name: String },
+    /// Print a job's DAG (text, or Graphviz with --format dot).
+    Graph {
+        name: String,
+        /// Show each task's state in this run.
+        #[arg(long)]
+        run: Option<i64>,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Text)]
+        format: GraphFormat,
+    },
     /// What became of each scheduled fire of a job, newest first.
     History {
         name: String,
@@ -175,6 +187,41 @@ pub(crate) enum RunCommand {
     Cancel { run: i64 },
     /// Print a run's task logs.
     Logs(LogsArgs),
+    /// Start a new run like RUN (same params and logical date), linked to it.
+    Rerun {
+        run: i64,
+        /// Keep the tasks that succeeded; rerun the rest and what depends on them.
+        #[arg(long)]
+        from_failed: bool,
+        /// Wait for the rerun to end; exit 0 only when it succeeded.
+        #[arg(long)]
+        wait: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TaskCommand {
+    /// Run a task of an ended run again; tasks after it that never ran run too.
+    Retry {
+        run: i64,
+        task: String,
+        /// Also rerun every task after it.
+        #[arg(long)]
+        downstream: bool,
+    },
+    /// Mark a task of an ended run success or skipped by hand; the run carries on.
+    Mark {
+        run: i64,
+        task: String,
+        #[arg(value_parser = ["success", "skipped"])]
+        state: String,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub(crate) enum GraphFormat {
+    Text,
+    Dot,
 }
 
 #[derive(Debug, Args)]

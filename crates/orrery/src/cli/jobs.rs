@@ -1,6 +1,6 @@
 //! `orrery job list|get|delete`.
 
-use super::args::{GlobalArgs, JobCommand, OutputFormat};
+use super::args::{GlobalArgs, GraphFormat, JobCommand, OutputFormat};
 use super::{connect, output};
 use std::process::ExitCode;
 
@@ -32,6 +32,14 @@ pub(crate) async fn job(global: &GlobalArgs, command: JobCommand) -> anyhow::Res
         JobCommand::Resume { name } => {
             client.set_paused(&name, false).await?;
             output::line(&format!("resumed job {name}"));
+        }
+        JobCommand::Graph { name, run, format } => {
+            let graph = client.graph(&name, run).await?;
+            match (global.output, format) {
+                (OutputFormat::Json, _) => output::json(&graph)?,
+                (OutputFormat::Table, GraphFormat::Dot) => output::graph_dot(&graph),
+                (OutputFormat::Table, GraphFormat::Text) => output::graph_text(&graph),
+            }
         }
         JobCommand::History { name, limit } => {
             let entries = client.occurrences(&name, limit).await?;

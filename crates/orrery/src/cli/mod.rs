@@ -9,6 +9,7 @@ mod runs;
 mod schedule;
 mod serve;
 mod server_config;
+mod tasks;
 
 use args::{Cli, Command};
 use std::process::ExitCode;
@@ -19,6 +20,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Apply(apply) => apply::apply(&cli.global, &apply).await,
         Command::Job(command) => jobs::job(&cli.global, command).await,
         Command::Run(command) => runs::run(&cli.global, command).await,
+        Command::Task(command) => tasks::task(&cli.global, command).await,
         Command::Backfill(args) => schedule::backfill(&cli.global, &args).await,
         Command::Cron(args::CronCommand::Next(args)) => schedule::cron_next(&cli.global, &args),
     }

@@ -2,7 +2,7 @@
 #![allow(clippy::print_stdout)] // this module is the CLI's output
 
 use chrono::{DateTime, Utc};
-use orrery_client::types::{ApplyResult, JobDetail, JobSummary, LogLine, Occurrence, Run};
+use orrery_client::types::{ApplyResult, Graph, JobDetail, JobSummary, LogLine, Occurrence, Run};
 use serde::Serialize;
 
 pub(crate) fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
@@ -240,4 +240,59 @@ pub(crate) fn occurrences(entries: &[Occurrence]) {
         })
         .collect::<Vec<_>>();
     table(&["FIRE (UTC)", "OUTCOME", "RUN", "REASON"], &rows);
+}
+
+/// Each task with what it waits for, in spec order.
+pub(crate) fn graph_text(graph: &Graph) {
+    println!("{} (version {})", graph.job, graph.version);
+    for node in &graph.nodes {
+        let upstream: Vec<&str> = graph
+            .edges
+            .iter()
+            .filter(|e| e.to == node.name)
+            .map(|e| e.from.as_str())
+            .collect();
+        let state = node
+            .state
+            .as_deref()
+            .map(|s| format!(" [{s}]"))
+            .unwrap_or_default();
+        if upstream.is_empty() {
+            println!("  {} ({}){state}", node.name, node.task_type);
+        } else {
+            println!(
+                "  {} ({}){state} <- {}",
+                node.name,
+                node.task_type,
+                upstream.join(", ")
+            );
+        }
+    }
+}
+
+/// Graphviz: `orrery job graph NAME --format dot | dot -Tsvg`.
+pub(crate) fn graph_dot(graph: &Graph) {
+    println!("digraph {:?} {{", graph.job);
+    println!("  rankdir=LR;");
+    for node in &graph.nodes {
+        let color = match node.state.as_deref() {
+            Some("success") => "palegreen",
+            Some("failed" | "timed_out" | "lost" | "upstream_failed") => "salmon",
+            Some("running" | "assigned" | "queued") => "lightskyblue",
+            Some("skipped" | "cancelled") => "lightgrey",
+            _ => "white",
+        };
+        let label = match &node.state {
+            Some(state) => format!("{}\\n{state}", node.name),
+            None => node.name.clone(),
+        };
+        println!(
+            "  {:?} [label=\"{label}\", shape=box, style=filled, fillcolor={color}];",
+            node.name
+        );
+    }
+    for edge in &graph.edges {
+        println!("  {:?} -> {:?};", edge.from, edge.to);
+    }
+    println!("}}");
 }

@@ -12,6 +12,15 @@ pub(crate) async fn run(global: &GlobalArgs, command: RunCommand) -> anyhow::Res
     let client = connect::client(global)?;
     match command {
         RunCommand::Start(args) => start(global, &client, args).await,
+        RunCommand::Rerun {
+            run,
+            from_failed,
+            wait,
+        } => {
+            let request = orrery_client::types::RerunRequest { from_failed };
+            let rerun = client.rerun(run, &request).await?;
+            finish(global, &client, rerun, wait).await
+        }
         RunCommand::List(args) => {
             let filter = RunFilter {
                 job: args.job,
@@ -80,7 +89,17 @@ async fn start(global: &GlobalArgs, client: &Client, args: StartArgs) -> anyhow:
         project: args.project,
     };
     let run = client.start_run(&args.job, &request).await?;
-    if !args.wait {
+    finish(global, client, run, args.wait).await
+}
+
+/// Prints the started run, or waits for it and exits by its outcome.
+pub(crate) async fn finish(
+    global: &GlobalArgs,
+    client: &Client,
+    run: Run,
+    wait: bool,
+) -> anyhow::Result<ExitCode> {
+    if !wait {
         match global.output {
             OutputFormat::Json => output::json(&run)?,
             OutputFormat::Table => output::line(&format!("started run {} of {}", run.id, run.job)),

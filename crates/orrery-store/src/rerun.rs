@@ -1,0 +1,137 @@
+//! Reruns and reopening ended runs: a new run linked to an earlier one (optionally
+//! keeping the tasks that succeeded), or new attempts for some tasks of an ended run,
+//! which then runs again.
+
+use crate::audit::{AuditEntry, write_audit};
+use crate::error::StoreError;
+use crate::runs::{NewRun, insert_run};
+use crate::sqlite::Store;
+use chrono::{DateTime, Utc};
+use orrery_core::ids::RunId;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+/// A task of the original run whose success the rerun keeps.
+#[derive(Clone, Debug)]
+pub struct KeptTask {
+    pub task_name: String,
+    pub outputs: BTreeMap<String, String>,
+    pub exit_code: Option<i32>,
+}
+
+/// A new attempt to add to a task of an ended run.
+#[derive(Clone, Debug)]
+pub struct TaskReset {
+    pub task_name: String,
+    /// `pending` (run it again), or `success`/`skipped` (marked by hand).
+    pub state: &'static str,
+    /// Shown on the attempt, e.g. who marked it.
+    pub note: Option<String>,
+}
+
+impl Store {
+    /// Creates a rerun (its `schedule.rerun_of` set); the kept tasks start as
+    /// `success` with their outputs, the others `pending`.
+    pub async fn create_rerun(
+        &self,
+        new: &NewRun<'_>,
+        kept: &[KeptTask],
+    ) -> Result<RunId, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let run_id = insert_run(&mut tx, new)
+            .await?
+            .ok_or_else(|| StoreError::Conflict {
+                message: "the rerun could not be created".to_owned(),
+            })?;
+        for task in kept {
+            let outputs =
+                serde_json::to_string(&task.outputs).map_err(|e| StoreError::Corrupt {
+                    what: "task outputs",
+                    message: e.to_string(),
+                })?;
+            let original = new.schedule.rerun_of.map_or(0, |id| id.0);
+            sqlx::query(
+                "UPDATE task_instances SET state = 'success', outputs = ?, exit_code = ?, error = ?, \
+                 started_at = ?, finished_at = ? WHERE run_id = ? AND task_name = ? AND attempt = 1",
+            )
+            .bind(outputs)
+            .bind(task.exit_code)
+            .bind(format!("kept from run {original}"))
+            .bind(new.now)
+            .bind(new.now)
+            .bind(run_id.0)
+            .bind(&task.task_name)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(run_id)
+    }
+
+    /// Adds the given attempts to an ended run and queues it again, so the scheduler
+    /// carries on from there. Refused (conflict) while the run is still active.
+    pub async fn reopen_run(
+        &self,
+        run_id: RunId,
+        resets: &[TaskReset],
+        action: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let reopened = sqlx::query(
+            "UPDATE runs SET state = 'queued', finished_at = NULL, started_at = NULL, cancel_requested = 0 \
+             WHERE id = ? AND state IN ('success', 'failed', 'cancelled')",
+        )
+        .bind(run_id.0)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if reopened == 0 {
+            return Err(StoreError::Conflict {
+                message: format!(
+                    "run {run_id} is still active (or does not exist); wait for it to end or cancel it"
+                ),
+            });
+        }
+        for reset in resets {
+            let row = sqlx::query(
+                "SELECT task_idx, MAX(attempt) FROM task_instances WHERE run_id = ? AND task_name = ? GROUP BY task_idx",
+            )
+            .bind(run_id.0)
+            .bind(&reset.task_name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| StoreError::NotFound {
+                kind: "task",
+                id: format!("{} in run {run_id}", reset.task_name),
+            })?;
+            let task_idx: i64 = row.try_get(0)?;
+            let attempt: i64 = row.try_get(1)?;
+            let finished = (reset.state != "pending").then_some(now);
+            sqlx::query(
+                "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state, error, started_at, finished_at) \
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(run_id.0)
+            .bind(&reset.task_name)
+            .bind(task_idx)
+            .bind(attempt + 1)
+            .bind(reset.state)
+            .bind(&reset.note)
+            .bind(finished)
+            .bind(finished)
+            .execute(&mut *tx)
+            .await?;
+        }
+        let resource = format!("run/{run_id}");
+        write_audit(
+            &mut tx,
+            &AuditEntry::new(actor, action, &resource, None, None),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
