@@ -111,3 +111,128 @@ fn retry_waits_until_due() {
 fn running_tasks_keep_the_run_open() {
     check([S::Success, S::Running, S::Running, S::Pending], &[]);
 }
+
+/// `left` and `right` feed `join`; each rule is checked against upstream mixes.
+fn join(rule: Rule, left: TaskState, right: TaskState) -> Option<Decision> {
+    let yaml = "name: j\ntasks:\n  - {name: left, type: noop}\n  - {name: right, type: noop}\n  - {name: join, type: noop, depends_on: [left, right]}\n";
+    let spec = parse_job_spec(yaml, SpecFormat::Yaml).expect("valid spec");
+    let dag = Dag::from_spec(&spec);
+    let shape = RunShape {
+        rules: vec![Rule::AllSuccess, Rule::AllSuccess, rule],
+        ..RunShape::default()
+    };
+    let views = [
+        TaskView::new(left),
+        TaskView::new(right),
+        TaskView::new(S::Pending),
+    ];
+    advance_run_with(&dag, &views, now(), &shape)
+        .into_iter()
+        .find(|d| !matches!(d, Decision::Finish(_)))
+}
+
+#[test]
+fn every_trigger_rule_over_upstream_mixes() {
+    use Decision::{Enqueue, Skip, UpstreamFailed};
+    let q = Some(Enqueue(2));
+    let skip = Some(Skip(2));
+    let up = Some(UpstreamFailed(2));
+    let cases: &[(Rule, TaskState, TaskState, Option<Decision>)] = &[
+        (Rule::AllSuccess, S::Success, S::Success, q),
+        (Rule::AllSuccess, S::Success, S::Running, None),
+        (Rule::AllSuccess, S::Failed, S::Running, up),
+        (Rule::AllSuccess, S::Success, S::Skipped, skip),
+        (Rule::AllDone, S::Failed, S::Skipped, q),
+        (Rule::AllDone, S::Failed, S::Running, None),
+        (Rule::AllFailed, S::Failed, S::TimedOut, q),
+        (Rule::AllFailed, S::Failed, S::Success, skip),
+        (Rule::AllFailed, S::Failed, S::Running, None),
+        (Rule::OneSuccess, S::Success, S::Running, q),
+        (Rule::OneSuccess, S::Failed, S::Failed, up),
+        (Rule::OneSuccess, S::Skipped, S::Skipped, skip),
+        (Rule::OneFailed, S::Failed, S::Running, q),
+        (Rule::OneFailed, S::Success, S::Success, skip),
+        (Rule::OneFailed, S::Success, S::Running, None),
+        (Rule::NoneFailed, S::Success, S::Skipped, q),
+        (Rule::NoneFailed, S::Success, S::Failed, up),
+        (Rule::NoneFailedMinOneSuccess, S::Success, S::Skipped, q),
+        (Rule::NoneFailedMinOneSuccess, S::Skipped, S::Skipped, skip),
+        (Rule::NoneFailedMinOneSuccess, S::Lost, S::Success, up),
+    ];
+    for (rule, left, right, expected) in cases {
+        assert_eq!(
+            join(*rule, *left, *right),
+            *expected,
+            "{rule:?} with {left} and {right}"
+        );
+    }
+}
+
+#[test]
+fn a_branch_skips_the_downstream_it_did_not_choose() {
+    let dag = diamond();
+    let mut branch_choices = vec![None; 4];
+    branch_choices[0] = Some(vec![1]);
+    let shape = RunShape {
+        rules: vec![
+            Rule::AllSuccess,
+            Rule::AllSuccess,
+            Rule::AllSuccess,
+            Rule::NoneFailedMinOneSuccess,
+        ],
+        branch_choices,
+        ..RunShape::default()
+    };
+    let views: Vec<TaskView> = [S::Success, S::Pending, S::Pending, S::Pending]
+        .map(TaskView::new)
+        .to_vec();
+    assert_eq!(
+        advance_run_with(&dag, &views, now(), &shape),
+        vec![Decision::Enqueue(1), Decision::Skip(2)]
+    );
+    let views: Vec<TaskView> = [S::Success, S::Success, S::Skipped, S::Pending]
+        .map(TaskView::new)
+        .to_vec();
+    assert_eq!(
+        advance_run_with(&dag, &views, now(), &shape),
+        vec![Decision::Enqueue(3)],
+        "the join runs after the chosen branch"
+    );
+}
+
+#[test]
+fn failure_handler_runs_only_when_the_rest_failed() {
+    let yaml = "name: h\ntasks:\n  - {name: work, type: noop}\n  - {name: alert, type: noop}\n  - {name: celebrate, type: noop}\n";
+    let spec = parse_job_spec(yaml, SpecFormat::Yaml).expect("valid spec");
+    let dag = Dag::from_spec(&spec);
+    let shape = RunShape {
+        on_failure: Some(1),
+        on_success: Some(2),
+        ..RunShape::default()
+    };
+    let failed: Vec<TaskView> = [S::Failed, S::Pending, S::Pending]
+        .map(TaskView::new)
+        .to_vec();
+    assert_eq!(
+        advance_run_with(&dag, &failed, now(), &shape),
+        vec![Decision::Enqueue(1), Decision::Skip(2)]
+    );
+    let handled: Vec<TaskView> = [S::Failed, S::Success, S::Skipped]
+        .map(TaskView::new)
+        .to_vec();
+    assert_eq!(
+        advance_run_with(&dag, &handled, now(), &shape),
+        vec![Decision::Finish(RunState::Failed)]
+    );
+    let ok: Vec<TaskView> = [S::Success, S::Pending, S::Pending]
+        .map(TaskView::new)
+        .to_vec();
+    assert_eq!(
+        advance_run_with(&dag, &ok, now(), &shape),
+        vec![Decision::Enqueue(2), Decision::Skip(1)]
+    );
+    let waiting: Vec<TaskView> = [S::Running, S::Pending, S::Pending]
+        .map(TaskView::new)
+        .to_vec();
+    assert_eq!(advance_run_with(&dag, &waiting, now(), &shape), vec![]);
+}
