@@ -169,6 +169,20 @@ impl From<StoreError> for ApiError {
 }
 
 impl ApiError {
+    /// The request body if it is within `limit`. Bodies up to a multiple of the limit
+    /// are read whole before being refused, so the client reliably gets the 413
+    /// instead of a reset connection; beyond that the transport limit cuts them off.
+    pub(crate) fn limited_body(
+        body: Result<axum::body::Bytes, BytesRejection>,
+        limit: usize,
+    ) -> Result<axum::body::Bytes, Self> {
+        let body = body.map_err(|r| ApiError::from_bytes_rejection(r, limit))?;
+        if body.len() > limit {
+            return Err(ApiError::PayloadTooLarge { limit });
+        }
+        Ok(body)
+    }
+
     /// A body that could not be read (too large, or broken).
     pub(crate) fn from_bytes_rejection(rejection: BytesRejection, limit: usize) -> Self {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {

@@ -40,7 +40,7 @@ pub(crate) async fn apply_job(
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<ApplyResult>), ApiError> {
-    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, state.config.max_body_bytes))?;
+    let body = ApiError::limited_body(body, state.config.max_body_bytes)?;
     let format = spec_format(&headers)?;
     let text = std::str::from_utf8(&body)
         .map_err(|e| ApiError::invalid_field("", format!("the spec is not valid UTF-8: {e}")))?;
@@ -81,6 +81,7 @@ async fn apply_job_spec(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<(StatusCode, Json<ApplyResult>), ApiError> {
     check_calendars_exist(state, &spec).await?;
+    check_sub_workflows(state, &spec).await?;
     let canonical = spec.to_canonical_json();
     // The spec's `schedule.paused` sets the job's paused flag when it is new or
     // differs from the previous version's; otherwise a `job pause` stays in force.
@@ -266,4 +267,78 @@ fn job_not_found(project: &str, name: &str) -> ApiError {
     ApiError::NotFound {
         what: format!("job {name:?} in project {project:?}"),
     }
+}
+
+/// A `type: job` task must name an existing job of the project, and sub-workflows
+/// must not call back into the job being applied (directly or through others).
+async fn check_sub_workflows(
+    state: &AppState,
+    spec: &orrery_core::spec::JobSpec,
+) -> Result<(), ApiError> {
+    use orrery_core::spec::{SpecError, SpecErrors, TaskKind};
+    let mut errors = Vec::new();
+    for (i, task) in spec.tasks.iter().enumerate() {
+        let TaskKind::Job { job, .. } = &task.kind else {
+            continue;
+        };
+        let path = format!("tasks[{i}].job");
+        if state.store.find_job(&spec.project, job).await?.is_none() {
+            errors.push(SpecError::at(
+                path,
+                format!(
+                    "job {job:?} does not exist in project {:?}; apply it first",
+                    spec.project
+                ),
+            ));
+            continue;
+        }
+        if let Some(cycle) = sub_workflow_cycle(state, &spec.project, &spec.name, job).await? {
+            errors.push(SpecError::at(
+                path,
+                format!("sub-workflow cycle: {}", cycle.join(" → ")),
+            ));
+        }
+    }
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(ApiError::InvalidSpec(SpecErrors(errors)))
+    }
+}
+
+/// The chain of jobs leading from `start` back to `root`, if sub-workflows loop.
+async fn sub_workflow_cycle(
+    state: &AppState,
+    project: &str,
+    root: &str,
+    start: &str,
+) -> Result<Option<Vec<String>>, ApiError> {
+    use orrery_core::spec::TaskKind;
+    let mut stack = vec![vec![root.to_owned(), start.to_owned()]];
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(path) = stack.pop() {
+        let Some(current) = path.last().cloned() else {
+            continue;
+        };
+        if current == root {
+            return Ok(Some(path));
+        }
+        if !seen.insert(current.clone()) {
+            continue;
+        }
+        let Some(job) = state.store.find_job(project, &current).await? else {
+            continue;
+        };
+        let Ok(spec) = parse_job_spec(&job.latest_spec, SpecFormat::Json) else {
+            continue;
+        };
+        for task in &spec.tasks {
+            if let TaskKind::Job { job, .. } = &task.kind {
+                let mut next = path.clone();
+                next.push(job.clone());
+                stack.push(next);
+            }
+        }
+    }
+    Ok(None)
 }

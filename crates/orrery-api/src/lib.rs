@@ -20,6 +20,12 @@ pub use state::{ApiConfig, AppState};
 use axum::Router;
 use axum::routing::{get, post};
 
+/// Bodies up to this size are read before a too-large one is refused (see
+/// `ApiError::limited_body`); larger ones are cut off by the transport.
+fn transport_limit(max_body_bytes: usize) -> usize {
+    max_body_bytes.saturating_mul(16).max(16 * 1024 * 1024)
+}
+
 /// The whole HTTP surface of an API node.
 pub fn router(state: AppState) -> Router {
     let api = Router::new()
@@ -54,9 +60,9 @@ pub fn router(state: AppState) -> Router {
         .fallback(error::not_found_fallback)
         // Bodies are read as bytes with our own limit check, so an oversized spec is a
         // problem document rather than axum's plain-text rejection.
-        .layer(axum::extract::DefaultBodyLimit::max(
+        .layer(axum::extract::DefaultBodyLimit::max(transport_limit(
             state.config.max_body_bytes,
-        ))
+        )))
         .layer(axum::middleware::from_fn(error::log_errors))
         .with_state(state)
 }

@@ -70,6 +70,7 @@ pub(crate) async fn rerun(
             data_interval_end: run.data_interval_end,
             backfill_id: None,
             rerun_of: Some(run.id),
+            parent: None,
         },
         task_names: &task_names,
         actor: &actor.0,
@@ -214,7 +215,7 @@ fn json_body<T: DeserializeOwned>(
     state: &AppState,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Option<T>, ApiError> {
-    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, state.config.max_body_bytes))?;
+    let body = ApiError::limited_body(body, state.config.max_body_bytes)?;
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

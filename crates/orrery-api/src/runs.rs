@@ -30,7 +30,7 @@ pub(crate) async fn start_run(
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
-    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, state.config.max_body_bytes))?;
+    let body = ApiError::limited_body(body, state.config.max_body_bytes)?;
     // An empty body means "no overrides", so `curl -X POST` works without a payload.
     let request: StartRunRequest = if body.iter().all(u8::is_ascii_whitespace) {
         StartRunRequest::default()
@@ -46,23 +46,23 @@ pub(crate) async fn start_run(
     let spec = parse_job_spec(&job.latest_spec, SpecFormat::Json).map_err(|e| {
         ApiError::Internal(format!("stored spec of job {name:?} does not parse: {e}"))
     })?;
-    let unknown: Vec<&String> = request
-        .params
-        .keys()
-        .filter(|k| !spec.params.contains_key(*k))
-        .collect();
-    if let Some(first) = unknown.first() {
-        let known: Vec<&str> = spec.params.keys().map(String::as_str).collect();
-        let hint = if known.is_empty() {
-            "the job declares no params".to_owned()
-        } else {
-            format!("the job declares: {}", known.join(", "))
-        };
-        return Err(ApiError::invalid_field(
-            &format!("params.{first}"),
-            format!("unknown param; {hint}"),
-        ));
-    }
+    let params = orrery_core::spec::resolve_params(&spec, &request.params).map_err(|errors| {
+        let fields: Vec<orrery_client::types::FieldError> = errors
+            .0
+            .iter()
+            .map(|e| orrery_client::types::FieldError {
+                path: e.path.clone(),
+                message: e.message.clone(),
+                line: None,
+                column: None,
+            })
+            .collect();
+        ApiError::BadRequest {
+            code: "invalid_params",
+            detail: format!("the run's params are not valid: {errors}"),
+            errors: fields,
+        }
+    })?;
     let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
     let now = state.clock.now();
     let run_id = state
@@ -71,7 +71,7 @@ pub(crate) async fn start_run(
             job_id: job.id,
             job_version: job.latest_version,
             trigger: "manual",
-            params: &request.params,
+            params: &params,
             logical_date: None,
             schedule: Default::default(),
             task_names: &task_names,

@@ -114,7 +114,7 @@ pub(crate) async fn backfill(
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<BackfillResult>), ApiError> {
-    let body = body.map_err(|r| ApiError::from_bytes_rejection(r, state.config.max_body_bytes))?;
+    let body = ApiError::limited_body(body, state.config.max_body_bytes)?;
     let request: BackfillRequest =
         serde_json::from_slice(&body).map_err(|e| ApiError::BadRequest {
             code: "invalid_json",
@@ -184,6 +184,7 @@ pub(crate) async fn backfill(
                 data_interval_end: Some(*at),
                 backfill_id: None,
                 rerun_of: None,
+                parent: None,
             },
             task_names: &task_names,
             actor: &actor.0,

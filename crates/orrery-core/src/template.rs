@@ -1,4 +1,5 @@
-//! Templating of task fields (`{{ params.region }}`, `{{ run.id }}`) with minijinja.
+//! Templating of task fields (`{{ params.region }}`, `{{ run.id }}`) and evaluation of
+//! expressions (`when:` conditions, `for_each:` lists) with minijinja.
 
 use minijinja::value::{Serde, Value};
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, context};
@@ -6,7 +7,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 /// What a template can see: `params.*`, `run.id`, `job.name`, `task.name`,
-/// `task.attempt`, and `tasks.NAME.outputs.KEY` of the task's upstream tasks.
+/// `task.attempt`, and `tasks.NAME.outputs.KEY` and `tasks.NAME.state` of the task's
+/// upstream tasks.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct TemplateContext {
     pub params: serde_json::Map<String, serde_json::Value>,
@@ -16,6 +18,9 @@ pub struct TemplateContext {
     pub attempt: u32,
     /// Outputs of the tasks this one depends on (directly or not), by task name.
     pub upstream_outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// States of the tasks this one depends on (`success`, `failed`, `skipped`, …, as
+    /// [`crate::state::TaskState::as_str`] writes them), by task name.
+    pub upstream_states: BTreeMap<String, String>,
     /// The run's logical date (the fire time, or the start time of a manual run), in
     /// the schedule's zone so that `date` filters give local dates.
     pub logical_date: Option<chrono::DateTime<chrono::FixedOffset>>,
@@ -84,6 +89,15 @@ fn environment() -> &'static Environment<'static> {
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_debug(true);
         env.add_filter("date", format_date);
+        // Shell scripts and JSON expect `true`/`false`, not Python's `True`/`False`.
+        env.set_formatter(|out, state, value| {
+            if value.kind() == minijinja::value::ValueKind::Bool {
+                out.write_str(if value.is_true() { "true" } else { "false" })
+                    .map_err(|_| minijinja::Error::new(ErrorKind::WriteFailure, "cannot write"))
+            } else {
+                minijinja::escape_formatter(out, state, value)
+            }
+        });
         let syntax = minijinja::syntax::SyntaxConfig::builder()
             .keep_trailing_newline(true)
             .build();
@@ -137,14 +151,50 @@ pub fn check_syntax(template: &str) -> Result<(), TemplateError> {
         })
 }
 
-/// `{name: {outputs: {...}}}`, the shape templates read as `tasks.NAME.outputs.KEY`.
-fn upstream_tasks(
-    outputs: &BTreeMap<String, BTreeMap<String, String>>,
-) -> BTreeMap<&str, BTreeMap<&'static str, &BTreeMap<String, String>>> {
-    outputs
-        .iter()
-        .map(|(name, outputs)| (name.as_str(), BTreeMap::from([("outputs", outputs)])))
-        .collect()
+/// `{name: {outputs: {...}, state: "..."}}`, the shape templates read as
+/// `tasks.NAME.outputs.KEY` and `tasks.NAME.state`. A task with a state but no outputs
+/// gets empty outputs, so `tasks.NAME.outputs.KEY` names the missing key.
+fn upstream_tasks(ctx: &TemplateContext) -> serde_json::Map<String, serde_json::Value> {
+    let mut tasks = serde_json::Map::new();
+    let names = ctx
+        .upstream_outputs
+        .keys()
+        .chain(ctx.upstream_states.keys());
+    for name in names {
+        if tasks.contains_key(name) {
+            continue;
+        }
+        let mut task = serde_json::Map::new();
+        let outputs = ctx.upstream_outputs.get(name).map(|outputs| {
+            outputs
+                .iter()
+                .map(|(key, value)| (key.clone(), serde_json::Value::from(value.as_str())))
+                .collect()
+        });
+        task.insert(
+            "outputs".to_owned(),
+            serde_json::Value::Object(outputs.unwrap_or_default()),
+        );
+        if let Some(state) = ctx.upstream_states.get(name) {
+            task.insert("state".to_owned(), serde_json::Value::from(state.as_str()));
+        }
+        tasks.insert(name.clone(), serde_json::Value::Object(task));
+    }
+    tasks
+}
+
+/// Everything a template or an expression can read.
+fn values(ctx: &TemplateContext) -> Value {
+    context! {
+        params => Value::from(Serde(&ctx.params)),
+        run => context! { id => ctx.run_id },
+        job => context! { name => ctx.job_name.as_str() },
+        task => context! { name => ctx.task_name.as_str(), attempt => ctx.attempt },
+        tasks => Value::from(Serde(upstream_tasks(ctx))),
+        logical_date => ctx.logical_date.map(|t| t.to_rfc3339()),
+        data_interval_start => ctx.data_interval_start.map(|t| t.to_rfc3339()),
+        data_interval_end => ctx.data_interval_end.map(|t| t.to_rfc3339()),
+    }
 }
 
 /// Renders `template` against `ctx`; an unknown variable is an error that names it.
@@ -155,134 +205,148 @@ pub fn render(template: &str, ctx: &TemplateContext) -> Result<String, TemplateE
     let compiled = environment()
         .template_from_str(template)
         .map_err(|error| TemplateError::from_minijinja(&error))?;
-    let values = context! {
-        params => Value::from(Serde(&ctx.params)),
-        run => context! { id => ctx.run_id },
-        job => context! { name => ctx.job_name.as_str() },
-        task => context! { name => ctx.task_name.as_str(), attempt => ctx.attempt },
-        tasks => Value::from(Serde(upstream_tasks(&ctx.upstream_outputs))),
-        logical_date => ctx.logical_date.map(|t| t.to_rfc3339()),
-        data_interval_start => ctx.data_interval_start.map(|t| t.to_rfc3339()),
-        data_interval_end => ctx.data_interval_end.map(|t| t.to_rfc3339()),
-    };
     compiled
-        .render(values)
+        .render(values(ctx))
         .map_err(|error| TemplateError::from_minijinja(&error))
 }
 
+/// The expression inside `text`: `text` trimmed, without the `{{ ... }}` (or
+/// `{{- ... -}}`) around it when the author wrapped the whole expression in one.
+/// `"{{ a }} and {{ b }}"` is left as is (and does not compile as an expression).
+pub fn expression_source(text: &str) -> &str {
+    let trimmed = text.trim();
+    let Some(inner) = trimmed
+        .strip_prefix("{{")
+        .and_then(|rest| rest.strip_suffix("}}"))
+    else {
+        return trimmed;
+    };
+    let inner = inner.strip_prefix('-').unwrap_or(inner);
+    let inner = inner.strip_suffix('-').unwrap_or(inner);
+    if inner.contains("{{") || inner.contains("}}") {
+        return trimmed;
+    }
+    inner.trim()
+}
+
+/// Checks that `text` compiles as an expression (after [`expression_source`]), without
+/// evaluating it; the error carries the parser's message.
+pub fn check_expression(text: &str) -> Result<(), TemplateError> {
+    compile_expression(expression_source(text)).map(|_| ())
+}
+
+fn compile_expression(source: &str) -> Result<minijinja::Expression<'_, '_>, TemplateError> {
+    if source.is_empty() {
+        return Err(TemplateError::Syntax {
+            line: None,
+            message: "the expression is empty".to_owned(),
+        });
+    }
+    if is_template(source) {
+        return Err(TemplateError::Syntax {
+            line: None,
+            message: "expected a single expression (such as \
+                      `tasks.a.outputs.n | int > 0`), not template text"
+                .to_owned(),
+        });
+    }
+    environment().compile_expression(source).map_err(|error| {
+        match TemplateError::from_minijinja(&error) {
+            // Every parse failure of an expression is a syntax error, whatever kind
+            // minijinja gives it.
+            TemplateError::Render { line, message }
+            | TemplateError::Undefined { line, message } => TemplateError::Syntax { line, message },
+            syntax => syntax,
+        }
+    })
+}
+
+/// Evaluates an expression (`tasks.extract.outputs.rows | int > 0`, with or without
+/// `{{ }}` around it) to a minijinja value; an undefined result is an error naming
+/// the expression, as in templates.
+fn eval(text: &str, ctx: &TemplateContext) -> Result<Value, TemplateError> {
+    let source = expression_source(text);
+    let value = compile_expression(source)?
+        .eval(values(ctx))
+        .map_err(|error| TemplateError::from_minijinja(&error))?;
+    if value.is_undefined() {
+        return Err(TemplateError::Undefined {
+            line: None,
+            message: format!("`{source}` is undefined"),
+        });
+    }
+    Ok(value)
+}
+
+/// Evaluates a `when:` condition: true when the result is truthy (a non-zero number,
+/// a non-empty string or collection, `true`). An unknown variable or output is an
+/// error that names it; so is an operation on the wrong type (`"a" > 1`).
+pub fn eval_condition(expr: &str, ctx: &TemplateContext) -> Result<bool, TemplateError> {
+    eval(expr, ctx).map(|value| value.is_true())
+}
+
+/// Evaluates an expression to JSON (`for_each: "{{ tasks.list.outputs.files |
+/// split(',') }}"` gives a list). Undefined values are errors, as in templates.
+pub fn eval_expression(
+    expr: &str,
+    ctx: &TemplateContext,
+) -> Result<serde_json::Value, TemplateError> {
+    let value = eval(expr, ctx)?;
+    serde_json::to_value(&value).map_err(|error| TemplateError::Render {
+        line: None,
+        message: format!("the result cannot be read as data: {error}"),
+    })
+}
+
 #[cfg(test)]
-mod tests {
+#[path = "template_tests.rs"]
+mod tests;
+
+/// Renders a value passed on to another job: text that is one lone `{{ expr }}`
+/// keeps the expression's type (`{{ params.limit }}` stays a number, a bool stays a
+/// bool); any other text renders to a string.
+pub fn render_value(text: &str, ctx: &TemplateContext) -> Result<serde_json::Value, TemplateError> {
+    let trimmed = text.trim();
+    let lone = trimmed
+        .strip_prefix("{{")
+        .and_then(|rest| rest.strip_suffix("}}"))
+        .filter(|inner| !inner.contains("{{") && !inner.contains("}}"));
+    match lone {
+        Some(expression) => {
+            let value = eval(expression, ctx)?;
+            serde_json::to_value(&value).map_err(|e| TemplateError::Render {
+                line: None,
+                message: format!("`{expression}` has no JSON form: {e}"),
+            })
+        }
+        None => render(text, ctx).map(serde_json::Value::String),
+    }
+}
+
+#[cfg(test)]
+mod render_value_tests {
     use super::*;
 
     #[test]
-    fn logical_dates_format_with_the_date_filter() {
-        let rendered = render(
-            "{{ logical_date | date('%Y%m%d') }} {{ logical_date | date }}",
-            &context(),
-        );
-        assert_eq!(rendered.ok().as_deref(), Some("20260308 2026-03-08"));
-        let bad = render("{{ logical_date | date('%Q') }}", &context());
-        assert!(matches!(bad, Err(TemplateError::Render { .. })), "{bad:?}");
-    }
-
-    #[test]
-    fn upstream_outputs_are_visible() {
-        let rendered = render("rows={{ tasks.extract.outputs.rows }}", &context());
-        assert_eq!(rendered.ok().as_deref(), Some("rows=42"));
-        let missing = render("{{ tasks.load.outputs.rows }}", &context());
-        assert!(
-            matches!(missing, Err(TemplateError::Undefined { .. })),
-            "{missing:?}"
-        );
-    }
-
-    fn context() -> TemplateContext {
-        let mut params = serde_json::Map::new();
-        params.insert("region".into(), "cn".into());
-        params.insert("shards".into(), serde_json::json!([1, 2]));
-        let mut upstream_outputs = BTreeMap::new();
-        upstream_outputs.insert(
-            "extract".to_owned(),
-            BTreeMap::from([("rows".to_owned(), "42".to_owned())]),
-        );
-        TemplateContext {
-            upstream_outputs,
-            logical_date: chrono::DateTime::parse_from_rfc3339("2026-03-08T02:30:00Z").ok(),
-            data_interval_start: None,
-            data_interval_end: None,
-            params,
-            run_id: 42,
-            job_name: "etl-daily".into(),
-            task_name: "extract".into(),
-            attempt: 2,
-        }
-    }
-
-    #[test]
-    fn renders_params_and_run_fields() {
-        let rendered = render(
-            "{{ job.name }}/{{ task.name }}#{{ task.attempt }} run {{ run.id }} \
-             in {{ params.region }} over {{ params.shards | length }} shards",
-            &context(),
+    fn a_lone_expression_keeps_its_type() {
+        let mut ctx = TemplateContext::default();
+        ctx.params.insert("fail".into(), serde_json::json!(false));
+        ctx.params.insert("n".into(), serde_json::json!(3));
+        assert_eq!(
+            render_value("{{ params.fail }}", &ctx).ok(),
+            Some(serde_json::json!(false))
         );
         assert_eq!(
-            rendered,
-            Ok("etl-daily/extract#2 run 42 in cn over 2 shards".to_owned())
+            render_value(" {{ params.n + 1 }} ", &ctx).ok(),
+            Some(serde_json::json!(4))
         );
-    }
-
-    #[test]
-    fn keeps_trailing_newlines_and_does_not_escape() {
-        let rendered = render("echo \"<{{ params.region }}>\" & true\n", &context());
-        assert_eq!(rendered, Ok("echo \"<cn>\" & true\n".to_owned()));
-    }
-
-    #[test]
-    fn plain_text_renders_to_itself() {
-        let text = "echo { not a template } $HOME }}";
-        assert!(!is_template(text));
-        assert_eq!(render(text, &context()), Ok(text.to_owned()));
-        assert_eq!(check_syntax(text), Ok(()));
-    }
-
-    #[test]
-    fn an_undefined_variable_is_an_error_that_names_it() {
-        let error = render("line one\n{{ params.nope }}", &context()).expect_err("undefined");
-        let TemplateError::Undefined { line, .. } = &error else {
-            panic!("expected an undefined error, got {error:?}");
-        };
-        assert_eq!(*line, Some(2));
-        let message = error.to_string();
-        assert!(message.contains("params.nope"), "{message}");
-        assert!(message.contains("on line 2"), "{message}");
-
-        let error = render("{{ nope }}", &context()).expect_err("undefined");
-        assert!(error.to_string().contains("nope"), "{error}");
-    }
-
-    #[test]
-    fn syntax_errors_carry_the_line() {
-        let error = check_syntax("ok\n{{ params.region ").expect_err("unclosed");
-        let TemplateError::Syntax { line, .. } = &error else {
-            panic!("expected a syntax error, got {error:?}");
-        };
-        assert_eq!(*line, Some(2));
-        assert!(
-            error
-                .to_string()
-                .starts_with("template syntax error on line 2: "),
-            "{error}"
-        );
-        assert_eq!(check_syntax("{% if true %}x{% endif %}"), Ok(()));
-        let error = check_syntax("echo ${#names[@]}").expect_err("comment");
-        assert!(error.to_string().contains("{% raw %}"), "{error}");
         assert_eq!(
-            check_syntax("{% raw %}echo ${#names[@]}{% endraw %}"),
-            Ok(())
+            render_value("n={{ params.n }}", &ctx).ok(),
+            Some(serde_json::json!("n=3"))
         );
-        assert!(matches!(
-            render("{% for %}", &context()),
-            Err(TemplateError::Syntax { .. })
-        ));
+        assert_eq!(
+            render("{{ params.fail }}", &ctx).ok().as_deref(),
+            Some("false")
+        );
     }
 }

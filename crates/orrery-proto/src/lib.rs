@@ -6,8 +6,8 @@
 mod messages;
 
 pub use messages::{
-    Assignment, ExecSpec, HttpRequest, LogChunk, PythonSource, LogLine, LogStream, Register, SchedulerMessage, TaskFinished,
-    TaskOutcome, TaskRef, TaskStarted, WorkerMessage,
+    Assignment, ExecSpec, HttpRequest, LogChunk, LogLine, LogStream, PythonSource, Register,
+    SchedulerMessage, TaskFinished, TaskOutcome, TaskRef, TaskStarted, WorkerMessage,
 };
 
 /// Bumped on any incompatible change to the messages.

@@ -33,6 +33,8 @@ pub enum WorkerMessage {
 
 /// Scheduler → worker.
 #[derive(Clone, Debug, PartialEq)]
+// Assignments are most of the traffic; boxing them would allocate for nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum SchedulerMessage {
     /// Registration accepted.
     Registered {

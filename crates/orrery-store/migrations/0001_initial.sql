@@ -38,6 +38,9 @@ CREATE TABLE runs (
     backfill_id INTEGER,
     -- Set on an explicit rerun of an earlier run (same logical date, new attempt).
     rerun_of INTEGER REFERENCES runs (id),
+    -- A sub-workflow's parent run and the task in it that started this run.
+    parent_run_id INTEGER REFERENCES runs (id),
+    parent_task_id INTEGER,
     cancel_requested INTEGER NOT NULL DEFAULT 0,
     created_at TEXT NOT NULL,
     created_by TEXT NOT NULL,

@@ -49,6 +49,9 @@ pub struct RunRecord {
     pub backfill_id: Option<i64>,
     /// The run this one reruns (same logical date).
     pub rerun_of: Option<RunId>,
+    /// For a sub-workflow: the parent run and its task that started this one.
+    pub parent_run_id: Option<RunId>,
+    pub parent_task_id: Option<TaskInstanceId>,
     pub cancel_requested: bool,
     pub created_at: DateTime<Utc>,
     pub created_by: String,

@@ -7,7 +7,7 @@ use crate::jobs::to_version;
 use crate::records::RunRecord;
 use crate::sqlite::Store;
 use chrono::{DateTime, Utc};
-use orrery_core::ids::{JobId, RunId};
+use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::state::RunState;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{QueryBuilder, Row, Sqlite};
@@ -38,6 +38,8 @@ pub struct RunSchedule {
     pub backfill_id: Option<i64>,
     /// An explicit rerun of this run: same logical date, allowed beside it.
     pub rerun_of: Option<RunId>,
+    /// For a sub-workflow: the parent run and the task that started it.
+    pub parent: Option<(RunId, TaskInstanceId)>,
 }
 
 /// Filters for listing runs, newest first.
@@ -53,7 +55,8 @@ pub struct RunListFilter {
 
 const RUN_COLUMNS: &str = "r.id, r.job_id, j.project, j.name, r.job_version, r.state, r.trigger, r.params, \
      r.logical_date, r.cancel_requested, r.created_at, r.created_by, r.started_at, r.finished_at, \
-     r.scheduled_at, r.data_interval_start, r.data_interval_end, r.backfill_id, r.rerun_of";
+     r.scheduled_at, r.data_interval_start, r.data_interval_end, r.backfill_id, r.rerun_of, \
+     r.parent_run_id, r.parent_task_id";
 
 impl Store {
     /// Creates a queued run and its pending task attempts in one transaction.
@@ -157,8 +160,9 @@ pub(crate) async fn insert_run(
     let params = serde_json::Value::Object(new.params.clone()).to_string();
     let row = sqlx::query(
         "INSERT INTO runs (job_id, job_version, state, trigger, params, logical_date, scheduled_at, \
-         data_interval_start, data_interval_end, backfill_id, rerun_of, created_at, created_by) \
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+         data_interval_start, data_interval_end, backfill_id, rerun_of, parent_run_id, parent_task_id, \
+         created_at, created_by) \
+         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
          ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL DO NOTHING RETURNING id",
     )
     .bind(new.job_id.0)
@@ -171,6 +175,8 @@ pub(crate) async fn insert_run(
     .bind(new.schedule.data_interval_end)
     .bind(new.schedule.backfill_id)
     .bind(new.schedule.rerun_of.map(|id| id.0))
+    .bind(new.schedule.parent.map(|(run, _)| run.0))
+    .bind(new.schedule.parent.map(|(_, task)| task.0))
     .bind(new.now)
     .bind(new.actor)
     .fetch_optional(&mut *tx)
@@ -237,5 +243,7 @@ pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         data_interval_end: row.try_get(16)?,
         backfill_id: row.try_get(17)?,
         rerun_of: row.try_get::<Option<i64>, _>(18)?.map(RunId),
+        parent_run_id: row.try_get::<Option<i64>, _>(19)?.map(RunId),
+        parent_task_id: row.try_get::<Option<i64>, _>(20)?.map(TaskInstanceId),
     })
 }

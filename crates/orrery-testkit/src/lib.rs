@@ -3,9 +3,13 @@
 //! `eventually` for waiting on a condition without sleeping blindly.
 
 mod eventually;
+mod http_server;
+mod logging;
 mod server;
 
 pub use eventually::{eventually, eventually_async};
+pub use http_server::{Scripted, ScriptedHttpServer};
+pub use logging::errors_logged;
 pub use server::{TestServer, wait_for_run_end};
 
 /// The repository's root, to find `examples/`.

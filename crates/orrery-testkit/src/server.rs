@@ -2,6 +2,7 @@
 //! temporary data directory.
 
 use crate::eventually::eventually_async;
+use crate::logging::init_logging;
 use chrono::{DateTime, Utc};
 use orrery::{RunningServer, ServerConfig, start_server};
 use orrery_client::Client;
@@ -14,6 +15,8 @@ use std::time::Duration;
 /// A running server and the directory it keeps its data in.
 pub struct TestServer {
     pub server: RunningServer,
+    /// ERRORs logged in this process when the server started.
+    errors_at_start: usize,
     pub config: ServerConfig,
     pub client: Client,
     data_dir: tempfile::TempDir,
@@ -63,6 +66,7 @@ impl TestServer {
         let client = Client::new(&server.url(), Some(server.admin_token.clone()));
         TestServer {
             server,
+            errors_at_start: crate::logging::errors_logged(),
             config,
             client,
             data_dir,
@@ -116,8 +120,22 @@ impl TestServer {
         wait_for_run_end(&self.client, run.id, Duration::from_secs(60)).await
     }
 
-    /// Stops the server.
+    /// Stops the server, failing the test if it logged an ERROR (see
+    /// [`stop_allowing_errors`](Self::stop_allowing_errors) for tests that provoke one).
     pub async fn stop(self) {
+        let errors = crate::logging::errors_logged() - self.errors_at_start;
+        self.server
+            .shutdown()
+            .await
+            .unwrap_or_else(|e| panic!("shut down: {e}"));
+        assert_eq!(
+            errors, 0,
+            "the server logged {errors} unexpected ERROR(s); see the test output"
+        );
+    }
+
+    /// Stops the server without checking its log.
+    pub async fn stop_allowing_errors(self) {
         self.server
             .shutdown()
             .await
@@ -140,13 +158,4 @@ pub async fn wait_for_run_end(client: &Client, id: i64, timeout: Duration) -> Ru
         matches!(run.state.as_str(), "success" | "failed" | "cancelled").then_some(run)
     })
     .await
-}
-
-fn init_logging() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(tracing_subscriber::EnvFilter::new(
-            std::env::var("ORRERY_TEST_LOG").unwrap_or_else(|_| "warn".to_owned()),
-        ))
-        .with_test_writer()
-        .try_init();
 }

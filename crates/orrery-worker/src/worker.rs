@@ -3,7 +3,7 @@
 use crate::attempts::RunningAttempts;
 use crate::config::WorkerConfig;
 use crate::error::WorkerError;
-use crate::executor::{self, AttemptContext};
+use crate::executor::{self, AttemptContext, HttpClient};
 use crate::link::WorkerLink;
 use crate::register::{Registration, register};
 use crate::results::failed_without_process;
@@ -53,6 +53,8 @@ struct Worker {
     clock: Arc<dyn Clock>,
     outbound: mpsc::Sender<WorkerMessage>,
     attempts: RunningAttempts,
+    /// Built on the first `http` attempt, then shared by all of them.
+    http: HttpClient,
     unacked: UnackedResults,
     draining: bool,
     link_closed: bool,
@@ -71,6 +73,7 @@ impl Worker {
             config: Arc::new(config),
             clock,
             outbound,
+            http: HttpClient::default(),
             draining: false,
             link_closed: false,
             last_credits: None,
@@ -173,6 +176,7 @@ impl Worker {
             config: self.config.clone(),
             clock: self.clock.clone(),
             outbound: self.outbound.clone(),
+            http: self.http.clone(),
         };
         self.attempts.start(task, move |cancel| {
             executor::execute(assignment, context, cancel)

@@ -24,6 +24,11 @@ impl Problems {
         self.0
     }
 
+    /// Adds problems recorded aside, after those found so far.
+    pub(super) fn append(&mut self, later: Problems) {
+        self.0.extend(later.0);
+    }
+
     pub(super) fn wrong_type(&mut self, path: &str, expected: &str, found: &Value) {
         self.push(
             path,
@@ -63,6 +68,76 @@ impl Problems {
                 None
             }
         }
+    }
+
+    pub(super) fn boolean(&mut self, value: &Value, path: &str) -> Option<bool> {
+        match value {
+            Value::Bool(flag) => Some(*flag),
+            other => {
+                self.wrong_type(path, "true or false", other);
+                None
+            }
+        }
+    }
+
+    /// A whole number within `min..=max`.
+    pub(super) fn integer(&mut self, value: &Value, path: &str, min: i64, max: i64) -> Option<i64> {
+        let expected = format!("a whole number from {min} to {max}");
+        let Value::Number(number) = value else {
+            self.wrong_type(path, &expected, value);
+            return None;
+        };
+        let whole = number
+            .as_i64()
+            .map(i128::from)
+            .or_else(|| number.as_u64().map(i128::from));
+        match whole {
+            Some(whole) if whole < i128::from(min) => {
+                self.push(path, format!("must be at least {min}, found {number}"));
+                None
+            }
+            Some(whole) if whole > i128::from(max) => {
+                self.push(path, format!("must be at most {max}, found {number}"));
+                None
+            }
+            Some(whole) => i64::try_from(whole).ok(),
+            None => {
+                self.push(path, format!("expected {expected}, found {number}"));
+                None
+            }
+        }
+    }
+
+    /// One of a fixed set of words (`trigger_rule: all_done`), suggesting a close one.
+    /// `what` names the kind of word in the message: "unknown trigger rule \"x\"".
+    pub(super) fn keyword<T: Copy>(
+        &mut self,
+        value: &Value,
+        path: &str,
+        what: &str,
+        all: &[T],
+        name: fn(T) -> &'static str,
+    ) -> Option<T> {
+        let text = self.string(value, path)?;
+        if let Some(found) = all
+            .iter()
+            .copied()
+            .find(|candidate| name(*candidate) == text)
+        {
+            return Some(found);
+        }
+        let names: Vec<&str> = all.iter().copied().map(name).collect();
+        let hint = suggest(text, names.iter().copied())
+            .map(|close| format!(", did you mean {close:?}?"))
+            .unwrap_or_default();
+        self.push(
+            path,
+            format!(
+                "unknown {what} {text:?} (one of {}){hint}",
+                names.join(", ")
+            ),
+        );
+        None
     }
 
     /// A string, or a number or boolean written without quotes (`LANG: 1`, `[sleep, 5]`).

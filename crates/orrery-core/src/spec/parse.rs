@@ -118,3 +118,7 @@ fn read_text(text: &str, format: SpecFormat) -> Result<Value, SpecErrors> {
 #[cfg(test)]
 #[path = "parse_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "canonical_tests.rs"]
+mod canonical_tests;

@@ -2,7 +2,7 @@
 
 use super::*;
 use crate::duration::HumanDuration;
-use crate::spec::{SpecError, TaskKind, TaskSpec};
+use crate::spec::{RetryBackoff, RetryOn, SpecError, TaskKind, TaskSpec, TriggerRule};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,6 +34,7 @@ fn expected_example() -> JobSpec {
         project: "default".into(),
         description: Some("Daily report".into()),
         params: BTreeMap::from([("region".into(), serde_json::json!("cn"))]),
+        param_types: BTreeMap::new(),
         tasks: vec![
             TaskSpec {
                 name: "extract".into(),
@@ -47,7 +48,16 @@ fn expected_example() -> JobSpec {
                 timeout: Some(HumanDuration(Duration::from_secs(600))),
                 retries: 2,
                 retry_delay: Some(HumanDuration(Duration::from_secs(5))),
+                retry_backoff: RetryBackoff::Fixed,
+                retry_max_delay: None,
+                retry_jitter: false,
+                retry_on: RetryOn::all(),
                 depends_on: vec![],
+                trigger_rule: TriggerRule::AllSuccess,
+                when: None,
+                priority: 0,
+                for_each: None,
+                max_parallel: None,
             },
             TaskSpec {
                 name: "load".into(),
@@ -59,10 +69,22 @@ fn expected_example() -> JobSpec {
                 timeout: None,
                 retries: 0,
                 retry_delay: None,
+                retry_backoff: RetryBackoff::Fixed,
+                retry_max_delay: None,
+                retry_jitter: false,
+                retry_on: RetryOn::all(),
                 depends_on: vec!["extract".into()],
+                trigger_rule: TriggerRule::AllSuccess,
+                when: None,
+                priority: 0,
+                for_each: None,
+                max_parallel: None,
             },
         ],
         schedule: None,
+        timeout: None,
+        on_failure: None,
+        on_success: None,
     }
 }
 

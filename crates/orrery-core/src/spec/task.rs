@@ -1,9 +1,11 @@
 //! Validation of one task of a spec, on its own (references are checked job-wide).
 
 use super::fields::{Problems, child, item, optional};
-use super::job::{TaskKind, TaskSpec};
-use super::names::{check_env_name, suggest};
-use serde_json::{Map, Value};
+use super::kind::read_kind;
+use super::names::check_env_name;
+use super::task_policy::{TaskPolicy, read_policy};
+use super::task_spec::TaskSpec;
+use serde_json::Value;
 use std::collections::BTreeMap;
 
 const TASK_FIELDS: &[&str] = &[
@@ -11,15 +13,31 @@ const TASK_FIELDS: &[&str] = &[
     "type",
     "script",
     "command",
+    "file",
+    "method",
+    "url",
+    "headers",
+    "body",
+    "expect_status",
+    "expect_json",
+    "job",
+    "params",
     "env",
     "working_dir",
     "timeout",
     "retries",
     "retry_delay",
+    "retry_backoff",
+    "retry_max_delay",
+    "retry_jitter",
+    "retry_on",
     "depends_on",
+    "trigger_rule",
+    "when",
+    "priority",
+    "for_each",
+    "max_parallel",
 ];
-
-const TASK_TYPES: &[&str] = &["shell", "command", "noop"];
 
 /// Most retries a task may ask for.
 const MAX_RETRIES: u64 = 100;
@@ -32,6 +50,8 @@ pub(super) struct TaskDraft {
     pub(super) name: Option<String>,
     /// Each `depends_on` entry that is a string, with its position in the list.
     pub(super) depends_on: Vec<(usize, String)>,
+    /// The job a `type: job` task starts, when it is a string.
+    pub(super) sub_job: Option<String>,
     /// The finished task, present only when the task itself has no problem.
     pub(super) spec: Option<TaskSpec>,
 }
@@ -51,6 +71,9 @@ pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> T
         problems.name(value, &name_path)
     });
     let kind = read_kind(map, path, problems);
+    if map.get("type").and_then(Value::as_str) == Some("job") {
+        draft.sub_job = map.get("job").and_then(Value::as_str).map(str::to_owned);
+    }
     let env = optional(map, "env").and_then(|value| read_env(value, &child(path, "env"), problems));
     let working_dir = optional(map, "working_dir").and_then(|value| {
         let field_path = child(path, "working_dir");
@@ -77,6 +100,7 @@ pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> T
         .and_then(|value| read_retries(value, &child(path, "retries"), problems));
     let retry_delay = optional(map, "retry_delay")
         .and_then(|value| problems.duration(value, &child(path, "retry_delay")));
+    let policy = read_policy(map, path, retry_delay, problems);
     draft.depends_on = optional(map, "depends_on")
         .map(|value| read_depends_on(value, &child(path, "depends_on"), problems))
         .unwrap_or_default();
@@ -85,6 +109,17 @@ pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> T
         return draft;
     }
     if let (Some(name), Some(kind)) = (name, kind) {
+        let TaskPolicy {
+            retry_backoff,
+            retry_max_delay,
+            retry_jitter,
+            retry_on,
+            trigger_rule,
+            when,
+            priority,
+            for_each,
+            max_parallel,
+        } = policy;
         draft.spec = Some(TaskSpec {
             name,
             kind,
@@ -93,105 +128,23 @@ pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> T
             timeout,
             retries: retries.unwrap_or(0),
             retry_delay,
+            retry_backoff,
+            retry_max_delay,
+            retry_jitter,
+            retry_on,
             depends_on: draft
                 .depends_on
                 .iter()
                 .map(|(_, name)| name.clone())
                 .collect(),
+            trigger_rule,
+            when,
+            priority,
+            for_each,
+            max_parallel,
         });
     }
     draft
-}
-
-/// Reads `type` with the fields that belong to it (`script`, `command`).
-fn read_kind(map: &Map<String, Value>, path: &str, problems: &mut Problems) -> Option<TaskKind> {
-    let type_hint = format!(" (one of {})", TASK_TYPES.join(", "));
-    let type_path = child(path, "type");
-    let task_type = problems
-        .required(map, path, "type", &type_hint)
-        .and_then(|value| problems.string(value, &type_path))
-        .and_then(|text| {
-            if TASK_TYPES.contains(&text) {
-                return Some(text);
-            }
-            let hint = suggest(text, TASK_TYPES.iter().copied())
-                .map(|close| format!(", did you mean {close:?}?"))
-                .unwrap_or_default();
-            problems.push(
-                &type_path,
-                format!("unknown task type {text:?}{type_hint}{hint}"),
-            );
-            None
-        });
-    let script_path = child(path, "script");
-    let script = optional(map, "script").and_then(|value| {
-        let text = problems.string(value, &script_path)?;
-        problems.template(text, &script_path);
-        Some(text.to_owned())
-    });
-    let command_path = child(path, "command");
-    let command =
-        optional(map, "command").and_then(|value| read_command(value, &command_path, problems));
-
-    let task_type = task_type?;
-    let not_allowed = format!("not allowed for a {task_type} task");
-    if task_type != "shell" && map.contains_key("script") {
-        problems.push(&script_path, not_allowed.clone());
-    }
-    if task_type != "command" && map.contains_key("command") {
-        problems.push(&command_path, not_allowed);
-    }
-    match task_type {
-        "shell" => match script {
-            Some(script) if script.trim().is_empty() => {
-                problems.push(&script_path, "must not be empty");
-                None
-            }
-            Some(script) => Some(TaskKind::Shell { script }),
-            None => {
-                if optional(map, "script").is_none() {
-                    problems.push(
-                        &script_path,
-                        "missing required field \"script\" for a shell task",
-                    );
-                }
-                None
-            }
-        },
-        "command" => {
-            if optional(map, "command").is_none() {
-                problems.push(
-                    &command_path,
-                    "missing required field \"command\" for a command task",
-                );
-            }
-            command.map(|command| TaskKind::Command { command })
-        }
-        _ => Some(TaskKind::Noop),
-    }
-}
-
-/// Reads an argv: a non-empty list whose first element (the program) is not empty.
-fn read_command(value: &Value, path: &str, problems: &mut Problems) -> Option<Vec<String>> {
-    let items = problems.list(value, path)?;
-    if items.is_empty() {
-        problems.push(path, "must list at least the program to run");
-        return None;
-    }
-    let n_before = problems.count();
-    let mut argv = Vec::with_capacity(items.len());
-    for (arg_idx, arg) in items.iter().enumerate() {
-        let arg_path = item(path, arg_idx);
-        let Some(text) = problems.scalar_string(arg, &arg_path) else {
-            continue;
-        };
-        if arg_idx == 0 && text.trim().is_empty() {
-            problems.push(&arg_path, "the program must not be empty");
-        }
-        problems.template(&text, &arg_path);
-        argv.push(text);
-    }
-    (problems.count() == n_before).then_some(argv)
 }
 
 fn read_env(

@@ -2,14 +2,16 @@
 
 use super::error::{SpecError, SpecErrors};
 use super::fields::{Problems, child, item, optional};
+use super::handlers::{Handler, check_handlers, check_sub_jobs};
 use super::job::{DEFAULT_PROJECT, JobSpec};
 use super::names::suggest;
+use super::params_read::read_params;
 use super::schedule::read_schedule;
 use super::task::{TaskDraft, read_task};
 use crate::dag::find_cycles;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::collections::hash_map::Entry;
-use std::collections::{BTreeMap, HashMap};
 
 const JOB_FIELDS: &[&str] = &[
     "kind",
@@ -19,6 +21,9 @@ const JOB_FIELDS: &[&str] = &[
     "params",
     "tasks",
     "schedule",
+    "timeout",
+    "on_failure",
+    "on_success",
 ];
 
 /// Known task names listed in an "unknown task" message, at most.
@@ -68,19 +73,32 @@ fn read_job(document: &Value, problems: &mut Problems) -> Option<JobSpec> {
     let description = optional(map, "description")
         .and_then(|value| problems.string(value, "description"))
         .map(str::to_owned);
-    let params = optional(map, "params")
-        .and_then(|value| problems.mapping(value, "params"))
-        .map(|params| {
-            params
-                .iter()
-                .map(|(k, v)| (k.clone(), v.clone()))
-                .collect::<BTreeMap<_, _>>()
-        });
+    let params = match optional(map, "params") {
+        Some(value) => read_params(value, "params", problems),
+        None => Some(Default::default()),
+    };
 
     let schedule = match optional(map, "schedule") {
         Some(value) => read_schedule(value, "schedule", problems).map(Some),
         None => Some(None),
     };
+    let timeout = optional(map, "timeout").and_then(|value| {
+        let timeout = problems.duration(value, "timeout")?;
+        if timeout.is_zero() {
+            problems.push(
+                "timeout",
+                "must be longer than zero (leave it out for no run timeout)",
+            );
+        }
+        Some(timeout)
+    });
+    let handlers: Vec<Handler<'_>> = ["on_failure", "on_success"]
+        .into_iter()
+        .filter_map(|key| {
+            let name = problems.string(optional(map, key)?, key)?;
+            Some(Handler { key, name })
+        })
+        .collect();
 
     let tasks = problems
         .required(map, "", "tasks", "")
@@ -95,18 +113,33 @@ fn read_job(document: &Value, problems: &mut Problems) -> Option<JobSpec> {
         .map(|(task_idx, task)| read_task(task, &item("tasks", task_idx), problems))
         .collect();
     check_references(&drafts, problems);
+    if let Some(job_name) = map.get("name").and_then(Value::as_str) {
+        check_sub_jobs(job_name, &drafts, problems);
+    }
+    check_handlers(&handlers, &drafts, problems);
 
     let tasks = drafts
         .into_iter()
         .map(|draft| draft.spec)
         .collect::<Option<Vec<_>>>()?;
+    let params = params?;
+    let handler_named = |key: &str| {
+        handlers
+            .iter()
+            .find(|handler| handler.key == key)
+            .map(|handler| handler.name.to_owned())
+    };
     Some(JobSpec {
         name: name?,
         project: project?,
         description,
-        params: params.unwrap_or_default(),
+        params: params.defaults,
+        param_types: params.types,
         tasks,
         schedule: schedule?,
+        timeout,
+        on_failure: handler_named("on_failure"),
+        on_success: handler_named("on_success"),
     })
 }
 
@@ -176,7 +209,7 @@ fn check_references(drafts: &[TaskDraft], problems: &mut Problems) {
     }
 }
 
-fn unknown_task_message(dependency: &str, drafts: &[TaskDraft]) -> String {
+pub(super) fn unknown_task_message(dependency: &str, drafts: &[TaskDraft]) -> String {
     let mut known: Vec<&str> = Vec::with_capacity(drafts.len());
     for name in drafts.iter().filter_map(|draft| draft.name.as_deref()) {
         if !known.contains(&name) {
@@ -201,3 +234,15 @@ fn unknown_task_message(dependency: &str, drafts: &[TaskDraft]) -> String {
 #[cfg(test)]
 #[path = "validate_tests.rs"]
 mod tests;
+
+#[cfg(test)]
+#[path = "validate_policy_tests.rs"]
+mod policy_tests;
+
+#[cfg(test)]
+#[path = "validate_kind_tests.rs"]
+mod kind_tests;
+
+#[cfg(test)]
+#[path = "validate_job_tests.rs"]
+mod job_tests;

@@ -56,7 +56,7 @@ fn job_level_fields() {
     check(
         "name: j\nnmae: x\nlabels: {}\ntasks: [{name: a, type: noop}]",
         &[
-            r#"labels: unknown field "labels" (expected one of: kind, name, project, description, params, tasks, schedule)"#,
+            r#"labels: unknown field "labels" (expected one of: kind, name, project, description, params, tasks, schedule, timeout, on_failure, on_success)"#,
             r#"nmae: unknown field "nmae", did you mean "name"?"#,
         ],
     );
@@ -82,16 +82,20 @@ fn task_names_and_types() {
     );
     check(
         &job("  - {name: a}"),
-        &[r#"tasks[0].type: missing required field "type" (one of shell, command, noop)"#],
+        &[
+            r#"tasks[0].type: missing required field "type" (one of shell, command, noop, python, http, job, branch)"#,
+        ],
     );
     check(
         &job("  - {name: a, type: bash, script: x}"),
-        &[r#"tasks[0].type: unknown task type "bash" (one of shell, command, noop)"#],
+        &[
+            r#"tasks[0].type: unknown task type "bash" (one of shell, command, noop, python, http, job, branch)"#,
+        ],
     );
     check(
         &job("  - {name: a, type: shel, script: x}"),
         &[
-            r#"tasks[0].type: unknown task type "shel" (one of shell, command, noop), did you mean "shell"?"#,
+            r#"tasks[0].type: unknown task type "shel" (one of shell, command, noop, python, http, job, branch), did you mean "shell"?"#,
         ],
     );
 }
@@ -207,7 +211,7 @@ fn env_working_dir_timeouts_and_retries() {
     check(
         &job("  - {name: a, type: noop, scirpt: x, depends: []}"),
         &[
-            r#"tasks[0].depends: unknown field "depends" (expected one of: name, type, script, command, env, working_dir, timeout, retries, retry_delay, depends_on)"#,
+            r#"tasks[0].depends: unknown field "depends" (expected one of: name, type, script, command, file, method, url, headers, body, expect_status, expect_json, job, params, env, working_dir, timeout, retries, retry_delay, retry_backoff, retry_max_delay, retry_jitter, retry_on, depends_on, trigger_rule, when, priority, for_each, max_parallel)"#,
             r#"tasks[0].scirpt: unknown field "scirpt", did you mean "script"?"#,
         ],
     );
@@ -308,7 +312,7 @@ tasks:
     check(
         yaml,
         &[
-            r#"extra: unknown field "extra" (expected one of: kind, name, project, description, params, tasks, schedule)"#,
+            r#"extra: unknown field "extra" (expected one of: kind, name, project, description, params, tasks, schedule, timeout, on_failure, on_success)"#,
             "name: invalid name \"Etl\": use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
             r#"tasks[0].timeout: expected a duration string like "30s", found a number"#,
             "tasks[0].retries: must be at most 100, found 500",

@@ -125,6 +125,8 @@ impl TaskState {
             // A fast task may finish before its start report is applied.
             (S::Assigned | S::Running, E::Succeed) => S::Success,
             (S::Assigned | S::Running, E::Fail) => S::Failed,
+            // Refused before it ran: its condition or templates could not be evaluated.
+            (S::Pending | S::Queued, E::Fail) => S::Failed,
             (S::Assigned | S::Running, E::TimeOut) => S::TimedOut,
             (S::Assigned | S::Running, E::Lose) => S::Lost,
             (S::Pending | S::RetryWait | S::Queued | S::Assigned | S::Running, E::Cancel) => {
@@ -196,6 +198,8 @@ mod tests {
         (S::Running, E::Succeed, S::Success),
         (S::Assigned, E::Fail, S::Failed),
         (S::Running, E::Fail, S::Failed),
+        (S::Pending, E::Fail, S::Failed),
+        (S::Queued, E::Fail, S::Failed),
         (S::Assigned, E::TimeOut, S::TimedOut),
         (S::Running, E::TimeOut, S::TimedOut),
         (S::Assigned, E::Lose, S::Lost),

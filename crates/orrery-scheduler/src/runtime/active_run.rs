@@ -1,7 +1,7 @@
 //! The in-memory state of one active run: its spec, DAG, merged params and the
 //! latest attempt of each task.
 
-use crate::engine::TaskView;
+use crate::engine::{RunShape, TaskView};
 use orrery_core::dag::Dag;
 use orrery_core::spec::JobSpec;
 use orrery_store::records::{RunRecord, TaskRecord};
@@ -15,6 +15,10 @@ pub(crate) struct ActiveRun {
     pub(crate) params: serde_json::Map<String, serde_json::Value>,
     /// Latest attempt of each task, indexed like the spec's tasks.
     pub(crate) tasks: Vec<TaskRecord>,
+    /// Trigger rules, branch choices and handlers, for the engine.
+    pub(crate) shape: RunShape,
+    /// When the whole run must have ended (the job's `timeout`).
+    pub(crate) deadline: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl ActiveRun {

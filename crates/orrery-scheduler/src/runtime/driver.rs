@@ -5,6 +5,7 @@ use super::active_run::ActiveRun;
 use super::connections::Connection;
 use super::handle::{NewConnection, SchedulerConfig};
 use super::job_trigger::JobTrigger;
+use super::ready_queue::ReadyQueue;
 use crate::engine::TimerWheel;
 use crate::error::SchedulerError;
 use orrery_core::clock::Clock;
@@ -13,7 +14,7 @@ use orrery_core::state::TaskState;
 use orrery_proto::{SchedulerMessage, WorkerMessage};
 use orrery_store::records::TaskRecord;
 use orrery_store::{RunUpdate, Store};
-use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
@@ -39,7 +40,7 @@ pub(crate) struct Driver {
     /// Where each assigned attempt lives: run, task index and connection.
     pub(crate) assigned: HashMap<TaskInstanceId, (RunId, usize, u64)>,
     /// Ready tasks, oldest first; entries whose task is no longer queued are skipped.
-    pub(crate) ready: VecDeque<(RunId, usize)>,
+    pub(crate) ready: ReadyQueue,
     /// Runs whose tasks changed since they were last advanced.
     pub(crate) touched: BTreeSet<RunId>,
     /// Latest attempts changed since the last commit.
@@ -56,6 +57,10 @@ pub(crate) struct Driver {
     pub(crate) wheel: TimerWheel<JobId>,
     /// Fires created runs that the driver has not taken up yet.
     pub(crate) new_runs_pending: bool,
+    /// Sub-workflow tasks to start as child runs.
+    pub(crate) children_to_start: Vec<(RunId, usize)>,
+    /// Runs that ended in this tick (their parents, if any, are told).
+    pub(crate) finished_runs: Vec<RunId>,
     /// Most running runs per backfill.
     pub(crate) backfill_parallelism: HashMap<i64, u32>,
 }
@@ -86,7 +91,7 @@ impl Driver {
             connections: HashMap::new(),
             runs: HashMap::new(),
             assigned: HashMap::new(),
-            ready: VecDeque::new(),
+            ready: ReadyQueue::default(),
             touched: BTreeSet::new(),
             dirty: BTreeSet::new(),
             retired: Vec::new(),
@@ -97,7 +102,27 @@ impl Driver {
             wheel: TimerWheel::default(),
             new_runs_pending: false,
             backfill_parallelism: HashMap::new(),
+            finished_runs: Vec::new(),
+            children_to_start: Vec::new(),
         }
+    }
+
+    pub(crate) fn render_options(&self) -> super::render::RenderOptions {
+        super::render::RenderOptions {
+            default_timezone: self.config.default_timezone,
+            python_interpreter: self.config.python_interpreter.clone(),
+            max_http_body_bytes: self.config.max_http_body_bytes,
+        }
+    }
+
+    /// Queues task `idx` of run `id` for dispatch at its priority.
+    pub(crate) fn make_ready(&mut self, id: RunId, idx: usize) {
+        let priority = self
+            .runs
+            .get(&id)
+            .and_then(|run| run.spec.tasks.get(idx))
+            .map_or(0, |task| task.priority);
+        self.ready.push(id, idx, priority);
     }
 
     pub(crate) fn issue_fence(&mut self) -> u64 {
@@ -198,6 +223,7 @@ impl Driver {
             .flat_map(|run| run.tasks.iter())
             .filter(|t| t.state == TaskState::RetryWait)
             .filter_map(|t| t.retry_at)
+            .chain(self.runs.values().filter_map(|run| run.deadline))
             .min();
         match next {
             // Poll at least every poll interval: a manual clock may have moved.
@@ -213,10 +239,15 @@ impl Driver {
     /// ended and others wait to start, goes once more so they start without waiting
     /// for the next event.
     async fn tick(&mut self) {
-        for _ in 0..2 {
+        for _ in 0..3 {
             let before = self.runs.len();
             if !self.tick_once().await {
                 return;
+            }
+            if std::mem::take(&mut self.new_runs_pending) {
+                // Child runs just created: take them up now rather than at the next poll.
+                self.sync_with_store().await;
+                continue;
             }
             let ended = before > self.runs.len();
             let waiting = self
@@ -232,12 +263,16 @@ impl Driver {
     async fn tick_once(&mut self) -> bool {
         let now = self.clock.now();
         self.touch_due_retries(now);
+        self.enforce_deadlines(now);
         self.start_waiting_runs(now);
+        self.advance_touched(now);
+        self.settle_children(now);
         self.advance_touched(now);
         if !self.commit().await {
             return false;
         }
         self.dispatch(now);
+        self.start_children(now).await;
         if !self.commit().await {
             return false;
         }

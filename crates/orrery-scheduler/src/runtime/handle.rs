@@ -26,6 +26,10 @@ pub struct SchedulerConfig {
     /// Most runs of one job waiting to start (concurrency `queue`, or `allow` at its
     /// cap); further fires are skipped and recorded.
     pub max_waiting_runs: usize,
+    /// Runs `python` tasks.
+    pub python_interpreter: String,
+    /// Largest part of an `http` task's response body kept as its `body` output.
+    pub max_http_body_bytes: usize,
 }
 
 impl Default for SchedulerConfig {
@@ -36,6 +40,8 @@ impl Default for SchedulerConfig {
             default_timezone: chrono_tz::Tz::UTC,
             misfire_threshold: chrono::Duration::seconds(60),
             max_waiting_runs: 100,
+            python_interpreter: "python3".to_owned(),
+            max_http_body_bytes: 64 * 1024,
         }
     }
 }

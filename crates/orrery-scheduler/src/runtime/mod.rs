@@ -3,10 +3,13 @@
 //! Changes are committed to the store before anything is sent to a worker.
 
 mod active_run;
+mod advance;
+mod children;
 mod connections;
 mod driver;
 mod handle;
 mod job_trigger;
+mod ready_queue;
 mod render;
 mod run_control;
 mod triggers;

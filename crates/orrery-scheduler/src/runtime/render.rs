@@ -3,42 +3,30 @@
 use super::active_run::ActiveRun;
 use orrery_core::spec::TaskKind;
 use orrery_core::template::{TemplateContext, render};
-use orrery_proto::{Assignment, ExecSpec, TaskRef};
+use orrery_proto::{Assignment, ExecSpec, HttpRequest, PythonSource, TaskRef};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// Settings that shape rendered assignments.
+#[derive(Clone, Debug)]
+pub(crate) struct RenderOptions {
+    pub(crate) default_timezone: chrono_tz::Tz,
+    pub(crate) python_interpreter: String,
+    pub(crate) max_http_body_bytes: usize,
+}
 
 /// Renders the task's templates with the run's params; the error names the field.
 pub(crate) fn build_assignment(
     run: &ActiveRun,
     idx: usize,
     task_ref: TaskRef,
-    default_zone: chrono_tz::Tz,
+    options: &RenderOptions,
 ) -> Result<Assignment, String> {
     let spec = run
         .spec
         .tasks
         .get(idx)
         .ok_or_else(|| format!("task #{idx} is not in the job's spec"))?;
-    // A manual run's logical date is when it was started. Dates are shown in the
-    // schedule's zone, so `{{ logical_date | date }}` is the local date.
-    let zone = run
-        .spec
-        .schedule
-        .as_ref()
-        .and_then(|s| s.timezone)
-        .unwrap_or(default_zone);
-    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).fixed_offset();
-    let logical_date = local(run.record.logical_date.unwrap_or(run.record.created_at));
-    let context = TemplateContext {
-        params: run.params.clone(),
-        run_id: run.record.id.0,
-        job_name: run.record.job_name.clone(),
-        task_name: spec.name.clone(),
-        attempt: task_ref.attempt,
-        upstream_outputs: upstream_outputs(run, idx),
-        logical_date: Some(logical_date),
-        data_interval_start: run.record.data_interval_start.map(local),
-        data_interval_end: run.record.data_interval_end.map(local),
-    };
+    let context = template_context(run, idx, task_ref.attempt, options);
     let field = |name: &str, text: &str| {
         render(text, &context)
             .map_err(|e| format!("cannot render {name} of task {:?}: {e}", spec.name))
@@ -55,6 +43,51 @@ pub(crate) fn build_assignment(
                 .collect::<Result<_, _>>()?,
         },
         TaskKind::Noop => ExecSpec::Noop,
+        TaskKind::Branch { script } => ExecSpec::Shell {
+            script: field("script", script)?,
+        },
+        TaskKind::Python { script, file } => ExecSpec::Python {
+            interpreter: options.python_interpreter.clone(),
+            source: match (script, file) {
+                (Some(script), _) => PythonSource::Inline(field("script", script)?),
+                (None, Some(file)) => PythonSource::File(field("file", file)?),
+                (None, None) => {
+                    return Err(format!(
+                        "python task {:?} has neither script nor file",
+                        spec.name
+                    ));
+                }
+            },
+            params_json: serde_json::Value::Object(run.params.clone()).to_string(),
+        },
+        TaskKind::Http {
+            method,
+            url,
+            headers,
+            body,
+            expect_status,
+            expect_json,
+        } => ExecSpec::Http(HttpRequest {
+            method: method.clone(),
+            url: field("url", url)?,
+            headers: headers
+                .iter()
+                .map(|(k, v)| Ok((k.clone(), field(&format!("headers.{k}"), v)?)))
+                .collect::<Result<_, String>>()?,
+            body: body.as_deref().map(|b| field("body", b)).transpose()?,
+            expect_status: expect_status.clone(),
+            expect_json: expect_json
+                .as_ref()
+                .map(|e| (e.path.clone(), e.equals.clone())),
+            max_body_bytes: options.max_http_body_bytes,
+        }),
+        // Sub-workflows never reach a worker: the driver runs them as child runs.
+        TaskKind::Job { job, .. } => {
+            return Err(format!(
+                "task {:?} starts job {job:?}; it is not a worker task",
+                spec.name
+            ));
+        }
     };
     let mut env = BTreeMap::new();
     for (key, value) in &spec.env {
@@ -69,12 +102,12 @@ pub(crate) fn build_assignment(
     );
     env.insert("ORRERY_TASK".to_owned(), spec.name.clone());
     env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
-    env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
-    if let Some(scheduled_at) = run.record.scheduled_at {
-        env.insert(
-            "ORRERY_SCHEDULED_AT".to_owned(),
-            local(scheduled_at).to_rfc3339(),
-        );
+    if let Some(logical_date) = context.logical_date {
+        env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
+        if let Some(scheduled_at) = run.record.scheduled_at {
+            let local = scheduled_at.with_timezone(&logical_date.timezone());
+            env.insert("ORRERY_SCHEDULED_AT".to_owned(), local.to_rfc3339());
+        }
     }
     let working_dir = spec
         .working_dir
@@ -93,9 +126,9 @@ pub(crate) fn build_assignment(
     })
 }
 
-/// Outputs of every task `idx` depends on, directly or through others; tasks that
-/// are not upstream are left out so a template cannot race with them.
-fn upstream_outputs(run: &ActiveRun, idx: usize) -> BTreeMap<String, BTreeMap<String, String>> {
+/// Every task `idx` depends on, directly or through others; tasks that are not
+/// upstream are left out so a template cannot race with them.
+pub(crate) fn ancestors(run: &ActiveRun, idx: usize) -> BTreeSet<usize> {
     let mut seen = BTreeSet::new();
     let mut stack: Vec<usize> = run.dag.upstreams(idx).to_vec();
     while let Some(upstream) = stack.pop() {
@@ -103,8 +136,62 @@ fn upstream_outputs(run: &ActiveRun, idx: usize) -> BTreeMap<String, BTreeMap<St
             stack.extend_from_slice(run.dag.upstreams(upstream));
         }
     }
-    seen.into_iter()
+    seen
+}
+
+/// Outputs of the upstream tasks of `idx`, by name.
+pub(crate) fn upstream_outputs(
+    run: &ActiveRun,
+    idx: usize,
+) -> BTreeMap<String, BTreeMap<String, String>> {
+    ancestors(run, idx)
+        .into_iter()
         .filter_map(|upstream| run.tasks.get(upstream))
         .map(|task| (task.task_name.clone(), task.outputs.clone()))
         .collect()
+}
+
+/// States of the upstream tasks of `idx`, by name.
+pub(crate) fn upstream_states(run: &ActiveRun, idx: usize) -> BTreeMap<String, String> {
+    ancestors(run, idx)
+        .into_iter()
+        .filter_map(|upstream| run.tasks.get(upstream))
+        .map(|task| (task.task_name.clone(), task.state.as_str().to_owned()))
+        .collect()
+}
+
+/// What the task's templates and conditions can see.
+pub(crate) fn template_context(
+    run: &ActiveRun,
+    idx: usize,
+    attempt: u32,
+    options: &RenderOptions,
+) -> TemplateContext {
+    // A manual run's logical date is when it was started. Dates are shown in the
+    // schedule's zone, so `{{ logical_date | date }}` is the local date.
+    let zone = run
+        .spec
+        .schedule
+        .as_ref()
+        .and_then(|s| s.timezone)
+        .unwrap_or(options.default_timezone);
+    let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).fixed_offset();
+    let logical_date = local(run.record.logical_date.unwrap_or(run.record.created_at));
+    TemplateContext {
+        params: run.params.clone(),
+        run_id: run.record.id.0,
+        job_name: run.record.job_name.clone(),
+        task_name: run
+            .spec
+            .tasks
+            .get(idx)
+            .map(|t| t.name.clone())
+            .unwrap_or_default(),
+        attempt,
+        upstream_outputs: upstream_outputs(run, idx),
+        upstream_states: upstream_states(run, idx),
+        logical_date: Some(logical_date),
+        data_interval_start: run.record.data_interval_start.map(local),
+        data_interval_end: run.record.data_interval_end.map(local),
+    }
 }

@@ -2,12 +2,14 @@
 //! cancelling them, and applying the engine's decisions.
 
 use super::active_run::ActiveRun;
+use super::advance::shape_of;
 use super::driver::Driver;
 use super::job_trigger::concurrency_of;
-use crate::engine::{Decision, advance_run, may_start, next_retry_at};
+use crate::engine::{may_start, next_retry_at};
 use chrono::{DateTime, Utc};
 use orrery_core::dag::Dag;
 use orrery_core::ids::RunId;
+use orrery_core::retry::{retries_on, retry_delay_for};
 use orrery_core::spec::{SpecFormat, parse_job_spec};
 use orrery_core::state::{RunEvent, RunState, TaskEvent, TaskState};
 use orrery_proto::{SchedulerMessage, TaskRef};
@@ -136,8 +138,19 @@ impl Driver {
             params.insert(key.clone(), value.clone());
         }
         let id = record.id;
+        let shape = shape_of(&spec, &dag);
+        // A run already running when taken up (after a restart) keeps its deadline.
+        let deadline = record
+            .started_at
+            .zip(
+                spec.timeout
+                    .and_then(|t| chrono::Duration::from_std(t.0).ok()),
+            )
+            .map(|(started, limit)| started + limit);
         let run = ActiveRun {
             record,
+            shape,
+            deadline,
             spec,
             dag,
             params,
@@ -150,13 +163,44 @@ impl Driver {
                 .get(&id)
                 .and_then(|r| r.tasks.get(idx))
                 .map(|t| t.state);
-            match state {
-                Some(s) if s.is_on_worker() => {
+            let child = self
+                .runs
+                .get(&id)
+                .and_then(|r| r.tasks.get(idx))
+                .and_then(|t| t.outputs.get("run_id"))
+                .and_then(|c| c.parse::<i64>().ok())
+                .map(RunId);
+            match (state, child) {
+                // A sub-workflow lives on as its child run: follow it, don't retry it.
+                (Some(s), Some(child)) if s.is_on_worker() => {
+                    let child_state = self.store.get_run(child).await?.map(|r| r.state);
+                    match child_state {
+                        Some(RunState::Success) => {
+                            let end = AttemptEnd {
+                                event: TaskEvent::Succeed,
+                                error: None,
+                                finished_at: None,
+                            };
+                            self.end_attempt(id, idx, end, now);
+                        }
+                        Some(ended) if ended.is_terminal() => {
+                            let message = format!("sub-workflow run {child} ended {ended}");
+                            self.end_attempt(
+                                id,
+                                idx,
+                                AttemptEnd::decided(TaskEvent::Fail, message),
+                                now,
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                (Some(s), None) if s.is_on_worker() => {
                     let message =
                         "lost: Orrery restarted while this attempt was running".to_owned();
                     self.end_attempt(id, idx, AttemptEnd::decided(TaskEvent::Lose, message), now);
                 }
-                Some(TaskState::Queued) => self.ready.push_back((id, idx)),
+                (Some(TaskState::Queued), _) => self.make_ready(id, idx),
                 _ => {}
             }
         }
@@ -204,6 +248,11 @@ impl Driver {
             };
             run.record.state = next;
             run.record.started_at = Some(now);
+            run.deadline = run
+                .spec
+                .timeout
+                .and_then(|t| chrono::Duration::from_std(t.0).ok())
+                .map(|t| now + t);
             self.run_updates.push(RunUpdate {
                 id,
                 state: next,
@@ -226,32 +275,75 @@ impl Driver {
     /// Cancels every unfinished task of a run and the run itself; workers holding an
     /// attempt are told to kill it, and its late result will be rejected.
     pub(crate) fn cancel_run(&mut self, id: RunId) {
+        self.stop_run(id, RunEvent::Cancel, None);
+    }
+
+    /// Fails runs that passed their job's `timeout`, cancelling what still runs.
+    pub(crate) fn enforce_deadlines(&mut self, now: DateTime<Utc>) {
+        let overdue: Vec<RunId> = self
+            .runs
+            .iter()
+            .filter(|(_, run)| {
+                run.record.state == RunState::Running && run.deadline.is_some_and(|d| d <= now)
+            })
+            .map(|(id, _)| *id)
+            .collect();
+        for id in overdue {
+            let limit = self
+                .runs
+                .get(&id)
+                .and_then(|run| run.spec.timeout)
+                .map(|t| t.to_string())
+                .unwrap_or_default();
+            self.stop_run(
+                id,
+                RunEvent::Fail,
+                Some(format!("the run timed out after {limit}")),
+            );
+        }
+    }
+
+    /// Ends a run with `event` (cancel, or fail on timeout): every unfinished task is
+    /// cancelled (with `reason`), child runs too.
+    fn stop_run(&mut self, id: RunId, event: RunEvent, reason: Option<String>) {
         let now = self.clock.now();
         let Some(run) = self.runs.get_mut(&id) else {
             return;
         };
-        let Ok(next) = run.record.state.on(RunEvent::Cancel) else {
+        let Ok(next) = run.record.state.on(event) else {
             return;
         };
+        let mut children = Vec::new();
         for (idx, task) in run.tasks.iter_mut().enumerate() {
             let Ok(cancelled) = task.state.on(TaskEvent::Cancel) else {
                 continue;
             };
             if task.state.is_on_worker()
                 && let Some(task_instance_id) = task.id
-                && let Some((_, _, connection)) = self.assigned.get(&task_instance_id)
             {
-                let task_ref = TaskRef {
-                    task_instance_id,
-                    attempt: task.attempt,
-                    fence: task.fence,
-                };
-                self.outbox
-                    .push((*connection, SchedulerMessage::Cancel(task_ref)));
+                if let Some((_, _, connection)) = self.assigned.get(&task_instance_id) {
+                    let task_ref = TaskRef {
+                        task_instance_id,
+                        attempt: task.attempt,
+                        fence: task.fence,
+                    };
+                    self.outbox
+                        .push((*connection, SchedulerMessage::Cancel(task_ref)));
+                }
+                if let Some(child) = task
+                    .outputs
+                    .get("run_id")
+                    .and_then(|c| c.parse::<i64>().ok())
+                {
+                    children.push(RunId(child));
+                }
             }
             task.state = cancelled;
             task.finished_at = Some(now);
             task.retry_at = None;
+            if reason.is_some() {
+                task.error.clone_from(&reason);
+            }
             self.dirty.insert((id, idx));
         }
         metrics::counter!("orrery_runs_finished_total", "state" => next.as_str()).increment(1);
@@ -263,6 +355,14 @@ impl Driver {
             started_at: run.record.started_at,
             finished_at: Some(now),
         });
+        self.finished_runs.push(id);
+        for child in children {
+            self.stop_run(
+                child,
+                RunEvent::Cancel,
+                Some(format!("its parent run {id} ended")),
+            );
+        }
     }
 
     /// Ends the attempt at `(run, idx)` with `event`; when it failed and retries
@@ -286,7 +386,8 @@ impl Driver {
             return;
         };
         let retries = task_spec.retries;
-        let retry_delay = task_spec.retry_delay.map(|d| d.0).unwrap_or_default();
+        let jitter = jitter_unit(id, idx);
+        let task_spec = task_spec.clone();
         let Some(task) = run.tasks.get_mut(idx) else {
             return;
         };
@@ -302,7 +403,8 @@ impl Driver {
         }
         self.dirty.insert((id, idx));
         self.touched.insert(id);
-        if next.is_retryable_failure()
+        let retry_delay = retry_delay_for(&task_spec, task.attempt, jitter);
+        if retries_on(&task_spec, next)
             && let Some(retry_at) = next_retry_at(task.attempt, retries, retry_delay, now)
         {
             let mut retry = TaskRecord::pending(id, &task.task_name, task.task_idx);
@@ -313,62 +415,15 @@ impl Driver {
             self.retired.push(finished);
         }
     }
+}
 
-    /// Applies the engine's decisions to every touched run.
-    pub(crate) fn advance_touched(&mut self, now: DateTime<Utc>) {
-        let touched = std::mem::take(&mut self.touched);
-        for id in touched {
-            let Some(run) = self.runs.get_mut(&id) else {
-                continue;
-            };
-            if run.record.state != RunState::Running {
-                continue;
-            }
-            for decision in advance_run(&run.dag, &run.views(), now) {
-                match decision {
-                    Decision::Enqueue(idx) => {
-                        if let Some(task) = run.tasks.get_mut(idx)
-                            && let Ok(next) = task.state.on(TaskEvent::Enqueue)
-                        {
-                            task.state = next;
-                            task.queued_at = Some(now);
-                            self.dirty.insert((id, idx));
-                            self.ready.push_back((id, idx));
-                        }
-                    }
-                    Decision::UpstreamFailed(idx) | Decision::Skip(idx) => {
-                        let event = match decision {
-                            Decision::Skip(_) => TaskEvent::Skip,
-                            _ => TaskEvent::UpstreamFail,
-                        };
-                        if let Some(task) = run.tasks.get_mut(idx)
-                            && let Ok(next) = task.state.on(event)
-                        {
-                            task.state = next;
-                            task.finished_at = Some(now);
-                            self.dirty.insert((id, idx));
-                        }
-                    }
-                    Decision::Finish(outcome) => {
-                        let event = if outcome == RunState::Success {
-                            RunEvent::Succeed
-                        } else {
-                            RunEvent::Fail
-                        };
-                        if let Ok(next) = run.record.state.on(event) {
-                            metrics::counter!("orrery_runs_finished_total", "state" => next.as_str()).increment(1);
-                            run.record.state = next;
-                            run.record.finished_at = Some(now);
-                            self.run_updates.push(RunUpdate {
-                                id,
-                                state: next,
-                                started_at: run.record.started_at,
-                                finished_at: Some(now),
-                            });
-                        }
-                    }
-                }
-            }
-        }
-    }
+/// A number in [0, 1) that differs per run and task, for retry jitter: spreading
+/// retries only needs them not to coincide, not randomness.
+fn jitter_unit(id: RunId, idx: usize) -> f64 {
+    let mut x = (id.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (idx as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
 }

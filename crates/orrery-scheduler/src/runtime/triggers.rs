@@ -340,6 +340,7 @@ impl Driver {
                                         data_interval_end: Some(*at),
                                         backfill_id: None,
                                         rerun_of: None,
+                                        parent: None,
                                     },
                                     task_names: &job.task_names,
                                     actor: "scheduler",

@@ -7,6 +7,7 @@ use super::run_control::AttemptEnd;
 use crate::engine::{WorkerCapacity, place_tasks};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
+use orrery_core::spec::TaskKind;
 use orrery_core::state::{TaskEvent, TaskState};
 use orrery_proto::{
     LogChunk, PROTOCOL_VERSION, SchedulerMessage, TaskFinished, TaskOutcome, TaskRef, TaskStarted,
@@ -197,32 +198,47 @@ impl Driver {
         let total_free: usize = capacities.iter().map(|c| c.free_slots as usize).sum();
         let mut candidates = Vec::new();
         while candidates.len() < total_free {
-            let Some((run_id, idx)) = self.ready.pop_front() else {
+            let Some(entry) = self.ready.pop() else {
                 break;
             };
-            let queued = self
-                .runs
-                .get(&run_id)
-                .and_then(|r| r.tasks.get(idx))
+            let (run_id, idx) = (entry.run(), entry.task());
+            let Some(run) = self.runs.get(&run_id) else {
+                continue;
+            };
+            let queued = run
+                .tasks
+                .get(idx)
                 .is_some_and(|t| t.state == TaskState::Queued && t.id.is_some());
-            if queued {
-                candidates.push((run_id, idx));
+            if !queued {
+                continue;
             }
+            // Sub-workflows take no worker slot: the driver runs them as child runs.
+            if run
+                .spec
+                .tasks
+                .get(idx)
+                .is_some_and(|t| matches!(t.kind, TaskKind::Job { .. }))
+            {
+                self.children_to_start.push((run_id, idx));
+                continue;
+            }
+            candidates.push(entry);
         }
         let placements = place_tasks(candidates.len(), &capacities);
         let n_placed = placements.len();
         for placement in placements {
-            if let Some(&(run_id, idx)) = candidates.get(placement.task) {
-                self.assign(run_id, idx, placement.worker, now);
+            if let Some(entry) = candidates.get(placement.task) {
+                self.assign(entry.run(), entry.task(), placement.worker, now);
             }
         }
-        for entry in candidates.into_iter().skip(n_placed).rev() {
-            self.ready.push_front(entry);
+        for entry in candidates.into_iter().skip(n_placed) {
+            self.ready.give_back(entry);
         }
     }
 
     fn assign(&mut self, run_id: RunId, idx: usize, connection: u64, now: DateTime<Utc>) {
         let fence = self.issue_fence();
+        let options = self.render_options();
         let Some(worker_name) = self
             .connections
             .get(&connection)
@@ -244,7 +260,7 @@ impl Driver {
             attempt: task.attempt,
             fence,
         };
-        let assignment = build_assignment(run, idx, task_ref, self.config.default_timezone);
+        let assignment = build_assignment(run, idx, task_ref, &options);
         let Some(task) = run.tasks.get_mut(idx) else {
             return;
         };

@@ -20,12 +20,17 @@ pub(crate) enum AttemptError {
     WorkingDirUnreadable { path: String, source: io::Error },
     #[error("the command's argv is empty")]
     EmptyArgv,
+    #[error("the python interpreter is empty")]
+    EmptyInterpreter,
     #[error("cannot start {program:?}: {source}")]
     Spawn { program: String, source: io::Error },
+    #[error("cannot start the python interpreter {interpreter:?}: {source}")]
+    SpawnInterpreter {
+        interpreter: String,
+        source: io::Error,
+    },
     #[error("cannot wait for the process: {0}")]
     Wait(io::Error),
     #[error(transparent)]
     Output(#[from] OutputError),
-    #[error("this worker cannot run this task type yet")]
-    Unsupported,
 }

@@ -5,6 +5,7 @@ mod attempt_error;
 mod cancel;
 mod capture;
 mod exit;
+mod http;
 mod line_splitter;
 mod log_sink;
 mod outputs;
@@ -13,13 +14,15 @@ mod process_group;
 mod supervise;
 
 pub(crate) use cancel::CancelSignal;
+pub(crate) use http::HttpClient;
 
 use crate::config::WorkerConfig;
 use crate::results::failed_without_process;
 use attempt_error::AttemptError;
 use orrery_core::clock::Clock;
 use orrery_proto::{
-    Assignment, ExecSpec, TaskFinished, TaskOutcome, TaskRef, TaskStarted, WorkerMessage,
+    Assignment, ExecSpec, HttpRequest, TaskFinished, TaskOutcome, TaskRef, TaskStarted,
+    WorkerMessage,
 };
 use process::Program;
 use std::collections::BTreeMap;
@@ -32,6 +35,8 @@ pub(crate) struct AttemptContext {
     pub(crate) config: Arc<WorkerConfig>,
     pub(crate) clock: Arc<dyn Clock>,
     pub(crate) outbound: mpsc::Sender<WorkerMessage>,
+    /// Shared by the worker's `http` attempts.
+    pub(crate) http: HttpClient,
 }
 
 impl AttemptContext {
@@ -56,20 +61,27 @@ impl AttemptContext {
 }
 
 /// How an attempt is carried out, chosen from its `ExecSpec`.
-enum Executor {
+enum Executor<'spec> {
     /// Succeeds at once without a process.
     Noop,
-    /// A child process in its own process group (`shell` and `command` tasks).
+    /// A child process in its own process group (`shell`, `command` and `python` tasks).
     Process(Program),
+    /// One HTTP request, no process.
+    Http(&'spec HttpRequest),
 }
 
-impl Executor {
-    fn for_spec(exec: &ExecSpec) -> Result<Self, AttemptError> {
+impl<'spec> Executor<'spec> {
+    fn for_spec(exec: &'spec ExecSpec) -> Result<Self, AttemptError> {
         match exec {
             ExecSpec::Noop => Ok(Executor::Noop),
             ExecSpec::Shell { script } => Ok(Executor::Process(Program::shell(script))),
             ExecSpec::Command { argv } => Program::command(argv).map(Executor::Process),
-            ExecSpec::Python { .. } | ExecSpec::Http(_) => Err(AttemptError::Unsupported),
+            ExecSpec::Python {
+                interpreter,
+                source,
+                params_json,
+            } => Program::python(interpreter, source, params_json).map(Executor::Process),
+            ExecSpec::Http(request) => Ok(Executor::Http(request)),
         }
     }
 }
@@ -86,6 +98,7 @@ pub(crate) async fn execute(
         Ok(Executor::Process(program)) => {
             process::run(program, &assignment, &context, cancel).await
         }
+        Ok(Executor::Http(request)) => http::run(request, &assignment, &context, cancel).await,
         Err(error) => failed_without_process(task, error.to_string(), None, context.clock.now()),
     }
 }

@@ -1,4 +1,5 @@
-//! Reading and parsing the `$ORRERY_OUTPUT` file (`key=value` lines) after an attempt.
+//! Reading and parsing the `$ORRERY_OUTPUT` file (`key=value` lines or one JSON object)
+//! after an attempt.
 
 use std::collections::BTreeMap;
 use std::io::{self, Read};
@@ -17,6 +18,10 @@ pub(crate) enum OutputError {
     MissingEquals { line: usize },
     #[error("output file line {line}: invalid key {key:?} (keys match [A-Za-z_][A-Za-z0-9_.-]*)")]
     InvalidKey { line: usize, key: String },
+    #[error("output file starts with '{{' but is not a JSON object: {message}")]
+    NotJsonObject { message: String },
+    #[error("output file JSON object: invalid key {key:?} (keys match [A-Za-z_][A-Za-z0-9_.-]*)")]
+    InvalidJsonKey { key: String },
 }
 
 /// Reads the output file, refusing one larger than `cap` bytes. A missing file (the
@@ -47,9 +52,41 @@ pub(crate) fn read_outputs(path: &Path, cap: u64) -> Result<BTreeMap<String, Str
     parse_outputs(&bytes)
 }
 
-/// Parses `key=value` lines: blank lines and `#` comments are skipped, the key is
-/// trimmed, the value is the rest of the line after the first `=`, later keys win.
+/// Parses the output file: one JSON object if its content starts with `{`, otherwise
+/// `key=value` lines.
 pub(crate) fn parse_outputs(bytes: &[u8]) -> Result<BTreeMap<String, String>, OutputError> {
+    if bytes.trim_ascii_start().starts_with(b"{") {
+        parse_json_object(bytes)
+    } else {
+        parse_key_value_lines(bytes)
+    }
+}
+
+/// One JSON object: string values are taken as they are, any other value as its JSON
+/// text (`3`, `true`, `null`, `[1,2]`), so downstream templates see what was written.
+fn parse_json_object(bytes: &[u8]) -> Result<BTreeMap<String, String>, OutputError> {
+    let object: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(bytes)
+        .map_err(|error| OutputError::NotJsonObject {
+            message: error.to_string(),
+        })?;
+    object
+        .into_iter()
+        .map(|(key, value)| {
+            if !is_valid_key(&key) {
+                return Err(OutputError::InvalidJsonKey { key });
+            }
+            let value = match value {
+                serde_json::Value::String(text) => text,
+                other => other.to_string(),
+            };
+            Ok((key, value))
+        })
+        .collect()
+}
+
+/// `key=value` lines: blank lines and `#` comments are skipped, the key is trimmed, the
+/// value is the rest of the line after the first `=`, later keys win.
+fn parse_key_value_lines(bytes: &[u8]) -> Result<BTreeMap<String, String>, OutputError> {
     let mut outputs = BTreeMap::new();
     for (index, raw_line) in bytes.split(|byte| *byte == b'\n').enumerate() {
         let line_number = index + 1;

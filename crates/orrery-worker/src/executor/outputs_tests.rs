@@ -29,6 +29,41 @@ fn key_value_lines_are_parsed() {
 }
 
 #[test]
+fn one_json_object_is_parsed_with_non_strings_as_their_json_text() {
+    check(
+        "\n  {\"rows\": 3, \"name\": \"a b\", \"ok\": true, \"none\": null,\n\"list\": [1, \"x\"], \"nested\": {\"k\": 1.5}}\n",
+        Ok(&[
+            ("rows", "3"),
+            ("name", "a b"),
+            ("ok", "true"),
+            ("none", "null"),
+            ("list", "[1,\"x\"]"),
+            ("nested", "{\"k\":1.5}"),
+        ]),
+    );
+    check("{}", Ok(&[]));
+}
+
+#[test]
+fn a_bad_json_object_is_refused_with_the_parser_message() {
+    let error = parse_outputs(b"{\"a\": 1,}").expect_err("trailing comma");
+    assert!(
+        matches!(&error, OutputError::NotJsonObject { message } if message.contains("line 1")),
+        "{error:?}"
+    );
+    assert!(matches!(
+        parse_outputs(b"{\"a\": 1} {\"b\": 2}"),
+        Err(OutputError::NotJsonObject { .. })
+    ));
+    check(
+        "{\"bad key\": 1}",
+        Err(OutputError::InvalidJsonKey {
+            key: "bad key".to_owned(),
+        }),
+    );
+}
+
+#[test]
 fn blank_lines_and_comments_are_skipped() {
     check("\n   \n# a=b\n  # note\nx=1\n\n", Ok(&[("x", "1")]));
 }

@@ -1,4 +1,4 @@
-//! The `shell` and `command` executor: a child process in its own process group.
+//! The `shell`, `command` and `python` executor: a child process in its own process group.
 
 use super::attempt_dir::AttemptDir;
 use super::attempt_error::AttemptError;
@@ -10,7 +10,7 @@ use super::process_group::ProcessGroup;
 use super::supervise::{StopPolicy, supervise};
 use super::{AttemptContext, CancelSignal};
 use crate::results::failed_without_process;
-use orrery_proto::{Assignment, TaskFinished};
+use orrery_proto::{Assignment, PythonSource, TaskFinished};
 use std::path::Path;
 use std::process::Stdio;
 use std::time::Duration;
@@ -26,6 +26,10 @@ const PIPE_DRAIN_BOUND: Duration = Duration::from_secs(1);
 pub(super) struct Program {
     program: String,
     args: Vec<String>,
+    /// Set on top of the assignment's environment.
+    extra_env: Vec<(String, String)>,
+    /// Whether `program` is a python task's interpreter, named so in a spawn error.
+    is_interpreter: bool,
 }
 
 impl Program {
@@ -34,6 +38,8 @@ impl Program {
         Self {
             program: "bash".to_owned(),
             args: vec!["-c".to_owned(), script.to_owned()],
+            extra_env: Vec::new(),
+            is_interpreter: false,
         }
     }
 
@@ -43,6 +49,30 @@ impl Program {
         Ok(Self {
             program: program.clone(),
             args: args.to_vec(),
+            extra_env: Vec::new(),
+            is_interpreter: false,
+        })
+    }
+
+    /// `interpreter -c script` or `interpreter file`, with the run's params as JSON in
+    /// `ORRERY_PARAMS`.
+    pub(super) fn python(
+        interpreter: &str,
+        source: &PythonSource,
+        params_json: &str,
+    ) -> Result<Self, AttemptError> {
+        if interpreter.trim().is_empty() {
+            return Err(AttemptError::EmptyInterpreter);
+        }
+        let args = match source {
+            PythonSource::Inline(script) => vec!["-c".to_owned(), script.clone()],
+            PythonSource::File(file) => vec![file.clone()],
+        };
+        Ok(Self {
+            program: interpreter.to_owned(),
+            args,
+            extra_env: vec![("ORRERY_PARAMS".to_owned(), params_json.to_owned())],
+            is_interpreter: true,
         })
     }
 }
@@ -85,8 +115,18 @@ async fn run_in_dir(
     let mut child = match build_command(&program, assignment, dir.output_path()).spawn() {
         Ok(child) => child,
         Err(source) => {
-            let program = program.program;
-            return fail(AttemptError::Spawn { program, source }, None);
+            let error = if program.is_interpreter {
+                AttemptError::SpawnInterpreter {
+                    interpreter: program.program,
+                    source,
+                }
+            } else {
+                AttemptError::Spawn {
+                    program: program.program,
+                    source,
+                }
+            };
+            return fail(error, None);
         }
     };
     let pid = child.id();
@@ -166,6 +206,7 @@ fn build_command(program: &Program, assignment: &Assignment, output_path: &Path)
     command
         .args(&program.args)
         .envs(&assignment.env)
+        .envs(program.extra_env.iter().map(|(key, value)| (key, value)))
         .env("ORRERY_OUTPUT", output_path)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

@@ -2,14 +2,16 @@
 
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part
 
+pub mod http_server;
+
 use chrono::{DateTime, Utc};
 use nix::errno::Errno;
 use nix::unistd::Pid;
 use orrery_core::clock::ManualClock;
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_proto::{
-    Assignment, ExecSpec, LogLine, LogStream, SchedulerMessage, TaskFinished, TaskRef, TaskStarted,
-    WorkerMessage,
+    Assignment, ExecSpec, HttpRequest, LogLine, LogStream, PythonSource, SchedulerMessage,
+    TaskFinished, TaskRef, TaskStarted, WorkerMessage,
 };
 use orrery_worker::{WorkerConfig, WorkerError, WorkerLink, run_worker};
 use std::collections::BTreeMap;
@@ -221,6 +223,43 @@ pub fn shell(id: i64, script: &str) -> Assignment {
         id,
         ExecSpec::Shell {
             script: script.to_owned(),
+        },
+    )
+}
+
+pub fn http(id: i64, request: HttpRequest) -> Assignment {
+    assignment(id, ExecSpec::Http(request))
+}
+
+/// A GET of `url` expecting any 2xx, with a 64 KiB body cap.
+pub fn http_get(url: &str) -> HttpRequest {
+    HttpRequest {
+        method: "GET".to_owned(),
+        url: url.to_owned(),
+        headers: Vec::new(),
+        body: None,
+        expect_status: Vec::new(),
+        expect_json: None,
+        max_body_bytes: 64 * 1024,
+    }
+}
+
+pub fn python(id: i64, source: PythonSource, params_json: &str) -> Assignment {
+    python_with(id, "python3", source, params_json)
+}
+
+pub fn python_with(
+    id: i64,
+    interpreter: &str,
+    source: PythonSource,
+    params_json: &str,
+) -> Assignment {
+    assignment(
+        id,
+        ExecSpec::Python {
+            interpreter: interpreter.to_owned(),
+            source,
+            params_json: params_json.to_owned(),
         },
     )
 }

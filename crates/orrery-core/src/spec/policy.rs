@@ -1,0 +1,118 @@
+//! How a task runs around its command: trigger rules, retry policy and fan-out.
+
+use serde::{Deserialize, Serialize};
+
+/// Declares an enum whose values are written in snake case in specs, with the list of
+/// those values for messages.
+macro_rules! spec_enum {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
+        $(default $default:ident)?
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $( $(#[$vmeta])* $variant ),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The value as written in a spec.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( $name::$variant => $text ),+
+                }
+            }
+
+            /// The value written `text` in a spec.
+            pub fn from_name(text: &str) -> Option<Self> {
+                match text {
+                    $( $text => Some($name::$variant), )+
+                    _ => None,
+                }
+            }
+        }
+
+        $(
+            impl Default for $name {
+                fn default() -> Self {
+                    $name::$default
+                }
+            }
+        )?
+    };
+}
+
+pub(super) use spec_enum;
+
+spec_enum! {
+    /// When a task may start, given the final states of its upstream tasks. A task
+    /// whose rule can no longer hold is skipped (or `upstream_failed` for the rules
+    /// that want success); how that propagates is the scheduler's business.
+    TriggerRule {
+        /// Every upstream succeeded.
+        AllSuccess => "all_success",
+        /// Every upstream finished, whatever the outcome.
+        AllDone => "all_done",
+        /// Every upstream failed (failed, timed out, lost or upstream_failed).
+        AllFailed => "all_failed",
+        /// At least one upstream succeeded; starts as soon as one does.
+        OneSuccess => "one_success",
+        /// At least one upstream failed; starts as soon as one does.
+        OneFailed => "one_failed",
+        /// No upstream failed (succeeded or skipped).
+        NoneFailed => "none_failed",
+        /// No upstream failed and at least one succeeded.
+        NoneFailedMinOneSuccess => "none_failed_min_one_success",
+    }
+    default AllSuccess
+}
+
+spec_enum! {
+    /// How the wait between attempts grows.
+    RetryBackoff {
+        /// `retry_delay` every time.
+        Fixed => "fixed",
+        /// `retry_delay × 2^(attempt − 1)`, capped by `retry_max_delay`.
+        Exponential => "exponential",
+    }
+    default Fixed
+}
+
+spec_enum! {
+    /// An outcome of an attempt that may be retried.
+    RetryOn {
+        /// The process exited with a non-zero status (or the task failed otherwise).
+        Failed => "failed",
+        /// The attempt ran past its `timeout`.
+        TimedOut => "timed_out",
+        /// The worker running it went away.
+        Lost => "lost",
+    }
+}
+
+impl RetryOn {
+    /// Every outcome, the default of `retry_on`.
+    pub fn all() -> Vec<RetryOn> {
+        RetryOn::ALL.to_vec()
+    }
+}
+
+/// What a task fans out over: one mapped instance per item, which templates read as
+/// `item` and `index`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum ForEach {
+    /// Items written in the spec.
+    List(Vec<serde_json::Value>),
+    /// A template rendered (or an expression evaluated, see
+    /// [`crate::template::eval_expression`]) at run time to a list, such as
+    /// `"{{ tasks.list.outputs.files | split(',') }}"`.
+    Template(String),
+}

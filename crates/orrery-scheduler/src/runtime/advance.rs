@@ -1,0 +1,183 @@
+//! Applying the engine's decisions to touched runs: branch choices, `when`
+//! conditions, enqueueing, skipping and finishing runs.
+
+use super::active_run::ActiveRun;
+use super::driver::Driver;
+use super::render::{RenderOptions, template_context};
+use crate::engine::{Decision, Rule, RunShape, advance_run_with};
+use chrono::{DateTime, Utc};
+use orrery_core::dag::Dag;
+use orrery_core::ids::RunId;
+use orrery_core::spec::{JobSpec, TaskKind, TriggerRule};
+use orrery_core::state::{RunEvent, RunState, TaskEvent, TaskState};
+use orrery_core::template::eval_condition;
+use orrery_store::RunUpdate;
+
+/// Rounds of advancing in one tick: a skipped condition can unblock more tasks.
+const MAX_ROUNDS: usize = 16;
+
+impl Driver {
+    /// Applies the engine's decisions to every touched run, until nothing changes.
+    pub(crate) fn advance_touched(&mut self, now: DateTime<Utc>) {
+        for _ in 0..MAX_ROUNDS {
+            let touched = std::mem::take(&mut self.touched);
+            if touched.is_empty() {
+                return;
+            }
+            for id in touched {
+                self.advance_one(id, now);
+            }
+        }
+    }
+
+    fn advance_one(&mut self, id: RunId, now: DateTime<Utc>) {
+        let options = self.render_options();
+        let Some(run) = self.runs.get_mut(&id) else {
+            return;
+        };
+        if run.record.state != RunState::Running {
+            return;
+        }
+        refresh_branch_choices(run);
+        for decision in advance_run_with(&run.dag, &run.views(), now, &run.shape) {
+            match decision {
+                Decision::Enqueue(idx) => {
+                    let verdict = condition(run, idx, &options);
+                    let Some(task) = run.tasks.get_mut(idx) else {
+                        continue;
+                    };
+                    let event = match &verdict {
+                        Ok(true) => TaskEvent::Enqueue,
+                        Ok(false) => TaskEvent::Skip,
+                        Err(_) => TaskEvent::Fail,
+                    };
+                    let Ok(next) = task.state.on(event) else {
+                        continue;
+                    };
+                    task.state = next;
+                    self.dirty.insert((id, idx));
+                    match verdict {
+                        Ok(true) => {
+                            task.queued_at = Some(now);
+                            let priority = run.spec.tasks.get(idx).map_or(0, |t| t.priority);
+                            self.ready.push(id, idx, priority);
+                        }
+                        Ok(false) => {
+                            task.finished_at = Some(now);
+                            task.error = Some("skipped: its `when` condition is false".to_owned());
+                            self.touched.insert(id);
+                        }
+                        Err(message) => {
+                            task.finished_at = Some(now);
+                            task.error = Some(message);
+                            self.touched.insert(id);
+                        }
+                    }
+                }
+                Decision::UpstreamFailed(idx) | Decision::Skip(idx) => {
+                    let event = match decision {
+                        Decision::Skip(_) => TaskEvent::Skip,
+                        _ => TaskEvent::UpstreamFail,
+                    };
+                    if let Some(task) = run.tasks.get_mut(idx)
+                        && let Ok(next) = task.state.on(event)
+                    {
+                        task.state = next;
+                        task.finished_at = Some(now);
+                        self.dirty.insert((id, idx));
+                    }
+                }
+                Decision::Finish(outcome) => {
+                    let event = if outcome == RunState::Success {
+                        RunEvent::Succeed
+                    } else {
+                        RunEvent::Fail
+                    };
+                    if let Ok(next) = run.record.state.on(event) {
+                        metrics::counter!("orrery_runs_finished_total", "state" => next.as_str())
+                            .increment(1);
+                        run.record.state = next;
+                        run.record.finished_at = Some(now);
+                        self.run_updates.push(RunUpdate {
+                            id,
+                            state: next,
+                            started_at: run.record.started_at,
+                            finished_at: Some(now),
+                        });
+                        self.finished_runs.push(id);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The engine's view of a job's rules and handlers.
+pub(crate) fn shape_of(spec: &JobSpec, dag: &Dag) -> RunShape {
+    RunShape {
+        rules: spec.tasks.iter().map(|t| rule_of(t.trigger_rule)).collect(),
+        branch_choices: vec![None; spec.tasks.len()],
+        on_failure: spec
+            .on_failure
+            .as_deref()
+            .and_then(|name| dag.index_of(name)),
+        on_success: spec
+            .on_success
+            .as_deref()
+            .and_then(|name| dag.index_of(name)),
+    }
+}
+
+fn rule_of(rule: TriggerRule) -> Rule {
+    match rule {
+        TriggerRule::AllSuccess => Rule::AllSuccess,
+        TriggerRule::AllDone => Rule::AllDone,
+        TriggerRule::AllFailed => Rule::AllFailed,
+        TriggerRule::OneSuccess => Rule::OneSuccess,
+        TriggerRule::OneFailed => Rule::OneFailed,
+        TriggerRule::NoneFailed => Rule::NoneFailed,
+        TriggerRule::NoneFailedMinOneSuccess => Rule::NoneFailedMinOneSuccess,
+    }
+}
+
+/// A branch task that succeeded chose the downstream tasks named in its `next`
+/// output (comma-separated); without one it chose none.
+fn refresh_branch_choices(run: &mut ActiveRun) {
+    for (idx, spec) in run.spec.tasks.iter().enumerate() {
+        if !matches!(spec.kind, TaskKind::Branch { .. }) {
+            continue;
+        }
+        let Some(task) = run.tasks.get(idx) else {
+            continue;
+        };
+        let choice = (task.state == TaskState::Success).then(|| {
+            task.outputs
+                .get("next")
+                .map(|next| {
+                    next.split(',')
+                        .map(str::trim)
+                        .filter_map(|name| run.dag.index_of(name))
+                        .collect()
+                })
+                .unwrap_or_default()
+        });
+        if let Some(slot) = run.shape.branch_choices.get_mut(idx) {
+            *slot = choice;
+        }
+    }
+}
+
+/// Evaluates the task's `when:`; a condition that cannot be evaluated fails the task
+/// with the reason.
+fn condition(run: &ActiveRun, idx: usize, options: &RenderOptions) -> Result<bool, String> {
+    let Some(spec) = run.spec.tasks.get(idx) else {
+        return Ok(true);
+    };
+    let Some(expression) = &spec.when else {
+        return Ok(true);
+    };
+    let attempt = run.tasks.get(idx).map_or(1, |t| t.attempt);
+    let context = template_context(run, idx, attempt, options);
+    eval_condition(expression, &context)
+        .map_err(|e| format!("cannot evaluate `when` of task {:?}: {e}", spec.name))
+}

@@ -1,0 +1,149 @@
+//! Sub-workflows: a `type: job` task starts a child run of another job and ends with
+//! the child's outcome; cancelling the parent cancels the child.
+
+use super::driver::Driver;
+use super::render::template_context;
+use super::run_control::AttemptEnd;
+use chrono::{DateTime, Utc};
+use orrery_core::ids::RunId;
+use orrery_core::spec::{SpecFormat, TaskKind, parse_job_spec};
+use orrery_core::state::{RunState, TaskEvent};
+use orrery_core::template::render_value;
+use orrery_store::{NewRun, RunSchedule};
+
+impl Driver {
+    /// Starts a child run for each sub-workflow task the dispatcher set aside.
+    pub(crate) async fn start_children(&mut self, now: DateTime<Utc>) {
+        for (run_id, idx) in std::mem::take(&mut self.children_to_start) {
+            let started = self.start_child(run_id, idx, now).await;
+            let Some(task) = self
+                .runs
+                .get_mut(&run_id)
+                .and_then(|r| r.tasks.get_mut(idx))
+            else {
+                continue;
+            };
+            match started {
+                Ok(child) => {
+                    for event in [TaskEvent::Assign, TaskEvent::Start] {
+                        if let Ok(next) = task.state.on(event) {
+                            task.state = next;
+                        }
+                    }
+                    task.worker = Some("sub-workflow".to_owned());
+                    task.started_at = Some(now);
+                    task.outputs
+                        .insert("run_id".to_owned(), child.0.to_string());
+                    self.dirty.insert((run_id, idx));
+                    self.new_runs_pending = true;
+                }
+                Err(message) => {
+                    if let Ok(next) = task.state.on(TaskEvent::Fail) {
+                        task.state = next;
+                        task.finished_at = Some(now);
+                        task.error = Some(message);
+                        self.dirty.insert((run_id, idx));
+                        self.touched.insert(run_id);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn start_child(
+        &self,
+        run_id: RunId,
+        idx: usize,
+        now: DateTime<Utc>,
+    ) -> Result<RunId, String> {
+        let run = self.runs.get(&run_id).ok_or("the parent run is gone")?;
+        let spec = run
+            .spec
+            .tasks
+            .get(idx)
+            .ok_or("the task is not in the spec")?;
+        let TaskKind::Job { job, params } = &spec.kind else {
+            return Err(format!("task {:?} is not a sub-workflow", spec.name));
+        };
+        let task = run.tasks.get(idx).ok_or("the task has no attempt")?;
+        let task_id = task.id.ok_or("the task attempt is not stored yet")?;
+        let context = template_context(run, idx, task.attempt, &self.render_options());
+        let mut child_params = serde_json::Map::new();
+        for (key, value) in params {
+            let value = match value {
+                serde_json::Value::String(text) => render_value(text, &context).map_err(|e| {
+                    format!("cannot render params.{key} of task {:?}: {e}", spec.name)
+                })?,
+                other => other.clone(),
+            };
+            child_params.insert(key.clone(), value);
+        }
+        let project = run.record.project.clone();
+        let child_job = self
+            .store
+            .find_job(&project, job)
+            .await
+            .map_err(|e| format!("cannot read job {job:?}: {e}"))?
+            .ok_or_else(|| format!("job {job:?} does not exist in project {project:?}"))?;
+        let child_spec = parse_job_spec(&child_job.latest_spec, SpecFormat::Json)
+            .map_err(|e| format!("the spec of job {job:?} does not parse: {e}"))?;
+        let child_params = orrery_core::spec::resolve_params(&child_spec, &child_params)
+            .map_err(|e| format!("params for job {job:?} are not valid: {e}"))?;
+        let task_names: Vec<String> = child_spec.tasks.iter().map(|t| t.name.clone()).collect();
+        let new = NewRun {
+            job_id: child_job.id,
+            job_version: child_job.latest_version,
+            trigger: "parent",
+            params: &child_params,
+            logical_date: None,
+            schedule: RunSchedule {
+                parent: Some((run_id, task_id)),
+                ..RunSchedule::default()
+            },
+            task_names: &task_names,
+            actor: "scheduler",
+            now,
+        };
+        self.store
+            .create_run(&new)
+            .await
+            .map_err(|e| format!("cannot start a run of job {job:?}: {e}"))
+    }
+
+    /// Ends the parent tasks of child runs that ended.
+    pub(crate) fn settle_children(&mut self, now: DateTime<Utc>) {
+        for child in std::mem::take(&mut self.finished_runs) {
+            let Some(run) = self.runs.get(&child) else {
+                continue;
+            };
+            let (Some(parent), Some(task_id)) =
+                (run.record.parent_run_id, run.record.parent_task_id)
+            else {
+                continue;
+            };
+            let state = run.record.state;
+            let Some(parent_run) = self.runs.get(&parent) else {
+                continue;
+            };
+            let Some(idx) = parent_run
+                .tasks
+                .iter()
+                .position(|t| t.id == Some(task_id) && t.state.is_on_worker())
+            else {
+                continue;
+            };
+            let end = match state {
+                RunState::Success => AttemptEnd {
+                    event: TaskEvent::Succeed,
+                    error: None,
+                    finished_at: None,
+                },
+                other => AttemptEnd::decided(
+                    TaskEvent::Fail,
+                    format!("sub-workflow run {child} ended {other}"),
+                ),
+            };
+            self.end_attempt(parent, idx, end, now);
+        }
+    }
+}
