@@ -440,3 +440,53 @@ async fn exponential_backoff_spaces_out_retries() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_order_pipeline_example_routes_by_volume() {
+    let server = TestServer::start().await;
+    let spec =
+        std::fs::read_to_string(orrery_testkit::repo_root().join("examples/order-pipeline.yaml"))
+            .expect("example");
+    server.apply(&spec).await;
+    let quiet = server.run_to_end("order-pipeline").await;
+    assert_eq!(quiet.state, "success", "{quiet:#?}");
+    assert_eq!(
+        states(
+            &quiet,
+            &["batch", "direct", "audit", "summary", "report-failure"]
+        ),
+        expect(&[
+            ("batch", "skipped"),
+            ("direct", "success"),
+            ("audit", "skipped"),
+            ("summary", "success"),
+            ("report-failure", "skipped")
+        ])
+    );
+    let mut request = StartRunRequest::default();
+    request
+        .params
+        .insert("orders".into(), serde_json::json!(120));
+    let busy = server
+        .client
+        .start_run("order-pipeline", &request)
+        .await
+        .expect("start");
+    let busy = wait_for_run_end(&server.client, busy.id, Duration::from_secs(30)).await;
+    assert_eq!(
+        states(&busy, &["batch", "direct", "audit", "summary"]),
+        expect(&[
+            ("batch", "success"),
+            ("direct", "skipped"),
+            ("audit", "success"),
+            ("summary", "success")
+        ])
+    );
+    let logs = server
+        .client
+        .logs(busy.id, Some("summary"), None)
+        .await
+        .expect("logs");
+    assert_eq!(logs[0].text, "done with 120 orders");
+    server.stop().await;
+}
