@@ -264,7 +264,7 @@ fn latest_attempts(all: &[TaskRecord], spec: &JobSpec) -> Vec<TaskRecord> {
         .enumerate()
         .filter_map(|(idx, _)| {
             all.iter()
-                .filter(|t| t.task_idx as usize == idx)
+                .filter(|t| t.task_idx as usize == idx && t.map_index.is_none())
                 .max_by_key(|t| t.attempt)
                 .cloned()
         })

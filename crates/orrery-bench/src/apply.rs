@@ -1,10 +1,12 @@
 //! Registering many generated jobs through the API with a fixed number of requests in
-//! flight, stopping early when a time budget runs out.
+//! flight, stopping early when a time budget runs out, and retrying what the server
+//! calls retryable.
 
+use crate::concurrent::map_concurrent;
+use crate::stats::duration_ms;
 use anyhow::Context;
-use orrery_client::Client;
+use orrery_client::{Client, ClientError};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 /// How many jobs to apply and how.
@@ -21,10 +23,13 @@ pub(crate) struct Applied {
     /// and every request started is finished.
     pub(crate) n_applied: u32,
     pub(crate) elapsed: Duration,
-    /// Each request's latency, in completion order per requester, in milliseconds.
+    /// Each job's apply latency in milliseconds, retries included.
     pub(crate) latencies_ms: Vec<f64>,
+    /// Requests the server refused as unavailable (503, retryable) and that were sent
+    /// again; concurrent applies can collide on the SQLite write lock.
+    pub(crate) retries: u64,
     /// When each job's apply completed, since the start, ascending.
-    pub(crate) completed_at: Vec<Duration>,
+    completed_at: Vec<Duration>,
 }
 
 impl Applied {
@@ -33,13 +38,16 @@ impl Applied {
     }
 
     /// The rate over the completions between fractions `from` and `to` of the jobs
-    /// applied (e.g. 0.9..1.0 for the last tenth), to see it change as jobs pile up.
+    /// applied (0.9, 1.0 for the last tenth), to see it change as jobs pile up.
     pub(crate) fn jobs_per_second_between(&self, from: f64, to: f64) -> f64 {
         let n = self.completed_at.len();
-        let first = ((n as f64 * from) as usize).min(n.saturating_sub(1));
-        let last = ((n as f64 * to) as usize).clamp(1, n.max(1)) - 1;
+        if n < 2 {
+            return f64::NAN;
+        }
+        let first = ((n as f64 * from) as usize).min(n - 1);
+        let last = ((n as f64 * to) as usize).clamp(1, n) - 1;
         match (self.completed_at.get(first), self.completed_at.get(last)) {
-            (Some(start), Some(end)) if last > first => {
+            (Some(start), Some(end)) if last > first && end > start => {
                 (last - first) as f64 / (*end - *start).as_secs_f64()
             }
             _ => f64::NAN,
@@ -54,44 +62,58 @@ pub(crate) async fn apply_many(
     spec_of: impl Fn(u32) -> String + Send + Sync + 'static,
 ) -> anyhow::Result<Applied> {
     let spec_of = Arc::new(spec_of);
-    let next = Arc::new(AtomicU32::new(0));
+    let client = client.clone();
     let started = Instant::now();
-    let mut requesters = tokio::task::JoinSet::new();
-    for _ in 0..plan.in_flight.max(1) {
-        let client = client.clone();
-        let spec_of = spec_of.clone();
-        let next = next.clone();
-        let (n_jobs, budget) = (plan.n_jobs, plan.budget);
-        requesters.spawn(async move {
-            let mut timings = Vec::new();
-            while started.elapsed() < budget {
-                let job_idx = next.fetch_add(1, Ordering::Relaxed);
-                if job_idx >= n_jobs {
-                    break;
-                }
+    let timings = map_concurrent(
+        (0..plan.n_jobs).collect(),
+        plan.in_flight,
+        plan.budget,
+        move |job_idx| {
+            let client = client.clone();
+            let spec = spec_of(job_idx);
+            async move {
                 let sent = Instant::now();
-                client
-                    .apply(&spec_of(job_idx), "yaml")
+                let retries = apply_with_retries(&client, &spec)
                     .await
                     .with_context(|| format!("apply job {job_idx}"))?;
-                timings.push((sent.elapsed(), started.elapsed()));
+                anyhow::Ok((sent.elapsed(), started.elapsed(), retries))
             }
-            anyhow::Ok(timings)
-        });
-    }
-    let mut latencies_ms = Vec::new();
-    let mut completed_at = Vec::new();
-    while let Some(joined) = requesters.join_next().await {
-        for (latency, done) in joined.context("join an apply requester")?? {
-            latencies_ms.push(crate::stats::duration_ms(latency));
-            completed_at.push(done);
-        }
-    }
+        },
+    )
+    .await?;
+    let mut completed_at: Vec<Duration> = timings.iter().map(|(_, done, _)| *done).collect();
     completed_at.sort();
     Ok(Applied {
-        n_applied: u32::try_from(completed_at.len()).unwrap_or(u32::MAX),
+        n_applied: u32::try_from(timings.len()).unwrap_or(u32::MAX),
         elapsed: started.elapsed(),
-        latencies_ms,
+        latencies_ms: timings
+            .iter()
+            .map(|(latency, _, _)| duration_ms(*latency))
+            .collect(),
+        retries: timings.iter().map(|(_, _, retries)| *retries).sum(),
         completed_at,
     })
+}
+
+/// Most retries of one apply before giving up.
+const MAX_RETRIES: u64 = 50;
+
+/// Applies one spec, sending it again after a short pause while the server answers
+/// 503 (unavailable, which the API documents as retryable); returns the retries.
+async fn apply_with_retries(client: &Client, spec: &str) -> Result<u64, ClientError> {
+    let mut retries = 0;
+    loop {
+        match client.apply(spec, "yaml").await {
+            Ok(_) => return Ok(retries),
+            Err(error) if is_retryable(&error) && retries < MAX_RETRIES => {
+                retries += 1;
+                tokio::time::sleep(Duration::from_millis(2 * retries.min(10))).await;
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+fn is_retryable(error: &ClientError) -> bool {
+    error.problem().is_some_and(|problem| problem.status == 503)
 }

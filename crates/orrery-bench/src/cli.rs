@@ -73,6 +73,10 @@ pub(crate) struct Args {
     /// in flight when collecting runs.
     #[arg(long, default_value = "8")]
     pub(crate) in_flight: NonZeroU32,
+    /// Internal: run the per-job memory probe for this many jobs and exit (the
+    /// jobs-memory scenario starts the harness again with it).
+    #[arg(long = "probe-parsed-jobs", hide = true)]
+    pub(crate) probe_parsed_jobs: Option<u32>,
     /// Stop registering jobs after this many seconds and extrapolate from the jobs
     /// registered so far (lateness and jobs-memory).
     #[arg(long, default_value = "180")]

@@ -2,6 +2,7 @@
 //! temporary data directory; running a job on it to the end; restarting it.
 
 use crate::cli::RunWait;
+use crate::prometheus::MetricsSnapshot;
 use anyhow::{Context, bail};
 use orrery::{RunningServer, ServerConfig, start_server};
 use orrery_client::types::Run;
@@ -10,6 +11,9 @@ use orrery_core::clock::SystemClock;
 use std::num::NonZeroU32;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+/// When the scheduler has not armed a new job by then, the harness wakes it.
+const WAKE_AFTER: Duration = Duration::from_secs(3);
 
 /// A running server, a client with its admin token, and the directory it keeps data in.
 pub(crate) struct BenchServer {
@@ -53,9 +57,60 @@ impl BenchServer {
         &self.client
     }
 
-    /// Where the API listens, for the unauthenticated endpoints.
-    pub(crate) fn addr(&self) -> std::net::SocketAddr {
-        self.server.addr
+    /// A reading of the server's `/metrics`.
+    pub(crate) async fn metrics(&self) -> anyhow::Result<MetricsSnapshot> {
+        let response = crate::http::get(self.server.addr, "/metrics")
+            .await
+            .context("read /metrics")?;
+        if response.status != 200 {
+            bail!("/metrics answered {}", response.status);
+        }
+        Ok(MetricsSnapshot::parse(&response.body))
+    }
+
+    /// Whether `/readyz` answers 200 (false on any error).
+    pub(crate) async fn is_ready(&self) -> bool {
+        crate::http::get(self.server.addr, "/readyz")
+            .await
+            .is_ok_and(|response| response.status == 200)
+    }
+
+    /// Waits until the scheduler has armed `job` (it then has a `next_fire_at`), at
+    /// most `timeout`.
+    ///
+    /// The scheduler reads new jobs on its poll tick. If that has not happened after
+    /// `WAKE_AFTER`, resuming the (unpaused) job wakes it through the API; the wakes
+    /// are counted because needing one means the poll tick did not come.
+    pub(crate) async fn wait_until_armed(
+        &self,
+        job: &str,
+        timeout: Duration,
+    ) -> anyhow::Result<ArmWait> {
+        let began = Instant::now();
+        let mut wakes = 0;
+        loop {
+            let detail = self
+                .client
+                .get_job(job)
+                .await
+                .with_context(|| format!("read job {job}"))?;
+            let armed = detail.summary.next_fire_at.is_some();
+            if armed || began.elapsed() > timeout {
+                return Ok(ArmWait {
+                    armed,
+                    waited: began.elapsed(),
+                    wakes,
+                });
+            }
+            if began.elapsed() > WAKE_AFTER * (wakes + 1) {
+                self.client
+                    .set_paused(job, false)
+                    .await
+                    .with_context(|| format!("resume {job} to wake the scheduler"))?;
+                wakes += 1;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     }
 
     /// The data directory (SQLite database, token, endpoint file).
@@ -175,6 +230,15 @@ impl BenchServer {
             .context("shut the server down")?;
         Ok(())
     }
+}
+
+/// How waiting for the scheduler to arm a job went.
+pub(crate) struct ArmWait {
+    /// False if the wait timed out.
+    pub(crate) armed: bool,
+    pub(crate) waited: Duration,
+    /// Wakes the harness sent through the API.
+    pub(crate) wakes: u32,
 }
 
 /// A server restarted on its data directory, and how long the two halves took.

@@ -1,15 +1,23 @@
 //! `orrery-bench`: runs scheduling benchmarks against an Orrery server started in this
 //! process and reports a table on stdout and, optionally, JSON.
 
+mod apply;
 mod cli;
+mod concurrent;
+mod fires;
 mod harness;
+mod http;
 mod machine;
 mod measurement;
+mod probe;
+mod process;
+mod prometheus;
 mod report;
 mod scenarios;
 mod specs;
 mod stats;
 mod timeline;
+mod window;
 
 use anyhow::{Context, ensure};
 use clap::Parser;
@@ -20,6 +28,9 @@ use measurement::Measurement;
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if let Some(n_jobs) = args.probe_parsed_jobs {
+        return probe::run_in_child(n_jobs, scenarios::jobs_memory::spec_of);
+    }
     ensure!(
         !args.selects(ScenarioName::Chain) || args.chain_tasks.get() >= 2,
         "--chain-tasks must be at least 2 so the chain has an edge"
@@ -27,6 +38,15 @@ async fn main() -> anyhow::Result<()> {
     ensure!(
         !args.selects(ScenarioName::Fanout) || !args.fanout_slots.is_empty(),
         "--fanout-slots needs at least one slot count"
+    );
+    ensure!(
+        !args.selects(ScenarioName::Lateness)
+            || (!args.lateness_jobs.is_empty() && !args.lateness_phases.is_empty()),
+        "--lateness-jobs and --lateness-phases need at least one value each"
+    );
+    ensure!(
+        args.lateness_warmup_secs < args.lateness_secs.get(),
+        "--lateness-warmup-secs must be shorter than --lateness-secs"
     );
     let machine = Machine::probe();
     let mut measurements = Vec::new();
@@ -40,11 +60,17 @@ async fn main() -> anyhow::Result<()> {
         let rows = scenarios::shell_overhead::run(&args).await;
         measurements.extend(rows.context("shell-overhead")?);
     }
-    if let Some(kib) = machine::peak_rss_kib() {
-        let selected = args.scenario.map_or("all scenarios", ScenarioName::as_str);
+    if args.selects(ScenarioName::Lateness) {
+        measurements.extend(scenarios::lateness::run(&args).await.context("lateness")?);
+    }
+    if args.selects(ScenarioName::JobsMemory) {
+        let rows = scenarios::jobs_memory::run(&args).await;
+        measurements.extend(rows.context("jobs-memory")?);
+    }
+    if let Some(kib) = process::peak_rss_kib() {
         measurements.push(Measurement::single(
             "process",
-            &format!("after {selected}"),
+            &format!("after {}", args.selected_names()),
             "peak_rss",
             kib as f64 / 1024.0,
             "MiB",

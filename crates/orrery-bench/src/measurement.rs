@@ -60,3 +60,35 @@ impl Measurement {
 fn round3(value: f64) -> f64 {
     (value * 1000.0).round() / 1000.0
 }
+
+/// The figures of one scenario under one configuration, added one by one.
+pub(crate) struct Rows {
+    scenario: &'static str,
+    config: String,
+    rows: Vec<Measurement>,
+}
+
+impl Rows {
+    pub(crate) fn new(scenario: &'static str, config: String) -> Self {
+        Self {
+            scenario,
+            config,
+            rows: Vec::new(),
+        }
+    }
+
+    /// Adds a figure without samples.
+    pub(crate) fn add(&mut self, metric: &'static str, value: f64, unit: &'static str) {
+        self.rows.push(Measurement::single(
+            self.scenario,
+            &self.config,
+            metric,
+            value,
+            unit,
+        ));
+    }
+
+    pub(crate) fn into_vec(self) -> Vec<Measurement> {
+        self.rows
+    }
+}

@@ -51,7 +51,13 @@ impl CpuMeter {
     pub(crate) fn cores_used(&self) -> Option<f64> {
         let ticks = cpu_ticks()?.checked_sub(self.ticks_at_start)?;
         let cpu = ticks as f64 / self.ticks_per_second as f64;
-        Some(cpu / self.started.elapsed().max(Duration::from_millis(1)).as_secs_f64())
+        Some(
+            cpu / self
+                .started
+                .elapsed()
+                .max(Duration::from_millis(1))
+                .as_secs_f64(),
+        )
     }
 }
 

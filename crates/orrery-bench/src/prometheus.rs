@@ -126,7 +126,10 @@ mod tests {
     fn sums_series_by_name_and_label() {
         let snapshot = MetricsSnapshot::parse(BEFORE);
         assert_eq!(snapshot.sum("orrery_fires_total", ""), 11.0);
-        assert_eq!(snapshot.sum("orrery_fires_total", "outcome=\"fired\""), 10.0);
+        assert_eq!(
+            snapshot.sum("orrery_fires_total", "outcome=\"fired\""),
+            10.0
+        );
         assert_eq!(snapshot.sum("orrery_active_runs", ""), 3.0);
         assert_eq!(snapshot.sum("orrery_absent", ""), 0.0);
     }

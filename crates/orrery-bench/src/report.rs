@@ -1,7 +1,7 @@
 //! The harness's output: the table on stdout and the JSON results file.
 #![allow(clippy::print_stdout)]
 
-use crate::cli::{Args, ScenarioName};
+use crate::cli::Args;
 use crate::machine::Machine;
 use crate::measurement::Measurement;
 use anyhow::Context;
@@ -82,14 +82,23 @@ struct JsonReport<'a> {
 /// The command-line sizes the figures were measured with.
 #[derive(Serialize)]
 struct Settings {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    scenario: Option<&'static str>,
+    scenarios: String,
     fanout_tasks: u32,
     fanout_slots: Vec<u32>,
     chain_tasks: u32,
     shell_tasks: u32,
     repeat: u32,
     poll_ms: u32,
+    lateness_jobs: Vec<u32>,
+    lateness_phases: Vec<&'static str>,
+    lateness_secs: u32,
+    lateness_warmup_secs: u32,
+    lateness_slots: u32,
+    lateness_sample: u32,
+    ledger_jobs: u32,
+    memory_jobs: u32,
+    in_flight: u32,
+    apply_budget_secs: u32,
 }
 
 /// Writes the machine, the settings and every measurement to `path` as JSON.
@@ -102,13 +111,23 @@ pub(crate) fn write_json(
     let report = JsonReport {
         machine,
         settings: Settings {
-            scenario: args.scenario.map(ScenarioName::as_str),
+            scenarios: args.selected_names(),
             fanout_tasks: args.fanout_tasks.get(),
             fanout_slots: args.fanout_slots.iter().map(|s| s.get()).collect(),
             chain_tasks: args.chain_tasks.get(),
             shell_tasks: args.shell_tasks.get(),
             repeat: args.repeat.get(),
             poll_ms: args.poll_ms.get(),
+            lateness_jobs: args.lateness_jobs.iter().map(|n| n.get()).collect(),
+            lateness_phases: args.lateness_phases.iter().map(|p| p.as_str()).collect(),
+            lateness_secs: args.lateness_secs.get(),
+            lateness_warmup_secs: args.lateness_warmup_secs,
+            lateness_slots: args.lateness_slots.get(),
+            lateness_sample: args.lateness_sample.get(),
+            ledger_jobs: args.ledger_jobs.get(),
+            memory_jobs: args.memory_jobs.get(),
+            in_flight: args.in_flight.get(),
+            apply_budget_secs: args.apply_budget_secs.get(),
         },
         results: measurements,
     };

@@ -21,6 +21,9 @@ pub struct TemplateContext {
     /// States of the tasks this one depends on (`success`, `failed`, `skipped`, …, as
     /// [`crate::state::TaskState::as_str`] writes them), by task name.
     pub upstream_states: BTreeMap<String, String>,
+    /// For a mapped instance of a fan-out task: its item of the list, and its index.
+    pub item: Option<serde_json::Value>,
+    pub index: Option<u32>,
     /// The run's logical date (the fire time, or the start time of a manual run), in
     /// the schedule's zone so that `date` filters give local dates.
     pub logical_date: Option<chrono::DateTime<chrono::FixedOffset>>,
@@ -185,7 +188,7 @@ fn upstream_tasks(ctx: &TemplateContext) -> serde_json::Map<String, serde_json::
 
 /// Everything a template or an expression can read.
 fn values(ctx: &TemplateContext) -> Value {
-    context! {
+    let base = context! {
         params => Value::from(Serde(&ctx.params)),
         run => context! { id => ctx.run_id },
         job => context! { name => ctx.job_name.as_str() },
@@ -194,6 +197,12 @@ fn values(ctx: &TemplateContext) -> Value {
         logical_date => ctx.logical_date.map(|t| t.to_rfc3339()),
         data_interval_start => ctx.data_interval_start.map(|t| t.to_rfc3339()),
         data_interval_end => ctx.data_interval_end.map(|t| t.to_rfc3339()),
+    };
+    // `item` and `index` exist only in mapped instances, so elsewhere they are
+    // undefined (an error) rather than silently empty.
+    match &ctx.item {
+        Some(item) => context! { item => Value::from(Serde(item)), index => ctx.index, ..base },
+        None => base,
     }
 }
 

@@ -40,6 +40,8 @@ fn context() -> TemplateContext {
     TemplateContext {
         upstream_outputs,
         upstream_states,
+        item: None,
+        index: None,
         logical_date: chrono::DateTime::parse_from_rfc3339("2026-03-08T02:30:00Z").ok(),
         data_interval_start: None,
         data_interval_end: None,
@@ -241,4 +243,20 @@ fn expressions_evaluate_to_data() {
         eval_expression("params.nope", &ctx),
         Err(TemplateError::Undefined { .. })
     ));
+}
+
+#[test]
+fn mapped_instances_see_their_item_and_index() {
+    let mut ctx = context();
+    ctx.item = Some(serde_json::json!({"file": "a.csv"}));
+    ctx.index = Some(3);
+    assert_eq!(
+        render("{{ index }}:{{ item.file }}", &ctx).ok().as_deref(),
+        Some("3:a.csv")
+    );
+    let plain = render("{{ item }}", &context());
+    assert!(
+        plain.is_err(),
+        "item is undefined outside a fan-out: {plain:?}"
+    );
 }

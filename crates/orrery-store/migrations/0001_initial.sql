@@ -57,6 +57,9 @@ CREATE TABLE task_instances (
     run_id INTEGER NOT NULL REFERENCES runs (id),
     task_name TEXT NOT NULL,
     task_idx INTEGER NOT NULL,
+    -- For a fan-out (for_each) task: which mapped instance; NULL for ordinary tasks
+    -- and for the fan-out's own row.
+    map_index INTEGER,
     attempt INTEGER NOT NULL,
     state TEXT NOT NULL,
     fence INTEGER NOT NULL DEFAULT 0,

@@ -66,6 +66,8 @@ pub struct TaskRecord {
     pub run_id: RunId,
     pub task_name: String,
     pub task_idx: u32,
+    /// Which mapped instance of a fan-out task this is (`name[i]`).
+    pub map_index: Option<u32>,
     pub attempt: u32,
     pub state: TaskState,
     /// The current assignment's fence; reports carrying another are rejected.
@@ -88,6 +90,7 @@ impl TaskRecord {
             run_id,
             task_name: task_name.to_owned(),
             task_idx,
+            map_index: None,
             attempt: 1,
             state: TaskState::Pending,
             fence: 0,

@@ -20,13 +20,13 @@ pub struct RunUpdate {
 }
 
 const TASK_COLUMNS: &str = "id, run_id, task_name, task_idx, attempt, state, fence, worker, exit_code, outputs, \
-     error, queued_at, started_at, finished_at, retry_at";
+     error, queued_at, started_at, finished_at, retry_at, map_index";
 
 impl Store {
     /// Every attempt of every task of a run, by task then attempt.
     pub async fn run_tasks(&self, run_id: RunId) -> Result<Vec<TaskRecord>, StoreError> {
         let sql = format!(
-            "SELECT {TASK_COLUMNS} FROM task_instances WHERE run_id = ? ORDER BY task_idx, attempt"
+            "SELECT {TASK_COLUMNS} FROM task_instances WHERE run_id = ? ORDER BY task_idx, map_index, attempt"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(run_id.0)
@@ -57,8 +57,8 @@ impl Store {
                 None => {
                     let id: i64 = sqlx::query(
                         "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state, fence, worker, \
-                         exit_code, outputs, error, queued_at, started_at, finished_at, retry_at) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                         exit_code, outputs, error, queued_at, started_at, finished_at, retry_at, map_index) \
+                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                     )
                     .bind(task.run_id.0)
                     .bind(&task.task_name)
@@ -74,6 +74,7 @@ impl Store {
                     .bind(task.started_at)
                     .bind(task.finished_at)
                     .bind(task.retry_at)
+                    .bind(task.map_index)
                     .fetch_one(&mut *tx)
                     .await?
                     .try_get(0)?;
@@ -140,5 +141,8 @@ fn task_from_row(row: &SqliteRow) -> Result<TaskRecord, StoreError> {
         started_at: row.try_get(12)?,
         finished_at: row.try_get(13)?,
         retry_at: row.try_get(14)?,
+        map_index: row
+            .try_get::<Option<i64>, _>(15)?
+            .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
     })
 }

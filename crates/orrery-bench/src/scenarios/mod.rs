@@ -2,4 +2,7 @@
 
 pub(crate) mod chain;
 pub(crate) mod fanout;
+pub(crate) mod jobs_memory;
+pub(crate) mod lateness;
+mod lateness_rows;
 pub(crate) mod shell_overhead;

@@ -2,6 +2,7 @@
 //! conditions, enqueueing, skipping and finishing runs.
 
 use super::active_run::ActiveRun;
+use super::active_run::Slot;
 use super::driver::Driver;
 use super::render::{RenderOptions, template_context};
 use crate::engine::{Decision, Rule, RunShape, advance_run_with};
@@ -31,6 +32,26 @@ impl Driver {
     }
 
     fn advance_one(&mut self, id: RunId, now: DateTime<Utc>) {
+        self.requeue_due_mapped(id, now);
+        let mut fanouts = Vec::new();
+        self.advance_decisions(id, now, &mut fanouts);
+        for idx in fanouts {
+            if let Err(message) = self.expand_fanout(id, idx, now)
+                && let Some(task) = self.runs.get_mut(&id).and_then(|r| r.tasks.get_mut(idx))
+                && let Ok(next) = task.state.on(TaskEvent::Fail)
+            {
+                task.state = next;
+                task.finished_at = Some(now);
+                task.error = Some(message);
+                self.dirty.insert((id, Slot::task(idx)));
+            }
+            self.touched.insert(id);
+        }
+    }
+
+    /// Carries out the engine's decisions for one run; fan-out tasks that may start
+    /// are left in `fanouts` for expansion.
+    fn advance_decisions(&mut self, id: RunId, now: DateTime<Utc>, fanouts: &mut Vec<usize>) {
         let options = self.render_options();
         let Some(run) = self.runs.get_mut(&id) else {
             return;
@@ -43,6 +64,15 @@ impl Driver {
             match decision {
                 Decision::Enqueue(idx) => {
                     let verdict = condition(run, idx, &options);
+                    let is_fanout = run
+                        .spec
+                        .tasks
+                        .get(idx)
+                        .is_some_and(|t| t.for_each.is_some());
+                    if is_fanout && matches!(verdict, Ok(true)) {
+                        fanouts.push(idx);
+                        continue;
+                    }
                     let Some(task) = run.tasks.get_mut(idx) else {
                         continue;
                     };
@@ -55,12 +85,12 @@ impl Driver {
                         continue;
                     };
                     task.state = next;
-                    self.dirty.insert((id, idx));
+                    self.dirty.insert((id, Slot::task(idx)));
                     match verdict {
                         Ok(true) => {
                             task.queued_at = Some(now);
                             let priority = run.spec.tasks.get(idx).map_or(0, |t| t.priority);
-                            self.ready.push(id, idx, priority);
+                            self.ready.push(id, Slot::task(idx), priority);
                         }
                         Ok(false) => {
                             task.finished_at = Some(now);
@@ -84,7 +114,7 @@ impl Driver {
                     {
                         task.state = next;
                         task.finished_at = Some(now);
-                        self.dirty.insert((id, idx));
+                        self.dirty.insert((id, Slot::task(idx)));
                     }
                 }
                 Decision::Finish(outcome) => {

@@ -1,6 +1,7 @@
 //! Sub-workflows: a `type: job` task starts a child run of another job and ends with
 //! the child's outcome; cancelling the parent cancels the child.
 
+use super::active_run::Slot;
 use super::driver::Driver;
 use super::render::template_context;
 use super::run_control::AttemptEnd;
@@ -34,7 +35,7 @@ impl Driver {
                     task.started_at = Some(now);
                     task.outputs
                         .insert("run_id".to_owned(), child.0.to_string());
-                    self.dirty.insert((run_id, idx));
+                    self.dirty.insert((run_id, Slot::task(idx)));
                     self.new_runs_pending = true;
                 }
                 Err(message) => {
@@ -42,7 +43,7 @@ impl Driver {
                         task.state = next;
                         task.finished_at = Some(now);
                         task.error = Some(message);
-                        self.dirty.insert((run_id, idx));
+                        self.dirty.insert((run_id, Slot::task(idx)));
                         self.touched.insert(run_id);
                     }
                 }
@@ -143,7 +144,7 @@ impl Driver {
                     format!("sub-workflow run {child} ended {other}"),
                 ),
             };
-            self.end_attempt(parent, idx, end, now);
+            self.end_attempt(parent, Slot::task(idx), end, now);
         }
     }
 }

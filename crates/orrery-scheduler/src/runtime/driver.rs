@@ -2,6 +2,7 @@
 //! deadlines, then advances runs, dispatches ready tasks and commits in batches.
 
 use super::active_run::ActiveRun;
+use super::active_run::Slot;
 use super::connections::Connection;
 use super::handle::{NewConnection, SchedulerConfig};
 use super::job_trigger::JobTrigger;
@@ -38,13 +39,13 @@ pub(crate) struct Driver {
     pub(crate) connections: HashMap<u64, Connection>,
     pub(crate) runs: HashMap<RunId, ActiveRun>,
     /// Where each assigned attempt lives: run, task index and connection.
-    pub(crate) assigned: HashMap<TaskInstanceId, (RunId, usize, u64)>,
+    pub(crate) assigned: HashMap<TaskInstanceId, (RunId, Slot, u64)>,
     /// Ready tasks, oldest first; entries whose task is no longer queued are skipped.
     pub(crate) ready: ReadyQueue,
     /// Runs whose tasks changed since they were last advanced.
     pub(crate) touched: BTreeSet<RunId>,
     /// Latest attempts changed since the last commit.
-    pub(crate) dirty: BTreeSet<(RunId, usize)>,
+    pub(crate) dirty: BTreeSet<(RunId, Slot)>,
     /// Earlier attempts replaced by a retry, final, awaiting commit.
     pub(crate) retired: Vec<TaskRecord>,
     pub(crate) run_updates: Vec<RunUpdate>,
@@ -115,14 +116,14 @@ impl Driver {
         }
     }
 
-    /// Queues task `idx` of run `id` for dispatch at its priority.
-    pub(crate) fn make_ready(&mut self, id: RunId, idx: usize) {
+    /// Queues `slot` of run `id` for dispatch at its task's priority.
+    pub(crate) fn make_ready_slot(&mut self, id: RunId, slot: Slot) {
         let priority = self
             .runs
             .get(&id)
-            .and_then(|run| run.spec.tasks.get(idx))
+            .and_then(|run| run.spec.tasks.get(slot.idx))
             .map_or(0, |task| task.priority);
-        self.ready.push(id, idx, priority);
+        self.ready.push(id, slot, priority);
     }
 
     pub(crate) fn issue_fence(&mut self) -> u64 {
@@ -221,6 +222,11 @@ impl Driver {
             .runs
             .values()
             .flat_map(|run| run.tasks.iter())
+            .chain(
+                self.runs
+                    .values()
+                    .flat_map(|run| run.mapped.values().flatten()),
+            )
             .filter(|t| t.state == TaskState::RetryWait)
             .filter_map(|t| t.retry_at)
             .chain(self.runs.values().filter_map(|run| run.deadline))
@@ -294,6 +300,7 @@ impl Driver {
             let due = run
                 .tasks
                 .iter()
+                .chain(run.mapped.values().flatten())
                 .any(|t| t.state == TaskState::RetryWait && t.retry_at.is_none_or(|at| at <= now));
             if due {
                 self.touched.insert(*id);
@@ -307,11 +314,11 @@ impl Driver {
         if self.dirty.is_empty() && self.retired.is_empty() && self.run_updates.is_empty() {
             return true;
         }
-        let keys: Vec<(RunId, usize)> = self.dirty.iter().copied().collect();
+        let keys: Vec<(RunId, Slot)> = self.dirty.iter().copied().collect();
         let mut records: Vec<TaskRecord> = self.retired.clone();
         let n_retired = records.len();
         for (run_id, idx) in &keys {
-            if let Some(task) = self.runs.get(run_id).and_then(|run| run.tasks.get(*idx)) {
+            if let Some(task) = self.runs.get(run_id).and_then(|run| run.record(*idx)) {
                 records.push(task.clone());
             }
         }
@@ -325,7 +332,7 @@ impl Driver {
                     if let Some(task) = self
                         .runs
                         .get_mut(run_id)
-                        .and_then(|run| run.tasks.get_mut(*idx))
+                        .and_then(|run| run.record_mut(*idx))
                     {
                         task.id = record.id;
                     }

@@ -7,6 +7,7 @@ mod advance;
 mod children;
 mod connections;
 mod driver;
+mod fanout;
 mod handle;
 mod job_trigger;
 mod ready_queue;

@@ -1,5 +1,6 @@
 //! Tasks ready to dispatch, highest priority first, then oldest first.
 
+use super::active_run::Slot;
 use orrery_core::ids::RunId;
 use std::cmp::Reverse;
 use std::collections::BTreeSet;
@@ -8,14 +9,14 @@ use std::collections::BTreeSet;
 /// longer queued (cancelled meanwhile) are skipped by the dispatcher.
 #[derive(Debug, Default)]
 pub(crate) struct ReadyQueue {
-    entries: BTreeSet<(Reverse<i32>, u64, RunId, usize)>,
+    entries: BTreeSet<(Reverse<i32>, u64, RunId, Slot)>,
     next_seq: u64,
 }
 
 /// One entry taken from the queue, to give back if it was not placed.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEntry {
-    key: (Reverse<i32>, u64, RunId, usize),
+    key: (Reverse<i32>, u64, RunId, Slot),
 }
 
 impl ReadyEntry {
@@ -23,17 +24,17 @@ impl ReadyEntry {
         self.key.2
     }
 
-    pub(crate) fn task(&self) -> usize {
+    pub(crate) fn slot(&self) -> Slot {
         self.key.3
     }
 }
 
 impl ReadyQueue {
-    /// Queues task `idx` of `run` behind others of the same priority.
-    pub(crate) fn push(&mut self, run: RunId, idx: usize, priority: i32) {
+    /// Queues `slot` of `run` behind others of the same priority.
+    pub(crate) fn push(&mut self, run: RunId, slot: Slot, priority: i32) {
         self.next_seq += 1;
         self.entries
-            .insert((Reverse(priority), self.next_seq, run, idx));
+            .insert((Reverse(priority), self.next_seq, run, slot));
     }
 
     /// The next task to dispatch.
@@ -58,15 +59,15 @@ mod tests {
     #[test]
     fn priority_first_then_fifo_and_given_back_entries_keep_their_place() {
         let mut queue = ReadyQueue::default();
-        queue.push(RunId(1), 0, 0);
-        queue.push(RunId(1), 1, 5);
-        queue.push(RunId(2), 0, 0);
-        queue.push(RunId(2), 1, 5);
+        queue.push(RunId(1), Slot::task(0), 0);
+        queue.push(RunId(1), Slot::task(1), 5);
+        queue.push(RunId(2), Slot::task(0), 0);
+        queue.push(RunId(2), Slot::task(1), 5);
         let first = queue.pop().expect("entry");
-        assert_eq!((first.run(), first.task()), (RunId(1), 1));
+        assert_eq!((first.run(), first.slot().idx), (RunId(1), 1));
         queue.give_back(first);
         let order: Vec<(RunId, usize)> = std::iter::from_fn(|| queue.pop())
-            .map(|e| (e.run(), e.task()))
+            .map(|e| (e.run(), e.slot().idx))
             .collect();
         assert_eq!(
             order,

@@ -1,6 +1,6 @@
 //! Turning a task of a run into a fully rendered assignment for a worker.
 
-use super::active_run::ActiveRun;
+use super::active_run::{ActiveRun, Slot};
 use orrery_core::spec::TaskKind;
 use orrery_core::template::{TemplateContext, render};
 use orrery_proto::{Assignment, ExecSpec, HttpRequest, PythonSource, TaskRef};
@@ -17,16 +17,31 @@ pub(crate) struct RenderOptions {
 /// Renders the task's templates with the run's params; the error names the field.
 pub(crate) fn build_assignment(
     run: &ActiveRun,
-    idx: usize,
+    slot: Slot,
     task_ref: TaskRef,
     options: &RenderOptions,
 ) -> Result<Assignment, String> {
+    let idx = slot.idx;
     let spec = run
         .spec
         .tasks
         .get(idx)
         .ok_or_else(|| format!("task #{idx} is not in the job's spec"))?;
-    let context = template_context(run, idx, task_ref.attempt, options);
+    let mut context = template_context(run, idx, task_ref.attempt, options);
+    let task_name = run
+        .record(slot)
+        .map_or_else(|| spec.name.clone(), |t| t.task_name.clone());
+    if let Some(map) = slot.map {
+        context.index = Some(map);
+        context.item = Some(
+            run.fanout_items
+                .get(&idx)
+                .and_then(|items| items.get(map as usize))
+                .cloned()
+                .ok_or_else(|| format!("item {map} of fan-out task {:?} is unknown", spec.name))?,
+        );
+        context.task_name.clone_from(&task_name);
+    }
     let field = |name: &str, text: &str| {
         render(text, &context)
             .map_err(|e| format!("cannot render {name} of task {:?}: {e}", spec.name))
@@ -100,7 +115,10 @@ pub(crate) fn build_assignment(
         "ORRERY_JOB_VERSION".to_owned(),
         run.record.job_version.to_string(),
     );
-    env.insert("ORRERY_TASK".to_owned(), spec.name.clone());
+    env.insert("ORRERY_TASK".to_owned(), task_name.clone());
+    if let Some(map) = slot.map {
+        env.insert("ORRERY_MAP_INDEX".to_owned(), map.to_string());
+    }
     env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
     if let Some(logical_date) = context.logical_date {
         env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
@@ -118,7 +136,7 @@ pub(crate) fn build_assignment(
         task: task_ref,
         run_id: run.record.id,
         job_name: run.record.job_name.clone(),
-        task_name: spec.name.clone(),
+        task_name,
         exec,
         env,
         working_dir,
@@ -190,6 +208,8 @@ pub(crate) fn template_context(
         attempt,
         upstream_outputs: upstream_outputs(run, idx),
         upstream_states: upstream_states(run, idx),
+        item: None,
+        index: None,
         logical_date: Some(logical_date),
         data_interval_start: run.record.data_interval_start.map(local),
         data_interval_end: run.record.data_interval_end.map(local),

@@ -2,6 +2,7 @@
 //! cancelling them, and applying the engine's decisions.
 
 use super::active_run::ActiveRun;
+use super::active_run::Slot;
 use super::advance::shape_of;
 use super::driver::Driver;
 use super::job_trigger::concurrency_of;
@@ -15,6 +16,7 @@ use orrery_core::state::{RunEvent, RunState, TaskEvent, TaskState};
 use orrery_proto::{SchedulerMessage, TaskRef};
 use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
+use std::collections::BTreeMap;
 
 /// How an attempt ended, as reported by its worker or decided by the scheduler.
 pub(crate) struct AttemptEnd {
@@ -114,8 +116,23 @@ impl Driver {
         let stored = self.store.run_tasks(record.id).await?;
         let dag = Dag::from_spec(&spec);
         let mut latest: Vec<Option<TaskRecord>> = vec![None; dag.len()];
+        let mut mapped: BTreeMap<usize, Vec<TaskRecord>> = BTreeMap::new();
         for task in stored {
             let idx = task.task_idx as usize;
+            if let Some(map) = task.map_index {
+                let instances = mapped.entry(idx).or_default();
+                let map = map as usize;
+                if instances.len() <= map {
+                    instances
+                        .resize_with(map + 1, || TaskRecord::pending(record.id, "", idx as u32));
+                }
+                if let Some(slot) = instances.get_mut(map)
+                    && (slot.task_name.is_empty() || slot.attempt < task.attempt)
+                {
+                    *slot = task;
+                }
+                continue;
+            }
             if let Some(slot) = latest.get_mut(idx)
                 && slot.as_ref().is_none_or(|t| t.attempt < task.attempt)
             {
@@ -155,21 +172,30 @@ impl Driver {
             dag,
             params,
             tasks,
+            mapped,
+            fanout_items: BTreeMap::new(),
         };
+        let slots = run.slots();
         self.runs.insert(id, run);
-        for idx in 0..self.runs.get(&id).map_or(0, |r| r.tasks.len()) {
-            let state = self
-                .runs
-                .get(&id)
-                .and_then(|r| r.tasks.get(idx))
-                .map(|t| t.state);
-            let child = self
-                .runs
-                .get(&id)
-                .and_then(|r| r.tasks.get(idx))
+        for slot in slots {
+            let idx = slot.idx;
+            let Some(run) = self.runs.get(&id) else { break };
+            let state = run.record(slot).map(|t| t.state);
+            let child = run
+                .record(slot)
                 .and_then(|t| t.outputs.get("run_id"))
                 .and_then(|c| c.parse::<i64>().ok())
                 .map(RunId);
+            let is_fanout = slot.map.is_none()
+                && run
+                    .spec
+                    .tasks
+                    .get(idx)
+                    .is_some_and(|t| t.for_each.is_some());
+            if is_fanout {
+                // A fan-out's own record follows its instances, settled below.
+                continue;
+            }
             match (state, child) {
                 // A sub-workflow lives on as its child run: follow it, don't retry it.
                 (Some(s), Some(child)) if s.is_on_worker() => {
@@ -181,13 +207,13 @@ impl Driver {
                                 error: None,
                                 finished_at: None,
                             };
-                            self.end_attempt(id, idx, end, now);
+                            self.end_attempt(id, Slot::task(idx), end, now);
                         }
                         Some(ended) if ended.is_terminal() => {
                             let message = format!("sub-workflow run {child} ended {ended}");
                             self.end_attempt(
                                 id,
-                                idx,
+                                Slot::task(idx),
                                 AttemptEnd::decided(TaskEvent::Fail, message),
                                 now,
                             );
@@ -198,11 +224,20 @@ impl Driver {
                 (Some(s), None) if s.is_on_worker() => {
                     let message =
                         "lost: Orrery restarted while this attempt was running".to_owned();
-                    self.end_attempt(id, idx, AttemptEnd::decided(TaskEvent::Lose, message), now);
+                    self.end_attempt(id, slot, AttemptEnd::decided(TaskEvent::Lose, message), now);
                 }
-                (Some(TaskState::Queued), _) => self.make_ready(id, idx),
+                (Some(TaskState::Queued), _) => self.make_ready_slot(id, slot),
                 _ => {}
             }
+        }
+        let fanouts: Vec<usize> = self
+            .runs
+            .get(&id)
+            .map(|r| r.mapped.keys().copied().collect())
+            .unwrap_or_default();
+        self.restore_fanout_items(id);
+        for idx in fanouts {
+            self.settle_fanout(id, idx, now);
         }
         self.touched.insert(id);
         Ok(())
@@ -314,7 +349,10 @@ impl Driver {
             return;
         };
         let mut children = Vec::new();
-        for (idx, task) in run.tasks.iter_mut().enumerate() {
+        for slot in run.slots() {
+            let Some(task) = run.record_mut(slot) else {
+                continue;
+            };
             let Ok(cancelled) = task.state.on(TaskEvent::Cancel) else {
                 continue;
             };
@@ -344,7 +382,7 @@ impl Driver {
             if reason.is_some() {
                 task.error.clone_from(&reason);
             }
-            self.dirty.insert((id, idx));
+            self.dirty.insert((id, slot));
         }
         metrics::counter!("orrery_runs_finished_total", "state" => next.as_str()).increment(1);
         run.record.state = next;
@@ -370,7 +408,7 @@ impl Driver {
     pub(crate) fn end_attempt(
         &mut self,
         id: RunId,
-        idx: usize,
+        slot: Slot,
         end: AttemptEnd,
         now: DateTime<Utc>,
     ) {
@@ -382,13 +420,11 @@ impl Driver {
         let Some(run) = self.runs.get_mut(&id) else {
             return;
         };
-        let Some(task_spec) = run.spec.tasks.get(idx) else {
+        let Some(task_spec) = run.spec.tasks.get(slot.idx).cloned() else {
             return;
         };
-        let retries = task_spec.retries;
-        let jitter = jitter_unit(id, idx);
-        let task_spec = task_spec.clone();
-        let Some(task) = run.tasks.get_mut(idx) else {
+        let jitter = jitter_unit(id, slot.idx + slot.map.map_or(0, |m| m as usize + 1) * 7919);
+        let Some(task) = run.record_mut(slot) else {
             return;
         };
         let Ok(next) = task.state.on(event) else {
@@ -401,18 +437,21 @@ impl Driver {
         if error.is_some() {
             task.error = error;
         }
-        self.dirty.insert((id, idx));
+        self.dirty.insert((id, slot));
         self.touched.insert(id);
         let retry_delay = retry_delay_for(&task_spec, task.attempt, jitter);
         if retries_on(&task_spec, next)
-            && let Some(retry_at) = next_retry_at(task.attempt, retries, retry_delay, now)
+            && let Some(retry_at) = next_retry_at(task.attempt, task_spec.retries, retry_delay, now)
         {
             let mut retry = TaskRecord::pending(id, &task.task_name, task.task_idx);
+            retry.map_index = task.map_index;
             retry.attempt = task.attempt + 1;
             retry.state = TaskState::RetryWait;
             retry.retry_at = Some(retry_at);
             let finished = std::mem::replace(task, retry);
             self.retired.push(finished);
+        } else if slot.map.is_some() {
+            self.settle_fanout(id, slot.idx, now);
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Reports from workers (register, start, logs, finish, disconnect) and dispatching
 //! ready tasks to them.
 
+use super::active_run::Slot;
 use super::driver::Driver;
 use super::render::build_assignment;
 use super::run_control::AttemptEnd;
@@ -47,15 +48,15 @@ impl Driver {
     }
 
     /// The current attempt this report is about, if its fence is still valid.
-    fn current_attempt(&self, task: &TaskRef) -> Option<(RunId, usize)> {
-        let (run_id, idx, _) = self.assigned.get(&task.task_instance_id)?;
-        let record = self.runs.get(run_id)?.tasks.get(*idx)?;
+    fn current_attempt(&self, task: &TaskRef) -> Option<(RunId, Slot)> {
+        let (run_id, slot, _) = self.assigned.get(&task.task_instance_id)?;
+        let record = self.runs.get(run_id)?.record(*slot)?;
         let current = record.id == Some(task.task_instance_id) && record.fence == task.fence;
-        current.then_some((*run_id, *idx))
+        current.then_some((*run_id, *slot))
     }
 
     fn on_task_started(&mut self, started: &TaskStarted) {
-        let Some((run_id, idx)) = self.current_attempt(&started.task) else {
+        let Some((run_id, slot)) = self.current_attempt(&started.task) else {
             return;
         };
         let Some(run) = self.runs.get_mut(&run_id) else {
@@ -70,21 +71,24 @@ impl Driver {
                 .unwrap_or_default();
             metrics::histogram!("orrery_schedule_lateness_seconds").record(late.as_secs_f64());
         }
-        let Some(task) = run.tasks.get_mut(idx) else {
+        let Some(task) = run.record_mut(slot) else {
             return;
         };
         if let Ok(next) = task.state.on(TaskEvent::Start) {
             task.state = next;
             task.started_at = Some(started.started_at);
-            self.dirty.insert((run_id, idx));
+            self.dirty.insert((run_id, slot));
         }
     }
 
     async fn on_log_chunk(&mut self, chunk: LogChunk) {
-        let accepted = self.current_attempt(&chunk.task).and_then(|(run_id, idx)| {
-            let task = self.runs.get(&run_id)?.tasks.get(idx)?;
-            (task.state != TaskState::Lost).then(|| (run_id, task.task_name.clone(), task.attempt))
-        });
+        let accepted = self
+            .current_attempt(&chunk.task)
+            .and_then(|(run_id, slot)| {
+                let task = self.runs.get(&run_id)?.record(slot)?;
+                (task.state != TaskState::Lost)
+                    .then(|| (run_id, task.task_name.clone(), task.attempt))
+            });
         let Some((run_id, task_name, attempt)) = accepted else {
             tracing::warn!(task_instance = %chunk.task.task_instance_id, fence = chunk.task.fence, "rejected log lines from a revoked assignment");
             return;
@@ -119,15 +123,11 @@ impl Driver {
         }
         self.outbox
             .push((connection, SchedulerMessage::Ack(finished.task)));
-        let Some((run_id, idx)) = current else {
+        let Some((run_id, slot)) = current else {
             tracing::warn!(task_instance = %finished.task.task_instance_id, fence = finished.task.fence, "rejected result from a revoked assignment");
             return;
         };
-        let Some(task) = self
-            .runs
-            .get_mut(&run_id)
-            .and_then(|r| r.tasks.get_mut(idx))
-        else {
+        let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.record_mut(slot)) else {
             return;
         };
         if !task.state.is_on_worker() {
@@ -151,7 +151,7 @@ impl Driver {
             error: finished.error,
             finished_at: Some(finished.finished_at),
         };
-        self.end_attempt(run_id, idx, end, now);
+        self.end_attempt(run_id, slot, end, now);
     }
 
     pub(crate) fn on_worker_closed(&mut self, connection: u64) {
@@ -164,20 +164,20 @@ impl Driver {
             .unwrap_or_else(|| format!("connection {connection}"));
         tracing::warn!(worker = %name, "worker disconnected");
         for task_instance_id in conn.outstanding {
-            let Some((run_id, idx, _)) = self.assigned.remove(&task_instance_id) else {
+            let Some((run_id, slot, _)) = self.assigned.remove(&task_instance_id) else {
                 continue;
             };
             let still_held = self
                 .runs
                 .get(&run_id)
-                .and_then(|r| r.tasks.get(idx))
+                .and_then(|r| r.record(slot))
                 .is_some_and(|t| t.id == Some(task_instance_id) && t.state.is_on_worker());
             if still_held {
                 let message =
                     format!("lost: worker {name} disconnected while this attempt was running");
                 self.end_attempt(
                     run_id,
-                    idx,
+                    slot,
                     AttemptEnd::decided(TaskEvent::Lose, message),
                     now,
                 );
@@ -197,30 +197,45 @@ impl Driver {
             .collect();
         let total_free: usize = capacities.iter().map(|c| c.free_slots as usize).sum();
         let mut candidates = Vec::new();
+        // Mapped instances held back by their fan-out's max_parallel, given back after.
+        let mut held = Vec::new();
+        let mut running_per_fanout: std::collections::HashMap<(RunId, usize), u32> =
+            Default::default();
         while candidates.len() < total_free {
             let Some(entry) = self.ready.pop() else {
                 break;
             };
-            let (run_id, idx) = (entry.run(), entry.task());
+            let (run_id, slot) = (entry.run(), entry.slot());
             let Some(run) = self.runs.get(&run_id) else {
                 continue;
             };
             let queued = run
-                .tasks
-                .get(idx)
+                .record(slot)
                 .is_some_and(|t| t.state == TaskState::Queued && t.id.is_some());
             if !queued {
                 continue;
             }
+            let spec = run.spec.tasks.get(slot.idx);
             // Sub-workflows take no worker slot: the driver runs them as child runs.
-            if run
-                .spec
-                .tasks
-                .get(idx)
-                .is_some_and(|t| matches!(t.kind, TaskKind::Job { .. }))
-            {
-                self.children_to_start.push((run_id, idx));
+            if slot.map.is_none() && spec.is_some_and(|t| matches!(t.kind, TaskKind::Job { .. })) {
+                self.children_to_start.push((run_id, slot.idx));
                 continue;
+            }
+            if slot.map.is_some()
+                && let Some(limit) = spec.and_then(|t| t.max_parallel)
+            {
+                let running = running_per_fanout
+                    .entry((run_id, slot.idx))
+                    .or_insert_with(|| {
+                        run.mapped.get(&slot.idx).map_or(0, |m| {
+                            m.iter().filter(|t| t.state.is_on_worker()).count() as u32
+                        })
+                    });
+                if *running >= limit.get() {
+                    held.push(entry);
+                    continue;
+                }
+                *running += 1;
             }
             candidates.push(entry);
         }
@@ -228,15 +243,15 @@ impl Driver {
         let n_placed = placements.len();
         for placement in placements {
             if let Some(entry) = candidates.get(placement.task) {
-                self.assign(entry.run(), entry.task(), placement.worker, now);
+                self.assign(entry.run(), entry.slot(), placement.worker, now);
             }
         }
-        for entry in candidates.into_iter().skip(n_placed) {
+        for entry in candidates.into_iter().skip(n_placed).chain(held) {
             self.ready.give_back(entry);
         }
     }
 
-    fn assign(&mut self, run_id: RunId, idx: usize, connection: u64, now: DateTime<Utc>) {
+    fn assign(&mut self, run_id: RunId, slot: Slot, connection: u64, now: DateTime<Utc>) {
         let fence = self.issue_fence();
         let options = self.render_options();
         let Some(worker_name) = self
@@ -249,7 +264,7 @@ impl Driver {
         let Some(run) = self.runs.get_mut(&run_id) else {
             return;
         };
-        let Some(task) = run.tasks.get(idx) else {
+        let Some(task) = run.record(slot) else {
             return;
         };
         let Some(task_instance_id) = task.id else {
@@ -260,8 +275,8 @@ impl Driver {
             attempt: task.attempt,
             fence,
         };
-        let assignment = build_assignment(run, idx, task_ref, &options);
-        let Some(task) = run.tasks.get_mut(idx) else {
+        let assignment = build_assignment(run, slot, task_ref, &options);
+        let Some(task) = run.record_mut(slot) else {
             return;
         };
         let Ok(assigned) = task.state.on(TaskEvent::Assign) else {
@@ -270,11 +285,11 @@ impl Driver {
         task.state = assigned;
         task.fence = fence;
         task.worker = Some(worker_name);
-        self.dirty.insert((run_id, idx));
+        self.dirty.insert((run_id, slot));
         match assignment {
             Ok(assignment) => {
                 self.assigned
-                    .insert(task_instance_id, (run_id, idx, connection));
+                    .insert(task_instance_id, (run_id, slot, connection));
                 if let Some(conn) = self.connections.get_mut(&connection) {
                     conn.outstanding.insert(task_instance_id);
                 }
@@ -287,6 +302,9 @@ impl Driver {
                 task.error = Some(error);
                 task.finished_at = Some(now);
                 self.touched.insert(run_id);
+                if slot.map.is_some() {
+                    self.settle_fanout(run_id, slot.idx, now);
+                }
             }
         }
     }
