@@ -490,3 +490,60 @@ async fn the_order_pipeline_example_routes_by_volume() {
     assert_eq!(logs[0].text, "done with 120 orders");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelling_a_parent_cancels_its_running_child() {
+    let server = TestServer::start().await;
+    server
+        .apply("name: slow-child\ntasks:\n  - {name: wait, type: shell, script: 'sleep 300'}\n")
+        .await;
+    server
+        .apply("name: waiting-parent\ntasks:\n  - {name: call, type: job, job: slow-child}\n")
+        .await;
+    let run = server
+        .client
+        .start_run("waiting-parent", &StartRunRequest::default())
+        .await
+        .expect("start");
+    let child_id: i64 =
+        orrery_testkit::eventually_async("the child to start", Duration::from_secs(20), || async {
+            let run = server.client.get_run(run.id).await.ok()?;
+            let child: i64 = latest(&run, "call").outputs.get("run_id")?.parse().ok()?;
+            let child_run = server.client.get_run(child).await.ok()?;
+            (latest(&child_run, "wait").state == "running").then_some(child)
+        })
+        .await;
+    server.client.cancel_run(run.id).await.expect("cancel");
+    let child = wait_for_run_end(&server.client, child_id, Duration::from_secs(20)).await;
+    assert_eq!(child.state, "cancelled");
+    let parent = wait_for_run_end(&server.client, run.id, Duration::from_secs(20)).await;
+    assert_eq!(parent.state, "cancelled");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn higher_priority_tasks_take_scarce_slots_first() {
+    let server = TestServer::start_with(|config| config.worker_slots = 1).await;
+    server
+        .apply(
+            r#"
+name: prio
+tasks:
+  - {name: gate, type: noop}
+  - {name: low-a, type: noop, depends_on: [gate], priority: -5}
+  - {name: low-b, type: noop, depends_on: [gate], priority: -5}
+  - {name: urgent, type: noop, depends_on: [gate], priority: 100}
+"#,
+        )
+        .await;
+    let run = server.run_to_end("prio").await;
+    assert_eq!(run.state, "success");
+    let urgent = latest(&run, "urgent").started_at.expect("started");
+    for low in ["low-a", "low-b"] {
+        assert!(
+            urgent <= latest(&run, low).started_at.expect("started"),
+            "{run:#?}"
+        );
+    }
+    server.stop().await;
+}
