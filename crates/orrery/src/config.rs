@@ -39,6 +39,8 @@ pub struct ServerConfig {
     pub misfire_threshold: Duration,
     /// Most runs one backfill may create.
     pub max_backfill_runs: usize,
+    /// Runs `python` tasks.
+    pub python_interpreter: String,
 }
 
 impl ServerConfig {
@@ -57,6 +59,7 @@ impl ServerConfig {
             default_timezone: chrono_tz::Tz::UTC,
             misfire_threshold: Duration::from_secs(60),
             max_backfill_runs: 10_000,
+            python_interpreter: "python3".to_owned(),
         }
     }
 }

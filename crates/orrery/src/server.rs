@@ -98,6 +98,7 @@ pub async fn start_server(
     let scheduler_config = SchedulerConfig {
         poll_interval: config.poll_interval,
         default_timezone: config.default_timezone,
+        python_interpreter: config.python_interpreter.clone(),
         misfire_threshold: chrono::Duration::from_std(config.misfire_threshold)
             .unwrap_or(chrono::Duration::MAX),
         ..SchedulerConfig::default()

@@ -137,6 +137,9 @@ pub(crate) struct ServerArgs {
     /// Most runs one backfill may create [default: 10000].
     #[arg(long, env = "ORRERY_MAX_BACKFILL_RUNS")]
     pub(crate) max_backfill_runs: Option<usize>,
+    /// Interpreter of `python` tasks [default: python3].
+    #[arg(long, env = "ORRERY_PYTHON")]
+    pub(crate) python: Option<String>,
 }
 
 #[derive(Debug, Args)]

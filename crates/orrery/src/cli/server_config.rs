@@ -19,6 +19,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     timezone: Option<String>,
     max_backfill_runs: Option<usize>,
+    python: Option<String>,
 }
 
 /// Builds the validated config; `data_dir_flag` is set when given by flag or env.
@@ -59,6 +60,10 @@ pub(crate) fn server_config(
     }
     if let Some(max) = args.max_backfill_runs.or(file.max_backfill_runs) {
         config.max_backfill_runs = max;
+    }
+    if let Some(python) = args.python.clone().or(file.python) {
+        anyhow::ensure!(!python.trim().is_empty(), "python: the interpreter must not be empty");
+        config.python_interpreter = python;
     }
     Ok(config)
 }
