@@ -56,6 +56,7 @@ pub(crate) fn run(run: &RunRecord, tasks: &[TaskRecord]) -> Run {
         data_interval_start: run.data_interval_start,
         data_interval_end: run.data_interval_end,
         rerun_of: run.rerun_of.map(|id| id.0),
+        parent_run_id: run.parent_run_id.map(|id| id.0),
         lateness_ms: run.scheduled_at.and_then(|due| {
             let first_start = tasks.iter().filter_map(|t| t.started_at).min()?;
             Some((first_start - due).num_milliseconds())

@@ -114,6 +114,9 @@ pub struct Run {
     /// The run this one reruns (same logical date).
     #[serde(default)]
     pub rerun_of: Option<i64>,
+    /// For a sub-workflow: the run whose `type: job` task started this one.
+    #[serde(default)]
+    pub parent_run_id: Option<i64>,
     /// First task start minus `scheduled_at`, in milliseconds (scheduled runs).
     #[serde(default)]
     pub lateness_ms: Option<i64>,

@@ -62,7 +62,10 @@ pub(crate) fn server_config(
         config.max_backfill_runs = max;
     }
     if let Some(python) = args.python.clone().or(file.python) {
-        anyhow::ensure!(!python.trim().is_empty(), "python: the interpreter must not be empty");
+        anyhow::ensure!(
+            !python.trim().is_empty(),
+            "python: the interpreter must not be empty"
+        );
         config.python_interpreter = python;
     }
     Ok(config)
