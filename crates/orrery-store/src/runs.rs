@@ -151,6 +151,8 @@ impl Store {
     }
 }
 
+const TASKS_PER_INSERT: usize = 5000;
+
 /// Inserts a run with its first attempts and an audit row. `None` when a run for the
 /// same (job, logical date) already exists; nothing is written then.
 pub(crate) async fn insert_run(
@@ -183,14 +185,15 @@ pub(crate) async fn insert_run(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let run_id: i64 = row.try_get(0)?;
-    if !new.task_names.is_empty() {
+    // SQLite takes at most 32766 bound values per statement; 5 per task.
+    for (chunk_idx, chunk) in new.task_names.chunks(TASKS_PER_INSERT).enumerate() {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
             "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state) ",
         );
-        insert.push_values(new.task_names.iter().enumerate(), |mut row, (idx, name)| {
+        insert.push_values(chunk.iter().enumerate(), |mut row, (offset, name)| {
             row.push_bind(run_id)
                 .push_bind(name)
-                .push_bind(idx as i64)
+                .push_bind((chunk_idx * TASKS_PER_INSERT + offset) as i64)
                 .push_bind(1_i64)
                 .push_bind("pending");
         });

@@ -377,3 +377,38 @@ async fn an_unwritable_location_is_a_clear_open_error() {
     assert!(matches!(error, StoreError::Open { .. }), "{error}");
     assert!(error.to_string().contains("not-a-dir"), "{error}");
 }
+
+#[tokio::test]
+async fn a_run_with_ten_thousand_tasks_is_created_whole() {
+    let (_dir, store) = open().await;
+    apply(&store, "default", "wide", "{}", "t", at(0))
+        .await
+        .expect("apply");
+    let job = store
+        .find_job("default", "wide")
+        .await
+        .expect("find")
+        .expect("job");
+    let names: Vec<String> = (0..10_000).map(|i| format!("t{i}")).collect();
+    let params = serde_json::Map::new();
+    let id = store
+        .create_run(&NewRun {
+            job_id: job.id,
+            job_version: 1,
+            trigger: "manual",
+            params: &params,
+            logical_date: None,
+            schedule: Default::default(),
+            task_names: &names,
+            actor: "test",
+            now: at(1),
+        })
+        .await
+        .expect("a wide run is created");
+    let tasks = store.run_tasks(id).await.expect("tasks");
+    assert_eq!(tasks.len(), 10_000);
+    assert_eq!(
+        (tasks[9_999].task_name.as_str(), tasks[9_999].task_idx),
+        ("t9999", 9_999)
+    );
+}
