@@ -24,4 +24,4 @@ pub use runs::{NewRun, RunListFilter, RunSchedule};
 pub use sqlite::Store;
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
-pub use triggers::{FireOutcome, JobFires, PlannedFire};
+pub use triggers::{FireOutcome, FiresStored, JobFires, PlannedFire};

@@ -159,6 +159,15 @@ pub(crate) async fn insert_run(
     tx: &mut sqlx::SqliteConnection,
     new: &NewRun<'_>,
 ) -> Result<Option<RunId>, StoreError> {
+    Ok(insert_run_with_tasks(tx, new).await?.map(|(id, _)| id))
+}
+
+/// Like [`insert_run`], also returning the ids of the run's task attempts in task
+/// order, so the scheduler can take the run up without reading it back.
+pub(crate) async fn insert_run_with_tasks(
+    tx: &mut sqlx::SqliteConnection,
+    new: &NewRun<'_>,
+) -> Result<Option<(RunId, Vec<TaskInstanceId>)>, StoreError> {
     let params = serde_json::Value::Object(new.params.clone()).to_string();
     let row = sqlx::query(
         "INSERT INTO runs (job_id, job_version, state, trigger, params, logical_date, scheduled_at, \
@@ -185,6 +194,7 @@ pub(crate) async fn insert_run(
     .await?;
     let Some(row) = row else { return Ok(None) };
     let run_id: i64 = row.try_get(0)?;
+    let mut task_ids = vec![TaskInstanceId(0); new.task_names.len()];
     // SQLite takes at most 32766 bound values per statement; 5 per task.
     for (chunk_idx, chunk) in new.task_names.chunks(TASKS_PER_INSERT).enumerate() {
         let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
@@ -197,7 +207,14 @@ pub(crate) async fn insert_run(
                 .push_bind(1_i64)
                 .push_bind("pending");
         });
-        insert.build().execute(&mut *tx).await?;
+        insert.push(" RETURNING id, task_idx");
+        for row in insert.build().fetch_all(&mut *tx).await? {
+            let id: i64 = row.try_get(0)?;
+            let idx: i64 = row.try_get(1)?;
+            if let Some(slot) = usize::try_from(idx).ok().and_then(|i| task_ids.get_mut(i)) {
+                *slot = TaskInstanceId(id);
+            }
+        }
     }
     let resource = format!("run/{run_id}");
     let entry = AuditEntry::new(
@@ -208,7 +225,7 @@ pub(crate) async fn insert_run(
         Some(new.job_version),
     );
     write_audit(tx, &entry, new.now).await?;
-    Ok(Some(RunId(run_id)))
+    Ok(Some((RunId(run_id), task_ids)))
 }
 
 pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {

@@ -6,11 +6,12 @@ use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::jobs::{JOB_COLUMNS, job_from_row, to_version};
 use crate::records::{OccurrenceRecord, ScheduledJobRecord, TriggerRecord};
-use crate::runs::{NewRun, insert_run};
+use crate::runs::{NewRun, insert_run_with_tasks};
 use crate::sqlite::Store;
 use chrono::{DateTime, Utc};
-use orrery_core::ids::{JobId, RunId};
+use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use sqlx::Row;
+use std::collections::HashMap;
 
 /// One nominal fire and what to do with it.
 #[derive(Clone, Debug)]
@@ -30,6 +31,13 @@ pub struct JobFires<'a> {
     pub version: u32,
     pub fires: Vec<PlannedFire<'a>>,
     pub next_fire_at: Option<DateTime<Utc>>,
+}
+
+/// What `record_fires` did: per job, per fire; and the task ids of created runs.
+#[derive(Clone, Debug, Default)]
+pub struct FiresStored {
+    pub outcomes: Vec<Vec<FireOutcome>>,
+    pub created_tasks: HashMap<RunId, Vec<TaskInstanceId>>,
 }
 
 /// What storing a planned fire did.
@@ -109,15 +117,19 @@ impl Store {
         &self,
         batch: &[JobFires<'_>],
         now: DateTime<Utc>,
-    ) -> Result<Vec<Vec<FireOutcome>>, StoreError> {
+    ) -> Result<FiresStored, StoreError> {
         let mut tx = self.pool.begin().await?;
         let mut all = Vec::with_capacity(batch.len());
+        let mut created_tasks = HashMap::new();
         for job in batch {
             let mut outcomes = Vec::with_capacity(job.fires.len());
             for fire in &job.fires {
                 let outcome = match &fire.run {
-                    Some(run) => match insert_run(&mut tx, run).await? {
-                        Some(id) => FireOutcome::Created(id),
+                    Some(run) => match insert_run_with_tasks(&mut tx, run).await? {
+                        Some((id, task_ids)) => {
+                            created_tasks.insert(id, task_ids);
+                            FireOutcome::Created(id)
+                        }
                         None => {
                             let existing: i64 = sqlx::query(
                                 "SELECT id FROM runs WHERE job_id = ? AND logical_date = ? AND rerun_of IS NULL",
@@ -164,7 +176,10 @@ impl Store {
             all.push(outcomes);
         }
         tx.commit().await?;
-        Ok(all)
+        Ok(FiresStored {
+            outcomes: all,
+            created_tasks,
+        })
     }
 
     /// The ledger of a job, newest first.

@@ -9,8 +9,9 @@ use super::job_trigger::concurrency_of;
 use crate::engine::{may_start, next_retry_at};
 use chrono::{DateTime, Utc};
 use orrery_core::dag::Dag;
-use orrery_core::ids::RunId;
+use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::retry::{retries_on, retry_delay_for};
+use orrery_core::spec::JobSpec;
 use orrery_core::spec::{SpecFormat, parse_job_spec};
 use orrery_core::state::{RunEvent, RunState, TaskEvent, TaskState};
 use orrery_proto::{SchedulerMessage, TaskRef};
@@ -241,6 +242,39 @@ impl Driver {
         }
         self.touched.insert(id);
         Ok(())
+    }
+
+    /// Takes up a run just created by this driver (a fire), without reading it back.
+    pub(crate) fn install_new_run(
+        &mut self,
+        record: RunRecord,
+        spec: JobSpec,
+        task_ids: &[TaskInstanceId],
+    ) {
+        let dag = Dag::from_spec(&spec);
+        let tasks = (0..dag.len())
+            .map(|idx| {
+                let mut task = TaskRecord::pending(record.id, dag.name(idx), idx as u32);
+                task.id = task_ids.get(idx).copied().filter(|id| id.0 != 0);
+                task
+            })
+            .collect();
+        let mut params: serde_json::Map<_, _> = spec.params.clone().into_iter().collect();
+        params.extend(record.params.clone());
+        let id = record.id;
+        let run = ActiveRun {
+            shape: shape_of(&spec, &dag),
+            record,
+            deadline: None,
+            spec,
+            dag,
+            params,
+            tasks,
+            mapped: BTreeMap::new(),
+            fanout_items: BTreeMap::new(),
+        };
+        self.runs.insert(id, run);
+        self.touched.insert(id);
     }
 
     /// Starts queued runs, oldest first, as far as their job's concurrency allows.

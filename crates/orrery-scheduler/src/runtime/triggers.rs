@@ -10,10 +10,11 @@ use crate::engine::{
 use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
 use orrery_core::ids::JobId;
+use orrery_core::ids::RunId;
 use orrery_core::schedule::compile;
 use orrery_core::spec::{SpecDocument, SpecFormat, parse_document, parse_job_spec};
 use orrery_core::state::RunState;
-use orrery_store::records::ScheduledJobRecord;
+use orrery_store::records::{RunRecord, ScheduledJobRecord};
 use orrery_store::{FireOutcome, JobFires, NewRun, PlannedFire, RunSchedule};
 use std::collections::HashSet;
 
@@ -211,8 +212,8 @@ impl Driver {
                 next_fire_at: job.next_fire_at,
             });
         }
-        let outcomes = match self.store.record_fires(&batch, now).await {
-            Ok(outcomes) => outcomes,
+        let stored = match self.store.record_fires(&batch, now).await {
+            Ok(stored) => stored,
             Err(error) => {
                 // Nothing was stored: the fires stay due and are retried on the next tick.
                 tracing::error!(%error, jobs = batch.len(), "cannot store fires; retrying");
@@ -234,6 +235,21 @@ impl Driver {
                 }
             }
         }
+        // What the created runs need to be taken up without reading them back.
+        let mut fired: Vec<FiredRun> = Vec::new();
+        for (fires, outcomes) in batch.iter().zip(&stored.outcomes) {
+            for (fire, outcome) in fires.fires.iter().zip(outcomes) {
+                if let (FireOutcome::Created(id), Some(run)) = (outcome, &fire.run) {
+                    fired.push((
+                        fires.job_id,
+                        fires.version,
+                        *id,
+                        run.logical_date,
+                        run.schedule,
+                    ));
+                }
+            }
+        }
         drop(batch);
         for job_id in replace {
             let active: Vec<_> = self
@@ -246,31 +262,46 @@ impl Driver {
                 self.cancel_run(run_id);
             }
         }
-        let mut created = Vec::new();
-        for (job, outcomes) in prepared.iter().zip(outcomes) {
+        for job in &prepared {
             if let Some(trigger) = self.triggers.get_mut(&job.job_id) {
                 trigger.next_fire_at = job.next_fire_at;
             }
             self.rearm(job.job_id);
-            created.extend(outcomes.into_iter().filter_map(|o| match o {
-                FireOutcome::Created(id) => Some(id),
-                _ => None,
-            }));
         }
-        for run_id in created {
-            match self.store.get_run(run_id).await {
-                Ok(Some(record)) => {
-                    if let Err(error) = self.take_up_run(record).await {
-                        tracing::error!(run = %run_id, %error, "cannot take up a fired run");
-                        self.new_runs_pending = true;
-                    }
-                }
-                Ok(None) => {}
-                Err(error) => {
-                    tracing::error!(run = %run_id, %error, "cannot read a fired run");
-                    self.new_runs_pending = true;
-                }
-            }
+        for (job_id, version, run_id, logical_date, schedule) in fired {
+            let Some(spec) = self.triggers.get(&job_id).map(|t| t.spec.clone()) else {
+                self.new_runs_pending = true;
+                continue;
+            };
+            let record = RunRecord {
+                id: run_id,
+                job_id,
+                project: spec.project.clone(),
+                job_name: spec.name.clone(),
+                job_version: version,
+                state: RunState::Queued,
+                trigger: "schedule".to_owned(),
+                params: serde_json::Map::new(),
+                logical_date,
+                scheduled_at: schedule.scheduled_at,
+                data_interval_start: schedule.data_interval_start,
+                data_interval_end: schedule.data_interval_end,
+                backfill_id: None,
+                rerun_of: None,
+                parent_run_id: None,
+                parent_task_id: None,
+                cancel_requested: false,
+                created_at: now,
+                created_by: "scheduler".to_owned(),
+                started_at: None,
+                finished_at: None,
+            };
+            let task_ids = stored
+                .created_tasks
+                .get(&run_id)
+                .cloned()
+                .unwrap_or_default();
+            self.install_new_run(record, spec, &task_ids);
         }
     }
 
@@ -425,3 +456,6 @@ pub(crate) struct Prepared {
     policy: Concurrency,
     misfire: &'static str,
 }
+
+/// A run a fire created: job, version, run id, logical date and schedule fields.
+type FiredRun = (JobId, u32, RunId, Option<DateTime<Utc>>, RunSchedule);
