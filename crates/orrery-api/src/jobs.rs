@@ -123,6 +123,8 @@ async fn apply_job_spec(
         version,
         status,
     };
+    // A new or changed schedule is armed at once, not at the next poll.
+    state.scheduler_wake.notify_one();
     Ok((code, Json(result)))
 }
 
@@ -245,6 +247,7 @@ pub(crate) async fn delete_job(
         .delete_job(query.project(), &name, &actor.0, state.clock.now())
         .await?;
     if deleted {
+        state.scheduler_wake.notify_one();
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(job_not_found(query.project(), &name))

@@ -19,11 +19,13 @@ pub(crate) struct ApplyPlan {
 
 /// What applying achieved.
 pub(crate) struct Applied {
-    /// Jobs `0..n_applied` were applied: a prefix, since requests take indices in order
-    /// and every request started is finished.
+    /// The indices of the jobs applied, ascending.
+    pub(crate) jobs: Vec<u32>,
     pub(crate) n_applied: u32,
+    /// Jobs the server still refused as unavailable after `RETRY_FOR` of retries.
+    pub(crate) n_failed: u32,
     pub(crate) elapsed: Duration,
-    /// Each job's apply latency in milliseconds, retries included.
+    /// Each applied job's latency in milliseconds, retries included.
     pub(crate) latencies_ms: Vec<f64>,
     /// Requests the server refused as unavailable (503, retryable) and that were sent
     /// again; concurrent applies can collide on the SQLite write lock.
@@ -35,6 +37,11 @@ pub(crate) struct Applied {
 impl Applied {
     pub(crate) fn jobs_per_second(&self) -> f64 {
         f64::from(self.n_applied) / self.elapsed.as_secs_f64()
+    }
+
+    /// The last job applied.
+    pub(crate) fn last_job(&self) -> Option<u32> {
+        self.jobs.last().copied()
     }
 
     /// The rate over the completions between fractions `from` and `to` of the jobs
@@ -55,7 +62,18 @@ impl Applied {
     }
 }
 
-/// Applies `spec_of(i)` for `i` in `0..n_jobs`, `in_flight` requests at a time.
+/// One job's apply.
+struct Attempt {
+    job_idx: u32,
+    applied: bool,
+    latency: Duration,
+    done: Duration,
+    retries: u64,
+}
+
+/// Applies `spec_of(i)` for `i` in `0..n_jobs`, `in_flight` requests at a time. A job
+/// the server keeps refusing as unavailable is counted as failed and skipped; any
+/// other refusal ends the whole apply with an error.
 pub(crate) async fn apply_many(
     client: &Client,
     plan: &ApplyPlan,
@@ -64,7 +82,7 @@ pub(crate) async fn apply_many(
     let spec_of = Arc::new(spec_of);
     let client = client.clone();
     let started = Instant::now();
-    let timings = map_concurrent(
+    let attempts = map_concurrent(
         (0..plan.n_jobs).collect(),
         plan.in_flight,
         plan.budget,
@@ -73,43 +91,69 @@ pub(crate) async fn apply_many(
             let spec = spec_of(job_idx);
             async move {
                 let sent = Instant::now();
-                let retries = apply_with_retries(&client, &spec)
-                    .await
-                    .with_context(|| format!("apply job {job_idx}"))?;
-                anyhow::Ok((sent.elapsed(), started.elapsed(), retries))
+                let (applied, retries) = match apply_with_retries(&client, &spec).await {
+                    Ok(retries) => (true, retries),
+                    Err(Refused::StillUnavailable { retries }) => (false, retries),
+                    Err(Refused::Other(error)) => {
+                        return Err(error).with_context(|| format!("apply job {job_idx}"));
+                    }
+                };
+                anyhow::Ok(Attempt {
+                    job_idx,
+                    applied,
+                    latency: sent.elapsed(),
+                    done: started.elapsed(),
+                    retries,
+                })
             }
         },
     )
     .await?;
-    let mut completed_at: Vec<Duration> = timings.iter().map(|(_, done, _)| *done).collect();
+    let elapsed = started.elapsed();
+    let ok: Vec<&Attempt> = attempts.iter().filter(|a| a.applied).collect();
+    let mut jobs: Vec<u32> = ok.iter().map(|a| a.job_idx).collect();
+    jobs.sort_unstable();
+    let mut completed_at: Vec<Duration> = ok.iter().map(|a| a.done).collect();
     completed_at.sort();
     Ok(Applied {
-        n_applied: u32::try_from(timings.len()).unwrap_or(u32::MAX),
-        elapsed: started.elapsed(),
-        latencies_ms: timings
-            .iter()
-            .map(|(latency, _, _)| duration_ms(*latency))
-            .collect(),
-        retries: timings.iter().map(|(_, _, retries)| *retries).sum(),
+        n_applied: u32::try_from(jobs.len()).unwrap_or(u32::MAX),
+        n_failed: u32::try_from(attempts.len() - ok.len()).unwrap_or(u32::MAX),
+        jobs,
+        elapsed,
+        latencies_ms: ok.iter().map(|a| duration_ms(a.latency)).collect(),
+        retries: attempts.iter().map(|a| a.retries).sum(),
         completed_at,
     })
 }
 
-/// Most retries of one apply before giving up.
-const MAX_RETRIES: u64 = 50;
+/// How long one job is retried while the server answers 503.
+const RETRY_FOR: Duration = Duration::from_secs(10);
+
+/// Why a job was not applied.
+enum Refused {
+    /// 503 (unavailable, which the API documents as retryable) for all of `RETRY_FOR`.
+    StillUnavailable {
+        retries: u64,
+    },
+    Other(ClientError),
+}
 
 /// Applies one spec, sending it again after a short pause while the server answers
-/// 503 (unavailable, which the API documents as retryable); returns the retries.
-async fn apply_with_retries(client: &Client, spec: &str) -> Result<u64, ClientError> {
+/// 503; returns the retries.
+async fn apply_with_retries(client: &Client, spec: &str) -> Result<u64, Refused> {
+    let began = Instant::now();
     let mut retries = 0;
     loop {
         match client.apply(spec, "yaml").await {
             Ok(_) => return Ok(retries),
-            Err(error) if is_retryable(&error) && retries < MAX_RETRIES => {
+            Err(error) if is_retryable(&error) => {
+                if began.elapsed() > RETRY_FOR {
+                    return Err(Refused::StillUnavailable { retries });
+                }
                 retries += 1;
                 tokio::time::sleep(Duration::from_millis(2 * retries.min(10))).await;
             }
-            Err(error) => return Err(error),
+            Err(error) => return Err(Refused::Other(error)),
         }
     }
 }

@@ -33,7 +33,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let existing: Option<String> =
             sqlx::query("SELECT spec FROM calendars WHERE project = ? AND name = ?")
                 .bind(project)
@@ -100,7 +100,7 @@ impl Store {
         new: &NewBackfill<'_>,
         runs: &[NewRun<'_>],
     ) -> Result<(Option<i64>, Vec<FireOutcome>), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let id: i64 = sqlx::query(
             "INSERT INTO backfills (job_id, range_start, range_end, parallelism, created_at, created_by) \
              VALUES (?, ?, ?, ?, ?, ?) RETURNING id",

@@ -44,7 +44,7 @@ impl Store {
             now,
             paused,
         } = *apply;
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let existing = sqlx::query(
             "SELECT j.id, j.latest_version, v.spec FROM jobs j \
              JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
@@ -200,7 +200,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE jobs SET deleted_at = ? WHERE project = ? AND name = ? AND deleted_at IS NULL \
              RETURNING latest_version",

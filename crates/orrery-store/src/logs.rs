@@ -29,7 +29,7 @@ impl Store {
         if lines.is_empty() {
             return Ok(());
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for chunk in lines.chunks(LINES_PER_INSERT) {
             let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "INSERT INTO task_logs (run_id, task_instance_id, task_name, attempt, at, stream, text) ",

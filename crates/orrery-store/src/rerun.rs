@@ -37,7 +37,7 @@ impl Store {
         new: &NewRun<'_>,
         kept: &[KeptTask],
     ) -> Result<RunId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let run_id = insert_run(&mut tx, new)
             .await?
             .ok_or_else(|| StoreError::Conflict {
@@ -78,7 +78,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let reopened = sqlx::query(
             "UPDATE runs SET state = 'queued', finished_at = NULL, started_at = NULL, cancel_requested = 0 \
              WHERE id = ? AND state IN ('success', 'failed', 'cancelled')",

@@ -61,7 +61,7 @@ const RUN_COLUMNS: &str = "r.id, r.job_id, j.project, j.name, r.job_version, r.s
 impl Store {
     /// Creates a queued run and its pending task attempts in one transaction.
     pub async fn create_run(&self, new: &NewRun<'_>) -> Result<RunId, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let run_id = insert_run(&mut tx, new)
             .await?
             .ok_or_else(|| StoreError::Conflict {
@@ -130,7 +130,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<RunRecord>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let changed = sqlx::query(
             "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running') AND cancel_requested = 0",
         )

@@ -69,3 +69,14 @@ impl Store {
         Ok(())
     }
 }
+
+impl Store {
+    /// A transaction that takes the write lock at its start (`BEGIN IMMEDIATE`): two
+    /// writers that read first then write would otherwise deadlock, and SQLite refuses
+    /// the second at once instead of waiting out the busy timeout.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, sqlx::Error> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await
+    }
+}

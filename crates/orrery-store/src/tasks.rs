@@ -42,7 +42,7 @@ impl Store {
         tasks: &mut [TaskRecord],
         runs: &[RunUpdate],
     ) -> Result<(), StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         for task in tasks.iter_mut() {
             let outputs =
                 serde_json::to_string(&task.outputs).map_err(|e| StoreError::Corrupt {

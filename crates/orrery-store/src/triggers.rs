@@ -118,7 +118,7 @@ impl Store {
         batch: &[JobFires<'_>],
         now: DateTime<Utc>,
     ) -> Result<FiresStored, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let mut all = Vec::with_capacity(batch.len());
         let mut created_tasks = HashMap::new();
         for job in batch {
@@ -220,7 +220,7 @@ impl Store {
         actor: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<crate::records::JobRecord>, StoreError> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.write_tx().await?;
         let row = sqlx::query(
             "UPDATE jobs SET paused = ?, updated_at = ? WHERE project = ? AND name = ? AND deleted_at IS NULL \
              RETURNING latest_version",

@@ -295,3 +295,24 @@ async fn listing_runs_filters_and_pages() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_applies_all_succeed() {
+    let server = TestServer::start().await;
+    let mut handles = Vec::new();
+    for i in 0..16 {
+        let client = server.client.clone();
+        handles.push(tokio::spawn(async move {
+            let spec = format!("name: job-{i}\nschedule: {{cron: '0 3 * * *'}}\ntasks:\n  - {{name: t, type: noop}}\n");
+            client.apply(&spec, "yaml").await
+        }));
+    }
+    for handle in handles {
+        handle
+            .await
+            .expect("join")
+            .expect("every concurrent apply succeeds");
+    }
+    assert_eq!(server.client.list_jobs().await.expect("jobs").len(), 16);
+    server.stop().await;
+}

@@ -55,10 +55,9 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<Measurement>> {
     };
     let applied = apply_many(server.client(), &plan, spec_of).await?;
     let n_applied = applied.n_applied;
-    if n_applied == 0 {
+    let Some(last_job) = applied.last_job().map(job_name) else {
         bail!("no job was applied within {:?}", plan.budget);
-    }
-    let last_job = job_name(n_applied - 1);
+    };
     eprintln!(
         "{SCENARIO}: applied {n_applied} jobs in {:.1} s",
         applied.elapsed.as_secs_f64()
@@ -132,6 +131,7 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<Measurement>> {
     rows.add("apply_p50", percentile(&applied.latencies_ms, 50.0), "ms");
     rows.add("apply_p99", percentile(&applied.latencies_ms, 99.0), "ms");
     rows.add("apply_busy_retries", applied.retries as f64, "requests");
+    rows.add("apply_failed", f64::from(applied.n_failed), "jobs");
     rows.add("apply_total", applied.elapsed.as_secs_f64(), "s");
     rows.add("arm_wait", duration_ms(arm.waited), "ms");
     rows.add("arm_wakes_needed", f64::from(arm.wakes), "count");

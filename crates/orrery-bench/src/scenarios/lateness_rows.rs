@@ -66,6 +66,8 @@ pub(crate) struct Observed {
     /// Per sampled job, its ledger entries in the window.
     pub(crate) ledger: Vec<Vec<Occurrence>>,
     pub(crate) stop: Duration,
+    /// False if the server had not stopped when the harness stopped waiting.
+    pub(crate) stopped: bool,
 }
 
 pub(crate) fn to_rows(observed: &Observed) -> Vec<Measurement> {
@@ -94,6 +96,7 @@ fn apply_rows(rows: &mut Rows, observed: &Observed) {
     rows.add("apply_p50", percentile(&applied.latencies_ms, 50.0), "ms");
     rows.add("apply_p99", percentile(&applied.latencies_ms, 99.0), "ms");
     rows.add("apply_busy_retries", applied.retries as f64, "requests");
+    rows.add("apply_failed", f64::from(applied.n_failed), "jobs");
     rows.add("arm_wait", duration_ms(observed.arm.waited), "ms");
     rows.add("arm_wakes_needed", f64::from(observed.arm.wakes), "count");
     rows.add(
@@ -268,4 +271,7 @@ fn resource_rows(rows: &mut Rows, observed: &Observed) {
         }
     }
     rows.add("shutdown", duration_ms(observed.stop), "ms");
+    if !observed.stopped {
+        rows.add("shutdown_timed_out", 1.0, "flag");
+    }
 }

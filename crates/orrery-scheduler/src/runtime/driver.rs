@@ -139,6 +139,8 @@ impl Driver {
         self.sync_with_store().await;
         self.sync_triggers().await;
         self.tick().await;
+        let mut poll = tokio::time::interval(self.config.poll_interval);
+        poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             let retry_in = self.time_to_next_retry();
             let fire_in = self.time_to_next_fire();
@@ -160,7 +162,9 @@ impl Driver {
                     self.sync_with_store().await;
                     self.sync_triggers().await;
                 }
-                () = tokio::time::sleep(self.config.poll_interval) => {
+                // An interval, not a fresh sleep per turn: events and fires must not
+                // keep postponing the poll, or new jobs are never seen while others fire.
+                _ = poll.tick() => {
                     self.sync_with_store().await;
                     self.sync_triggers().await;
                 }

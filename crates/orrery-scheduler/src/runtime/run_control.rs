@@ -285,7 +285,24 @@ impl Driver {
             .filter(|(_, run)| run.record.state == RunState::Queued)
             .map(|(id, _)| *id)
             .collect();
+        if waiting.is_empty() {
+            return;
+        }
         waiting.sort();
+        // Running runs per job and per backfill, counted once (not per waiting run).
+        let mut running_per_job: std::collections::HashMap<orrery_core::ids::JobId, usize> =
+            Default::default();
+        let mut running_per_backfill: std::collections::HashMap<i64, usize> = Default::default();
+        for run in self
+            .runs
+            .values()
+            .filter(|r| r.record.state == RunState::Running)
+        {
+            match run.record.backfill_id {
+                Some(backfill) => *running_per_backfill.entry(backfill).or_default() += 1,
+                None => *running_per_job.entry(run.record.job_id).or_default() += 1,
+            }
+        }
         for id in waiting {
             let Some(run) = self.runs.get(&id) else {
                 continue;
@@ -298,12 +315,21 @@ impl Driver {
                         .get(&backfill)
                         .copied()
                         .unwrap_or(1);
-                    self.running_in_backfill(backfill) < limit as usize
+                    let running = running_per_backfill.entry(backfill).or_default();
+                    let allowed = *running < limit as usize;
+                    if allowed {
+                        *running += 1;
+                    }
+                    allowed
                 }
                 None => {
                     let (policy, max_active_runs) = concurrency_of(&run.spec);
-                    let (running, _) = self.active_counts(run.record.job_id);
-                    may_start(policy, running, max_active_runs)
+                    let running = running_per_job.entry(run.record.job_id).or_default();
+                    let allowed = may_start(policy, *running, max_active_runs);
+                    if allowed {
+                        *running += 1;
+                    }
+                    allowed
                 }
             };
             if !allowed {
@@ -330,15 +356,6 @@ impl Driver {
             });
             self.touched.insert(id);
         }
-    }
-
-    fn running_in_backfill(&self, backfill: i64) -> usize {
-        self.runs
-            .values()
-            .filter(|r| {
-                r.record.backfill_id == Some(backfill) && r.record.state == RunState::Running
-            })
-            .count()
     }
 
     /// Cancels every unfinished task of a run and the run itself; workers holding an

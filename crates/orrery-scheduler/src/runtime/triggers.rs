@@ -198,10 +198,12 @@ impl Driver {
             });
         }
         let params = serde_json::Map::new();
+        let counts = self.active_counts_by_job();
         let mut replace = Vec::new();
         let mut batch = Vec::with_capacity(prepared.len());
         for job in &prepared {
-            let (fires, replaces) = self.plan_job_fires(job, &params, now);
+            let active = counts.get(&job.job_id).copied().unwrap_or((0, 0));
+            let (fires, replaces) = self.plan_job_fires(job, &params, active, now);
             if replaces {
                 replace.push(job.job_id);
             }
@@ -311,9 +313,9 @@ impl Driver {
         &self,
         job: &'a Prepared,
         params: &'a serde_json::Map<String, serde_json::Value>,
+        (mut running, mut waiting): (usize, usize),
         now: DateTime<Utc>,
     ) -> (Vec<PlannedFire<'a>>, bool) {
-        let (mut running, mut waiting) = self.active_counts(job.job_id);
         let mut replaces = false;
         let mut fires = Vec::with_capacity(job.due.len());
         for (idx, (at, plan)) in job.due.iter().zip(&job.plans).enumerate() {
@@ -387,16 +389,18 @@ impl Driver {
         (fires, replaces)
     }
 
-    /// Runs of the job that are running, and that wait to start.
-    pub(crate) fn active_counts(&self, job_id: JobId) -> (usize, usize) {
-        self.runs
-            .values()
-            .filter(|run| run.record.job_id == job_id)
-            .fold((0, 0), |(running, waiting), run| match run.record.state {
-                RunState::Running => (running + 1, waiting),
-                RunState::Queued => (running, waiting + 1),
-                _ => (running, waiting),
-            })
+    /// Running and waiting runs of every job, counted in one pass.
+    fn active_counts_by_job(&self) -> std::collections::HashMap<JobId, (usize, usize)> {
+        let mut counts: std::collections::HashMap<JobId, (usize, usize)> = Default::default();
+        for run in self.runs.values() {
+            let entry = counts.entry(run.record.job_id).or_default();
+            match run.record.state {
+                RunState::Running => entry.0 += 1,
+                RunState::Queued => entry.1 += 1,
+                _ => {}
+            }
+        }
+        counts
     }
 
     /// The calendars the trigger excludes, read fresh so an edited calendar counts
