@@ -262,3 +262,55 @@ impl Store {
         .transpose()
     }
 }
+
+impl Store {
+    /// Every live job's id, latest version and paused flag: the cheap check the
+    /// scheduler makes each poll before reading any spec.
+    pub async fn job_versions_brief(&self) -> Result<Vec<(JobId, u32, bool)>, StoreError> {
+        let rows =
+            sqlx::query("SELECT id, latest_version, paused FROM jobs WHERE deleted_at IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        rows.iter()
+            .map(|row| {
+                Ok((
+                    JobId(row.try_get(0)?),
+                    to_version(row.try_get(1)?)?,
+                    row.try_get(2)?,
+                ))
+            })
+            .collect()
+    }
+
+    /// One live job with its trigger row, if it exists.
+    pub async fn scheduled_job(
+        &self,
+        job_id: JobId,
+    ) -> Result<Option<ScheduledJobRecord>, StoreError> {
+        let sql = format!(
+            "SELECT {JOB_COLUMNS}, t.version, t.next_fire_at, t.job_id FROM jobs j \
+             JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
+             LEFT JOIN job_triggers t ON t.job_id = j.id WHERE j.id = ? AND j.deleted_at IS NULL"
+        );
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(job_id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(scheduled_from_row).transpose()
+    }
+}
+
+fn scheduled_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ScheduledJobRecord, StoreError> {
+    let has_trigger: Option<i64> = row.try_get(10)?;
+    let trigger = match has_trigger {
+        Some(_) => Some(TriggerRecord {
+            version: to_version(row.try_get(8)?)?,
+            next_fire_at: row.try_get(9)?,
+        }),
+        None => None,
+    };
+    Ok(ScheduledJobRecord {
+        job: job_from_row(row)?,
+        trigger,
+    })
+}

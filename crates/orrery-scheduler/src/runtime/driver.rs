@@ -52,6 +52,8 @@ pub(crate) struct Driver {
     /// Messages to send once the changes they announce are committed.
     pub(crate) outbox: Vec<(u64, SchedulerMessage)>,
     next_fence: u64,
+    /// The (version, paused) of every job last synced, scheduled or not.
+    pub(crate) synced_jobs: HashMap<JobId, (u32, bool)>,
     /// Scheduled jobs by id.
     pub(crate) triggers: HashMap<JobId, JobTrigger>,
     /// Armed fires ordered by time: the timer wheel.
@@ -100,6 +102,7 @@ impl Driver {
             outbox: Vec::new(),
             next_fence,
             triggers: HashMap::new(),
+            synced_jobs: HashMap::new(),
             wheel: TimerWheel::default(),
             new_runs_pending: false,
             backfill_parallelism: HashMap::new(),

@@ -24,7 +24,7 @@ const MAX_DUE_PER_FIRE: usize = 10_000;
 impl Driver {
     /// Reads scheduled jobs from the store: new, changed, paused, resumed, deleted.
     pub(crate) async fn sync_triggers(&mut self) {
-        let jobs = match self.store.scheduled_jobs().await {
+        let jobs = match self.store.job_versions_brief().await {
             Ok(jobs) => jobs,
             Err(error) => {
                 tracing::error!(%error, "cannot read scheduled jobs");
@@ -33,22 +33,37 @@ impl Driver {
         };
         let now = self.clock.now();
         let mut seen = HashSet::new();
-        for record in jobs {
-            seen.insert(record.job.id);
-            self.sync_trigger(record, now).await;
+        for (job_id, version, paused) in jobs {
+            seen.insert(job_id);
+            // Only new, changed, paused or resumed jobs are read and parsed.
+            if self.synced_jobs.get(&job_id) == Some(&(version, paused)) {
+                continue;
+            }
+            match self.store.scheduled_job(job_id).await {
+                Ok(Some(record)) => {
+                    if self.sync_trigger(record, now).await {
+                        self.synced_jobs.insert(job_id, (version, paused));
+                    }
+                }
+                Ok(None) => {}
+                Err(error) => tracing::error!(job = %job_id, %error, "cannot read a scheduled job"),
+            }
         }
         let gone: Vec<JobId> = self
-            .triggers
+            .synced_jobs
             .keys()
             .filter(|id| !seen.contains(id))
             .copied()
             .collect();
         for job_id in gone {
+            self.synced_jobs.remove(&job_id);
             self.drop_trigger(job_id);
         }
     }
 
-    async fn sync_trigger(&mut self, record: ScheduledJobRecord, now: DateTime<Utc>) {
+    /// Brings one job's timer in line with its stored spec; `false` when a store error
+    /// means it must be tried again.
+    async fn sync_trigger(&mut self, record: ScheduledJobRecord, now: DateTime<Utc>) -> bool {
         let job_id = record.job.id;
         let version = record.job.latest_version;
         let paused = record.job.paused;
@@ -63,13 +78,13 @@ impl Driver {
                     self.fire_jobs(&[job_id], now, LateCause::Paused).await;
                 }
             }
-            return;
+            return true;
         }
         let spec = match parse_job_spec(&record.job.latest_spec, SpecFormat::Json) {
             Ok(spec) => spec,
             Err(errors) => {
                 tracing::error!(job = %record.job.name, %errors, "stored spec does not parse");
-                return;
+                return true;
             }
         };
         let Some(schedule_spec) = spec.schedule.clone() else {
@@ -77,15 +92,16 @@ impl Driver {
                 && let Err(error) = self.store.delete_trigger(job_id).await
             {
                 tracing::error!(job = %record.job.name, %error, "cannot remove the trigger");
+                return false;
             }
             self.drop_trigger(job_id);
-            return;
+            return true;
         };
         let schedule = match compile(&schedule_spec, self.config.default_timezone) {
             Ok(schedule) => schedule,
             Err(error) => {
                 tracing::error!(job = %record.job.name, %error, "schedule does not compile");
-                return;
+                return true;
             }
         };
         let next_fire_at = match &record.trigger {
@@ -101,7 +117,7 @@ impl Driver {
                 .await
         {
             tracing::error!(job = %record.job.name, %error, "cannot store the trigger");
-            return;
+            return false;
         }
         let trigger = JobTrigger {
             version,
@@ -115,6 +131,7 @@ impl Driver {
         self.drop_trigger(job_id);
         self.triggers.insert(job_id, trigger);
         self.rearm(job_id);
+        true
     }
 
     fn drop_trigger(&mut self, job_id: JobId) {
