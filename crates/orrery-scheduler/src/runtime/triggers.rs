@@ -119,15 +119,17 @@ impl Driver {
             tracing::error!(job = %record.job.name, %error, "cannot store the trigger");
             return false;
         }
-        let trigger = JobTrigger {
+        let mut trigger = JobTrigger {
             version,
             misfire: misfire_of(&schedule_spec),
             exclude: schedule_spec.exclude.clone(),
             spec,
-            schedule,
+            compiled: Some(schedule),
+            schedule_spec,
             paused,
             next_fire_at,
         };
+        trigger.trim(now);
         self.drop_trigger(job_id);
         self.triggers.insert(job_id, trigger);
         self.rearm(job_id);
@@ -184,12 +186,26 @@ impl Driver {
                     continue;
                 }
             };
+            let default_tz = self.config.default_timezone;
+            let Some(trigger) = self.triggers.get_mut(&job_id) else {
+                continue;
+            };
+            let schedule = match trigger.schedule(default_tz) {
+                Ok(schedule) => schedule,
+                Err(error) => {
+                    tracing::error!(job = %job_id, %error, "schedule does not compile");
+                    continue;
+                }
+            };
             let mut due = vec![due_from];
-            due.extend(
-                trigger
-                    .schedule
-                    .fires_between(due_from, now, MAX_DUE_PER_FIRE),
-            );
+            due.extend(schedule.fires_between(due_from, now, MAX_DUE_PER_FIRE));
+            let previous = schedule.previous_before(due_from);
+            let next_fire_at = schedule.next_after(now);
+            let local_dates: Vec<chrono::NaiveDate> =
+                due.iter().map(|at| schedule.local_date(*at)).collect();
+            let Some(trigger) = self.triggers.get(&job_id) else {
+                continue;
+            };
             let plans = plan_due_fires(
                 &due,
                 now,
@@ -197,7 +213,6 @@ impl Driver {
                 trigger.misfire,
                 cause,
             );
-            let previous = trigger.schedule.previous_before(due_from);
             let calendars = self
                 .exclusions(&trigger.spec.project, &trigger.exclude)
                 .await;
@@ -207,7 +222,8 @@ impl Driver {
                 due,
                 plans,
                 previous,
-                next_fire_at: trigger.schedule.next_after(now),
+                next_fire_at,
+                local_dates,
                 calendars,
                 task_names: trigger.spec.tasks.iter().map(|t| t.name.clone()).collect(),
                 policy: concurrency_of(&trigger.spec).0,
@@ -284,6 +300,7 @@ impl Driver {
         for job in &prepared {
             if let Some(trigger) = self.triggers.get_mut(&job.job_id) {
                 trigger.next_fire_at = job.next_fire_at;
+                trigger.trim(now);
             }
             self.rearm(job.job_id);
         }
@@ -340,10 +357,7 @@ impl Driver {
                 .checked_sub(1)
                 .and_then(|i| job.due.get(i).copied())
                 .or(job.previous);
-            let date = self
-                .triggers
-                .get(&job.job_id)
-                .map(|t| t.schedule.local_date(*at));
+            let date = job.local_dates.get(idx).copied();
             let excluded_by =
                 date.and_then(|date| excluding(&job.calendars, date).map(|c| (date, c)));
             let fire = match (plan, excluded_by) {
@@ -472,6 +486,8 @@ pub(crate) struct Prepared {
     /// The fire before the first due one, for its data interval.
     previous: Option<DateTime<Utc>>,
     next_fire_at: Option<DateTime<Utc>>,
+    /// The local date of each due fire, for calendars.
+    local_dates: Vec<chrono::NaiveDate>,
     calendars: Vec<CalendarSpec>,
     task_names: Vec<String>,
     policy: Concurrency,
