@@ -7,8 +7,8 @@ use crate::sqlite::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::state::{RunState, TaskState};
-use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 /// A run's new state, written by the scheduler.
 #[derive(Clone, Debug, PartialEq)]
@@ -18,6 +18,9 @@ pub struct RunUpdate {
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
 }
+
+/// Rows per bulk UPDATE: 11 bound values each, under SQLite's 32766.
+const UPDATES_PER_STATEMENT: usize = 2000;
 
 const TASK_COLUMNS: &str = "id, run_id, task_name, task_idx, attempt, state, fence, worker, exit_code, outputs, \
      error, queued_at, started_at, finished_at, retry_at, map_index";
@@ -43,7 +46,9 @@ impl Store {
         runs: &[RunUpdate],
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        for task in tasks.iter_mut() {
+        let mut updates: Vec<(i64, &TaskRecord, String, i64)> = Vec::new();
+        let mut inserted = vec![false; tasks.len()];
+        for (task, inserted) in tasks.iter_mut().zip(inserted.iter_mut()) {
             let outputs =
                 serde_json::to_string(&task.outputs).map_err(|e| StoreError::Corrupt {
                     what: "task outputs",
@@ -53,62 +58,81 @@ impl Store {
                 what: "task fence",
                 message: format!("{} is out of range", task.fence),
             })?;
-            match task.id {
-                None => {
-                    let id: i64 = sqlx::query(
-                        "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state, fence, worker, \
-                         exit_code, outputs, error, queued_at, started_at, finished_at, retry_at, map_index) \
-                         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
-                    )
-                    .bind(task.run_id.0)
-                    .bind(&task.task_name)
-                    .bind(task.task_idx)
-                    .bind(task.attempt)
-                    .bind(task.state.as_str())
-                    .bind(fence)
-                    .bind(&task.worker)
-                    .bind(task.exit_code)
-                    .bind(outputs)
-                    .bind(&task.error)
-                    .bind(task.queued_at)
-                    .bind(task.started_at)
-                    .bind(task.finished_at)
-                    .bind(task.retry_at)
-                    .bind(task.map_index)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
-                    task.id = Some(TaskInstanceId(id));
-                }
-                Some(id) => {
-                    sqlx::query(
-                        "UPDATE task_instances SET state = ?, fence = ?, worker = ?, exit_code = ?, outputs = ?, \
-                         error = ?, queued_at = ?, started_at = ?, finished_at = ?, retry_at = ? WHERE id = ?",
-                    )
-                    .bind(task.state.as_str())
-                    .bind(fence)
-                    .bind(&task.worker)
-                    .bind(task.exit_code)
-                    .bind(outputs)
-                    .bind(&task.error)
-                    .bind(task.queued_at)
-                    .bind(task.started_at)
-                    .bind(task.finished_at)
-                    .bind(task.retry_at)
-                    .bind(id.0)
-                    .execute(&mut *tx)
-                    .await?;
-                }
+            if task.id.is_none() {
+                let id: i64 = sqlx::query(
+                    "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state, fence, worker, \
+                     exit_code, outputs, error, queued_at, started_at, finished_at, retry_at, map_index) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                )
+                .bind(task.run_id.0)
+                .bind(&task.task_name)
+                .bind(task.task_idx)
+                .bind(task.attempt)
+                .bind(task.state.as_str())
+                .bind(fence)
+                .bind(&task.worker)
+                .bind(task.exit_code)
+                .bind(outputs)
+                .bind(&task.error)
+                .bind(task.queued_at)
+                .bind(task.started_at)
+                .bind(task.finished_at)
+                .bind(task.retry_at)
+                .bind(task.map_index)
+                .fetch_one(&mut *tx)
+                .await?
+                .try_get(0)?;
+                task.id = Some(TaskInstanceId(id));
+                *inserted = true;
             }
         }
-        for run in runs {
-            sqlx::query("UPDATE runs SET state = ?, started_at = ?, finished_at = ? WHERE id = ?")
-                .bind(run.state.as_str())
-                .bind(run.started_at)
-                .bind(run.finished_at)
-                .bind(run.id.0)
-                .execute(&mut *tx)
-                .await?;
+        for (task, _) in tasks
+            .iter()
+            .zip(&inserted)
+            .filter(|(_, inserted)| !**inserted)
+        {
+            // Rows inserted just above are complete; the rest are updated in bulk.
+            let Some(id) = task.id else { continue };
+            let outputs = serde_json::to_string(&task.outputs).unwrap_or_else(|_| "{}".to_owned());
+            let fence = i64::try_from(task.fence).unwrap_or(i64::MAX);
+            updates.push((id.0, task, outputs, fence));
+        }
+        // One statement per chunk instead of one per row: the scheduler's group
+        // commits write hundreds of attempts at once.
+        for chunk in updates.chunks(UPDATES_PER_STATEMENT) {
+            let mut update: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "UPDATE task_instances SET state = v.column2, fence = v.column3, worker = v.column4, \
+                 exit_code = v.column5, outputs = v.column6, error = v.column7, queued_at = v.column8, \
+                 started_at = v.column9, finished_at = v.column10, retry_at = v.column11 FROM (",
+            );
+            update.push_values(chunk, |mut row, (id, task, outputs, fence)| {
+                row.push_bind(*id)
+                    .push_bind(task.state.as_str())
+                    .push_bind(*fence)
+                    .push_bind(task.worker.clone())
+                    .push_bind(task.exit_code)
+                    .push_bind(outputs.clone())
+                    .push_bind(task.error.clone())
+                    .push_bind(task.queued_at)
+                    .push_bind(task.started_at)
+                    .push_bind(task.finished_at)
+                    .push_bind(task.retry_at);
+            });
+            update.push(") AS v WHERE task_instances.id = v.column1");
+            update.build().execute(&mut *tx).await?;
+        }
+        for chunk in runs.chunks(UPDATES_PER_STATEMENT) {
+            let mut update: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "UPDATE runs SET state = v.column2, started_at = v.column3, finished_at = v.column4 FROM (",
+            );
+            update.push_values(chunk, |mut row, run| {
+                row.push_bind(run.id.0)
+                    .push_bind(run.state.as_str())
+                    .push_bind(run.started_at)
+                    .push_bind(run.finished_at);
+            });
+            update.push(") AS v WHERE runs.id = v.column1");
+            update.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(())
