@@ -99,7 +99,13 @@ impl ApiError {
                         column: e.column,
                     })
                     .collect();
-                let detail = format!("the spec has {} problem(s): {}", errors.len(), spec_errors);
+                let detail = match spec_errors.0.as_slice() {
+                    [only] => format!("the spec has 1 problem: {only}"),
+                    all => format!(
+                        "the spec has {} problems, each listed in `errors`",
+                        all.len()
+                    ),
+                };
                 (detail, errors)
             }
             ApiError::BadRequest { detail, errors, .. } => (detail.clone(), errors.clone()),
