@@ -4,6 +4,8 @@
 use crate::engine::{RunShape, TaskView};
 use orrery_core::dag::Dag;
 use orrery_core::spec::JobSpec;
+use orrery_core::state::RunState;
+use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
 use std::collections::BTreeMap;
 
@@ -59,6 +61,19 @@ impl ActiveRun {
                 retry_at: t.retry_at,
             })
             .collect()
+    }
+
+    /// Moves the run to its final state `next` and says what to store.
+    pub(crate) fn end(&mut self, next: RunState, now: chrono::DateTime<chrono::Utc>) -> RunUpdate {
+        metrics::counter!("orrery_runs_finished_total", "state" => next.as_str()).increment(1);
+        self.record.state = next;
+        self.record.finished_at = Some(now);
+        RunUpdate {
+            id: self.record.id,
+            state: next,
+            started_at: self.record.started_at,
+            finished_at: Some(now),
+        }
     }
 
     /// The latest attempt in `slot`.

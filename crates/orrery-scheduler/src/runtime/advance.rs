@@ -12,7 +12,6 @@ use orrery_core::ids::RunId;
 use orrery_core::spec::{JobSpec, TaskKind, TriggerRule};
 use orrery_core::state::{RunEvent, RunState, TaskEvent, TaskState};
 use orrery_core::template::eval_condition;
-use orrery_store::RunUpdate;
 
 /// Rounds of advancing in one tick: a skipped condition can unblock more tasks.
 const MAX_ROUNDS: usize = 16;
@@ -124,16 +123,7 @@ impl Driver {
                         RunEvent::Fail
                     };
                     if let Ok(next) = run.record.state.on(event) {
-                        metrics::counter!("orrery_runs_finished_total", "state" => next.as_str())
-                            .increment(1);
-                        run.record.state = next;
-                        run.record.finished_at = Some(now);
-                        self.run_updates.push(RunUpdate {
-                            id,
-                            state: next,
-                            started_at: run.record.started_at,
-                            finished_at: Some(now),
-                        });
+                        self.run_updates.push(run.end(next, now));
                         self.finished_runs.push(id);
                     }
                 }

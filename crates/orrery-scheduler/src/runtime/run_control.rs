@@ -435,15 +435,7 @@ impl Driver {
             }
             self.dirty.insert((id, slot));
         }
-        metrics::counter!("orrery_runs_finished_total", "state" => next.as_str()).increment(1);
-        run.record.state = next;
-        run.record.finished_at = Some(now);
-        self.run_updates.push(RunUpdate {
-            id,
-            state: next,
-            started_at: run.record.started_at,
-            finished_at: Some(now),
-        });
+        self.run_updates.push(run.end(next, now));
         self.finished_runs.push(id);
         for child in children {
             self.stop_run(
