@@ -8,11 +8,13 @@ mod children;
 mod connections;
 mod driver;
 mod fanout;
+mod fires;
 mod handle;
 mod job_trigger;
 mod ready_queue;
 mod render;
 mod run_control;
+mod take_up;
 mod triggers;
 mod worker_events;
 

@@ -1,0 +1,333 @@
+//! Firing: every due job's fires are planned (misfire policy, calendars, concurrency)
+//! and stored in one transaction, then the runs they created are taken up.
+
+use super::driver::Driver;
+use super::job_trigger::concurrency_of;
+use crate::engine::{
+    Admission, Concurrency, FirePlan, LateCause, Misfire, admit_fire, plan_due_fires,
+};
+use chrono::{DateTime, Utc};
+use orrery_core::calendar::CalendarSpec;
+use orrery_core::ids::JobId;
+use orrery_core::ids::RunId;
+use orrery_core::state::RunState;
+use orrery_store::records::RunRecord;
+use orrery_store::{FireOutcome, JobFires, NewRun, PlannedFire, RunSchedule};
+
+/// Most due fires of one job handled in one go (a long downtime of an every-second job).
+const MAX_DUE_PER_FIRE: usize = 10_000;
+
+impl Driver {
+    /// Fires every job whose time has come, all in one store transaction.
+    pub(crate) async fn fire_due_jobs(&mut self) {
+        let now = self.clock.now();
+        let due = self.wheel.pop_due(now);
+        if !due.is_empty() {
+            self.fire_jobs(&due, now, LateCause::Downtime).await;
+        }
+    }
+
+    /// Plans and stores every fire of `job_ids` due by `now`, then arms their next
+    /// fires and takes up the runs created.
+    pub(crate) async fn fire_jobs(
+        &mut self,
+        job_ids: &[JobId],
+        now: DateTime<Utc>,
+        cause: LateCause,
+    ) {
+        let mut prepared = Vec::with_capacity(job_ids.len());
+        for &job_id in job_ids {
+            let Some(trigger) = self.triggers.get(&job_id) else {
+                continue;
+            };
+            let due_from = match trigger.next_fire_at {
+                Some(first) if first <= now && !trigger.paused => first,
+                _ => {
+                    self.rearm(job_id);
+                    continue;
+                }
+            };
+            let default_tz = self.config.default_timezone;
+            let Some(trigger) = self.triggers.get_mut(&job_id) else {
+                continue;
+            };
+            let schedule = match trigger.schedule(default_tz) {
+                Ok(schedule) => schedule,
+                Err(error) => {
+                    tracing::error!(job = %job_id, %error, "schedule does not compile");
+                    continue;
+                }
+            };
+            let mut due = vec![due_from];
+            due.extend(schedule.fires_between(due_from, now, MAX_DUE_PER_FIRE));
+            let previous = schedule.previous_before(due_from);
+            let next_fire_at = schedule.next_after(now);
+            let local_dates: Vec<chrono::NaiveDate> =
+                due.iter().map(|at| schedule.local_date(*at)).collect();
+            let Some(trigger) = self.triggers.get(&job_id) else {
+                continue;
+            };
+            let plans = plan_due_fires(
+                &due,
+                now,
+                self.config.misfire_threshold,
+                trigger.misfire,
+                cause,
+            );
+            let calendars = self
+                .exclusions(&trigger.spec.project, &trigger.exclude)
+                .await;
+            prepared.push(Prepared {
+                job_id,
+                version: trigger.version,
+                due,
+                plans,
+                previous,
+                next_fire_at,
+                local_dates,
+                calendars,
+                task_names: trigger.spec.tasks.iter().map(|t| t.name.clone()).collect(),
+                policy: concurrency_of(&trigger.spec).0,
+                misfire: misfire_name(trigger.misfire),
+            });
+        }
+        let params = serde_json::Map::new();
+        let counts = self.active_counts_by_job();
+        let mut replace = Vec::new();
+        let mut batch = Vec::with_capacity(prepared.len());
+        for job in &prepared {
+            let active = counts.get(&job.job_id).copied().unwrap_or((0, 0));
+            let (fires, replaces) = self.plan_job_fires(job, &params, active, now);
+            if replaces {
+                replace.push(job.job_id);
+            }
+            batch.push(JobFires {
+                job_id: job.job_id,
+                version: job.version,
+                fires,
+                next_fire_at: job.next_fire_at,
+            });
+        }
+        let stored = match self.store.record_fires(&batch, now).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                // Nothing was stored: the fires stay due and are retried on the next tick.
+                tracing::error!(%error, jobs = batch.len(), "cannot store fires; retrying");
+                for job in &prepared {
+                    if let Some(first) = job.due.first() {
+                        self.wheel.arm(job.job_id, *first);
+                    }
+                }
+                return;
+            }
+        };
+        for (job, fires) in prepared.iter().zip(&batch) {
+            for fire in &fires.fires {
+                metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.to_owned())
+                    .increment(1);
+                if fire.outcome == "missed" || fire.outcome == "paused" {
+                    metrics::counter!("orrery_misfires_total", "policy" => job.misfire)
+                        .increment(1);
+                }
+            }
+        }
+        // What the created runs need to be taken up without reading them back.
+        let mut fired: Vec<FiredRun> = Vec::new();
+        for (fires, outcomes) in batch.iter().zip(&stored.outcomes) {
+            for (fire, outcome) in fires.fires.iter().zip(outcomes) {
+                if let (FireOutcome::Created(id), Some(run)) = (outcome, &fire.run) {
+                    fired.push((
+                        fires.job_id,
+                        fires.version,
+                        *id,
+                        run.logical_date,
+                        run.schedule,
+                    ));
+                }
+            }
+        }
+        drop(batch);
+        for job_id in replace {
+            let active: Vec<_> = self
+                .runs
+                .iter()
+                .filter(|(_, run)| run.record.job_id == job_id && !run.record.state.is_terminal())
+                .map(|(id, _)| *id)
+                .collect();
+            for run_id in active {
+                self.cancel_run(run_id);
+            }
+        }
+        for job in &prepared {
+            if let Some(trigger) = self.triggers.get_mut(&job.job_id) {
+                trigger.next_fire_at = job.next_fire_at;
+                trigger.trim(now);
+            }
+            self.rearm(job.job_id);
+        }
+        for (job_id, version, run_id, logical_date, schedule) in fired {
+            let Some(spec) = self.triggers.get(&job_id).map(|t| t.spec.clone()) else {
+                self.new_runs_pending = true;
+                continue;
+            };
+            let record = RunRecord {
+                id: run_id,
+                job_id,
+                project: spec.project.clone(),
+                job_name: spec.name.clone(),
+                job_version: version,
+                state: RunState::Queued,
+                trigger: "schedule".to_owned(),
+                params: serde_json::Map::new(),
+                logical_date,
+                scheduled_at: schedule.scheduled_at,
+                data_interval_start: schedule.data_interval_start,
+                data_interval_end: schedule.data_interval_end,
+                backfill_id: None,
+                rerun_of: None,
+                parent_run_id: None,
+                parent_task_id: None,
+                cancel_requested: false,
+                created_at: now,
+                created_by: "scheduler".to_owned(),
+                started_at: None,
+                finished_at: None,
+            };
+            let task_ids = stored
+                .created_tasks
+                .get(&run_id)
+                .cloned()
+                .unwrap_or_default();
+            self.install_new_run(record, spec, &task_ids);
+        }
+    }
+
+    /// The ledger entries (and runs) for one job's due fires; `true` when the job's
+    /// active runs are to be replaced.
+    fn plan_job_fires<'a>(
+        &self,
+        job: &'a Prepared,
+        params: &'a serde_json::Map<String, serde_json::Value>,
+        (mut running, mut waiting): (usize, usize),
+        now: DateTime<Utc>,
+    ) -> (Vec<PlannedFire<'a>>, bool) {
+        let mut replaces = false;
+        let mut fires = Vec::with_capacity(job.due.len());
+        for (idx, (at, plan)) in job.due.iter().zip(&job.plans).enumerate() {
+            let previous = idx
+                .checked_sub(1)
+                .and_then(|i| job.due.get(i).copied())
+                .or(job.previous);
+            let date = job.local_dates.get(idx).copied();
+            let excluded_by =
+                date.and_then(|date| excluding(&job.calendars, date).map(|c| (date, c)));
+            let fire = match (plan, excluded_by) {
+                (FirePlan::Drop { paused, reason }, _) => PlannedFire {
+                    nominal_at: *at,
+                    outcome: if *paused { "paused" } else { "missed" },
+                    reason: Some(reason.clone()),
+                    run: None,
+                },
+                (FirePlan::Run, Some((date, calendar))) => PlannedFire {
+                    nominal_at: *at,
+                    outcome: "excluded",
+                    reason: Some(format!("{date} is in calendar {calendar}")),
+                    run: None,
+                },
+                (FirePlan::Run, None) => {
+                    match admit_fire(job.policy, running, waiting, self.config.max_waiting_runs) {
+                        Admission::Skip(reason) => PlannedFire {
+                            nominal_at: *at,
+                            outcome: "skipped_overlap",
+                            reason: Some(reason),
+                            run: None,
+                        },
+                        admission => {
+                            if admission == Admission::ReplaceActive {
+                                replaces = true;
+                                running = 0;
+                                waiting = 0;
+                            }
+                            waiting += 1;
+                            PlannedFire {
+                                nominal_at: *at,
+                                outcome: "fired",
+                                reason: None,
+                                run: Some(NewRun {
+                                    job_id: job.job_id,
+                                    job_version: job.version,
+                                    trigger: "schedule",
+                                    params,
+                                    logical_date: Some(*at),
+                                    schedule: RunSchedule {
+                                        scheduled_at: Some(*at),
+                                        data_interval_start: previous.or(Some(*at)),
+                                        data_interval_end: Some(*at),
+                                        backfill_id: None,
+                                        rerun_of: None,
+                                        parent: None,
+                                    },
+                                    task_names: &job.task_names,
+                                    actor: "scheduler",
+                                    now,
+                                }),
+                            }
+                        }
+                    }
+                }
+            };
+            fires.push(fire);
+        }
+        (fires, replaces)
+    }
+
+    /// Running and waiting runs of every job, counted in one pass.
+    fn active_counts_by_job(&self) -> std::collections::HashMap<JobId, (usize, usize)> {
+        let mut counts: std::collections::HashMap<JobId, (usize, usize)> = Default::default();
+        for run in self.runs.values() {
+            let entry = counts.entry(run.record.job_id).or_default();
+            match run.record.state {
+                RunState::Running => entry.0 += 1,
+                RunState::Queued => entry.1 += 1,
+                _ => {}
+            }
+        }
+        counts
+    }
+}
+
+/// The name of the first calendar that excludes `date`.
+fn excluding(calendars: &[CalendarSpec], date: chrono::NaiveDate) -> Option<String> {
+    calendars
+        .iter()
+        .find(|c| c.excludes(date))
+        .map(|c| c.name.clone())
+}
+
+fn misfire_name(misfire: Misfire) -> &'static str {
+    match misfire {
+        Misfire::Skip => "skip",
+        Misfire::RunOnce => "run_once",
+        Misfire::RunAll { .. } => "run_all",
+    }
+}
+
+/// One job's due fires, computed before anything is stored.
+pub(crate) struct Prepared {
+    job_id: JobId,
+    version: u32,
+    due: Vec<DateTime<Utc>>,
+    plans: Vec<FirePlan>,
+    /// The fire before the first due one, for its data interval.
+    previous: Option<DateTime<Utc>>,
+    next_fire_at: Option<DateTime<Utc>>,
+    /// The local date of each due fire, for calendars.
+    local_dates: Vec<chrono::NaiveDate>,
+    calendars: Vec<CalendarSpec>,
+    task_names: Vec<String>,
+    policy: Concurrency,
+    misfire: &'static str,
+}
+
+/// A run a fire created: job, version, run id, logical date and schedule fields.
+type FiredRun = (JobId, u32, RunId, Option<DateTime<Utc>>, RunSchedule);

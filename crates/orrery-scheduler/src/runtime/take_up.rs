@@ -1,0 +1,257 @@
+//! Taking runs up from the store: new ones, ones interrupted by a restart (their
+//! attempts on a worker are lost and retried, their sub-workflows followed), and runs a
+//! fire just created.
+
+use super::active_run::ActiveRun;
+use super::active_run::Slot;
+use super::advance::shape_of;
+use super::driver::Driver;
+use orrery_core::dag::Dag;
+use orrery_core::ids::{RunId, TaskInstanceId};
+use orrery_core::spec::JobSpec;
+use orrery_core::spec::{SpecFormat, parse_job_spec};
+use orrery_core::state::{RunState, TaskEvent, TaskState};
+use orrery_store::RunUpdate;
+use orrery_store::records::{RunRecord, TaskRecord};
+use std::collections::BTreeMap;
+
+use super::run_control::AttemptEnd;
+
+impl Driver {
+    /// Reads active runs: takes up new ones and carries out cancel requests.
+    pub(crate) async fn sync_with_store(&mut self) {
+        let active = match self.store.active_runs().await {
+            Ok(active) => active,
+            Err(error) => {
+                tracing::error!(%error, "cannot read active runs");
+                return;
+            }
+        };
+        for record in active {
+            let cancel = record.cancel_requested;
+            let id = record.id;
+            match self.runs.get_mut(&id) {
+                Some(run) => {
+                    if cancel && !run.record.cancel_requested {
+                        run.record.cancel_requested = true;
+                        self.cancel_run(id);
+                    }
+                }
+                None => {
+                    if let Err(error) = self.take_up_run(record).await {
+                        tracing::error!(run = %id, %error, "cannot take up run");
+                        continue;
+                    }
+                    if cancel {
+                        self.cancel_run(id);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Loads a run into memory. Attempts it finds on a worker were held by an earlier
+    /// life of this process; they are recorded as lost and retried by their policy.
+    pub(crate) async fn take_up_run(
+        &mut self,
+        record: RunRecord,
+    ) -> Result<(), orrery_store::StoreError> {
+        let now = self.clock.now();
+        // A fired run's spec is the one its trigger holds; others are read and parsed.
+        let cached = self
+            .triggers
+            .get(&record.job_id)
+            .filter(|t| t.version == record.job_version)
+            .map(|t| t.spec.clone());
+        let parsed = match cached {
+            Some(spec) => Ok(spec),
+            None => {
+                let spec_text = self
+                    .store
+                    .job_version_spec(record.job_id, record.job_version)
+                    .await?;
+                parse_job_spec(&spec_text, SpecFormat::Json)
+            }
+        };
+        let spec = match parsed {
+            Ok(spec) => spec,
+            Err(errors) => {
+                tracing::error!(run = %record.id, %errors, "stored spec no longer parses; failing the run");
+                self.run_updates.push(RunUpdate {
+                    id: record.id,
+                    state: RunState::Failed,
+                    started_at: record.started_at.or(Some(now)),
+                    finished_at: Some(now),
+                });
+                return Ok(());
+            }
+        };
+        if let Some(backfill) = record.backfill_id
+            && !self.backfill_parallelism.contains_key(&backfill)
+        {
+            let parallelism = self.store.backfill_parallelism(backfill).await?;
+            self.backfill_parallelism.insert(backfill, parallelism);
+        }
+        let stored = self.store.run_tasks(record.id).await?;
+        let dag = Dag::from_spec(&spec);
+        let mut latest: Vec<Option<TaskRecord>> = vec![None; dag.len()];
+        let mut mapped: BTreeMap<usize, Vec<TaskRecord>> = BTreeMap::new();
+        for task in stored {
+            let idx = task.task_idx as usize;
+            if let Some(map) = task.map_index {
+                let instances = mapped.entry(idx).or_default();
+                let map = map as usize;
+                if instances.len() <= map {
+                    instances
+                        .resize_with(map + 1, || TaskRecord::pending(record.id, "", idx as u32));
+                }
+                if let Some(slot) = instances.get_mut(map)
+                    && (slot.task_name.is_empty() || slot.attempt < task.attempt)
+                {
+                    *slot = task;
+                }
+                continue;
+            }
+            if let Some(slot) = latest.get_mut(idx)
+                && slot.as_ref().is_none_or(|t| t.attempt < task.attempt)
+            {
+                *slot = Some(task);
+            }
+        }
+        let tasks: Vec<TaskRecord> = latest
+            .into_iter()
+            .enumerate()
+            .map(|(idx, task)| {
+                task.unwrap_or_else(|| TaskRecord::pending(record.id, dag.name(idx), idx as u32))
+            })
+            .collect();
+        let mut params = spec
+            .params
+            .clone()
+            .into_iter()
+            .collect::<serde_json::Map<_, _>>();
+        for (key, value) in &record.params {
+            params.insert(key.clone(), value.clone());
+        }
+        let id = record.id;
+        let shape = shape_of(&spec, &dag);
+        // A run already running when taken up (after a restart) keeps its deadline.
+        let deadline = record
+            .started_at
+            .zip(
+                spec.timeout
+                    .and_then(|t| chrono::Duration::from_std(t.0).ok()),
+            )
+            .map(|(started, limit)| started + limit);
+        let run = ActiveRun {
+            record,
+            shape,
+            deadline,
+            spec,
+            dag,
+            params,
+            tasks,
+            mapped,
+            fanout_items: BTreeMap::new(),
+        };
+        let slots = run.slots();
+        self.runs.insert(id, run);
+        for slot in slots {
+            let idx = slot.idx;
+            let Some(run) = self.runs.get(&id) else { break };
+            let state = run.record(slot).map(|t| t.state);
+            let child = run
+                .record(slot)
+                .and_then(|t| t.outputs.get("run_id"))
+                .and_then(|c| c.parse::<i64>().ok())
+                .map(RunId);
+            let is_fanout = slot.map.is_none()
+                && run
+                    .spec
+                    .tasks
+                    .get(idx)
+                    .is_some_and(|t| t.for_each.is_some());
+            if is_fanout {
+                // A fan-out's own record follows its instances, settled below.
+                continue;
+            }
+            match (state, child) {
+                // A sub-workflow lives on as its child run: follow it, don't retry it.
+                (Some(s), Some(child)) if s.is_on_worker() => {
+                    let child_state = self.store.get_run(child).await?.map(|r| r.state);
+                    match child_state {
+                        Some(RunState::Success) => {
+                            let end = AttemptEnd {
+                                event: TaskEvent::Succeed,
+                                error: None,
+                                finished_at: None,
+                            };
+                            self.end_attempt(id, Slot::task(idx), end, now);
+                        }
+                        Some(ended) if ended.is_terminal() => {
+                            let message = format!("sub-workflow run {child} ended {ended}");
+                            self.end_attempt(
+                                id,
+                                Slot::task(idx),
+                                AttemptEnd::decided(TaskEvent::Fail, message),
+                                now,
+                            );
+                        }
+                        _ => {}
+                    }
+                }
+                (Some(s), None) if s.is_on_worker() => {
+                    let message =
+                        "lost: Orrery restarted while this attempt was running".to_owned();
+                    self.end_attempt(id, slot, AttemptEnd::decided(TaskEvent::Lose, message), now);
+                }
+                (Some(TaskState::Queued), _) => self.make_ready_slot(id, slot),
+                _ => {}
+            }
+        }
+        let fanouts: Vec<usize> = self
+            .runs
+            .get(&id)
+            .map(|r| r.mapped.keys().copied().collect())
+            .unwrap_or_default();
+        self.restore_fanout_items(id);
+        for idx in fanouts {
+            self.settle_fanout(id, idx, now);
+        }
+        self.touched.insert(id);
+        Ok(())
+    }
+
+    /// Takes up a run just created by this driver (a fire), without reading it back.
+    pub(crate) fn install_new_run(
+        &mut self,
+        record: RunRecord,
+        spec: JobSpec,
+        task_ids: &[TaskInstanceId],
+    ) {
+        let dag = Dag::from_spec(&spec);
+        let tasks = (0..dag.len())
+            .map(|idx| {
+                let mut task = TaskRecord::pending(record.id, dag.name(idx), idx as u32);
+                task.id = task_ids.get(idx).copied().filter(|id| id.0 != 0);
+                task
+            })
+            .collect();
+        let mut params: serde_json::Map<_, _> = spec.params.clone().into_iter().collect();
+        params.extend(record.params.clone());
+        let id = record.id;
+        let run = ActiveRun {
+            shape: shape_of(&spec, &dag),
+            record,
+            deadline: None,
+            spec,
+            dag,
+            params,
+            tasks,
+            mapped: BTreeMap::new(),
+            fanout_items: BTreeMap::new(),
+        };
+        self.runs.insert(id, run);
+        self.touched.insert(id);
+    }
+}
