@@ -10,7 +10,7 @@ use crate::runs::{NewRun, insert_run_with_tasks};
 use crate::sqlite::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 use std::collections::HashMap;
 
 /// One nominal fire and what to do with it.
@@ -32,6 +32,12 @@ pub struct JobFires<'a> {
     pub fires: Vec<PlannedFire<'a>>,
     pub next_fire_at: Option<DateTime<Utc>>,
 }
+
+/// One occurrence to write: job, nominal time, outcome, run, reason.
+type LedgerRow<'a> = (JobId, DateTime<Utc>, &'a str, Option<i64>, Option<&'a str>);
+
+/// Rows per bulk statement: at most 6 bound values each, under SQLite's 32766.
+const ROWS_PER_STATEMENT: usize = 4000;
 
 /// What `record_fires` did: per job, per fire; and the task ids of created runs.
 #[derive(Clone, Debug, Default)]
@@ -121,6 +127,8 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let mut all = Vec::with_capacity(batch.len());
         let mut created_tasks = HashMap::new();
+        // Ledger entries are written in bulk after the runs (whose ids they need).
+        let mut ledger: Vec<LedgerRow<'_>> = Vec::new();
         for job in batch {
             let mut outcomes = Vec::with_capacity(job.fires.len());
             for fire in &job.fires {
@@ -148,32 +156,50 @@ impl Store {
                     FireOutcome::Created(id) | FireOutcome::AlreadyExisted(id) => Some(id.0),
                     FireOutcome::Recorded => None,
                 };
-                sqlx::query(
-                    "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) \
-                     VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (job_id, nominal_at) DO NOTHING",
-                )
-                .bind(job.job_id.0)
-                .bind(fire.nominal_at)
-                .bind(fire.outcome)
-                .bind(run_id)
-                .bind(&fire.reason)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
+                ledger.push((
+                    job.job_id,
+                    fire.nominal_at,
+                    fire.outcome,
+                    run_id,
+                    fire.reason.as_deref(),
+                ));
                 outcomes.push(outcome);
             }
-            sqlx::query(
-                "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) VALUES (?, ?, ?, ?) \
-                 ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
-                 next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
-            )
-            .bind(job.job_id.0)
-            .bind(job.version)
-            .bind(job.next_fire_at)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
             all.push(outcomes);
+        }
+        for chunk in ledger.chunks(ROWS_PER_STATEMENT) {
+            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) ",
+            );
+            insert.push_values(
+                chunk,
+                |mut row, (job_id, nominal_at, outcome, run_id, reason)| {
+                    row.push_bind(job_id.0)
+                        .push_bind(*nominal_at)
+                        .push_bind(*outcome)
+                        .push_bind(*run_id)
+                        .push_bind(*reason)
+                        .push_bind(now);
+                },
+            );
+            insert.push(" ON CONFLICT (job_id, nominal_at) DO NOTHING");
+            insert.build().execute(&mut *tx).await?;
+        }
+        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+            let mut upsert: QueryBuilder<Sqlite> = QueryBuilder::new(
+                "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) ",
+            );
+            upsert.push_values(chunk, |mut row, job| {
+                row.push_bind(job.job_id.0)
+                    .push_bind(job.version)
+                    .push_bind(job.next_fire_at)
+                    .push_bind(now);
+            });
+            upsert.push(
+                " ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
+                 next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
+            );
+            upsert.build().execute(&mut *tx).await?;
         }
         tx.commit().await?;
         Ok(FiresStored {
