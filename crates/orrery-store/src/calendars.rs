@@ -3,11 +3,11 @@
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::records::CalendarRecord;
-use crate::runs::{NewRun, insert_run};
+use crate::runs::{NewRun, first_run_of, insert_run};
 use crate::sqlite::Store;
 use crate::triggers::FireOutcome;
 use chrono::{DateTime, Utc};
-use orrery_core::ids::{JobId, RunId};
+use orrery_core::ids::JobId;
 use sqlx::Row;
 
 /// A backfill to record.
@@ -121,14 +121,7 @@ impl Store {
             let outcome = match insert_run(&mut tx, &run).await? {
                 Some(run_id) => FireOutcome::Created(run_id),
                 None => {
-                    let existing: i64 = sqlx::query(
-                        "SELECT id FROM runs WHERE job_id = ? AND logical_date = ? AND rerun_of IS NULL",
-                    )
-                    .bind(new.job_id.0)
-                    .bind(run.logical_date)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
+                    let existing = first_run_of(&mut tx, new.job_id, run.logical_date).await?;
                     let latest_state: String = sqlx::query(
                         "SELECT state FROM runs WHERE job_id = ? AND logical_date = ? ORDER BY id DESC LIMIT 1",
                     )
@@ -138,13 +131,13 @@ impl Store {
                     .await?
                     .try_get(0)?;
                     if new.rerun_failed && matches!(latest_state.as_str(), "failed" | "cancelled") {
-                        run.schedule.rerun_of = Some(RunId(existing));
+                        run.schedule.rerun_of = Some(existing);
                         match insert_run(&mut tx, &run).await? {
                             Some(run_id) => FireOutcome::Created(run_id),
-                            None => FireOutcome::AlreadyExisted(RunId(existing)),
+                            None => FireOutcome::AlreadyExisted(existing),
                         }
                     } else {
-                        FireOutcome::AlreadyExisted(RunId(existing))
+                        FireOutcome::AlreadyExisted(existing)
                     }
                 }
             };

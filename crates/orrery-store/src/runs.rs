@@ -228,6 +228,23 @@ pub(crate) async fn insert_run_with_tasks(
     Ok(Some((RunId(run_id), task_ids)))
 }
 
+/// The run a fire created for (job, logical date), not counting explicit reruns.
+pub(crate) async fn first_run_of(
+    tx: &mut sqlx::SqliteConnection,
+    job_id: JobId,
+    logical_date: Option<DateTime<Utc>>,
+) -> Result<RunId, StoreError> {
+    let id: i64 = sqlx::query(
+        "SELECT id FROM runs WHERE job_id = ? AND logical_date = ? AND rerun_of IS NULL",
+    )
+    .bind(job_id.0)
+    .bind(logical_date)
+    .fetch_one(tx)
+    .await?
+    .try_get(0)?;
+    Ok(RunId(id))
+}
+
 pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
     let state: String = row.try_get(5)?;
     let params: String = row.try_get(7)?;

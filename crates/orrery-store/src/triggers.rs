@@ -6,7 +6,7 @@ use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::jobs::{JOB_COLUMNS, job_from_row, to_version};
 use crate::records::{OccurrenceRecord, ScheduledJobRecord, TriggerRecord};
-use crate::runs::{NewRun, insert_run_with_tasks};
+use crate::runs::{NewRun, first_run_of, insert_run_with_tasks};
 use crate::sqlite::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
@@ -68,22 +68,7 @@ impl Store {
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter()
-            .map(|row| {
-                let has_trigger: Option<i64> = row.try_get(10)?;
-                let trigger = match has_trigger {
-                    Some(_) => Some(TriggerRecord {
-                        version: to_version(row.try_get(8)?)?,
-                        next_fire_at: row.try_get(9)?,
-                    }),
-                    None => None,
-                };
-                Ok(ScheduledJobRecord {
-                    job: job_from_row(row)?,
-                    trigger,
-                })
-            })
-            .collect()
+        rows.iter().map(scheduled_from_row).collect()
     }
 
     /// Sets where a job's timer stands.
@@ -138,17 +123,9 @@ impl Store {
                             created_tasks.insert(id, task_ids);
                             FireOutcome::Created(id)
                         }
-                        None => {
-                            let existing: i64 = sqlx::query(
-                                "SELECT id FROM runs WHERE job_id = ? AND logical_date = ? AND rerun_of IS NULL",
-                            )
-                            .bind(job.job_id.0)
-                            .bind(run.logical_date)
-                            .fetch_one(&mut *tx)
-                            .await?
-                            .try_get(0)?;
-                            FireOutcome::AlreadyExisted(RunId(existing))
-                        }
+                        None => FireOutcome::AlreadyExisted(
+                            first_run_of(&mut tx, job.job_id, run.logical_date).await?,
+                        ),
                     },
                     None => FireOutcome::Recorded,
                 };
