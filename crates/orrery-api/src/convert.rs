@@ -1,7 +1,9 @@
 //! Store records to API types. The API's JSON shape is decided here, not by the store.
 
-use orrery_client::types::{JobSummary, LogLine, Run, TaskInstance};
-use orrery_store::records::{JobRecord, LogRecord, RunRecord, TaskRecord, TriggerRecord};
+use orrery_client::types::{JobSummary, LogLine, Run, TaskInstance, WorkerInfo};
+use orrery_store::records::{
+    JobRecord, LogRecord, RunRecord, TaskRecord, TriggerRecord, WorkerRecord,
+};
 
 pub(crate) fn job_summary(job: &JobRecord, trigger: Option<&TriggerRecord>) -> JobSummary {
     let spec: serde_json::Value = serde_json::from_str(&job.latest_spec).unwrap_or_default();
@@ -75,6 +77,10 @@ fn task_instance(task: &TaskRecord) -> TaskInstance {
         outputs: task.outputs.clone(),
         error: task.error.clone(),
         worker: task.worker.clone(),
+        worker_id: task.worker_id.clone(),
+        waiting_reason: task.waiting_reason.clone(),
+        cpu_time_ms: task.cpu_time_ms,
+        peak_memory_bytes: task.peak_memory_bytes,
         queued_at: task.queued_at,
         started_at: task.started_at,
         finished_at: task.finished_at,
@@ -90,5 +96,25 @@ pub(crate) fn log_line(line: LogRecord) -> LogLine {
         at: line.at,
         stream: line.stream,
         text: line.text,
+    }
+}
+
+pub(crate) fn worker_info(worker: &WorkerRecord) -> WorkerInfo {
+    WorkerInfo {
+        id: worker.id.clone(),
+        name: worker.name.clone(),
+        group: worker.group.clone(),
+        labels: worker.labels.clone(),
+        slots: worker.slots,
+        cpu_millis: worker.cpu_millis,
+        memory_bytes: worker.memory_bytes,
+        gpus: worker.gpus,
+        disk_bytes: worker.disk_bytes,
+        version: worker.version.clone(),
+        state: worker.state.clone(),
+        running: worker.running,
+        registered_at: worker.registered_at,
+        last_heartbeat_at: worker.last_heartbeat_at,
+        drain_requested: worker.drain_requested,
     }
 }

@@ -26,6 +26,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    /// The token is valid but may not do this.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     Conflict(String),
     #[error("the store is unavailable: {0}")]
@@ -50,6 +53,22 @@ impl ApiError {
         }
     }
 
+    /// A 400 listing every field problem of a request at once.
+    pub(crate) fn invalid_fields(errors: Vec<FieldError>) -> Self {
+        let detail = match errors.as_slice() {
+            [only] => format!("{}: {}", only.path, only.message),
+            all => format!(
+                "the request has {} problems, each listed in `errors`",
+                all.len()
+            ),
+        };
+        ApiError::BadRequest {
+            code: "invalid_request",
+            detail,
+            errors,
+        }
+    }
+
     fn parts(&self) -> (StatusCode, &'static str, &'static str) {
         match self {
             ApiError::InvalidSpec(_) => (
@@ -70,6 +89,7 @@ impl ApiError {
                 "Unsupported media type",
             ),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::Unavailable(_) => (
                 StatusCode::SERVICE_UNAVAILABLE,

@@ -12,6 +12,8 @@ mod run_control;
 mod runs;
 mod schedules;
 mod state;
+mod tokens;
+mod workers;
 
 pub use error::ApiError;
 pub use openapi::openapi_document;
@@ -47,6 +49,9 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/tasks/{task}/mark", post(run_control::mark_task))
         .route("/jobs/{name}/graph", get(run_control::graph))
         .route("/runs/{id}/logs", get(logs::run_logs))
+        .route("/workers", get(workers::list_workers))
+        .route("/workers/{name}/drain", post(workers::drain_worker))
+        .route("/tokens", post(tokens::create_token))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

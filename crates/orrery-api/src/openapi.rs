@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Orrery API", description = "Jobs, runs and task logs of an Orrery scheduler."),
+    info(title = "Orrery API", description = "Jobs, runs, task logs, workers and tokens of an Orrery scheduler."),
     paths(
         crate::jobs::apply_job,
         crate::jobs::list_jobs,
@@ -24,6 +24,9 @@ use utoipa::OpenApi;
         crate::run_control::mark_task,
         crate::run_control::graph,
         crate::logs::run_logs,
+        crate::workers::list_workers,
+        crate::workers::drain_worker,
+        crate::tokens::create_token,
         crate::health::healthz,
         crate::health::readyz,
         crate::health::metrics,

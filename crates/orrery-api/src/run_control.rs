@@ -211,7 +211,7 @@ pub(crate) async fn graph(
 }
 
 /// A JSON body, or `None` when it is empty.
-fn json_body<T: DeserializeOwned>(
+pub(crate) fn json_body<T: DeserializeOwned>(
     state: &AppState,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<Option<T>, ApiError> {

@@ -2,9 +2,9 @@
 
 use crate::error::ClientError;
 use crate::types::{
-    ApplyResult, BackfillRequest, BackfillResult, Graph, JobDetail, JobSummary, LogLine,
-    Occurrence, Problem, RerunRequest, Run, RunPage, StartRunRequest, TaskMarkRequest,
-    TaskRetryRequest,
+    ApplyResult, BackfillRequest, BackfillResult, CreateTokenRequest, CreatedToken, Graph,
+    JobDetail, JobSummary, LogLine, Occurrence, Problem, RerunRequest, Run, RunPage,
+    StartRunRequest, TaskMarkRequest, TaskRetryRequest, WorkerInfo,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -241,6 +241,31 @@ impl Client {
                 }
             }
         }
+    }
+
+    /// Every known worker, by name.
+    pub async fn list_workers(&self) -> Result<Vec<WorkerInfo>, ClientError> {
+        self.get_json("/api/v1/workers").await
+    }
+
+    /// Asks the scheduler to drain the workers with this name (or id): they take no
+    /// new attempts and finish the ones they run. Returns those workers.
+    pub async fn drain_worker(&self, name: &str) -> Result<Vec<WorkerInfo>, ClientError> {
+        let path = format!("/api/v1/workers/{}/drain", encode(name));
+        self.send_json(self.request(Method::POST, &path), &path)
+            .await
+    }
+
+    /// Creates a token (`kind` is `worker` or `api`); needs an admin token. The secret
+    /// in the answer is not shown again.
+    pub async fn create_token(&self, name: &str, kind: &str) -> Result<CreatedToken, ClientError> {
+        let path = "/api/v1/tokens";
+        let request = CreateTokenRequest {
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+        };
+        self.send_json(self.request(Method::POST, path).json(&request), path)
+            .await
     }
 
     fn parse_frame(&self, frame: &str, path: &str) -> Result<Option<LogStreamEvent>, ClientError> {

@@ -137,7 +137,20 @@ pub struct TaskInstance {
     pub exit_code: Option<i32>,
     pub outputs: BTreeMap<String, String>,
     pub error: Option<String>,
+    /// Name of the worker the attempt was assigned to.
     pub worker: Option<String>,
+    /// Stable id of that worker.
+    #[serde(default)]
+    pub worker_id: Option<String>,
+    /// Why a queued attempt is not placed yet (e.g. no worker in its group has a GPU).
+    #[serde(default)]
+    pub waiting_reason: Option<String>,
+    /// CPU time of the attempt's processes, when the worker measured it (cgroups).
+    #[serde(default)]
+    pub cpu_time_ms: Option<u64>,
+    /// Peak memory of the attempt's processes, when measured.
+    #[serde(default)]
+    pub peak_memory_bytes: Option<u64>,
     pub queued_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -295,4 +308,61 @@ pub struct GraphNode {
 pub struct GraphEdge {
     pub from: String,
     pub to: String,
+}
+
+/// A worker as the scheduler last recorded it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WorkerInfo {
+    /// Stable id the worker keeps across restarts.
+    pub id: String,
+    pub name: String,
+    pub group: String,
+    pub labels: BTreeMap<String, String>,
+    /// Attempts it runs at once.
+    pub slots: u32,
+    pub cpu_millis: u32,
+    pub memory_bytes: u64,
+    pub gpus: u32,
+    pub disk_bytes: u64,
+    /// The worker's Orrery version.
+    pub version: String,
+    /// connected, disconnected, draining, drained or lost.
+    pub state: String,
+    /// Attempts running on it.
+    pub running: u32,
+    pub registered_at: DateTime<Utc>,
+    pub last_heartbeat_at: DateTime<Utc>,
+    /// A drain was asked for (it may not be draining yet).
+    pub drain_requested: bool,
+}
+
+/// Body of `POST /api/v1/tokens`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTokenRequest {
+    /// 1 to 64 of `A-Z a-z 0-9 _ . -`; recorded as the actor of what the token does.
+    #[serde(default)]
+    pub name: String,
+    /// `worker` (connects workers only) or `api` (the HTTP API).
+    #[serde(default)]
+    pub kind: String,
+}
+
+/// A new token. The secret is shown only in this answer; the server keeps a hash.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreatedToken {
+    pub name: String,
+    pub kind: String,
+    pub secret: String,
+}
+
+/// Leaves the secret out, so a logged token does not leak it.
+impl std::fmt::Debug for CreatedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreatedToken")
+            .field("name", &self.name)
+            .field("kind", &self.kind)
+            .field("secret", &"<redacted>")
+            .finish()
+    }
 }

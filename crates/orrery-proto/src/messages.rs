@@ -23,6 +23,8 @@ pub enum WorkerMessage {
     /// How many more tasks the worker accepts right now (absolute, not a delta).
     Credits {
         free_slots: u32,
+        /// The worker drains on its own (it was asked to stop): assign nothing more.
+        draining: bool,
     },
     Heartbeat,
     TaskStarted(TaskStarted),
@@ -39,6 +41,9 @@ pub enum SchedulerMessage {
     /// Registration accepted.
     Registered {
         worker_id: String,
+        /// How often the worker must send `Heartbeat`; silence for several of these
+        /// (the scheduler's TTL) declares it lost.
+        heartbeat_interval: Duration,
     },
     /// Registration refused (e.g. incompatible protocol version); the worker stops.
     Refused {
@@ -60,7 +65,62 @@ pub struct Register {
     pub protocol_version: u32,
     /// Worker software version, for display.
     pub version: String,
+    /// Stable across restarts of the same worker; a worker that reconnects within its
+    /// TTL under the same id keeps its running attempts.
+    pub worker_id: String,
+    /// Tasks name the group they need (`worker: {group: gpu}`); empty means `default`.
+    pub group: String,
+    pub labels: BTreeMap<String, String>,
+    pub capacity: Capacity,
+    /// Attempts the worker still runs or holds an unacknowledged result for; any other
+    /// attempt the scheduler believes it holds was lost.
+    pub attempts: Vec<TaskRef>,
+}
+
+/// What a worker offers in all. Zero CPU or memory means "not limited": such a worker
+/// takes any task that fits its slots.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Capacity {
     pub slots: u32,
+    pub cpu_millis: u32,
+    pub memory_bytes: u64,
+    pub gpus: u32,
+    pub disk_bytes: u64,
+}
+
+/// What one attempt asks for; the worker enforces CPU and memory with cgroups when it can.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resources {
+    pub cpu_millis: Option<u32>,
+    pub memory_bytes: Option<u64>,
+    pub gpus: u32,
+}
+
+/// How an attempt is isolated beyond its own process group and session.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Isolation {
+    /// Run under bubblewrap: read-only system, private /tmp and working directory.
+    pub sandbox: bool,
+    /// With `sandbox`, keep the network (it is cut otherwise).
+    pub network: bool,
+    /// Run as this user instead of the worker's.
+    pub run_as: Option<String>,
+}
+
+/// One instance of a broadcast task: `ORRERY_SHARD_INDEX` of `ORRERY_SHARD_TOTAL`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Shard {
+    pub index: u32,
+    pub total: u32,
+}
+
+/// What an attempt used, measured by the worker.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// CPU time of the whole process tree, when the worker could measure it (cgroups).
+    pub cpu_time: Option<Duration>,
+    pub peak_memory_bytes: Option<u64>,
+    pub wall_time: Duration,
 }
 
 /// A fully rendered task: the worker needs nothing else to run it.
@@ -76,6 +136,9 @@ pub struct Assignment {
     pub env: BTreeMap<String, String>,
     pub working_dir: Option<String>,
     pub timeout: Option<Duration>,
+    pub resources: Resources,
+    pub isolation: Isolation,
+    pub shard: Option<Shard>,
 }
 
 /// What to execute.
@@ -197,4 +260,5 @@ pub struct TaskFinished {
     pub error: Option<String>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: DateTime<Utc>,
+    pub usage: Option<Usage>,
 }

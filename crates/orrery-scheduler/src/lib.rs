@@ -3,7 +3,9 @@
 
 pub mod engine;
 mod error;
+pub mod gateway;
 pub mod runtime;
 
 pub use error::SchedulerError;
+pub use gateway::worker_gateway;
 pub use runtime::{SchedulerConfig, SchedulerHandle, spawn_scheduler};

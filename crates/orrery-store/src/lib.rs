@@ -14,6 +14,7 @@ mod sqlite;
 mod tasks;
 mod tokens;
 mod triggers;
+mod workers;
 
 pub use calendars::NewBackfill;
 pub use error::StoreError;
@@ -25,3 +26,4 @@ pub use sqlite::Store;
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
 pub use triggers::{FireOutcome, FiresStored, JobFires, PlannedFire};
+pub use workers::WorkerLiveness;

@@ -72,7 +72,15 @@ pub struct TaskRecord {
     pub state: TaskState,
     /// The current assignment's fence; reports carrying another are rejected.
     pub fence: u64,
+    /// Name of the worker the attempt was assigned to, for display.
     pub worker: Option<String>,
+    /// Stable id of that worker.
+    pub worker_id: Option<String>,
+    /// Why a queued attempt is not placed yet.
+    pub waiting_reason: Option<String>,
+    /// CPU time and peak memory of the attempt's process tree, when measured.
+    pub cpu_time_ms: Option<u64>,
+    pub peak_memory_bytes: Option<u64>,
     pub exit_code: Option<i32>,
     pub outputs: BTreeMap<String, String>,
     pub error: Option<String>,
@@ -95,6 +103,10 @@ impl TaskRecord {
             state: TaskState::Pending,
             fence: 0,
             worker: None,
+            worker_id: None,
+            waiting_reason: None,
+            cpu_time_ms: None,
+            peak_memory_bytes: None,
             exit_code: None,
             outputs: BTreeMap::new(),
             error: None,
@@ -180,4 +192,25 @@ pub struct CalendarRecord {
     /// Canonical JSON of its spec.
     pub spec: String,
     pub updated_at: DateTime<Utc>,
+}
+
+/// A worker as last recorded by the scheduler. `state` is one of `connected`,
+/// `disconnected` (within its TTL, keeping its attempts), `draining`, `drained`, `lost`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WorkerRecord {
+    pub id: String,
+    pub name: String,
+    pub group: String,
+    pub labels: BTreeMap<String, String>,
+    pub slots: u32,
+    pub cpu_millis: u32,
+    pub memory_bytes: u64,
+    pub gpus: u32,
+    pub disk_bytes: u64,
+    pub version: String,
+    pub state: String,
+    pub running: u32,
+    pub registered_at: DateTime<Utc>,
+    pub last_heartbeat_at: DateTime<Utc>,
+    pub drain_requested: bool,
 }

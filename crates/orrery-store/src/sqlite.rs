@@ -15,13 +15,19 @@ pub struct Store {
 
 /// Every schema migration, oldest first; embedded so the binary needs no files.
 fn migrations() -> Vec<Migration> {
-    vec![Migration::new(
-        1,
-        "initial".into(),
-        MigrationType::Simple,
-        sqlx::SqlStr::from_static(include_str!("../migrations/0001_initial.sql")),
-        false,
-    )]
+    let migration = |version, name: &str, sql: &'static str| {
+        Migration::new(
+            version,
+            name.to_owned().into(),
+            MigrationType::Simple,
+            sqlx::SqlStr::from_static(sql),
+            false,
+        )
+    };
+    vec![
+        migration(1, "initial", include_str!("../migrations/0001_initial.sql")),
+        migration(2, "workers", include_str!("../migrations/0002_workers.sql")),
+    ]
 }
 
 impl Store {

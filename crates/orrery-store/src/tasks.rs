@@ -19,11 +19,12 @@ pub struct RunUpdate {
     pub finished_at: Option<DateTime<Utc>>,
 }
 
-/// Rows per bulk UPDATE: 11 bound values each, under SQLite's 32766.
+/// Rows per bulk UPDATE: 15 bound values each, under SQLite's 32766.
 const UPDATES_PER_STATEMENT: usize = 2000;
 
 const TASK_COLUMNS: &str = "id, run_id, task_name, task_idx, attempt, state, fence, worker, exit_code, outputs, \
-     error, queued_at, started_at, finished_at, retry_at, map_index";
+     error, queued_at, started_at, finished_at, retry_at, map_index, worker_id, waiting_reason, \
+     cpu_time_ms, peak_memory_bytes";
 
 impl Store {
     /// Every attempt of every task of a run, by task then attempt.
@@ -36,6 +37,19 @@ impl Store {
             .fetch_all(&self.pool)
             .await?;
         rows.iter().map(task_from_row).collect()
+    }
+
+    /// One attempt by its id.
+    pub async fn task_instance(
+        &self,
+        id: TaskInstanceId,
+    ) -> Result<Option<TaskRecord>, StoreError> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM task_instances WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(id.0)
+            .fetch_optional(&self.pool)
+            .await?;
+        row.as_ref().map(task_from_row).transpose()
     }
 
     /// Writes task attempts (inserting those without an id, whose ids are then set)
@@ -61,8 +75,9 @@ impl Store {
             if task.id.is_none() {
                 let id: i64 = sqlx::query(
                     "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state, fence, worker, \
-                     exit_code, outputs, error, queued_at, started_at, finished_at, retry_at, map_index) \
-                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+                     exit_code, outputs, error, queued_at, started_at, finished_at, retry_at, map_index, \
+                     worker_id, waiting_reason, cpu_time_ms, peak_memory_bytes) \
+                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
                 )
                 .bind(task.run_id.0)
                 .bind(&task.task_name)
@@ -79,6 +94,10 @@ impl Store {
                 .bind(task.finished_at)
                 .bind(task.retry_at)
                 .bind(task.map_index)
+                .bind(&task.worker_id)
+                .bind(&task.waiting_reason)
+                .bind(task.cpu_time_ms.map(to_i64))
+                .bind(task.peak_memory_bytes.map(to_i64))
                 .fetch_one(&mut *tx)
                 .await?
                 .try_get(0)?;
@@ -103,7 +122,9 @@ impl Store {
             let mut update: QueryBuilder<Sqlite> = QueryBuilder::new(
                 "UPDATE task_instances SET state = v.column2, fence = v.column3, worker = v.column4, \
                  exit_code = v.column5, outputs = v.column6, error = v.column7, queued_at = v.column8, \
-                 started_at = v.column9, finished_at = v.column10, retry_at = v.column11 FROM (",
+                 started_at = v.column9, finished_at = v.column10, retry_at = v.column11, \
+                 worker_id = v.column12, waiting_reason = v.column13, cpu_time_ms = v.column14, \
+                 peak_memory_bytes = v.column15 FROM (",
             );
             update.push_values(chunk, |mut row, (id, task, outputs, fence)| {
                 row.push_bind(*id)
@@ -116,7 +137,11 @@ impl Store {
                     .push_bind(task.queued_at)
                     .push_bind(task.started_at)
                     .push_bind(task.finished_at)
-                    .push_bind(task.retry_at);
+                    .push_bind(task.retry_at)
+                    .push_bind(task.worker_id.clone())
+                    .push_bind(task.waiting_reason.clone())
+                    .push_bind(task.cpu_time_ms.map(to_i64))
+                    .push_bind(task.peak_memory_bytes.map(to_i64));
             });
             update.push(") AS v WHERE task_instances.id = v.column1");
             update.build().execute(&mut *tx).await?;
@@ -168,5 +193,18 @@ fn task_from_row(row: &SqliteRow) -> Result<TaskRecord, StoreError> {
         map_index: row
             .try_get::<Option<i64>, _>(15)?
             .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
+        worker_id: row.try_get(16)?,
+        waiting_reason: row.try_get(17)?,
+        cpu_time_ms: row
+            .try_get::<Option<i64>, _>(18)?
+            .map(|v| u64::try_from(v).unwrap_or(0)),
+        peak_memory_bytes: row
+            .try_get::<Option<i64>, _>(19)?
+            .map(|v| u64::try_from(v).unwrap_or(0)),
     })
+}
+
+/// SQLite integers are signed; counters beyond `i64::MAX` are clamped.
+fn to_i64(value: u64) -> i64 {
+    i64::try_from(value).unwrap_or(i64::MAX)
 }

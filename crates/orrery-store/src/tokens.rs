@@ -1,5 +1,6 @@
 //! API tokens. Only a SHA-256 of each secret is stored.
 
+use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::records::TokenRecord;
 use crate::sqlite::Store;
@@ -32,6 +33,42 @@ impl Store {
         .fetch_one(&self.pool)
         .await?
         .try_get(0)?;
+        Ok(TokenRecord {
+            id,
+            name: name.to_owned(),
+            kind: kind.to_owned(),
+        })
+    }
+
+    /// Stores a new token created by `actor`, audited as `token.create` (the secret is
+    /// never recorded).
+    pub async fn create_token_by(
+        &self,
+        name: &str,
+        kind: &str,
+        secret: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenRecord, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let id: i64 = sqlx::query(
+            "INSERT INTO api_tokens (name, kind, secret_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING id",
+        )
+        .bind(name)
+        .bind(kind)
+        .bind(hash_secret(secret))
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+        let resource = format!("token/{name}");
+        write_audit(
+            &mut tx,
+            &AuditEntry::new(actor, "token.create", &resource, None, None),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(TokenRecord {
             id,
             name: name.to_owned(),

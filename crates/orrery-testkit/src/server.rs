@@ -89,11 +89,13 @@ impl TestServer {
     pub async fn restart_after(self, while_down: impl FnOnce()) -> TestServer {
         let TestServer {
             server,
-            config,
+            mut config,
             data_dir,
             clock,
             ..
         } = self;
+        // Remote workers reconnect to the same gateway address.
+        config.grpc_listen = server.grpc_addr;
         server
             .shutdown()
             .await
@@ -146,6 +148,7 @@ impl TestServer {
 fn test_config(data_dir: &Path) -> ServerConfig {
     let mut config = ServerConfig::new(data_dir);
     config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    config.grpc_listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
     config.poll_interval = Duration::from_millis(200);
     config.kill_grace = Duration::from_millis(500);
     config

@@ -37,6 +37,11 @@ impl RunningAttempts {
         self.cancels.is_empty()
     }
 
+    /// The attempts in flight, for a re-registration.
+    pub(crate) fn refs(&self) -> impl Iterator<Item = TaskRef> + '_ {
+        self.cancels.keys().copied()
+    }
+
     pub(crate) fn contains(&self, task: &TaskRef) -> bool {
         self.cancels.contains_key(task)
     }

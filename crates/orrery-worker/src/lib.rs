@@ -2,9 +2,14 @@
 //! own process groups, streams their logs and reports results until acknowledged.
 
 mod attempts;
+mod channel_connector;
 mod config;
+mod connector;
 mod error;
 mod executor;
+mod grpc_connector;
+mod identity;
+mod isolation;
 mod link;
 mod register;
 mod results;
@@ -13,7 +18,10 @@ mod stale_attempts;
 mod unacked;
 mod worker;
 
+pub use channel_connector::ChannelConnector;
 pub use config::WorkerConfig;
+pub use connector::Connector;
 pub use error::WorkerError;
+pub use grpc_connector::GrpcConnector;
 pub use link::WorkerLink;
 pub use worker::run_worker;

@@ -3,7 +3,8 @@
 use crate::config::WorkerConfig;
 use crate::error::WorkerError;
 use crate::shutdown::wait_for_shutdown;
-use orrery_proto::{PROTOCOL_VERSION, Register, SchedulerMessage, WorkerMessage};
+use orrery_proto::{PROTOCOL_VERSION, Register, SchedulerMessage, TaskRef, WorkerMessage};
+use std::time::Duration;
 use tokio::sync::{mpsc, watch};
 
 /// How the handshake ended when it did not fail.
@@ -11,14 +12,18 @@ use tokio::sync::{mpsc, watch};
 pub(crate) enum Registration {
     Registered {
         worker_id: String,
+        heartbeat_interval: Duration,
     },
     /// Shutdown was requested before the scheduler answered.
     ShutdownRequested,
 }
 
-/// Sends `Register` and waits for `Registered` or `Refused`, ignoring anything else.
+/// Sends `Register` (naming the attempts the worker still holds) and waits for
+/// `Registered` or `Refused`, ignoring anything else.
 pub(crate) async fn register(
     config: &WorkerConfig,
+    worker_id: &str,
+    attempts: Vec<TaskRef>,
     outbound: &mpsc::Sender<WorkerMessage>,
     inbound: &mut mpsc::Receiver<SchedulerMessage>,
     shutdown: &mut watch::Receiver<bool>,
@@ -27,7 +32,11 @@ pub(crate) async fn register(
         name: config.name.clone(),
         protocol_version: PROTOCOL_VERSION,
         version: env!("CARGO_PKG_VERSION").to_owned(),
-        slots: config.slots,
+        worker_id: worker_id.to_owned(),
+        group: config.group.clone(),
+        labels: config.labels.clone(),
+        capacity: config.capacity(),
+        attempts,
     });
     outbound
         .send(register)
@@ -40,8 +49,14 @@ pub(crate) async fn register(
         };
         match message {
             None => return Err(WorkerError::Disconnected),
-            Some(SchedulerMessage::Registered { worker_id }) => {
-                return Ok(Registration::Registered { worker_id });
+            Some(SchedulerMessage::Registered {
+                worker_id,
+                heartbeat_interval,
+            }) => {
+                return Ok(Registration::Registered {
+                    worker_id,
+                    heartbeat_interval,
+                });
             }
             Some(SchedulerMessage::Refused { reason }) => return Err(WorkerError::Refused(reason)),
             Some(other) => {

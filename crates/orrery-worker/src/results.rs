@@ -19,5 +19,6 @@ pub(crate) fn failed_without_process(
         error: Some(error),
         started_at,
         finished_at,
+        usage: None,
     }
 }

@@ -46,6 +46,22 @@ impl UnackedResults {
         self.pending.get(task).map(|pending| &pending.finished)
     }
 
+    /// The attempts whose results await an acknowledgement.
+    pub(crate) fn refs(&self) -> impl Iterator<Item = TaskRef> + '_ {
+        self.pending.keys().copied()
+    }
+
+    /// Every pending result, marked as sent at `now` (a new link re-sends them all).
+    pub(crate) fn take_all(&mut self, now: Instant) -> Vec<TaskFinished> {
+        self.pending
+            .values_mut()
+            .map(|pending| {
+                pending.last_sent = now;
+                pending.finished.clone()
+            })
+            .collect()
+    }
+
     pub(crate) fn is_empty(&self) -> bool {
         self.pending.is_empty()
     }
@@ -83,6 +99,7 @@ mod tests {
             error: None,
             started_at: None,
             finished_at: DateTime::UNIX_EPOCH,
+            usage: None,
         }
     }
 

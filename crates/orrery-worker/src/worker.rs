@@ -2,15 +2,19 @@
 
 use crate::attempts::RunningAttempts;
 use crate::config::WorkerConfig;
+use crate::connector::Connector;
 use crate::error::WorkerError;
 use crate::executor::{self, AttemptContext, HttpClient};
+use crate::identity::load_or_create_worker_id;
 use crate::link::WorkerLink;
 use crate::register::{Registration, register};
 use crate::results::failed_without_process;
 use crate::shutdown::wait_for_shutdown;
 use crate::unacked::UnackedResults;
 use orrery_core::clock::Clock;
-use orrery_proto::{Assignment, SchedulerMessage, TaskFinished, TaskRef, WorkerMessage};
+use orrery_proto::{
+    Assignment, SchedulerMessage, TaskFinished, TaskOutcome, TaskRef, WorkerMessage,
+};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{mpsc, watch};
@@ -20,101 +24,222 @@ use tokio::time::{Instant, MissedTickBehavior, interval_at, timeout_at};
 /// are aborted (their process groups are then killed outright).
 const STOP_SLACK: Duration = Duration::from_secs(3);
 
-/// Registers with the scheduler, then runs assigned attempts until the link closes, a
-/// drain completes or `shutdown` turns true.
+/// First pause after a failed connection; it doubles up to `reconnect_max_delay`.
+const RECONNECT_FIRST_DELAY: Duration = Duration::from_millis(100);
+
+/// Messages from attempts (starts, log chunks) wait here while no link is up; when it
+/// is full, attempts wait too, which slows their log capture instead of growing memory.
+const EVENT_QUEUE: usize = 1024;
+
+/// Registers with a scheduler through `connector`, then runs assigned attempts until a
+/// drain completes, the scheduler refuses the worker or `shutdown` turns true.
 ///
-/// The scheduler side must read `outbound` independently of writing `inbound`: both
-/// channels are bounded, and the worker waits when `outbound` is full.
-pub async fn run_worker(
+/// A lost link does not stop the attempts: the worker reconnects (with a growing delay)
+/// and registers again naming the attempts it holds, and their results are re-sent
+/// until acknowledged.
+///
+/// `drain` turning true makes the worker drain on its own (no new attempts; it returns
+/// once the running ones are reported), as on SIGTERM; `shutdown` cancels at once.
+pub async fn run_worker<C: Connector>(
     config: WorkerConfig,
-    link: WorkerLink,
+    mut connector: C,
     clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
+    mut drain: watch::Receiver<bool>,
 ) -> Result<(), WorkerError> {
-    let WorkerLink {
-        outbound,
-        mut inbound,
-    } = link;
     crate::stale_attempts::reap_stale_attempts(&config.work_dir);
-    match register(&config, &outbound, &mut inbound, &mut shutdown).await? {
-        Registration::Registered { worker_id } => {
-            tracing::info!(%worker_id, name = %config.name, slots = config.slots, "worker registered");
+    let worker_id = match &config.worker_id {
+        Some(id) => id.clone(),
+        None => load_or_create_worker_id(&config.work_dir)?,
+    };
+    let mut worker = Worker::new(config, clock);
+    let mut delay = RECONNECT_FIRST_DELAY;
+    loop {
+        let connected = tokio::select! {
+            link = connector.connect() => link,
+            () = wait_for_shutdown(&mut shutdown) => {
+                worker.stop_all().await;
+                return Ok(());
+            }
+        };
+        let link = match connected {
+            Ok(link) => link,
+            Err(error @ (WorkerError::Refused(_) | WorkerError::Setup(_))) => {
+                worker.stop_all().await;
+                return Err(error);
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "cannot connect to a scheduler");
+                if pause(delay, &mut shutdown).await {
+                    worker.stop_all().await;
+                    return Ok(());
+                }
+                delay = (delay * 2).min(worker.config.reconnect_max_delay);
+                continue;
+            }
+        };
+        let WorkerLink {
+            outbound,
+            mut inbound,
+        } = link;
+        let attempts = worker.held_attempts();
+        let registration = register(
+            &worker.config,
+            &worker_id,
+            attempts,
+            &outbound,
+            &mut inbound,
+            &mut shutdown,
+        )
+        .await;
+        match registration {
+            Ok(Registration::Registered {
+                worker_id,
+                heartbeat_interval,
+            }) => {
+                tracing::info!(%worker_id, name = %worker.config.name, slots = worker.config.slots, "worker registered");
+                delay = RECONNECT_FIRST_DELAY;
+                worker.heartbeat_interval = heartbeat_interval;
+            }
+            Ok(Registration::ShutdownRequested) => {
+                worker.stop_all().await;
+                return Ok(());
+            }
+            Err(WorkerError::Refused(reason)) => {
+                worker.stop_all().await;
+                return Err(WorkerError::Refused(reason));
+            }
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "registration failed");
+                if pause(delay, &mut shutdown).await {
+                    worker.stop_all().await;
+                    return Ok(());
+                }
+                delay = (delay * 2).min(worker.config.reconnect_max_delay);
+                continue;
+            }
         }
-        Registration::ShutdownRequested => return Ok(()),
+        worker.outbound = Some(outbound);
+        match worker.serve(&mut inbound, &mut shutdown, &mut drain).await {
+            LinkEnd::Shutdown => {
+                tracing::info!("shutdown requested; cancelling running attempts");
+                worker.stop_all().await;
+                return Ok(());
+            }
+            LinkEnd::Drained => {
+                tracing::info!("drain complete");
+                return Ok(());
+            }
+            LinkEnd::Lost => {
+                worker.outbound = None;
+                tracing::warn!(
+                    running = worker.attempts.len(),
+                    "the link to the scheduler closed; reconnecting and keeping running attempts"
+                );
+            }
+        }
     }
-    let mut worker = Worker::new(config, outbound, clock);
-    worker.run(&mut inbound, &mut shutdown).await;
-    Ok(())
 }
 
-/// The state of a registered worker.
+/// Waits `delay`; true if shutdown was requested meanwhile.
+async fn pause(delay: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+    tokio::select! {
+        () = tokio::time::sleep(delay) => false,
+        () = wait_for_shutdown(shutdown) => true,
+    }
+}
+
+/// Why `Worker::serve` returned.
+enum LinkEnd {
+    Shutdown,
+    Drained,
+    Lost,
+}
+
+/// The state of a worker; it outlives any one link.
 struct Worker {
     config: Arc<WorkerConfig>,
     clock: Arc<dyn Clock>,
-    outbound: mpsc::Sender<WorkerMessage>,
+    /// Where attempts send their messages; forwarded while a link is up, always
+    /// before a later result of the same attempt.
+    events: mpsc::Sender<WorkerMessage>,
+    event_queue: mpsc::Receiver<WorkerMessage>,
+    /// The current link's sender, while one is up.
+    outbound: Option<mpsc::Sender<WorkerMessage>>,
     attempts: RunningAttempts,
     /// Built on the first `http` attempt, then shared by all of them.
     http: HttpClient,
     unacked: UnackedResults,
     draining: bool,
-    link_closed: bool,
-    last_credits: Option<u32>,
+    last_credits: Option<(u32, bool)>,
+    heartbeat_interval: Duration,
 }
 
 impl Worker {
-    fn new(
-        config: WorkerConfig,
-        outbound: mpsc::Sender<WorkerMessage>,
-        clock: Arc<dyn Clock>,
-    ) -> Self {
+    fn new(config: WorkerConfig, clock: Arc<dyn Clock>) -> Self {
+        let (events, event_queue) = mpsc::channel(EVENT_QUEUE);
         Self {
+            event_queue,
             unacked: UnackedResults::new(config.result_resend_interval),
             attempts: RunningAttempts::new(clock.clone()),
+            heartbeat_interval: config.heartbeat_interval,
             config: Arc::new(config),
             clock,
-            outbound,
+            events,
+            outbound: None,
             http: HttpClient::default(),
             draining: false,
-            link_closed: false,
             last_credits: None,
         }
     }
 
-    async fn run(
+    /// Attempts still running or awaiting an acknowledgement.
+    fn held_attempts(&self) -> Vec<TaskRef> {
+        let mut held: Vec<TaskRef> = self.attempts.refs().chain(self.unacked.refs()).collect();
+        held.sort_by_key(|task| (task.task_instance_id, task.attempt));
+        held.dedup();
+        held
+    }
+
+    /// Serves one registered link until it closes, a drain completes or shutdown.
+    async fn serve(
         &mut self,
         inbound: &mut mpsc::Receiver<SchedulerMessage>,
         shutdown: &mut watch::Receiver<bool>,
-    ) {
-        let mut heartbeat = ticker(self.config.heartbeat_interval);
+        drain: &mut watch::Receiver<bool>,
+    ) -> LinkEnd {
+        let mut heartbeat = ticker(self.heartbeat_interval);
         let mut resend = ticker(self.config.result_resend_interval);
+        self.last_credits = None;
+        for finished in self.unacked.take_all(Instant::now()) {
+            self.send(WorkerMessage::TaskFinished(finished)).await;
+        }
         self.send_credits().await;
         loop {
-            if self.link_closed {
-                tracing::info!("the scheduler stopped listening; stopping the worker");
-                self.stop_all().await;
-                return;
+            if self.outbound.is_none() {
+                return LinkEnd::Lost;
             }
             if self.draining && self.attempts.is_empty() && self.unacked.is_empty() {
-                tracing::info!("drain complete");
-                return;
+                return LinkEnd::Drained;
             }
+            // Biased: an attempt queues its last log lines before its result exists,
+            // so taking the queue first keeps logs ahead of the result.
             tokio::select! {
+                biased;
                 message = inbound.recv() => match message {
                     Some(message) => self.handle(message).await,
-                    None => {
-                        tracing::info!("the link to the scheduler closed; stopping the worker");
-                        self.stop_all().await;
-                        return;
-                    }
+                    None => return LinkEnd::Lost,
                 },
+                Some(event) = self.event_queue.recv() => self.send(event).await,
                 Some(finished) = self.attempts.next_finished(), if !self.attempts.is_empty() => {
                     self.report(finished).await;
                     self.send_credits().await;
                 }
-                () = wait_for_shutdown(shutdown) => {
-                    tracing::info!("shutdown requested; cancelling running attempts");
-                    self.stop_all().await;
-                    return;
+                () = wait_for_shutdown(shutdown) => return LinkEnd::Shutdown,
+                () = wait_for_shutdown(drain), if !self.draining => {
+                    tracing::info!("draining on request: no new attempts; finishing the running ones");
+                    self.draining = true;
+                    self.send_credits().await;
                 }
                 _ = heartbeat.tick() => self.send(WorkerMessage::Heartbeat).await,
                 _ = resend.tick() => {
@@ -175,7 +300,7 @@ impl Worker {
         let context = AttemptContext {
             config: self.config.clone(),
             clock: self.clock.clone(),
-            outbound: self.outbound.clone(),
+            outbound: self.events.clone(),
             http: self.http.clone(),
         };
         self.attempts.start(task, move |cancel| {
@@ -194,8 +319,11 @@ impl Worker {
         true
     }
 
+    /// Hands an attempt back unstarted. Reported as cancelled (not failed), which the
+    /// scheduler treats as lost, so the attempt is retried on another worker.
     async fn reject(&mut self, task: TaskRef, reason: &str) {
-        let finished = failed_without_process(task, reason.to_owned(), None, self.clock.now());
+        let mut finished = failed_without_process(task, reason.to_owned(), None, self.clock.now());
+        finished.outcome = TaskOutcome::Cancelled;
         self.report(finished).await;
     }
 
@@ -214,21 +342,30 @@ impl Worker {
     }
 
     async fn send_credits(&mut self) {
-        let free_slots = self.free_slots();
-        if self.last_credits != Some(free_slots) {
-            self.last_credits = Some(free_slots);
-            self.send(WorkerMessage::Credits { free_slots }).await;
+        let credits = (self.free_slots(), self.draining);
+        if self.last_credits != Some(credits) {
+            self.last_credits = Some(credits);
+            let (free_slots, draining) = credits;
+            self.send(WorkerMessage::Credits {
+                free_slots,
+                draining,
+            })
+            .await;
         }
     }
 
+    /// Sends on the current link; a failed send ends the link (its reader notices).
     async fn send(&mut self, message: WorkerMessage) {
-        if self.outbound.send(message).await.is_err() {
-            self.link_closed = true;
+        let Some(outbound) = &self.outbound else {
+            return;
+        };
+        if outbound.send(message).await.is_err() {
+            self.outbound = None;
         }
     }
 
-    /// Cancels every attempt and reports how each ended, within a bounded time: what
-    /// has not ended by then is aborted, which kills its process group.
+    /// Cancels every attempt and reports how each ended (when a link is up), within a
+    /// bounded time: what has not ended by then is aborted, which kills its process group.
     async fn stop_all(&mut self) {
         self.attempts.cancel_all();
         let deadline = Instant::now() + self.config.kill_grace + STOP_SLACK;
@@ -237,13 +374,20 @@ impl Worker {
             else {
                 break;
             };
-            if !self.link_closed {
+            while let Ok(event) = self.event_queue.try_recv() {
+                if let Some(outbound) = &self.outbound
+                    && timeout_at(deadline, outbound.send(event)).await.is_err()
+                {
+                    self.outbound = None;
+                }
+            }
+            if let Some(outbound) = &self.outbound {
                 let message = WorkerMessage::TaskFinished(finished);
                 if !matches!(
-                    timeout_at(deadline, self.outbound.send(message)).await,
+                    timeout_at(deadline, outbound.send(message)).await,
                     Ok(Ok(()))
                 ) {
-                    self.link_closed = true;
+                    self.outbound = None;
                 }
             }
         }

@@ -4,31 +4,56 @@ mod common;
 
 use common::{Harness, shell, task};
 use orrery_proto::{
-    ExecSpec, PROTOCOL_VERSION, Register, SchedulerMessage, TaskOutcome, WorkerMessage,
+    Capacity, ExecSpec, PROTOCOL_VERSION, Register, SchedulerMessage, TaskOutcome, WorkerMessage,
 };
 use orrery_worker::WorkerError;
 use std::time::Duration;
 
 #[tokio::test]
 async fn the_worker_registers_then_announces_its_slots() {
-    let mut harness = Harness::start_unregistered(|config| config.slots = 3);
+    let mut harness = Harness::start_unregistered(|config| {
+        config.slots = 3;
+        config.group = "gpu".to_owned();
+        config.labels.insert("zone".to_owned(), "a".to_owned());
+        config.cpu_millis = 2000;
+        config.memory_bytes = 1 << 30;
+    });
+    let WorkerMessage::Register(register) = harness.recv().await else {
+        panic!("expected a registration first");
+    };
+    let worker_id = std::fs::read_to_string(harness.work_dir.path().join("worker-id"))
+        .expect("the worker keeps its id in its work directory");
     assert_eq!(
-        harness.recv().await,
-        WorkerMessage::Register(Register {
+        register,
+        Register {
             name: "test-worker".to_owned(),
             protocol_version: PROTOCOL_VERSION,
             version: env!("CARGO_PKG_VERSION").to_owned(),
-            slots: 3,
-        })
+            worker_id: worker_id.trim().to_owned(),
+            group: "gpu".to_owned(),
+            labels: [("zone".to_owned(), "a".to_owned())].into(),
+            capacity: Capacity {
+                slots: 3,
+                cpu_millis: 2000,
+                memory_bytes: 1 << 30,
+                gpus: 0,
+                disk_bytes: 0,
+            },
+            attempts: Vec::new(),
+        }
     );
     harness
         .send(SchedulerMessage::Registered {
             worker_id: "w-9".to_owned(),
+            heartbeat_interval: Duration::from_secs(3600),
         })
         .await;
     assert_eq!(
         harness.recv().await,
-        WorkerMessage::Credits { free_slots: 3 }
+        WorkerMessage::Credits {
+            free_slots: 3,
+            draining: false
+        }
     );
 }
 
@@ -48,20 +73,14 @@ async fn a_refused_registration_stops_the_worker_with_the_reason() {
 }
 
 #[tokio::test]
-async fn a_link_closed_before_registration_is_an_error() {
+async fn a_link_closed_before_registration_is_retried_on_a_new_link() {
     let mut harness = Harness::start_unregistered(|_| {});
     assert!(matches!(harness.recv().await, WorkerMessage::Register(_)));
-    let Harness {
-        to_worker, worker, ..
-    } = harness;
-    drop(to_worker);
-    let result = common::within(common::SAFETY, worker)
-        .await
-        .expect("worker task");
-    assert!(
-        matches!(result, Err(WorkerError::Disconnected)),
-        "{result:?}"
-    );
+    harness.reconnect().await;
+    match harness.recv().await {
+        WorkerMessage::Register(register) => assert!(register.attempts.is_empty()),
+        other => panic!("expected a second registration, got {other:?}"),
+    }
 }
 
 #[tokio::test]
@@ -74,10 +93,19 @@ async fn credits_go_down_on_assign_and_back_up_on_finish() {
         .iter()
         .filter(|message| matches!(message, WorkerMessage::Credits { .. }))
         .collect();
-    assert_eq!(credits, [&WorkerMessage::Credits { free_slots: 1 }]);
+    assert_eq!(
+        credits,
+        [&WorkerMessage::Credits {
+            free_slots: 1,
+            draining: false
+        }]
+    );
     assert_eq!(
         harness.recv().await,
-        WorkerMessage::Credits { free_slots: 2 }
+        WorkerMessage::Credits {
+            free_slots: 2,
+            draining: false
+        }
     );
 }
 
@@ -92,19 +120,30 @@ async fn an_assignment_beyond_the_slots_is_refused() {
         .await;
     let attempt = harness.collect_until_finished(task(2)).await;
     let finished = attempt.finished();
-    assert_eq!(finished.outcome, TaskOutcome::Failed);
+    // Cancelled, not failed: the scheduler retries the attempt elsewhere.
+    assert_eq!(finished.outcome, TaskOutcome::Cancelled);
     assert_eq!(finished.error.as_deref(), Some("worker has no free slot"));
-    assert!(
-        attempt
-            .others
-            .contains(&WorkerMessage::Credits { free_slots: 0 })
-    );
+    assert!(attempt.others.contains(&WorkerMessage::Credits {
+        free_slots: 0,
+        draining: false
+    }));
 }
 
 #[tokio::test]
 async fn heartbeats_are_sent_periodically() {
-    let mut harness =
-        Harness::start(|config| config.heartbeat_interval = Duration::from_millis(20)).await;
+    // The scheduler's interval wins over the worker's own.
+    let mut harness = Harness::start_unregistered(|_| {});
+    assert!(matches!(harness.recv().await, WorkerMessage::Register(_)));
+    harness
+        .send(SchedulerMessage::Registered {
+            worker_id: "w-1".to_owned(),
+            heartbeat_interval: Duration::from_millis(20),
+        })
+        .await;
+    assert!(matches!(
+        harness.recv().await,
+        WorkerMessage::Credits { .. }
+    ));
     assert_eq!(harness.recv().await, WorkerMessage::Heartbeat);
     assert_eq!(harness.recv().await, WorkerMessage::Heartbeat);
 }
@@ -144,13 +183,12 @@ async fn a_drain_refuses_new_work_and_ends_once_running_work_is_reported() {
         .await;
 
     let refused = harness.collect_until_finished(task(2)).await;
-    assert_eq!(refused.finished().outcome, TaskOutcome::Failed);
+    assert_eq!(refused.finished().outcome, TaskOutcome::Cancelled);
     assert_eq!(refused.finished().error.as_deref(), Some("worker draining"));
-    assert!(
-        refused
-            .others
-            .contains(&WorkerMessage::Credits { free_slots: 0 })
-    );
+    assert!(refused.others.contains(&WorkerMessage::Credits {
+        free_slots: 0,
+        draining: true
+    }));
     harness.send(SchedulerMessage::Ack(task(2))).await;
     std::fs::write(&go_file, "").expect("create the go file");
 

@@ -112,7 +112,34 @@ async fn shutdown_cancels_running_attempts_and_returns() {
 }
 
 #[tokio::test]
-async fn a_closed_link_kills_running_attempts_and_returns() {
+async fn a_closed_link_keeps_the_attempt_and_reports_it_on_the_next_link() {
+    let mut harness = Harness::start(|_| {}).await;
+    harness
+        .send(SchedulerMessage::Assign(shell(1, "sleep 0.3; echo done")))
+        .await;
+    let mut attempt = Attempt::default();
+    harness
+        .collect_into(task(1), &mut attempt, |a| a.started.is_some())
+        .await;
+    harness.reconnect().await;
+    match harness.recv().await {
+        WorkerMessage::Register(register) => assert_eq!(register.attempts, [task(1)]),
+        other => panic!("expected a registration naming the attempt, got {other:?}"),
+    }
+    harness
+        .send(SchedulerMessage::Registered {
+            worker_id: "w-1".to_owned(),
+            heartbeat_interval: Duration::from_secs(3600),
+        })
+        .await;
+    let mut after = Attempt::default();
+    assert!(harness.collect_into(task(1), &mut after, |_| false).await);
+    assert_eq!(after.finished().outcome, TaskOutcome::Succeeded);
+    assert_eq!(after.stdout(), ["done"]);
+}
+
+#[tokio::test]
+async fn shutdown_while_disconnected_kills_running_attempts() {
     let mut harness = Harness::start(|_| {}).await;
     harness
         .send(SchedulerMessage::Assign(shell(
@@ -124,26 +151,19 @@ async fn a_closed_link_kills_running_attempts_and_returns() {
     let pid = grandchild_pid(&mut harness, 1, &mut attempt).await;
     let Harness {
         to_worker,
-        mut from_worker,
+        from_worker,
         worker,
+        shutdown,
+        links,
         ..
     } = harness;
-    drop(to_worker);
-    // Keep reading so the worker is never blocked on a full outbound channel.
-    let drain = tokio::spawn(async move {
-        let mut finished = Vec::new();
-        while let Some(message) = from_worker.recv().await {
-            if let WorkerMessage::TaskFinished(result) = message {
-                finished.push(result.outcome);
-            }
-        }
-        finished
-    });
+    drop((to_worker, from_worker));
+    shutdown.send_replace(true);
     within(SAFETY, worker)
         .await
         .expect("worker task")
         .expect("a clean stop");
-    assert_eq!(drain.await.expect("drain task"), [TaskOutcome::Cancelled]);
+    drop(links);
     assert_process_gone(pid).await;
 }
 

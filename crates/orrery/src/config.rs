@@ -14,6 +14,57 @@ pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 /// File under the data directory holding the URL the running server listens on.
 pub const ENDPOINT_FILE: &str = "endpoint";
 
+/// Address the gRPC gateway for remote workers listens on by default.
+pub const DEFAULT_GRPC_LISTEN: &str = "127.0.0.1:7071";
+
+/// Which parts a server process runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Roles {
+    pub api: bool,
+    pub scheduler: bool,
+    pub worker: bool,
+}
+
+impl Roles {
+    pub const ALL: Roles = Roles {
+        api: true,
+        scheduler: true,
+        worker: true,
+    };
+
+    /// Parses `api,scheduler,worker` (any non-empty combination).
+    pub fn parse(text: &str) -> Result<Roles, String> {
+        let mut roles = Roles {
+            api: false,
+            scheduler: false,
+            worker: false,
+        };
+        for role in text.split(',').map(str::trim).filter(|r| !r.is_empty()) {
+            match role {
+                "api" => roles.api = true,
+                "scheduler" => roles.scheduler = true,
+                "worker" => roles.worker = true,
+                other => {
+                    return Err(format!(
+                        "unknown role {other:?}: roles are api, scheduler and worker"
+                    ));
+                }
+            }
+        }
+        if !(roles.api || roles.scheduler || roles.worker) {
+            return Err("give at least one role: api, scheduler or worker".to_owned());
+        }
+        Ok(roles)
+    }
+}
+
+/// A certificate chain and its private key, PEM files.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
 /// Everything `orrery server` needs.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
@@ -41,6 +92,15 @@ pub struct ServerConfig {
     pub max_backfill_runs: usize,
     /// Runs `python` tasks.
     pub python_interpreter: String,
+    pub roles: Roles,
+    /// Where remote workers connect (port 0 picks a free port).
+    pub grpc_listen: SocketAddr,
+    /// TLS for the worker gateway; plaintext without.
+    pub grpc_tls: Option<TlsFiles>,
+    /// How often workers send heartbeats.
+    pub heartbeat_interval: Duration,
+    /// A worker silent this long is lost and its attempts are retried elsewhere.
+    pub worker_ttl: Duration,
 }
 
 impl ServerConfig {
@@ -60,6 +120,11 @@ impl ServerConfig {
             misfire_threshold: Duration::from_secs(60),
             max_backfill_runs: 10_000,
             python_interpreter: "python3".to_owned(),
+            roles: Roles::ALL,
+            grpc_listen: SocketAddr::from(([127, 0, 0, 1], 7071)),
+            grpc_tls: None,
+            heartbeat_interval: Duration::from_secs(3),
+            worker_ttl: Duration::from_secs(10),
         }
     }
 }

@@ -2,6 +2,8 @@
 //! all-in-one server (API, scheduler and embedded worker in one process).
 
 pub mod config;
+mod embedded;
+mod gateway;
 pub mod metrics;
 pub mod server;
 mod token;

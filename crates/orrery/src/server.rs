@@ -1,16 +1,18 @@
-//! The all-in-one server: store, scheduler, embedded worker and API in one process,
-//! the worker attached to the scheduler through the same protocol remote workers use.
+//! The server process: store, scheduler (with the gRPC gateway for remote workers),
+//! embedded worker and API, each part by role; the embedded worker is attached to the
+//! scheduler through the same protocol remote workers use.
 
 use crate::config::{ENDPOINT_FILE, ServerConfig};
+use crate::embedded::EmbeddedConnector;
 use crate::token::ensure_admin_token;
 use orrery_api::{ApiConfig, AppState, router};
 use orrery_core::clock::Clock;
 use orrery_scheduler::{SchedulerConfig, SchedulerError, SchedulerHandle, spawn_scheduler};
 use orrery_store::{Store, StoreError};
-use orrery_worker::{WorkerConfig, WorkerError, WorkerLink, run_worker};
+use orrery_worker::{WorkerConfig, WorkerError, run_worker};
 use std::net::SocketAddr;
 use std::sync::Arc;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 /// Why the server could not start or stopped.
@@ -28,12 +30,18 @@ pub enum ServerError {
     Scheduler(#[from] SchedulerError),
     #[error("embedded worker: {0}")]
     Worker(#[from] WorkerError),
+    #[error("invalid setting: {0}")]
+    Config(String),
+    #[error("worker gateway: {0}")]
+    Gateway(String),
 }
 
 /// A started server; drop does not stop it, call `shutdown`.
 pub struct RunningServer {
     /// Where the API listens.
     pub addr: SocketAddr,
+    /// Where remote workers connect.
+    pub grpc_addr: SocketAddr,
     /// The bootstrap admin token.
     pub admin_token: String,
     pub store: Store,
@@ -41,7 +49,8 @@ pub struct RunningServer {
     shutdown: watch::Sender<bool>,
     api: JoinHandle<std::io::Result<()>>,
     scheduler_task: JoinHandle<Result<(), SchedulerError>>,
-    worker_task: JoinHandle<Result<(), WorkerError>>,
+    worker_task: Option<JoinHandle<Result<(), WorkerError>>>,
+    gateway: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
 impl RunningServer {
@@ -50,12 +59,21 @@ impl RunningServer {
         format!("http://{}", self.addr)
     }
 
+    /// The URL remote workers connect to.
+    pub fn grpc_url(&self) -> String {
+        format!("http://{}", self.grpc_addr)
+    }
+
     /// Stops accepting requests, stops the worker (killing its tasks), then the
     /// scheduler, and closes the store.
     pub async fn shutdown(self) -> Result<(), ServerError> {
         let _ = self.shutdown.send(true);
         let api = self.api.await;
-        let worker = self.worker_task.await;
+        let worker = match self.worker_task {
+            Some(task) => task.await,
+            None => Ok(Ok(())),
+        };
+        let _ = self.gateway.await;
         let scheduler = self.scheduler_task.await;
         self.store.close().await;
         if let Ok(Err(e)) = api {
@@ -66,7 +84,9 @@ impl RunningServer {
         }
         match worker {
             // Stopping before the worker registered closes its link first; expected here.
-            Ok(Err(WorkerError::Disconnected)) | Ok(Ok(())) | Err(_) => {}
+            Ok(Err(WorkerError::Disconnected | WorkerError::Unreachable(_)))
+            | Ok(Ok(()))
+            | Err(_) => {}
             Ok(Err(e)) => return Err(e.into()),
         }
         if let Ok(Err(e)) = scheduler {
@@ -85,11 +105,18 @@ impl RunningServer {
     }
 }
 
-/// Opens the store, ensures the admin token, starts scheduler, worker and API.
+/// Opens the store, ensures the admin token, starts scheduler, gateway, worker and API.
 pub async fn start_server(
     config: &ServerConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
+    if !config.roles.scheduler {
+        // Until schedulers elect a leader through a shared store, every server process
+        // runs one; remote machines run `orrery worker`.
+        return Err(ServerError::Config(
+            "the scheduler role is required in this version (roles: api,scheduler[,worker]); run workers elsewhere with `orrery worker --scheduler URL`".to_owned(),
+        ));
+    }
     crate::metrics::metrics_handle();
     let store = Store::open(&config.data_dir).await?;
     let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
@@ -101,6 +128,8 @@ pub async fn start_server(
         python_interpreter: config.python_interpreter.clone(),
         misfire_threshold: chrono::Duration::from_std(config.misfire_threshold)
             .unwrap_or(chrono::Duration::MAX),
+        heartbeat_interval: config.heartbeat_interval,
+        worker_ttl: config.worker_ttl,
         ..SchedulerConfig::default()
     };
     let (scheduler, scheduler_task) = spawn_scheduler(
@@ -110,7 +139,12 @@ pub async fn start_server(
         shutdown_rx.clone(),
     );
 
-    let worker_task = spawn_embedded_worker(config, &scheduler, clock.clone(), shutdown_rx.clone());
+    let (gateway, grpc_addr) =
+        crate::gateway::start_gateway(config, &scheduler, &store, shutdown_rx.clone()).await?;
+    let worker_task = config
+        .roles
+        .worker
+        .then(|| spawn_embedded_worker(config, &scheduler, clock.clone(), shutdown_rx.clone()));
 
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
@@ -148,9 +182,10 @@ pub async fn start_server(
             })
             .await
     });
-    tracing::info!(%addr, data_dir = %config.data_dir.display(), "orrery server started");
+    tracing::info!(%addr, %grpc_addr, data_dir = %config.data_dir.display(), "orrery server started");
     Ok(RunningServer {
         addr,
+        grpc_addr,
         admin_token,
         store,
         scheduler,
@@ -158,6 +193,7 @@ pub async fn start_server(
         api,
         scheduler_task,
         worker_task,
+        gateway,
     })
 }
 
@@ -173,17 +209,12 @@ fn spawn_embedded_worker(
     worker_config.max_log_bytes = config.max_log_bytes;
     worker_config.max_line_bytes = config.max_line_bytes;
     worker_config.kill_grace = config.kill_grace;
-    let (outbound, mut from_scheduler) = scheduler.connect_worker();
-    // The scheduler never blocks on a worker (unbounded toward it); the worker reads a
-    // bounded channel like a remote worker's stream, so bridge the two.
-    let (to_worker, inbound) = mpsc::channel(1024);
-    tokio::spawn(async move {
-        while let Some(message) = from_scheduler.recv().await {
-            if to_worker.send(message).await.is_err() {
-                return;
-            }
-        }
-    });
-    let link = WorkerLink { outbound, inbound };
-    tokio::spawn(run_worker(worker_config, link, clock, shutdown))
+    tokio::spawn(run_worker(
+        worker_config,
+        EmbeddedConnector::new(scheduler.clone()),
+        clock,
+        shutdown,
+        // The embedded worker stops with the server; it never drains on its own.
+        watch::channel(false).1,
+    ))
 }

@@ -17,7 +17,14 @@ impl ServerProcess {
     fn start(data_dir: &Path) -> ServerProcess {
         let _ = std::fs::remove_file(data_dir.join("endpoint"));
         let child = Command::new(BIN)
-            .args(["server", "--listen", "127.0.0.1:0", "--data-dir"])
+            .args([
+                "server",
+                "--listen",
+                "127.0.0.1:0",
+                "--grpc-listen",
+                "127.0.0.1:0",
+            ])
+            .arg("--data-dir")
             .arg(data_dir)
             .env("ORRERY_LOG", "warn")
             .stdout(Stdio::null())

@@ -2,7 +2,10 @@
 
 use super::*;
 use crate::duration::HumanDuration;
-use crate::spec::{RetryBackoff, RetryOn, SpecError, TaskKind, TaskSpec, TriggerRule};
+use crate::spec::{
+    DispatchMode, IsolationMode, ResourceRequest, RetryBackoff, RetryOn, SpecError, TaskKind,
+    TaskSpec, TriggerRule, WorkerSelector,
+};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -58,6 +61,13 @@ fn expected_example() -> JobSpec {
                 priority: 0,
                 for_each: None,
                 max_parallel: None,
+                worker: WorkerSelector::default(),
+                resources: ResourceRequest::default(),
+                isolation: IsolationMode::None,
+                network: false,
+                run_as: None,
+                dispatch: DispatchMode::Any,
+                affinity_key: None,
             },
             TaskSpec {
                 name: "load".into(),
@@ -79,6 +89,13 @@ fn expected_example() -> JobSpec {
                 priority: 0,
                 for_each: None,
                 max_parallel: None,
+                worker: WorkerSelector::default(),
+                resources: ResourceRequest::default(),
+                isolation: IsolationMode::None,
+                network: false,
+                run_as: None,
+                dispatch: DispatchMode::Any,
+                affinity_key: None,
             },
         ],
         schedule: None,

@@ -3,6 +3,7 @@
 use super::fields::{Problems, child, item, optional};
 use super::kind::read_kind;
 use super::names::check_env_name;
+use super::task_placement::{TaskPlacement, read_placement};
 use super::task_policy::{TaskPolicy, read_policy};
 use super::task_spec::TaskSpec;
 use serde_json::Value;
@@ -37,6 +38,13 @@ const TASK_FIELDS: &[&str] = &[
     "priority",
     "for_each",
     "max_parallel",
+    "worker",
+    "resources",
+    "isolation",
+    "network",
+    "run_as",
+    "dispatch",
+    "affinity_key",
 ];
 
 /// Most retries a task may ask for.
@@ -101,6 +109,7 @@ pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> T
     let retry_delay = optional(map, "retry_delay")
         .and_then(|value| problems.duration(value, &child(path, "retry_delay")));
     let policy = read_policy(map, path, retry_delay, problems);
+    let placement = read_placement(map, path, problems);
     draft.depends_on = optional(map, "depends_on")
         .map(|value| read_depends_on(value, &child(path, "depends_on"), problems))
         .unwrap_or_default();
@@ -120,6 +129,15 @@ pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> T
             for_each,
             max_parallel,
         } = policy;
+        let TaskPlacement {
+            worker,
+            resources,
+            isolation,
+            network,
+            run_as,
+            dispatch,
+            affinity_key,
+        } = placement;
         draft.spec = Some(TaskSpec {
             name,
             kind,
@@ -142,6 +160,13 @@ pub(super) fn read_task(value: &Value, path: &str, problems: &mut Problems) -> T
             priority,
             for_each,
             max_parallel,
+            worker,
+            resources,
+            isolation,
+            network,
+            run_as,
+            dispatch,
+            affinity_key,
         });
     }
     draft

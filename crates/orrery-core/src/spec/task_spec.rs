@@ -1,5 +1,6 @@
 //! One task of a job as validated: what it runs and the policies around it.
 
+use super::placement::{DispatchMode, IsolationMode, ResourceRequest, WorkerSelector};
 use super::policy::{ForEach, RetryBackoff, RetryOn, TriggerRule};
 use super::task_kind::TaskKind;
 use crate::duration::HumanDuration;
@@ -58,6 +59,33 @@ pub struct TaskSpec {
     /// Most mapped instances running at once; only with `for_each`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_parallel: Option<NonZeroU32>,
+    /// Which workers may run the task; any when empty.
+    #[serde(default, skip_serializing_if = "WorkerSelector::is_any")]
+    pub worker: WorkerSelector,
+    /// What each instance asks of its worker.
+    #[serde(default, skip_serializing_if = "ResourceRequest::is_empty")]
+    pub resources: ResourceRequest,
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub isolation: IsolationMode,
+    /// Keep the network in the sandbox; only true with [`IsolationMode::Sandbox`].
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub network: bool,
+    /// Run the process as this user instead of the worker's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run_as: Option<String>,
+    /// One instance, or one on every matching worker; broadcast never with `for_each`.
+    #[serde(default, skip_serializing_if = "is_default")]
+    pub dispatch: DispatchMode,
+    /// A template rendered per run, for keeping runs with the same key on the same
+    /// worker; never with broadcast.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub affinity_key: Option<String>,
+}
+
+/// Whether a field holds its default, so that canonical JSON leaves it out and reads
+/// the same as before the field existed.
+fn is_default<T: Default + PartialEq>(value: &T) -> bool {
+    *value == T::default()
 }
 
 /// Priority bounds, inclusive.

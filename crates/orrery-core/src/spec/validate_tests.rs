@@ -211,7 +211,7 @@ fn env_working_dir_timeouts_and_retries() {
     check(
         &job("  - {name: a, type: noop, scirpt: x, depends: []}"),
         &[
-            r#"tasks[0].depends: unknown field "depends" (expected one of: name, type, script, command, file, method, url, headers, body, expect_status, expect_json, job, params, env, working_dir, timeout, retries, retry_delay, retry_backoff, retry_max_delay, retry_jitter, retry_on, depends_on, trigger_rule, when, priority, for_each, max_parallel)"#,
+            r#"tasks[0].depends: unknown field "depends" (expected one of: name, type, script, command, file, method, url, headers, body, expect_status, expect_json, job, params, env, working_dir, timeout, retries, retry_delay, retry_backoff, retry_max_delay, retry_jitter, retry_on, depends_on, trigger_rule, when, priority, for_each, max_parallel, worker, resources, isolation, network, run_as, dispatch, affinity_key)"#,
             r#"tasks[0].scirpt: unknown field "scirpt", did you mean "script"?"#,
         ],
     );

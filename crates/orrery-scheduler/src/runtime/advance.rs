@@ -63,11 +63,7 @@ impl Driver {
             match decision {
                 Decision::Enqueue(idx) => {
                     let verdict = condition(run, idx, &options);
-                    let is_fanout = run
-                        .spec
-                        .tasks
-                        .get(idx)
-                        .is_some_and(|t| t.for_each.is_some());
+                    let is_fanout = run.spec.tasks.get(idx).is_some_and(super::fanout::expands);
                     if is_fanout && matches!(verdict, Ok(true)) {
                         fanouts.push(idx);
                         continue;

@@ -3,7 +3,7 @@
 
 use super::active_run::ActiveRun;
 use super::active_run::Slot;
-use super::connections::Connection;
+use super::connections::{Link, Session};
 use super::handle::{NewConnection, SchedulerConfig};
 use super::job_trigger::JobTrigger;
 use super::ready_queue::ReadyQueue;
@@ -35,10 +35,16 @@ pub(crate) struct Driver {
     new_connections: mpsc::UnboundedReceiver<NewConnection>,
     events_tx: mpsc::Sender<ConnectionEvent>,
     events_rx: mpsc::Receiver<ConnectionEvent>,
-    next_connection: u64,
-    pub(crate) connections: HashMap<u64, Connection>,
+    next_link: u64,
+    /// Open worker connections by link id.
+    pub(crate) links: HashMap<u64, Link>,
+    /// Workers by session id; a session outlives its links.
+    pub(crate) sessions: HashMap<u64, Session>,
+    /// Session ids by the workers' stable ids.
+    pub(crate) session_ids: HashMap<String, u64>,
+    pub(crate) next_session: u64,
     pub(crate) runs: HashMap<RunId, ActiveRun>,
-    /// Where each assigned attempt lives: run, task index and connection.
+    /// Where each assigned attempt lives: run, task index and worker session.
     pub(crate) assigned: HashMap<TaskInstanceId, (RunId, Slot, u64)>,
     /// Ready tasks, oldest first; entries whose task is no longer queued are skipped.
     pub(crate) ready: ReadyQueue,
@@ -49,7 +55,8 @@ pub(crate) struct Driver {
     /// Earlier attempts replaced by a retry, final, awaiting commit.
     pub(crate) retired: Vec<TaskRecord>,
     pub(crate) run_updates: Vec<RunUpdate>,
-    /// Messages to send once the changes they announce are committed.
+    /// Messages to workers (by session) to send once the changes they announce are
+    /// committed.
     pub(crate) outbox: Vec<(u64, SchedulerMessage)>,
     next_fence: u64,
     /// The (version, paused) of every job last synced, scheduled or not.
@@ -90,8 +97,11 @@ impl Driver {
             new_connections,
             events_tx,
             events_rx,
-            next_connection: 1,
-            connections: HashMap::new(),
+            next_link: 1,
+            links: HashMap::new(),
+            sessions: HashMap::new(),
+            session_ids: HashMap::new(),
+            next_session: 1,
             runs: HashMap::new(),
             assigned: HashMap::new(),
             ready: ReadyQueue::default(),
@@ -164,12 +174,15 @@ impl Driver {
                 () = self.wake.notified() => {
                     self.sync_with_store().await;
                     self.sync_triggers().await;
+                    self.take_drain_requests().await;
                 }
                 // An interval, not a fresh sleep per turn: events and fires must not
                 // keep postponing the poll, or new jobs are never seen while others fire.
                 _ = poll.tick() => {
                     self.sync_with_store().await;
                     self.sync_triggers().await;
+                    self.take_drain_requests().await;
+                    self.flush_liveness().await;
                 }
                 () = tokio::time::sleep(retry_in) => {}
                 () = tokio::time::sleep(fire_in) => {}
@@ -184,10 +197,15 @@ impl Driver {
     }
 
     fn accept(&mut self, connection: NewConnection) {
-        let id = self.next_connection;
-        self.next_connection += 1;
-        self.connections
-            .insert(id, Connection::new(connection.to_worker));
+        let id = self.next_link;
+        self.next_link += 1;
+        self.links.insert(
+            id,
+            Link {
+                to_worker: connection.to_worker,
+                session: None,
+            },
+        );
         let events = self.events_tx.clone();
         let mut from_worker = connection.from_worker;
         tokio::spawn(async move {
@@ -209,7 +227,7 @@ impl Driver {
             ConnectionEvent::Message(connection, message) => {
                 self.on_worker_message(connection, message).await
             }
-            ConnectionEvent::Closed(connection) => self.on_worker_closed(connection),
+            ConnectionEvent::Closed(connection) => self.on_link_closed(connection),
         }
     }
 
@@ -275,6 +293,7 @@ impl Driver {
 
     async fn tick_once(&mut self) -> bool {
         let now = self.clock.now();
+        self.check_liveness(now);
         self.touch_due_retries(now);
         self.enforce_deadlines(now);
         self.start_waiting_runs(now);
@@ -289,15 +308,22 @@ impl Driver {
         if !self.commit().await {
             return false;
         }
-        for (connection, message) in std::mem::take(&mut self.outbox) {
-            if let Some(conn) = self.connections.get(&connection) {
-                conn.send(message);
+        for (session, message) in std::mem::take(&mut self.outbox) {
+            // A worker away on a dropped link misses this; it says what it holds when
+            // it registers again, and is reconciled then.
+            if let Some(link) = self
+                .sessions
+                .get(&session)
+                .and_then(|s| s.link)
+                .and_then(|l| self.links.get(&l))
+            {
+                link.send(message);
             }
         }
         self.runs.retain(|_, run| !run.record.state.is_terminal());
         metrics::gauge!("orrery_active_runs").set(self.runs.len() as f64);
         metrics::gauge!("orrery_ready_tasks").set(self.ready.len() as f64);
-        metrics::gauge!("orrery_workers_connected").set(self.connections.len() as f64);
+        metrics::gauge!("orrery_workers_connected").set(self.links.len() as f64);
         metrics::gauge!("orrery_scheduled_jobs").set(self.triggers.len() as f64);
         true
     }

@@ -1,13 +1,16 @@
 //! Dynamic fan-out: a task with `for_each` expands into one mapped instance per item
 //! (`name[i]`, seeing `item` and `index`), at most `max_parallel` running at once; its
-//! own record stands for all of them and ends when they all did.
+//! own record stands for all of them and ends when they all did. A `dispatch:
+//! broadcast` task expands the same way, one shard per matching worker, each pinned to
+//! its worker.
 
 use super::active_run::{ActiveRun, Slot};
+use super::connections::group_name;
 use super::driver::Driver;
 use super::render::{RenderOptions, template_context};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
-use orrery_core::spec::ForEach;
+use orrery_core::spec::{DispatchMode, ForEach, TaskSpec};
 use orrery_core::state::{TaskEvent, TaskState};
 use orrery_core::template::eval_expression;
 use orrery_store::records::TaskRecord;
@@ -23,8 +26,15 @@ impl Driver {
         now: DateTime<Utc>,
     ) -> Result<(), String> {
         let options = self.render_options();
+        let targets = self.broadcast_targets(id, idx)?;
         let run = self.runs.get_mut(&id).ok_or("the run is gone")?;
-        let items = fanout_items(run, idx, &options)?;
+        let items = match &targets {
+            Some(workers) => workers
+                .iter()
+                .map(|w| serde_json::Value::String(w.clone()))
+                .collect(),
+            None => fanout_items(run, idx, &options)?,
+        };
         let name = run
             .spec
             .tasks
@@ -35,6 +45,8 @@ impl Driver {
             .map(|i| {
                 let mut record = TaskRecord::pending(id, &format!("{name}[{i}]"), idx as u32);
                 record.map_index = Some(i as u32);
+                // A broadcast shard is pinned to its worker by this id.
+                record.worker_id = targets.as_ref().and_then(|t| t.get(i).cloned());
                 record.state = TaskState::Queued;
                 record.queued_at = Some(now);
                 record
@@ -114,6 +126,22 @@ impl Driver {
         };
         let expanded: Vec<usize> = run.mapped.keys().copied().collect();
         for idx in expanded {
+            if run
+                .spec
+                .tasks
+                .get(idx)
+                .is_some_and(|t| t.dispatch == DispatchMode::Broadcast)
+            {
+                // Shards keep their worker on their own records.
+                let items = run.mapped.get(&idx).map_or_else(Vec::new, |shards| {
+                    shards
+                        .iter()
+                        .map(|s| serde_json::Value::String(s.worker_id.clone().unwrap_or_default()))
+                        .collect()
+                });
+                run.fanout_items.insert(idx, items);
+                continue;
+            }
             match fanout_items(run, idx, &options) {
                 Ok(items) => {
                     run.fanout_items.insert(idx, items);
@@ -148,6 +176,45 @@ impl Driver {
             self.make_ready_slot(id, slot);
         }
     }
+}
+
+impl Driver {
+    /// For a broadcast task, the stable ids of the workers it runs on: every connected
+    /// worker that matches its group and labels and could fit it. `None` for others.
+    fn broadcast_targets(&self, id: RunId, idx: usize) -> Result<Option<Vec<String>>, String> {
+        let run = self.runs.get(&id).ok_or("the run is gone")?;
+        let spec = run.spec.tasks.get(idx).ok_or("the task is gone")?;
+        if spec.dispatch != DispatchMode::Broadcast {
+            return Ok(None);
+        }
+        let group = group_name(spec.worker.group.as_deref().unwrap_or_default());
+        let mut targets: Vec<String> = self
+            .sessions
+            .values()
+            .filter(|s| s.accepts_work() && s.group == group)
+            .filter(|s| {
+                spec.worker
+                    .labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(k) == Some(v))
+            })
+            .filter(|s| spec.resources.gpus <= s.capacity.gpus)
+            .map(|s| s.worker_id.clone())
+            .collect();
+        targets.sort();
+        if targets.is_empty() {
+            return Err(format!(
+                "broadcast task {:?} has no connected worker in group {group:?} to run on",
+                spec.name
+            ));
+        }
+        Ok(Some(targets))
+    }
+}
+
+/// Whether a task expands into mapped instances (fan-out or broadcast).
+pub(crate) fn expands(task: &TaskSpec) -> bool {
+    task.for_each.is_some() || task.dispatch == DispatchMode::Broadcast
 }
 
 /// The list a fan-out task maps over: literal, or a template expression that must

@@ -30,6 +30,14 @@ pub struct SchedulerConfig {
     pub python_interpreter: String,
     /// Largest part of an `http` task's response body kept as its `body` output.
     pub max_http_body_bytes: usize,
+    /// How often workers send heartbeats (told to each worker at registration).
+    pub heartbeat_interval: Duration,
+    /// A worker silent this long is lost: its attempts are retried elsewhere. A worker
+    /// that reconnects sooner keeps its running attempts.
+    pub worker_ttl: Duration,
+    /// Retries a lost attempt gets even when its task asks for fewer (a lost attempt
+    /// says nothing about the task; it is retried unless `retry_on` leaves out `lost`).
+    pub lost_retries: u32,
 }
 
 impl Default for SchedulerConfig {
@@ -42,6 +50,9 @@ impl Default for SchedulerConfig {
             max_waiting_runs: 100,
             python_interpreter: "python3".to_owned(),
             max_http_body_bytes: 64 * 1024,
+            heartbeat_interval: Duration::from_secs(3),
+            worker_ttl: Duration::from_secs(10),
+            lost_retries: 3,
         }
     }
 }

@@ -47,6 +47,10 @@ impl ReadyQueue {
         self.entries.insert(entry.key);
     }
 
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

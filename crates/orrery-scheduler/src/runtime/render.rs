@@ -1,9 +1,11 @@
 //! Turning a task of a run into a fully rendered assignment for a worker.
 
 use super::active_run::{ActiveRun, Slot};
-use orrery_core::spec::TaskKind;
+use orrery_core::spec::{DispatchMode, IsolationMode, TaskKind};
 use orrery_core::template::{TemplateContext, render};
-use orrery_proto::{Assignment, ExecSpec, HttpRequest, PythonSource, TaskRef};
+use orrery_proto::{
+    Assignment, ExecSpec, HttpRequest, Isolation, PythonSource, Resources, Shard, TaskRef,
+};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Settings that shape rendered assignments.
@@ -119,6 +121,18 @@ pub(crate) fn build_assignment(
     if let Some(map) = slot.map {
         env.insert("ORRERY_MAP_INDEX".to_owned(), map.to_string());
     }
+    let broadcast = spec.dispatch == DispatchMode::Broadcast;
+    let shard = slot.map.filter(|_| broadcast).map(|index| Shard {
+        index,
+        total: run
+            .mapped
+            .get(&idx)
+            .map_or(0, |m| u32::try_from(m.len()).unwrap_or(u32::MAX)),
+    });
+    if let Some(shard) = shard {
+        env.insert("ORRERY_SHARD_INDEX".to_owned(), shard.index.to_string());
+        env.insert("ORRERY_SHARD_TOTAL".to_owned(), shard.total.to_string());
+    }
     env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
     if let Some(logical_date) = context.logical_date {
         env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
@@ -141,6 +155,14 @@ pub(crate) fn build_assignment(
         env,
         working_dir,
         timeout: spec.timeout.map(|t| t.0),
+        // Set by the dispatcher from what placement reserved.
+        resources: Resources::default(),
+        isolation: Isolation {
+            sandbox: spec.isolation == IsolationMode::Sandbox,
+            network: spec.network,
+            run_as: spec.run_as.clone(),
+        },
+        shard,
     })
 }
 

@@ -240,11 +240,20 @@ impl Driver {
         self.dirty.insert((id, slot));
         self.touched.insert(id);
         let retry_delay = retry_delay_for(&task_spec, task.attempt, jitter);
+        let retries = if next == TaskState::Lost {
+            task_spec.retries.max(self.config.lost_retries)
+        } else {
+            task_spec.retries
+        };
         if retries_on(&task_spec, next)
-            && let Some(retry_at) = next_retry_at(task.attempt, task_spec.retries, retry_delay, now)
+            && let Some(retry_at) = next_retry_at(task.attempt, retries, retry_delay, now)
         {
             let mut retry = TaskRecord::pending(id, &task.task_name, task.task_idx);
             retry.map_index = task.map_index;
+            if task_spec.dispatch == orrery_core::spec::DispatchMode::Broadcast {
+                // A broadcast shard stays pinned to its worker.
+                retry.worker_id.clone_from(&task.worker_id);
+            }
             retry.attempt = task.attempt + 1;
             retry.state = TaskState::RetryWait;
             retry.retry_at = Some(retry_at);

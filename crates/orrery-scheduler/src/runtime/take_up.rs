@@ -165,12 +165,8 @@ impl Driver {
                 .and_then(|t| t.outputs.get("run_id"))
                 .and_then(|c| c.parse::<i64>().ok())
                 .map(RunId);
-            let is_fanout = slot.map.is_none()
-                && run
-                    .spec
-                    .tasks
-                    .get(idx)
-                    .is_some_and(|t| t.for_each.is_some());
+            let is_fanout =
+                slot.map.is_none() && run.spec.tasks.get(idx).is_some_and(super::fanout::expands);
             if is_fanout {
                 // A fan-out's own record follows its instances, settled below.
                 continue;
@@ -200,11 +196,19 @@ impl Driver {
                         _ => {}
                     }
                 }
-                (Some(s), None) if s.is_on_worker() => {
-                    let message =
-                        "lost: Orrery restarted while this attempt was running".to_owned();
-                    self.end_attempt(id, slot, AttemptEnd::decided(TaskEvent::Lose, message), now);
-                }
+                (Some(s), None) if s.is_on_worker()
+                    // The worker may still run it: wait for it to come back within its
+                    // TTL (it then says what it holds) before calling the attempt lost.
+                    && !self.adopt_attempt(id, slot, now) => {
+                        let message =
+                            "lost: Orrery restarted while this attempt was running".to_owned();
+                        self.end_attempt(
+                            id,
+                            slot,
+                            AttemptEnd::decided(TaskEvent::Lose, message),
+                            now,
+                        );
+                    }
                 (Some(TaskState::Queued), _) => self.make_ready_slot(id, slot),
                 _ => {}
             }

@@ -1,54 +1,211 @@
-//! Reports from workers (register, start, logs, finish, disconnect) and dispatching
-//! ready tasks to them.
+//! Reports from workers: registration (and reconciling what a reconnecting worker
+//! holds), starts, logs, results and closed links. Reports about revoked attempts are
+//! rejected and recorded, never applied.
 
 use super::active_run::Slot;
+use super::connections::{Session, SessionState};
 use super::driver::Driver;
-use super::render::build_assignment;
 use super::run_control::AttemptEnd;
-use crate::engine::{WorkerCapacity, place_tasks};
-use chrono::{DateTime, Utc};
-use orrery_core::ids::RunId;
-use orrery_core::spec::TaskKind;
+use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::state::{TaskEvent, TaskState};
 use orrery_proto::{
-    LogChunk, PROTOCOL_VERSION, SchedulerMessage, TaskFinished, TaskOutcome, TaskRef, TaskStarted,
-    WorkerMessage,
+    LogChunk, PROTOCOL_VERSION, Register, SchedulerMessage, TaskFinished, TaskOutcome, TaskRef,
+    TaskStarted, WorkerMessage,
 };
 use orrery_store::LogOwner;
 use orrery_store::records::NewLogLine;
+use std::collections::HashSet;
 
 impl Driver {
-    pub(crate) async fn on_worker_message(&mut self, connection: u64, message: WorkerMessage) {
+    pub(crate) async fn on_worker_message(&mut self, link: u64, message: WorkerMessage) {
+        if let WorkerMessage::Register(register) = message {
+            self.on_register(link, register).await;
+            return;
+        }
+        let now = self.clock.now();
+        let Some(session_id) = self.links.get(&link).and_then(|l| l.session) else {
+            tracing::warn!(
+                link,
+                "ignoring a message from a worker that has not registered"
+            );
+            return;
+        };
+        if let Some(session) = self.sessions.get_mut(&session_id) {
+            session.last_seen = now;
+        }
         match message {
-            WorkerMessage::Register(register) => {
-                let Some(conn) = self.connections.get_mut(&connection) else {
-                    return;
-                };
-                if register.protocol_version != PROTOCOL_VERSION {
-                    tracing::warn!(worker = %register.name, version = register.protocol_version, "refused worker");
-                    conn.send(SchedulerMessage::Refused {
-                        reason: format!(
-                            "worker speaks protocol {} but this scheduler speaks {PROTOCOL_VERSION}; upgrade the worker",
-                            register.protocol_version
-                        ),
-                    });
-                    return;
+            WorkerMessage::Register(_) | WorkerMessage::Heartbeat => {}
+            WorkerMessage::Credits { draining, .. } => {
+                if let Some(session) = self.sessions.get_mut(&session_id)
+                    && draining
+                    && !session.draining
+                {
+                    tracing::info!(worker = %session.name, "worker is draining");
+                    session.draining = true;
+                    session.liveness_dirty = true;
                 }
-                tracing::info!(worker = %register.name, slots = register.slots, "worker registered");
-                conn.slots = register.slots;
-                let worker_id = format!("{}#{connection}", register.name);
-                conn.name = Some(register.name);
-                conn.send(SchedulerMessage::Registered { worker_id });
             }
-            WorkerMessage::Credits { .. } | WorkerMessage::Heartbeat => {}
             WorkerMessage::TaskStarted(started) => self.on_task_started(&started),
-            WorkerMessage::LogChunk(chunk) => self.on_log_chunk(chunk).await,
-            WorkerMessage::TaskFinished(finished) => self.on_task_finished(connection, finished),
+            WorkerMessage::LogChunk(chunk) => self.on_log_chunk(session_id, chunk).await,
+            WorkerMessage::TaskFinished(finished) => {
+                self.on_task_finished(session_id, finished).await
+            }
+        }
+    }
+
+    async fn on_register(&mut self, link_id: u64, register: Register) {
+        let now = self.clock.now();
+        let Some(link) = self.links.get(&link_id) else {
+            return;
+        };
+        if register.protocol_version != PROTOCOL_VERSION {
+            tracing::warn!(worker = %register.name, version = register.protocol_version, "refused worker");
+            link.send(SchedulerMessage::Refused {
+                reason: format!(
+                    "worker speaks protocol {} but this scheduler speaks {PROTOCOL_VERSION}; upgrade the worker",
+                    register.protocol_version
+                ),
+            });
+            return;
+        }
+        if register.worker_id.is_empty() || register.capacity.slots == 0 {
+            link.send(SchedulerMessage::Refused {
+                reason: "a worker must give an id and at least one slot".to_owned(),
+            });
+            return;
+        }
+        let known = self
+            .session_ids
+            .get(&register.worker_id)
+            .copied()
+            .filter(|id| {
+                self.sessions
+                    .get(id)
+                    .is_some_and(|s| s.state != SessionState::Lost)
+            });
+        let session_id = match known {
+            Some(session_id) => {
+                self.rebind(session_id, link_id, &register, now);
+                session_id
+            }
+            None => {
+                let session_id = self.next_session;
+                self.next_session += 1;
+                self.sessions
+                    .insert(session_id, Session::new(&register, link_id, now));
+                self.session_ids
+                    .insert(register.worker_id.clone(), session_id);
+                session_id
+            }
+        };
+        if let Some(link) = self.links.get_mut(&link_id) {
+            link.session = Some(session_id);
+            link.send(SchedulerMessage::Registered {
+                worker_id: register.worker_id.clone(),
+                heartbeat_interval: self.config.heartbeat_interval,
+            });
+        }
+        tracing::info!(worker = %register.name, id = %register.worker_id, group = %register.group, slots = register.capacity.slots, "worker registered");
+        self.reconcile(session_id, &register.attempts, now);
+        if self.sessions.get(&session_id).is_some_and(|s| s.draining) {
+            self.outbox.push((session_id, SchedulerMessage::Drain));
+        }
+        self.persist_session(session_id).await;
+    }
+
+    /// A known worker registered again (a new link): it keeps its session and attempts.
+    fn rebind(
+        &mut self,
+        session_id: u64,
+        link_id: u64,
+        register: &Register,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let Some(session) = self.sessions.get_mut(&session_id) else {
+            return;
+        };
+        if let Some(old) = session.link.replace(link_id)
+            && old != link_id
+        {
+            // Dropping the old link's sender ends its stream; its reader reports it closed.
+            self.links.remove(&old);
+        }
+        session.state = SessionState::Connected;
+        session.last_seen = now;
+        session.name.clone_from(&register.name);
+        session.labels.clone_from(&register.labels);
+        session.group = super::connections::group_name(&register.group).to_owned();
+        session.capacity = register.capacity;
+        session.version.clone_from(&register.version);
+        session.liveness_dirty = true;
+        tracing::info!(worker = %session.name, running = session.outstanding.len(), "worker reconnected within its TTL");
+    }
+
+    /// Squares what the worker says it holds with what the scheduler assigned to it:
+    /// attempts it forgot (it restarted) are lost; attempts it holds that are no
+    /// longer current (revoked while it was away) are cancelled on the worker.
+    fn reconcile(&mut self, session_id: u64, held: &[TaskRef], now: chrono::DateTime<chrono::Utc>) {
+        let held_ids: HashSet<TaskInstanceId> = held.iter().map(|t| t.task_instance_id).collect();
+        let Some(session) = self.sessions.get(&session_id) else {
+            return;
+        };
+        let name = session.name.clone();
+        let forgotten: Vec<TaskInstanceId> = session
+            .outstanding
+            .keys()
+            .filter(|id| !held_ids.contains(id))
+            .copied()
+            .collect();
+        for task_instance_id in forgotten {
+            self.lose_attempt(
+                task_instance_id,
+                format!("lost: worker {name} restarted and no longer runs this attempt"),
+                now,
+            );
+        }
+        for task in held {
+            let assigned_here = self
+                .assigned
+                .get(&task.task_instance_id)
+                .is_some_and(|(_, _, holder)| *holder == session_id);
+            if !(assigned_here && self.current_attempt(task).is_some()) {
+                self.outbox
+                    .push((session_id, SchedulerMessage::Cancel(*task)));
+            }
+        }
+    }
+
+    /// Ends an attempt that its worker can no longer report on.
+    pub(crate) fn lose_attempt(
+        &mut self,
+        task_instance_id: TaskInstanceId,
+        message: String,
+        now: chrono::DateTime<chrono::Utc>,
+    ) {
+        let Some((run_id, slot, holder)) = self.assigned.remove(&task_instance_id) else {
+            return;
+        };
+        if let Some(session) = self.sessions.get_mut(&holder) {
+            session.outstanding.remove(&task_instance_id);
+            session.liveness_dirty = true;
+        }
+        let still_held = self
+            .runs
+            .get(&run_id)
+            .and_then(|r| r.record(slot))
+            .is_some_and(|t| t.id == Some(task_instance_id) && t.state.is_on_worker());
+        if still_held {
+            self.end_attempt(
+                run_id,
+                slot,
+                AttemptEnd::decided(TaskEvent::Lose, message),
+                now,
+            );
         }
     }
 
     /// The current attempt this report is about, if its fence is still valid.
-    fn current_attempt(&self, task: &TaskRef) -> Option<(RunId, Slot)> {
+    pub(crate) fn current_attempt(&self, task: &TaskRef) -> Option<(RunId, Slot)> {
         let (run_id, slot, _) = self.assigned.get(&task.task_instance_id)?;
         let record = self.runs.get(run_id)?.record(*slot)?;
         let current = record.id == Some(task.task_instance_id) && record.fence == task.fence;
@@ -81,7 +238,7 @@ impl Driver {
         }
     }
 
-    async fn on_log_chunk(&mut self, chunk: LogChunk) {
+    async fn on_log_chunk(&mut self, session_id: u64, chunk: LogChunk) {
         let accepted = self
             .current_attempt(&chunk.task)
             .and_then(|(run_id, slot)| {
@@ -90,7 +247,8 @@ impl Driver {
                     .then(|| (run_id, task.task_name.clone(), task.attempt))
             });
         let Some((run_id, task_name, attempt)) = accepted else {
-            tracing::warn!(task_instance = %chunk.task.task_instance_id, fence = chunk.task.fence, "rejected log lines from a revoked assignment");
+            self.record_rejected(session_id, chunk.task, "log lines")
+                .await;
             return;
         };
         let lines: Vec<NewLogLine> = chunk
@@ -113,20 +271,22 @@ impl Driver {
         }
     }
 
-    fn on_task_finished(&mut self, connection: u64, finished: TaskFinished) {
+    async fn on_task_finished(&mut self, session_id: u64, finished: TaskFinished) {
         let now = self.clock.now();
-        let current = self.current_attempt(&finished.task);
-        if let Some((_, _, holder)) = self.assigned.remove(&finished.task.task_instance_id)
-            && let Some(conn) = self.connections.get_mut(&holder)
-        {
-            conn.outstanding.remove(&finished.task.task_instance_id);
-        }
+        // Acknowledged either way: a rejected result is final too, so the worker stops
+        // re-sending it.
         self.outbox
-            .push((connection, SchedulerMessage::Ack(finished.task)));
-        let Some((run_id, slot)) = current else {
-            tracing::warn!(task_instance = %finished.task.task_instance_id, fence = finished.task.fence, "rejected result from a revoked assignment");
+            .push((session_id, SchedulerMessage::Ack(finished.task)));
+        let Some((run_id, slot)) = self.current_attempt(&finished.task) else {
+            self.record_rejected(session_id, finished.task, "result")
+                .await;
             return;
         };
+        if let Some((_, _, holder)) = self.assigned.remove(&finished.task.task_instance_id)
+            && let Some(session) = self.sessions.get_mut(&holder)
+        {
+            session.outstanding.remove(&finished.task.task_instance_id);
+        }
         let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.record_mut(slot)) else {
             return;
         };
@@ -135,6 +295,12 @@ impl Driver {
         }
         task.exit_code = finished.exit_code;
         task.outputs = finished.outputs;
+        if let Some(usage) = finished.usage {
+            task.cpu_time_ms = usage
+                .cpu_time
+                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
+            task.peak_memory_bytes = usage.peak_memory_bytes;
+        }
         if task.started_at.is_none() {
             task.started_at = finished.started_at;
         }
@@ -154,158 +320,55 @@ impl Driver {
         self.end_attempt(run_id, slot, end, now);
     }
 
-    pub(crate) fn on_worker_closed(&mut self, connection: u64) {
-        let now = self.clock.now();
-        let Some(conn) = self.connections.remove(&connection) else {
+    /// A link closed: its worker keeps its attempts until its TTL runs out.
+    pub(crate) fn on_link_closed(&mut self, link_id: u64) {
+        let Some(link) = self.links.remove(&link_id) else {
             return;
         };
-        let name = conn
-            .name
-            .unwrap_or_else(|| format!("connection {connection}"));
-        tracing::warn!(worker = %name, "worker disconnected");
-        for task_instance_id in conn.outstanding {
-            let Some((run_id, slot, _)) = self.assigned.remove(&task_instance_id) else {
-                continue;
-            };
-            let still_held = self
-                .runs
-                .get(&run_id)
-                .and_then(|r| r.record(slot))
-                .is_some_and(|t| t.id == Some(task_instance_id) && t.state.is_on_worker());
-            if still_held {
-                let message =
-                    format!("lost: worker {name} disconnected while this attempt was running");
-                self.end_attempt(
-                    run_id,
-                    slot,
-                    AttemptEnd::decided(TaskEvent::Lose, message),
-                    now,
-                );
-            }
+        let Some(session) = link.session.and_then(|id| self.sessions.get_mut(&id)) else {
+            return;
+        };
+        if session.link == Some(link_id) {
+            session.link = None;
+            session.state = SessionState::Disconnected;
+            session.liveness_dirty = true;
+            tracing::warn!(worker = %session.name, running = session.outstanding.len(), "worker disconnected; keeping its attempts until its TTL runs out");
         }
     }
 
-    /// Hands queued tasks, oldest first, to workers with free slots.
-    pub(crate) fn dispatch(&mut self, now: DateTime<Utc>) {
-        let capacities: Vec<WorkerCapacity> = self
-            .connections
-            .iter()
-            .map(|(id, conn)| WorkerCapacity {
-                worker: *id,
-                free_slots: conn.free_slots(),
-            })
-            .collect();
-        let total_free: usize = capacities.iter().map(|c| c.free_slots as usize).sum();
-        let mut candidates = Vec::new();
-        // Mapped instances held back by their fan-out's max_parallel, given back after.
-        let mut held = Vec::new();
-        let mut running_per_fanout: std::collections::HashMap<(RunId, usize), u32> =
-            Default::default();
-        while candidates.len() < total_free {
-            let Some(entry) = self.ready.pop() else {
-                break;
-            };
-            let (run_id, slot) = (entry.run(), entry.slot());
-            let Some(run) = self.runs.get(&run_id) else {
-                continue;
-            };
-            let queued = run
-                .record(slot)
-                .is_some_and(|t| t.state == TaskState::Queued && t.id.is_some());
-            if !queued {
-                continue;
-            }
-            let spec = run.spec.tasks.get(slot.idx);
-            // Sub-workflows take no worker slot: the driver runs them as child runs.
-            if slot.map.is_none() && spec.is_some_and(|t| matches!(t.kind, TaskKind::Job { .. })) {
-                self.children_to_start.push((run_id, slot.idx));
-                continue;
-            }
-            if slot.map.is_some()
-                && let Some(limit) = spec.and_then(|t| t.max_parallel)
-            {
-                let running = running_per_fanout
-                    .entry((run_id, slot.idx))
-                    .or_insert_with(|| {
-                        run.mapped.get(&slot.idx).map_or(0, |m| {
-                            m.iter().filter(|t| t.state.is_on_worker()).count() as u32
-                        })
-                    });
-                if *running >= limit.get() {
-                    held.push(entry);
-                    continue;
-                }
-                *running += 1;
-            }
-            candidates.push(entry);
-        }
-        let placements = place_tasks(candidates.len(), &capacities);
-        let n_placed = placements.len();
-        for placement in placements {
-            if let Some(entry) = candidates.get(placement.task) {
-                self.assign(entry.run(), entry.slot(), placement.worker, now);
-            }
-        }
-        for entry in candidates.into_iter().skip(n_placed).chain(held) {
-            self.ready.give_back(entry);
-        }
-    }
-
-    fn assign(&mut self, run_id: RunId, slot: Slot, connection: u64, now: DateTime<Utc>) {
-        let fence = self.issue_fence();
-        let options = self.render_options();
-        let Some(worker_name) = self
-            .connections
-            .get(&connection)
-            .and_then(|c| c.name.clone())
-        else {
-            return;
-        };
-        let Some(run) = self.runs.get_mut(&run_id) else {
-            return;
-        };
-        let Some(task) = run.record(slot) else {
-            return;
-        };
-        let Some(task_instance_id) = task.id else {
-            return;
-        };
-        let task_ref = TaskRef {
-            task_instance_id,
-            attempt: task.attempt,
-            fence,
-        };
-        let assignment = build_assignment(run, slot, task_ref, &options);
-        let Some(task) = run.record_mut(slot) else {
-            return;
-        };
-        let Ok(assigned) = task.state.on(TaskEvent::Assign) else {
-            return;
-        };
-        task.state = assigned;
-        task.fence = fence;
-        task.worker = Some(worker_name);
-        self.dirty.insert((run_id, slot));
-        match assignment {
-            Ok(assignment) => {
-                self.assigned
-                    .insert(task_instance_id, (run_id, slot, connection));
-                if let Some(conn) = self.connections.get_mut(&connection) {
-                    conn.outstanding.insert(task_instance_id);
-                }
-                self.outbox
-                    .push((connection, SchedulerMessage::Assign(assignment)));
-            }
+    /// Records a report about an attempt that is no longer the worker's to report on
+    /// (cancelled, declared lost or reassigned): a line in the attempt's log and a metric.
+    async fn record_rejected(&mut self, session_id: u64, task: TaskRef, what: &'static str) {
+        metrics::counter!("orrery_rejected_reports_total", "kind" => what).increment(1);
+        let worker = self
+            .sessions
+            .get(&session_id)
+            .map_or_else(|| "?".to_owned(), |s| s.name.clone());
+        tracing::warn!(%worker, task_instance = %task.task_instance_id, fence = task.fence, "rejected {what} from a revoked assignment");
+        let attempt = match self.store.task_instance(task.task_instance_id).await {
+            Ok(Some(attempt)) => attempt,
+            Ok(None) => return,
             Err(error) => {
-                // A template that cannot render will not render on a retry either.
-                task.state = TaskState::Failed;
-                task.error = Some(error);
-                task.finished_at = Some(now);
-                self.touched.insert(run_id);
-                if slot.map.is_some() {
-                    self.settle_fanout(run_id, slot.idx, now);
-                }
+                tracing::error!(%error, "cannot look up a rejected report's attempt");
+                return;
             }
+        };
+        let line = NewLogLine {
+            at: self.clock.now(),
+            stream: "system",
+            text: format!(
+                "[orrery] rejected {what} from worker {worker}: this attempt was revoked (fence {} is no longer current)",
+                task.fence
+            ),
+        };
+        let owner = LogOwner {
+            run_id: attempt.run_id,
+            task_instance_id: task.task_instance_id,
+            task_name: &attempt.task_name,
+            attempt: attempt.attempt,
+        };
+        if let Err(error) = self.store.append_logs(owner, &[line]).await {
+            tracing::error!(%error, "cannot record a rejected report");
         }
     }
 }

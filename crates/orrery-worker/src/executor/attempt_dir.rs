@@ -33,6 +33,11 @@ impl AttemptDir {
         Ok(Self { dir, output_path })
     }
 
+    /// The directory itself.
+    pub(super) fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
     /// The file handed to the task as `$ORRERY_OUTPUT`.
     pub(super) fn output_path(&self) -> &Path {
         &self.output_path

@@ -1,6 +1,7 @@
 //! `AttemptError`: why an attempt failed on the worker's side; its text is the report's `error`.
 
 use super::outputs::OutputError;
+use crate::isolation::IsolationError;
 use std::io;
 use std::path::PathBuf;
 
@@ -33,4 +34,6 @@ pub(crate) enum AttemptError {
     Wait(io::Error),
     #[error(transparent)]
     Output(#[from] OutputError),
+    #[error(transparent)]
+    Isolation(#[from] IsolationError),
 }

@@ -8,9 +8,12 @@ mod exit;
 mod http;
 mod line_splitter;
 mod log_sink;
+mod oom;
 mod outputs;
 mod process;
 mod process_group;
+mod program;
+mod spawn;
 mod supervise;
 
 pub(crate) use cancel::CancelSignal;
@@ -24,7 +27,7 @@ use orrery_proto::{
     Assignment, ExecSpec, HttpRequest, TaskFinished, TaskOutcome, TaskRef, TaskStarted,
     WorkerMessage,
 };
-use process::Program;
+use program::Program;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use tokio::sync::mpsc;
@@ -64,7 +67,8 @@ impl AttemptContext {
 enum Executor<'spec> {
     /// Succeeds at once without a process.
     Noop,
-    /// A child process in its own process group (`shell`, `command` and `python` tasks).
+    /// A child process in its own session and process group, isolated (`shell`,
+    /// `command` and `python` tasks).
     Process(Program),
     /// One HTTP request, no process.
     Http(&'spec HttpRequest),
@@ -113,5 +117,6 @@ async fn run_noop(task: TaskRef, context: &AttemptContext) -> TaskFinished {
         error: None,
         started_at: Some(started_at),
         finished_at: context.clock.now(),
+        usage: None,
     }
 }

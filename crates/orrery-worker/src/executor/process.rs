@@ -1,81 +1,29 @@
-//! The `shell`, `command` and `python` executor: a child process in its own process group.
+//! The `shell`, `command` and `python` executor: a child process in its own session and
+//! process group, isolated as the assignment asks, its usage measured.
 
 use super::attempt_dir::AttemptDir;
 use super::attempt_error::AttemptError;
 use super::capture::{CaptureSettings, Pipes, capture};
 use super::exit::{classify, with_outputs};
 use super::log_sink::LogSink;
+use super::oom::with_oom;
 use super::outputs::read_outputs;
 use super::process_group::ProcessGroup;
+use super::program::Program;
+use super::spawn::spawn;
 use super::supervise::{StopPolicy, supervise};
 use super::{AttemptContext, CancelSignal};
+use crate::isolation::{AttemptIsolation, AttemptPaths};
 use crate::results::failed_without_process;
-use orrery_proto::{Assignment, PythonSource, TaskFinished};
+use orrery_proto::{Assignment, TaskFinished, Usage};
 use std::path::Path;
-use std::process::Stdio;
 use std::time::Duration;
-use tokio::process::Command;
 use tokio::sync::oneshot;
+use tokio::time::Instant;
 
 /// How long to keep reading output once the whole process group is dead: only a
 /// process that left the group can still hold the pipes open, and it is not waited for.
 const PIPE_DRAIN_BOUND: Duration = Duration::from_secs(1);
-
-/// The program and arguments to run.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub(super) struct Program {
-    program: String,
-    args: Vec<String>,
-    /// Set on top of the assignment's environment.
-    extra_env: Vec<(String, String)>,
-    /// Whether `program` is a python task's interpreter, named so in a spawn error.
-    is_interpreter: bool,
-}
-
-impl Program {
-    /// `bash -c script`.
-    pub(super) fn shell(script: &str) -> Self {
-        Self {
-            program: "bash".to_owned(),
-            args: vec!["-c".to_owned(), script.to_owned()],
-            extra_env: Vec::new(),
-            is_interpreter: false,
-        }
-    }
-
-    /// argv\[0\] with the rest as arguments, no shell.
-    pub(super) fn command(argv: &[String]) -> Result<Self, AttemptError> {
-        let (program, args) = argv.split_first().ok_or(AttemptError::EmptyArgv)?;
-        Ok(Self {
-            program: program.clone(),
-            args: args.to_vec(),
-            extra_env: Vec::new(),
-            is_interpreter: false,
-        })
-    }
-
-    /// `interpreter -c script` or `interpreter file`, with the run's params as JSON in
-    /// `ORRERY_PARAMS`.
-    pub(super) fn python(
-        interpreter: &str,
-        source: &PythonSource,
-        params_json: &str,
-    ) -> Result<Self, AttemptError> {
-        if interpreter.trim().is_empty() {
-            return Err(AttemptError::EmptyInterpreter);
-        }
-        let args = match source {
-            PythonSource::Inline(script) => vec!["-c".to_owned(), script.clone()],
-            PythonSource::File(file) => vec![file.clone()],
-        };
-        Ok(Self {
-            program: interpreter.to_owned(),
-            args,
-            extra_env: vec![("ORRERY_PARAMS".to_owned(), params_json.to_owned())],
-            is_interpreter: true,
-        })
-    }
-}
 
 /// Runs `program` for the assignment and reports how it ended.
 pub(super) async fn run(
@@ -112,23 +60,21 @@ async fn run_in_dir(
     {
         return fail(error, None);
     }
-    let mut child = match build_command(&program, assignment, dir.output_path()).spawn() {
-        Ok(child) => child,
-        Err(source) => {
-            let error = if program.is_interpreter {
-                AttemptError::SpawnInterpreter {
-                    interpreter: program.program,
-                    source,
-                }
-            } else {
-                AttemptError::Spawn {
-                    program: program.program,
-                    source,
-                }
-            };
-            return fail(error, None);
-        }
+    let paths = AttemptPaths {
+        attempt_dir: dir.path(),
+        output_file: dir.output_path(),
+        working_dir: assignment.working_dir.as_deref().map(Path::new),
     };
+    let mut isolation = match AttemptIsolation::prepare(assignment, &context.config, paths).await {
+        Ok(isolation) => isolation,
+        Err(error) => return fail(error.into(), None),
+    };
+    let mut child = match spawn(&program, assignment, dir.output_path(), &isolation) {
+        Ok(child) => child,
+        Err(error) => return fail(error, None),
+    };
+    let spawned_at = Instant::now();
+    let cgroup = isolation.take_cgroup();
     let pid = child.id();
     let started_at = context.send_started(task, pid).await;
     let Some(mut group) = pid.and_then(ProcessGroup::new) else {
@@ -156,7 +102,12 @@ async fn run_in_dir(
     };
     let ending = supervise(&group, policy, cancel).await;
     group.kill_remaining_and_disarm();
+    if let Some(cgroup) = &cgroup {
+        // Processes that left the process group are still in the cgroup.
+        cgroup.kill_remaining();
+    }
     let status = child.wait().await;
+    let wall_time = spawned_at.elapsed();
 
     let drained = tokio::time::timeout(PIPE_DRAIN_BOUND, &mut capture_task).await;
     if drained.is_err() {
@@ -168,13 +119,30 @@ async fn run_in_dir(
         let _ = capture_task.await;
     }
 
+    let measurement = match cgroup {
+        Some(cgroup) => Some(cgroup.finish().await),
+        None => None,
+    };
+    let usage = Usage {
+        cpu_time: measurement.and_then(|measured| measured.cpu_time),
+        peak_memory_bytes: measurement.and_then(|measured| measured.peak_memory_bytes),
+        wall_time,
+    };
     let status = match status {
         Ok(status) => status,
-        Err(error) => return fail(AttemptError::Wait(error), Some(started_at)),
+        Err(error) => {
+            let mut finished = fail(AttemptError::Wait(error), Some(started_at));
+            finished.usage = Some(usage);
+            return finished;
+        }
     };
+    let mut report = classify(ending, status);
+    if let Some(measurement) = &measurement {
+        report = with_oom(report, ending, status, measurement);
+    }
     let outputs = read_outputs(dir.output_path(), context.config.max_output_bytes);
-    let (report, outputs) = with_outputs(classify(ending, status), outputs);
-    tracing::debug!(?task, ?report, "attempt ended");
+    let (report, outputs) = with_outputs(report, outputs);
+    tracing::debug!(?task, ?report, ?usage, "attempt ended");
     TaskFinished {
         task,
         outcome: report.outcome,
@@ -183,6 +151,7 @@ async fn run_in_dir(
         error: report.error,
         started_at: Some(started_at),
         finished_at: context.clock.now(),
+        usage: Some(usage),
     }
 }
 
@@ -199,21 +168,4 @@ fn check_working_dir(path: &str) -> Result<(), AttemptError> {
             source,
         }),
     }
-}
-
-fn build_command(program: &Program, assignment: &Assignment, output_path: &Path) -> Command {
-    let mut command = Command::new(&program.program);
-    command
-        .args(&program.args)
-        .envs(&assignment.env)
-        .envs(program.extra_env.iter().map(|(key, value)| (key, value)))
-        .env("ORRERY_OUTPUT", output_path)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .process_group(0);
-    if let Some(working_dir) = &assignment.working_dir {
-        command.current_dir(working_dir);
-    }
-    command
 }

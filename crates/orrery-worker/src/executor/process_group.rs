@@ -6,8 +6,8 @@ use nix::sys::wait::{Id, WaitPidFlag, waitid};
 use nix::unistd::Pid;
 use tokio::task::JoinHandle;
 
-/// The process group led by a task's child (spawned with `process_group(0)`, so the
-/// group id is the child's pid). While armed, dropping it SIGKILLs the group, so an
+/// The process group led by a task's child (which calls `setsid` before it execs, so the
+/// group id and the session id are the child's pid). While armed, dropping it SIGKILLs the group, so an
 /// attempt torn down early (aborted, panicked) leaves no processes behind.
 #[derive(Debug)]
 pub(super) struct ProcessGroup {

@@ -3,6 +3,7 @@
 #![allow(dead_code, unreachable_pub)] // each test binary uses a different part
 
 pub mod http_server;
+pub mod isolation;
 
 use chrono::{DateTime, Utc};
 use nix::errno::Errno;
@@ -13,7 +14,7 @@ use orrery_proto::{
     Assignment, ExecSpec, HttpRequest, LogLine, LogStream, PythonSource, SchedulerMessage,
     TaskFinished, TaskRef, TaskStarted, WorkerMessage,
 };
-use orrery_worker::{WorkerConfig, WorkerError, WorkerLink, run_worker};
+use orrery_worker::{ChannelConnector, WorkerConfig, WorkerError, WorkerLink, run_worker};
 use std::collections::BTreeMap;
 use std::future::Future;
 use std::sync::Arc;
@@ -29,7 +30,11 @@ pub const SAFETY: Duration = Duration::from_secs(30);
 pub struct Harness {
     pub to_worker: mpsc::Sender<SchedulerMessage>,
     pub from_worker: mpsc::Receiver<WorkerMessage>,
+    /// Hands the worker a new link when it reconnects.
+    pub links: mpsc::Sender<WorkerLink>,
     pub shutdown: watch::Sender<bool>,
+    /// Asks the worker to drain on its own (as SIGTERM does).
+    pub drain: watch::Sender<bool>,
     pub worker: JoinHandle<Result<(), WorkerError>>,
     pub clock: ManualClock,
     pub work_dir: TempDir,
@@ -60,21 +65,25 @@ impl Harness {
         let work_dir = tempfile::tempdir().expect("temp dir");
         let mut config = test_config(&work_dir);
         configure(&mut config);
-        let (to_worker, inbound) = mpsc::channel(64);
-        let (outbound, from_worker) = mpsc::channel(64);
+        let (to_worker, from_worker, link) = new_link();
+        let (links, link_queue) = mpsc::channel(4);
+        links.try_send(link).expect("room for the first link");
         let (shutdown, shutdown_receiver) = watch::channel(false);
+        let (drain, drain_receiver) = watch::channel(false);
         let clock = ManualClock::new(start_time());
-        let link = WorkerLink { outbound, inbound };
         let worker = tokio::spawn(run_worker(
             config,
-            link,
+            ChannelConnector::new(link_queue),
             Arc::new(clock.clone()),
             shutdown_receiver,
+            drain_receiver,
         ));
         Self {
             to_worker,
             from_worker,
+            links,
             shutdown,
+            drain,
             worker,
             clock,
             work_dir,
@@ -92,6 +101,7 @@ impl Harness {
         harness
             .send(SchedulerMessage::Registered {
                 worker_id: "w-1".to_owned(),
+                heartbeat_interval: Duration::from_secs(3600),
             })
             .await;
         let credits = harness.recv().await;
@@ -100,6 +110,14 @@ impl Harness {
             "{credits:?}"
         );
         harness
+    }
+
+    /// Closes the current link and offers the worker a new one.
+    pub async fn reconnect(&mut self) {
+        let (to_worker, from_worker, link) = new_link();
+        self.to_worker = to_worker;
+        self.from_worker = from_worker;
+        self.links.send(link).await.expect("the worker takes links");
     }
 
     pub async fn send(&self, message: SchedulerMessage) {
@@ -162,6 +180,17 @@ impl Harness {
     }
 }
 
+/// A link and the scheduler's ends of it.
+fn new_link() -> (
+    mpsc::Sender<SchedulerMessage>,
+    mpsc::Receiver<WorkerMessage>,
+    WorkerLink,
+) {
+    let (to_worker, inbound) = mpsc::channel(64);
+    let (outbound, from_worker) = mpsc::channel(64);
+    (to_worker, from_worker, WorkerLink { outbound, inbound })
+}
+
 /// What the worker said about one attempt.
 #[derive(Debug, Default)]
 pub struct Attempt {
@@ -215,6 +244,9 @@ pub fn assignment(id: i64, exec: ExecSpec) -> Assignment {
         env: BTreeMap::new(),
         working_dir: None,
         timeout: None,
+        resources: Default::default(),
+        isolation: Default::default(),
+        shard: None,
     }
 }
 

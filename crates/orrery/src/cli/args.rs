@@ -73,6 +73,89 @@ pub(crate) enum Command {
     /// Work with cron expressions locally.
     #[command(subcommand)]
     Cron(CronCommand),
+    /// Create API and worker tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Run a worker that takes tasks from a scheduler (`orrery worker --scheduler URL`),
+    /// or list and drain workers.
+    Worker(WorkerArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum TokenCommand {
+    /// Create a token and print its secret (shown only once).
+    Create {
+        /// `worker` (connects workers only) or `api` (the HTTP API).
+        #[arg(long, default_value = "worker")]
+        kind: String,
+        /// Recorded as the actor of what the token does [default: the kind].
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub(crate) struct WorkerArgs {
+    #[command(subcommand)]
+    pub(crate) command: Option<WorkerCommand>,
+    #[command(flatten)]
+    pub(crate) run: WorkerRunArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum WorkerCommand {
+    /// Workers with their capacity, load, last heartbeat, version and state.
+    List,
+    /// Stop giving a worker new tasks; it finishes the running ones, then leaves.
+    Drain { name: String },
+}
+
+/// A remote worker's settings; the token is the global `--token` (a worker token).
+#[derive(Debug, Args)]
+pub(crate) struct WorkerRunArgs {
+    /// Scheduler gateway URLs, tried in order, e.g. http://10.0.0.5:7071,http://10.0.0.6:7071.
+    #[arg(long, env = "ORRERY_SCHEDULER", value_delimiter = ',')]
+    pub(crate) scheduler: Vec<String>,
+    /// Shown in `orrery worker list` [default: the host name].
+    #[arg(long, env = "ORRERY_WORKER_NAME")]
+    pub(crate) name: Option<String>,
+    /// Tasks naming this group (`worker: {group: ...}`) run here [default: default].
+    #[arg(long, env = "ORRERY_WORKER_GROUP", default_value = "default")]
+    pub(crate) group: String,
+    /// A label tasks can select on, KEY=VALUE; repeat for more.
+    #[arg(long = "label", value_parser = parse_label)]
+    pub(crate) labels: Vec<(String, String)>,
+    /// Tasks run at once [default: 16].
+    #[arg(long, env = "ORRERY_WORKER_SLOTS", default_value_t = 16, value_parser = clap::value_parser!(u32).range(1..))]
+    pub(crate) slots: u32,
+    /// CPU offered to tasks: cores (4, 0.5) or millicores (500m) [default: all cores].
+    #[arg(long, env = "ORRERY_WORKER_CPU")]
+    pub(crate) cpu: Option<String>,
+    /// Memory offered to tasks: 8Gi, 512Mi, bytes [default: all memory].
+    #[arg(long, env = "ORRERY_WORKER_MEMORY")]
+    pub(crate) memory: Option<String>,
+    /// GPUs offered: a number, or `auto` to count them with nvidia-smi.
+    #[arg(long, env = "ORRERY_WORKER_GPUS", default_value = "auto")]
+    pub(crate) gpus: String,
+    /// Where attempt directories and the worker's id live.
+    #[arg(long, env = "ORRERY_WORKER_DIR", default_value = "orrery-worker")]
+    pub(crate) work_dir: PathBuf,
+    /// PEM CA certificate to verify the scheduler's TLS certificate (https:// URLs).
+    #[arg(long, env = "ORRERY_CA_CERT")]
+    pub(crate) ca_cert: Option<PathBuf>,
+    /// On SIGTERM, how long running tasks may finish before they are cancelled.
+    #[arg(long, env = "ORRERY_DRAIN_TIMEOUT", default_value = "30s")]
+    pub(crate) drain_timeout: orrery_core::duration::HumanDuration,
+}
+
+fn parse_label(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((key, value)) if !key.trim().is_empty() => {
+            Ok((key.trim().to_owned(), value.trim().to_owned()))
+        }
+        _ => Err(format!("expected KEY=VALUE, found {text:?}")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +223,25 @@ pub(crate) struct ServerArgs {
     /// Interpreter of `python` tasks [default: python3].
     #[arg(long, env = "ORRERY_PYTHON")]
     pub(crate) python: Option<String>,
+    /// Parts this process runs: api, scheduler, worker (the embedded one), comma
+    /// separated [default: api,scheduler,worker].
+    #[arg(long, env = "ORRERY_ROLES")]
+    pub(crate) roles: Option<String>,
+    /// Where remote workers connect (gRPC) [default: 127.0.0.1:7071].
+    #[arg(long, env = "ORRERY_GRPC_LISTEN")]
+    pub(crate) grpc_listen: Option<SocketAddr>,
+    /// PEM certificate chain for TLS on the worker gateway (with --grpc-tls-key).
+    #[arg(long, env = "ORRERY_GRPC_TLS_CERT", requires = "grpc_tls_key")]
+    pub(crate) grpc_tls_cert: Option<PathBuf>,
+    /// PEM private key for TLS on the worker gateway.
+    #[arg(long, env = "ORRERY_GRPC_TLS_KEY", requires = "grpc_tls_cert")]
+    pub(crate) grpc_tls_key: Option<PathBuf>,
+    /// Time between worker heartbeats, e.g. 3s [default: 3s].
+    #[arg(long, env = "ORRERY_HEARTBEAT_INTERVAL")]
+    pub(crate) heartbeat_interval: Option<orrery_core::duration::HumanDuration>,
+    /// A worker silent this long is lost and its tasks are retried elsewhere [default: 10s].
+    #[arg(long, env = "ORRERY_WORKER_TTL")]
+    pub(crate) worker_ttl: Option<orrery_core::duration::HumanDuration>,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ mod schedule;
 mod serve;
 mod server_config;
 mod tasks;
+mod worker;
 
 use args::{Cli, Command};
 use std::process::ExitCode;
@@ -23,5 +24,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Task(command) => tasks::task(&cli.global, command).await,
         Command::Backfill(args) => schedule::backfill(&cli.global, &args).await,
         Command::Cron(args::CronCommand::Next(args)) => schedule::cron_next(&cli.global, &args),
+        Command::Worker(args) => worker::worker(&cli.global, args).await,
+        Command::Token(args::TokenCommand::Create { kind, name }) => {
+            worker::create_token(&cli.global, &kind, name.as_deref()).await
+        }
     }
 }

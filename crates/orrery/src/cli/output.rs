@@ -2,7 +2,9 @@
 #![allow(clippy::print_stdout)] // this module is the CLI's output
 
 use chrono::{DateTime, Utc};
-use orrery_client::types::{ApplyResult, Graph, JobDetail, JobSummary, LogLine, Occurrence, Run};
+use orrery_client::types::{
+    ApplyResult, Graph, JobDetail, JobSummary, LogLine, Occurrence, Run, WorkerInfo,
+};
 use serde::Serialize;
 
 pub(crate) fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
@@ -78,6 +80,52 @@ pub(crate) fn apply_results(results: &[(String, ApplyResult)]) {
         })
         .collect::<Vec<_>>();
     table(&["FILE", "PROJECT", "JOB", "VERSION", "STATUS"], &rows);
+}
+
+pub(crate) fn workers(workers: &[WorkerInfo]) {
+    let rows = workers
+        .iter()
+        .map(|w| {
+            let cpu = if w.cpu_millis == 0 {
+                "-".to_owned()
+            } else {
+                format!("{}", f64::from(w.cpu_millis) / 1000.0)
+            };
+            let memory = if w.memory_bytes == 0 {
+                "-".to_owned()
+            } else {
+                orrery_core::spec::format_bytes(w.memory_bytes)
+            };
+            let labels: Vec<String> = w.labels.iter().map(|(k, v)| format!("{k}={v}")).collect();
+            vec![
+                w.name.clone(),
+                w.group.clone(),
+                w.state.clone(),
+                format!("{}/{}", w.running, w.slots),
+                cpu,
+                memory,
+                w.gpus.to_string(),
+                time(Some(w.last_heartbeat_at)),
+                w.version.clone(),
+                labels.join(","),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &[
+            "NAME",
+            "GROUP",
+            "STATE",
+            "RUNNING",
+            "CPU",
+            "MEMORY",
+            "GPUS",
+            "LAST HEARTBEAT",
+            "VERSION",
+            "LABELS",
+        ],
+        &rows,
+    );
 }
 
 pub(crate) fn jobs(jobs: &[JobSummary]) {
@@ -191,8 +239,16 @@ pub(crate) fn run(run: &Run) {
                 t.exit_code
                     .map_or_else(|| "-".to_owned(), |c| c.to_string()),
                 duration(t.started_at, t.finished_at),
-                t.worker.clone().unwrap_or_else(|| "-".to_owned()),
-                t.error.clone().unwrap_or(outputs),
+                match (&t.worker, &t.worker_id) {
+                    (Some(name), Some(id)) => format!("{name} ({id})"),
+                    (Some(name), None) => name.clone(),
+                    _ => "-".to_owned(),
+                },
+                usage(t.cpu_time_ms, t.peak_memory_bytes),
+                t.error
+                    .clone()
+                    .or_else(|| t.waiting_reason.as_ref().map(|r| format!("waiting: {r}")))
+                    .unwrap_or(outputs),
             ]
         })
         .collect::<Vec<_>>();
@@ -204,10 +260,26 @@ pub(crate) fn run(run: &Run) {
             "EXIT",
             "DURATION",
             "WORKER",
+            "CPU/PEAK MEM",
             "OUTPUTS/ERROR",
         ],
         &rows,
     );
+}
+
+/// CPU time and peak memory of an attempt, `-` where not measured.
+fn usage(cpu_time_ms: Option<u64>, peak_memory_bytes: Option<u64>) -> String {
+    match (cpu_time_ms, peak_memory_bytes) {
+        (None, None) => "-".to_owned(),
+        (cpu, peak) => format!(
+            "{}/{}",
+            cpu.map_or_else(
+                || "-".to_owned(),
+                |ms| format!("{:.2}s", ms as f64 / 1000.0)
+            ),
+            peak.map_or_else(|| "-".to_owned(), orrery_core::spec::format_bytes)
+        ),
+    }
 }
 
 pub(crate) fn log_line(line: &LogLine, with_task: bool) {

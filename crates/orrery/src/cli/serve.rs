@@ -38,7 +38,7 @@ pub(crate) async fn serve(
     Ok(ExitCode::SUCCESS)
 }
 
-fn init_tracing() {
+pub(crate) fn init_tracing() {
     let filter = tracing_subscriber::EnvFilter::try_from_env("ORRERY_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     // Colour codes only for a terminal, not for log files and journald.

@@ -4,6 +4,7 @@
 use super::args::ServerArgs;
 use anyhow::Context;
 use orrery::ServerConfig;
+use orrery::config::{Roles, TlsFiles};
 use serde::Deserialize;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -20,6 +21,12 @@ struct FileConfig {
     timezone: Option<String>,
     max_backfill_runs: Option<usize>,
     python: Option<String>,
+    roles: Option<String>,
+    grpc_listen: Option<SocketAddr>,
+    grpc_tls_cert: Option<PathBuf>,
+    grpc_tls_key: Option<PathBuf>,
+    heartbeat_interval: Option<orrery_core::duration::HumanDuration>,
+    worker_ttl: Option<orrery_core::duration::HumanDuration>,
 }
 
 /// Builds the validated config; `data_dir_flag` is set when given by flag or env.
@@ -68,6 +75,36 @@ pub(crate) fn server_config(
         );
         config.python_interpreter = python;
     }
+    if let Some(roles) = args.roles.clone().or(file.roles) {
+        config.roles = Roles::parse(&roles).map_err(|e| anyhow::anyhow!("roles: {e}"))?;
+    }
+    if let Some(listen) = args.grpc_listen.or(file.grpc_listen) {
+        config.grpc_listen = listen;
+    }
+    match (
+        args.grpc_tls_cert.clone().or(file.grpc_tls_cert),
+        args.grpc_tls_key.clone().or(file.grpc_tls_key),
+    ) {
+        (Some(cert), Some(key)) => config.grpc_tls = Some(TlsFiles { cert, key }),
+        (None, None) => {}
+        _ => anyhow::bail!("grpc_tls_cert and grpc_tls_key go together: give both or neither"),
+    }
+    if let Some(interval) = args.heartbeat_interval.or(file.heartbeat_interval) {
+        anyhow::ensure!(
+            !interval.is_zero(),
+            "heartbeat_interval must be longer than zero"
+        );
+        config.heartbeat_interval = interval.as_std();
+    }
+    if let Some(ttl) = args.worker_ttl.or(file.worker_ttl) {
+        config.worker_ttl = ttl.as_std();
+    }
+    anyhow::ensure!(
+        config.worker_ttl > config.heartbeat_interval,
+        "worker_ttl ({:?}) must be longer than heartbeat_interval ({:?}), or every worker is lost between heartbeats",
+        config.worker_ttl,
+        config.heartbeat_interval
+    );
     Ok(config)
 }
 

@@ -64,6 +64,7 @@ pub(super) async fn run(
         error: report.error,
         started_at: Some(started_at),
         finished_at: context.clock.now(),
+        usage: None,
     }
 }
 

@@ -1,0 +1,236 @@
+//! Dispatching ready tasks to workers: what each task needs, what each worker offers,
+//! the engine's placement, then the assignments (fenced) or a visible waiting reason.
+
+use super::active_run::Slot;
+use super::connections::group_name;
+use super::driver::Driver;
+use super::ready_queue::ReadyEntry;
+use super::render::{build_assignment, template_context};
+use crate::engine::{Placement, TaskNeeds, WorkerOffer, place_tasks};
+use chrono::{DateTime, Utc};
+use orrery_core::ids::RunId;
+use orrery_core::spec::{TaskKind, TaskSpec};
+use orrery_core::state::{TaskEvent, TaskState};
+use orrery_core::template::render;
+use orrery_proto::{Resources, SchedulerMessage, TaskRef};
+use std::collections::HashMap;
+
+/// Beyond the free slots, how many more ready tasks one pass looks at, so tasks that
+/// fit nowhere now do not hide smaller ones behind them (bounded to keep a pass cheap).
+const EXTRA_SCAN: usize = 256;
+
+impl Driver {
+    /// Hands ready tasks, by priority then oldest first, to workers that fit them.
+    pub(crate) fn dispatch(&mut self, now: DateTime<Utc>) {
+        let mut offers: Vec<WorkerOffer> = self
+            .sessions
+            .iter()
+            .filter(|(_, s)| s.accepts_work())
+            .map(|(id, s)| WorkerOffer {
+                worker: *id,
+                group: s.group.clone(),
+                labels: s.labels.clone(),
+                free_slots: s.free_slots(),
+                free_cpu_millis: s.free_cpu_millis(),
+                total_cpu_millis: (s.capacity.cpu_millis > 0).then_some(s.capacity.cpu_millis),
+                free_memory_bytes: s.free_memory_bytes(),
+                total_memory_bytes: (s.capacity.memory_bytes > 0)
+                    .then_some(s.capacity.memory_bytes),
+                free_gpus: s.free_gpus(),
+                total_gpus: s.capacity.gpus,
+                stable_id: s.worker_id.clone(),
+            })
+            .collect();
+        offers.sort_by_key(|o| o.worker);
+        let total_free: usize = offers.iter().map(|o| o.free_slots as usize).sum();
+        if total_free == 0 && self.ready.is_empty() {
+            return;
+        }
+        let scan = if total_free == 0 {
+            0
+        } else {
+            total_free + EXTRA_SCAN
+        };
+        let mut candidates: Vec<ReadyEntry> = Vec::new();
+        let mut needs: Vec<TaskNeeds> = Vec::new();
+        // Mapped instances held back by their fan-out's max_parallel, given back after.
+        let mut held = Vec::new();
+        let mut running_per_fanout: HashMap<(RunId, usize), u32> = HashMap::new();
+        while candidates.len() < scan {
+            let Some(entry) = self.ready.pop() else {
+                break;
+            };
+            let (run_id, slot) = (entry.run(), entry.slot());
+            let Some(run) = self.runs.get(&run_id) else {
+                continue;
+            };
+            let Some(record) = run.record(slot) else {
+                continue;
+            };
+            if !(record.state == TaskState::Queued && record.id.is_some()) {
+                continue;
+            }
+            let spec = run.spec.tasks.get(slot.idx);
+            // Sub-workflows take no worker slot: the driver runs them as child runs.
+            if slot.map.is_none() && spec.is_some_and(|t| matches!(t.kind, TaskKind::Job { .. })) {
+                self.children_to_start.push((run_id, slot.idx));
+                continue;
+            }
+            if slot.map.is_some()
+                && let Some(limit) = spec.and_then(|t| t.max_parallel)
+            {
+                let running = running_per_fanout
+                    .entry((run_id, slot.idx))
+                    .or_insert_with(|| {
+                        run.mapped.get(&slot.idx).map_or(0, |m| {
+                            m.iter().filter(|t| t.state.is_on_worker()).count() as u32
+                        })
+                    });
+                if *running >= limit.get() {
+                    held.push(entry);
+                    continue;
+                }
+                *running += 1;
+            }
+            let pinned = record
+                .worker_id
+                .clone()
+                .filter(|_| is_broadcast_shard(spec, slot));
+            let task_needs = match spec {
+                Some(spec) => needs_of(spec, pinned, self.affinity_key(run_id, slot, spec)),
+                None => TaskNeeds::default(),
+            };
+            needs.push(task_needs);
+            candidates.push(entry);
+        }
+        let decisions = place_tasks(&needs, &mut offers);
+        for ((entry, decision), task_needs) in candidates.into_iter().zip(decisions).zip(&needs) {
+            match decision {
+                Placement::Place(worker) => {
+                    let resources = Resources {
+                        cpu_millis: task_needs.cpu_millis,
+                        memory_bytes: task_needs.memory_bytes,
+                        gpus: task_needs.gpus,
+                    };
+                    self.assign(entry.run(), entry.slot(), worker, resources, now);
+                }
+                Placement::Busy => self.ready.give_back(entry),
+                Placement::Unplaceable(reason) => {
+                    self.set_waiting_reason(entry.run(), entry.slot(), reason);
+                    self.ready.give_back(entry);
+                }
+            }
+        }
+        for entry in held {
+            self.ready.give_back(entry);
+        }
+    }
+
+    /// Shows why a task waits (`orrery run get`), written once per change.
+    fn set_waiting_reason(&mut self, run_id: RunId, slot: Slot, reason: String) {
+        let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.record_mut(slot)) else {
+            return;
+        };
+        if task.waiting_reason.as_deref() != Some(reason.as_str()) {
+            tracing::info!(run = %run_id, task = %task.task_name, %reason, "task cannot be placed");
+            task.waiting_reason = Some(reason);
+            self.dirty.insert((run_id, slot));
+        }
+    }
+
+    /// The task's rendered `affinity_key`, if it has one that renders.
+    fn affinity_key(&self, run_id: RunId, slot: Slot, spec: &TaskSpec) -> Option<String> {
+        let template = spec.affinity_key.as_ref()?;
+        let run = self.runs.get(&run_id)?;
+        let attempt = run.record(slot).map_or(1, |t| t.attempt);
+        let context = template_context(run, slot.idx, attempt, &self.render_options());
+        render(template, &context).ok()
+    }
+
+    fn assign(
+        &mut self,
+        run_id: RunId,
+        slot: Slot,
+        session_id: u64,
+        resources: Resources,
+        now: DateTime<Utc>,
+    ) {
+        let fence = self.issue_fence();
+        let options = self.render_options();
+        let Some((worker_name, worker_id)) = self
+            .sessions
+            .get(&session_id)
+            .map(|s| (s.name.clone(), s.worker_id.clone()))
+        else {
+            return;
+        };
+        let Some(run) = self.runs.get_mut(&run_id) else {
+            return;
+        };
+        let Some(task) = run.record(slot) else {
+            return;
+        };
+        let Some(task_instance_id) = task.id else {
+            return;
+        };
+        let task_ref = TaskRef {
+            task_instance_id,
+            attempt: task.attempt,
+            fence,
+        };
+        let assignment = build_assignment(run, slot, task_ref, &options);
+        let Some(task) = run.record_mut(slot) else {
+            return;
+        };
+        let Ok(assigned) = task.state.on(TaskEvent::Assign) else {
+            return;
+        };
+        task.state = assigned;
+        task.fence = fence;
+        task.worker = Some(worker_name);
+        task.worker_id = Some(worker_id);
+        task.waiting_reason = None;
+        self.dirty.insert((run_id, slot));
+        match assignment {
+            Ok(mut assignment) => {
+                assignment.resources = resources;
+                self.assigned
+                    .insert(task_instance_id, (run_id, slot, session_id));
+                if let Some(session) = self.sessions.get_mut(&session_id) {
+                    session.outstanding.insert(task_instance_id, resources);
+                }
+                self.outbox
+                    .push((session_id, SchedulerMessage::Assign(assignment)));
+            }
+            Err(error) => {
+                // A template that cannot render will not render on a retry either.
+                task.state = TaskState::Failed;
+                task.error = Some(error);
+                task.finished_at = Some(now);
+                self.touched.insert(run_id);
+                if slot.map.is_some() {
+                    self.settle_fanout(run_id, slot.idx, now);
+                }
+            }
+        }
+    }
+}
+
+/// Whether `slot` is one shard of a broadcast task (pinned to the worker recorded on it).
+fn is_broadcast_shard(spec: Option<&TaskSpec>, slot: Slot) -> bool {
+    slot.map.is_some()
+        && spec.is_some_and(|t| t.dispatch == orrery_core::spec::DispatchMode::Broadcast)
+}
+
+/// What the task asks of a worker.
+fn needs_of(spec: &TaskSpec, pinned: Option<String>, affinity_key: Option<String>) -> TaskNeeds {
+    TaskNeeds {
+        group: group_name(spec.worker.group.as_deref().unwrap_or_default()).to_owned(),
+        labels: spec.worker.labels.clone(),
+        cpu_millis: spec.resources.cpu_millis,
+        memory_bytes: spec.resources.memory_bytes,
+        gpus: spec.resources.gpus,
+        pinned,
+        affinity_key,
+    }
+}

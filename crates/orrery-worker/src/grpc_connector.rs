@@ -1,0 +1,139 @@
+//! `GrpcConnector`: a remote worker's link, one `WorkerGateway.Session` stream to the
+//! first scheduler address that answers.
+
+use crate::connector::Connector;
+use crate::error::WorkerError;
+use crate::link::WorkerLink;
+use futures_util::StreamExt;
+use orrery_proto::pb::worker_gateway_client::WorkerGatewayClient;
+use orrery_proto::pb::{SchedulerFrame, WorkerFrame};
+use orrery_proto::{SchedulerMessage, WorkerMessage};
+use std::time::Duration;
+use tokio::sync::mpsc;
+use tonic::Code;
+use tonic::metadata::MetadataValue;
+use tonic::transport::{Certificate, ClientTlsConfig, Endpoint};
+
+/// Frames buffered in each direction; a full buffer makes the sender wait, so a slow
+/// network slows the worker's log shipping instead of growing its memory.
+const LINK_BUFFER: usize = 1024;
+
+/// Where and how to reach the schedulers.
+#[derive(Clone, Debug)]
+pub struct GrpcConnector {
+    addresses: Vec<String>,
+    token: String,
+    ca_certificate: Option<Vec<u8>>,
+    connect_timeout: Duration,
+    /// The address tried first next time: the one that last worked.
+    preferred: usize,
+}
+
+impl GrpcConnector {
+    /// `addresses` are URLs such as `http://10.0.0.5:7071` (or `https://` with a CA
+    /// certificate), tried in order until one answers.
+    pub fn new(addresses: Vec<String>, token: String, ca_certificate: Option<Vec<u8>>) -> Self {
+        Self {
+            addresses,
+            token,
+            ca_certificate,
+            connect_timeout: Duration::from_secs(5),
+            preferred: 0,
+        }
+    }
+
+    async fn open(&self, address: &str) -> Result<WorkerLink, WorkerError> {
+        let unreachable =
+            |error: &dyn std::fmt::Display| WorkerError::Unreachable(format!("{address}: {error}"));
+        let mut endpoint = Endpoint::from_shared(address.to_owned())
+            .map_err(|e| WorkerError::Setup(format!("scheduler address {address:?}: {e}")))?
+            .connect_timeout(self.connect_timeout)
+            .tcp_nodelay(true)
+            .http2_keep_alive_interval(Duration::from_secs(10))
+            .keep_alive_timeout(Duration::from_secs(20));
+        if let Some(pem) = &self.ca_certificate {
+            let tls = ClientTlsConfig::new().ca_certificate(Certificate::from_pem(pem));
+            endpoint = endpoint
+                .tls_config(tls)
+                .map_err(|e| WorkerError::Setup(format!("TLS for {address}: {e}")))?;
+        }
+        let channel = endpoint.connect().await.map_err(|e| unreachable(&e))?;
+        let bearer: MetadataValue<_> = format!("Bearer {}", self.token)
+            .parse()
+            .map_err(|_| WorkerError::Setup("the worker token is not valid header text".into()))?;
+        let mut client = WorkerGatewayClient::new(channel);
+        let (outbound, outbound_queue) = mpsc::channel::<WorkerMessage>(LINK_BUFFER);
+        let frames = tokio_stream_of(outbound_queue);
+        let mut request = tonic::Request::new(frames);
+        request.metadata_mut().insert("authorization", bearer);
+        let response = client
+            .session(request)
+            .await
+            .map_err(|status| match status.code() {
+                Code::Unauthenticated | Code::PermissionDenied | Code::FailedPrecondition => {
+                    WorkerError::Refused(status.message().to_owned())
+                }
+                _ => unreachable(&status),
+            })?;
+        let mut incoming = response.into_inner();
+        let (to_worker, inbound) = mpsc::channel::<SchedulerMessage>(LINK_BUFFER);
+        let address = address.to_owned();
+        tokio::spawn(async move {
+            loop {
+                let frame: SchedulerFrame = match incoming.message().await {
+                    Ok(Some(frame)) => frame,
+                    Ok(None) => break,
+                    Err(status) => {
+                        tracing::warn!(%address, %status, "the scheduler stream ended");
+                        break;
+                    }
+                };
+                match SchedulerMessage::try_from(frame) {
+                    Ok(message) => {
+                        if to_worker.send(message).await.is_err() {
+                            break;
+                        }
+                    }
+                    Err(error) => {
+                        tracing::error!(%address, %error, "undecodable frame from the scheduler; reconnecting");
+                        break;
+                    }
+                }
+            }
+        });
+        Ok(WorkerLink { outbound, inbound })
+    }
+}
+
+/// The worker's messages as the request stream of frames.
+fn tokio_stream_of(
+    queue: mpsc::Receiver<WorkerMessage>,
+) -> impl futures_util::Stream<Item = WorkerFrame> + Send + 'static {
+    futures_util::stream::unfold(queue, |mut queue| async move {
+        let message = queue.recv().await?;
+        Some((WorkerFrame::from(message), queue))
+    })
+    .boxed()
+}
+
+impl Connector for GrpcConnector {
+    async fn connect(&mut self) -> Result<WorkerLink, WorkerError> {
+        let count = self.addresses.len();
+        if count == 0 {
+            return Err(WorkerError::Setup("no scheduler address given".into()));
+        }
+        let mut failures = Vec::new();
+        for offset in 0..count {
+            let index = (self.preferred + offset) % count;
+            match self.open(&self.addresses[index]).await {
+                Ok(link) => {
+                    self.preferred = index;
+                    return Ok(link);
+                }
+                Err(WorkerError::Unreachable(reason)) => failures.push(reason),
+                Err(other) => return Err(other),
+            }
+        }
+        Err(WorkerError::Unreachable(failures.join("; ")))
+    }
+}
