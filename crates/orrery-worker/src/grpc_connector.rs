@@ -43,8 +43,9 @@ impl GrpcConnector {
     }
 
     async fn open(&self, address: &str) -> Result<WorkerLink, WorkerError> {
-        let unreachable =
-            |error: &dyn std::fmt::Display| WorkerError::Unreachable(format!("{address}: {error}"));
+        let unreachable = |error: &dyn std::error::Error| {
+            WorkerError::Unreachable(format!("{address}: {}", error_chain(error)))
+        };
         let mut endpoint = Endpoint::from_shared(address.to_owned())
             .map_err(|e| WorkerError::Setup(format!("scheduler address {address:?}: {e}")))?
             .connect_timeout(self.connect_timeout)
@@ -103,6 +104,22 @@ impl GrpcConnector {
         });
         Ok(WorkerLink { outbound, inbound })
     }
+}
+
+/// An error and its sources, `outer: inner: root`: transport errors say little on
+/// their own ("transport error").
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.ends_with(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }
 
 /// The worker's messages as the request stream of frames.

@@ -3,10 +3,10 @@
 //! after kill -9; a paused worker's late result rejected; cancel reaching a remote
 //! process; broadcast; authentication.
 
-use orrery_core::clock::{Clock, SystemClock};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use orrery::config::Roles;
+use orrery_core::clock::{Clock, SystemClock};
 use orrery_core::ids::RunId;
 use orrery_store::records::TaskRecord;
 use orrery_testkit::{TestServer, eventually_async, wait_for_run_end};
@@ -502,4 +502,228 @@ tasks:
     assert_eq!(attempts.len(), 1, "adopted, not retried: {attempts:#?}");
     assert_eq!(attempts[0].worker.as_deref(), Some("steady"));
     server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_drains_the_worker_its_task_finishes_and_it_exits() {
+    let server = server().await;
+    let mut worker = Worker::start(&server, "leaving", &[]);
+    wait_for_workers(&server, &["leaving"]).await;
+    server
+        .apply(
+            r#"
+name: finish-first
+tasks:
+  - name: work
+    type: shell
+    script: 'sleep 1; echo finished'
+"#,
+        )
+        .await;
+    let run = start(&server, "finish-first").await;
+    attempt_in(&server, run, "work", "running").await;
+    worker.signal(Signal::SIGTERM);
+    let ended = wait_for_run_end(&server.client, run, SAFETY).await;
+    assert_eq!(ended.state, "success", "the running task finished");
+    let deadline = std::time::Instant::now() + SAFETY;
+    let status = loop {
+        if let Some(status) = worker.child.try_wait().expect("wait on the worker") {
+            break status;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker did not exit"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "a drained worker exits 0: {status:?}");
+    // It took nothing new meanwhile: a second run waits for a worker.
+    let second = start(&server, "finish-first").await;
+    let waiting = attempt_in(&server, second, "work", "queued").await;
+    assert!(waiting.worker.is_none());
+    server.client.cancel_run(second).await.expect("cancel");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drained_worker_gets_no_new_tasks() {
+    let server = server().await;
+    let _first = Worker::start(&server, "first", &[]);
+    let _second = Worker::start(&server, "second", &[]);
+    wait_for_workers(&server, &["first", "second"]).await;
+    let drained = server.client.drain_worker("first").await.expect("drain");
+    assert_eq!(drained.len(), 1);
+    eventually_async("first to drain", SAFETY, || async {
+        let workers = server.server.store.workers().await.ok()?;
+        workers
+            .iter()
+            .any(|w| w.name == "first" && matches!(w.state.as_str(), "drained" | "disconnected"))
+            .then_some(())
+    })
+    .await;
+    server
+        .apply("name: after-drain\ntasks:\n  - {name: t, type: shell, script: 'echo hi'}\n")
+        .await;
+    for _ in 0..5 {
+        let run = start(&server, "after-drain").await;
+        assert_eq!(
+            wait_for_run_end(&server.client, run, SAFETY).await.state,
+            "success"
+        );
+        let attempts = tasks(&server, run).await;
+        assert_eq!(attempts[0].worker.as_deref(), Some("second"));
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_speaking_another_protocol_version_is_refused() {
+    use orrery_proto::pb::worker_gateway_client::WorkerGatewayClient;
+    use orrery_proto::pb::{Capacity, Register, WorkerFrame, scheduler_frame, worker_frame};
+    let server = server().await;
+    let mut client = WorkerGatewayClient::connect(server.server.grpc_url())
+        .await
+        .expect("connect");
+    let register = WorkerFrame {
+        message: Some(worker_frame::Message::Register(Register {
+            name: "ancient".to_owned(),
+            protocol_version: 0,
+            version: "0.0.1".to_owned(),
+            worker_id: "ancient-1".to_owned(),
+            group: String::new(),
+            labels: Default::default(),
+            capacity: Some(Capacity {
+                slots: 1,
+                ..Capacity::default()
+            }),
+            attempts: Vec::new(),
+        })),
+    };
+    let mut request = tonic::Request::new(futures_util::stream::iter([register]));
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {WORKER_TOKEN}").parse().expect("header"),
+    );
+    let mut answers = client.session(request).await.expect("stream").into_inner();
+    let answer = answers
+        .message()
+        .await
+        .expect("an answer")
+        .expect("a frame");
+    match answer.message {
+        Some(scheduler_frame::Message::Refused(refused)) => assert!(
+            refused.reason.contains("protocol 0") && refused.reason.contains("upgrade"),
+            "{}",
+            refused.reason
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_connects_over_tls() {
+    let certs = tempfile::tempdir().expect("dir");
+    let path = |name: &str| certs.path().join(name);
+    let (ca, cert, key) = (path("ca.pem"), path("cert.pem"), path("key.pem"));
+    // A CA, and a server certificate for 127.0.0.1 signed by it.
+    let steps: [Vec<std::ffi::OsString>; 3] = [
+        openssl_args(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=test-ca",
+                "-keyout",
+            ],
+            &[&path("ca-key.pem"), "-out".as_ref(), &ca],
+        ),
+        openssl_args(
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ],
+            &[&key, "-out".as_ref(), &path("req.pem")],
+        ),
+        openssl_args(
+            &["x509", "-req", "-days", "1", "-CAcreateserial", "-extfile"],
+            &[
+                &path("ext.cnf"),
+                "-in".as_ref(),
+                &path("req.pem"),
+                "-CA".as_ref(),
+                &ca,
+                "-CAkey".as_ref(),
+                &path("ca-key.pem"),
+                "-out".as_ref(),
+                &cert,
+            ],
+        ),
+    ];
+    std::fs::write(
+        path("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("ext");
+    for args in steps {
+        let made = Command::new("openssl").args(&args).output();
+        if !made.as_ref().is_ok_and(|o| o.status.success()) {
+            eprintln!("SKIPPED: openssl cannot make test certificates: {made:?}");
+            return;
+        }
+    }
+    let (cert_file, key_file) = (cert.clone(), key.clone());
+    let server = TestServer::start_with(move |config| {
+        config.roles = Roles {
+            api: true,
+            scheduler: true,
+            worker: false,
+        };
+        config.grpc_tls = Some(orrery::config::TlsFiles {
+            cert: cert_file,
+            key: key_file,
+        });
+    })
+    .await;
+    server
+        .server
+        .store
+        .create_token("tls-workers", "worker", WORKER_TOKEN, SystemClock.now())
+        .await
+        .expect("token");
+    let url = format!("https://{}", server.server.grpc_addr);
+    let _worker = Worker::start_at(
+        &url,
+        WORKER_TOKEN,
+        "secure",
+        &["--ca-cert", ca.to_str().expect("path")],
+    );
+    wait_for_workers(&server, &["secure"]).await;
+    server
+        .apply("name: over-tls\ntasks:\n  - {name: t, type: shell, script: 'echo safe'}\n")
+        .await;
+    let run = start(&server, "over-tls").await;
+    assert_eq!(
+        wait_for_run_end(&server.client, run, SAFETY).await.state,
+        "success"
+    );
+    server.stop().await;
+}
+
+fn openssl_args(flags: &[&str], paths: &[&std::path::Path]) -> Vec<std::ffi::OsString> {
+    flags
+        .iter()
+        .map(std::ffi::OsString::from)
+        .chain(paths.iter().map(|p| p.as_os_str().to_owned()))
+        .collect()
 }

@@ -196,19 +196,16 @@ impl Driver {
                         _ => {}
                     }
                 }
-                (Some(s), None) if s.is_on_worker()
+                (Some(s), None)
+                    if s.is_on_worker()
                     // The worker may still run it: wait for it to come back within its
                     // TTL (it then says what it holds) before calling the attempt lost.
-                    && !self.adopt_attempt(id, slot, now) => {
-                        let message =
-                            "lost: Orrery restarted while this attempt was running".to_owned();
-                        self.end_attempt(
-                            id,
-                            slot,
-                            AttemptEnd::decided(TaskEvent::Lose, message),
-                            now,
-                        );
-                    }
+                    && !self.adopt_attempt(id, slot, now) =>
+                {
+                    let message =
+                        "lost: Orrery restarted while this attempt was running".to_owned();
+                    self.end_attempt(id, slot, AttemptEnd::decided(TaskEvent::Lose, message), now);
+                }
                 (Some(TaskState::Queued), _) => self.make_ready_slot(id, slot),
                 _ => {}
             }

@@ -144,6 +144,14 @@ pub(crate) struct WorkerRunArgs {
     /// PEM CA certificate to verify the scheduler's TLS certificate (https:// URLs).
     #[arg(long, env = "ORRERY_CA_CERT")]
     pub(crate) ca_cert: Option<PathBuf>,
+    /// Variables of the worker's own environment that tasks inherit (comma separated);
+    /// tasks get only these, their `env:` and ORRERY_* [default: PATH, HOME, LANG,
+    /// LC_ALL, TZ, USER, LOGNAME, SHELL, TMPDIR].
+    #[arg(long, env = "ORRERY_ENV_ALLOW", value_delimiter = ',')]
+    pub(crate) env_allow: Option<Vec<String>>,
+    /// Run tasks without cgroups (no memory/CPU limits, no usage accounting).
+    #[arg(long)]
+    pub(crate) no_cgroups: bool,
     /// On SIGTERM, how long running tasks may finish before they are cancelled.
     #[arg(long, env = "ORRERY_DRAIN_TIMEOUT", default_value = "30s")]
     pub(crate) drain_timeout: orrery_core::duration::HumanDuration,

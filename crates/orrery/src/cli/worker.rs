@@ -150,6 +150,10 @@ fn worker_config(args: &WorkerRunArgs) -> anyhow::Result<WorkerConfig> {
         Some(memory) => parse_memory(memory).map_err(|e| anyhow::anyhow!("--memory: {e}"))?,
         None => total_memory().unwrap_or(0),
     };
+    if let Some(allow) = &args.env_allow {
+        config.env_allow.clone_from(allow);
+    }
+    config.cgroups = !args.no_cgroups;
     config.gpus = match args.gpus.as_str() {
         "auto" => detect_gpus(),
         count => count
