@@ -4,6 +4,7 @@
 use crate::engine::{RunShape, TaskView};
 use orrery_core::dag::Dag;
 use orrery_core::spec::JobSpec;
+use std::sync::Arc;
 use orrery_core::state::RunState;
 use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
@@ -34,7 +35,8 @@ impl Slot {
 /// A run the driver is advancing.
 pub(crate) struct ActiveRun {
     pub(crate) record: RunRecord,
-    pub(crate) spec: JobSpec,
+    /// Shared with the job's trigger and the job's other runs.
+    pub(crate) spec: Arc<JobSpec>,
     pub(crate) dag: Dag,
     /// Job defaults overlaid with the run's own params.
     pub(crate) params: serde_json::Map<String, serde_json::Value>,

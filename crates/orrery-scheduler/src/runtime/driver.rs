@@ -181,6 +181,7 @@ impl Driver {
                 _ = poll.tick() => {
                     self.sync_with_store().await;
                     self.sync_triggers().await;
+                    self.warm_triggers(self.clock.now()).await;
                     self.take_drain_requests().await;
                     self.flush_liveness().await;
                 }

@@ -12,7 +12,9 @@ use orrery_core::ids::JobId;
 use orrery_core::ids::RunId;
 use orrery_core::state::RunState;
 use orrery_store::records::RunRecord;
+use orrery_core::spec::JobSpec;
 use orrery_store::{FireOutcome, JobFires, NewRun, PlannedFire, RunSchedule};
+use std::sync::Arc;
 
 /// Most due fires of one job handled in one go (a long downtime of an every-second job).
 const MAX_DUE_PER_FIRE: usize = 10_000;
@@ -35,6 +37,7 @@ impl Driver {
         now: DateTime<Utc>,
         cause: LateCause,
     ) {
+        self.load_specs(job_ids).await;
         let mut prepared = Vec::with_capacity(job_ids.len());
         for &job_id in job_ids {
             let Some(trigger) = self.triggers.get(&job_id) else {
@@ -46,6 +49,11 @@ impl Driver {
                     self.rearm(job_id);
                     continue;
                 }
+            };
+            let Some(spec) = trigger.spec.clone() else {
+                // Its spec could not be read: try again on the next tick.
+                self.wheel.arm(job_id, due_from);
+                continue;
             };
             let default_tz = self.config.default_timezone;
             let Some(trigger) = self.triggers.get_mut(&job_id) else {
@@ -67,16 +75,13 @@ impl Driver {
             let Some(trigger) = self.triggers.get(&job_id) else {
                 continue;
             };
-            let plans = plan_due_fires(
-                &due,
-                now,
-                self.config.misfire_threshold,
-                trigger.misfire,
-                cause,
-            );
-            let calendars = self
-                .exclusions(&trigger.spec.project, &trigger.exclude)
-                .await;
+            let misfire = trigger.misfire();
+            let plans = plan_due_fires(&due, now, self.config.misfire_threshold, misfire, cause);
+            let exclude = trigger
+                .schedule_spec()
+                .map(|s| s.exclude.clone())
+                .unwrap_or_default();
+            let calendars = self.exclusions(&spec.project, &exclude).await;
             prepared.push(Prepared {
                 job_id,
                 version: trigger.version,
@@ -86,9 +91,10 @@ impl Driver {
                 next_fire_at,
                 local_dates,
                 calendars,
-                task_names: trigger.spec.tasks.iter().map(|t| t.name.clone()).collect(),
-                policy: concurrency_of(&trigger.spec).0,
-                misfire: misfire_name(trigger.misfire),
+                task_names: spec.tasks.iter().map(|t| t.name.clone()).collect(),
+                policy: concurrency_of(&spec).0,
+                misfire: misfire_name(misfire),
+                spec,
             });
         }
         let params = serde_json::Map::new();
@@ -165,8 +171,12 @@ impl Driver {
             }
             self.rearm(job.job_id);
         }
+        let specs: std::collections::HashMap<JobId, Arc<JobSpec>> = prepared
+            .iter()
+            .map(|job| (job.job_id, job.spec.clone()))
+            .collect();
         for (job_id, version, run_id, logical_date, schedule) in fired {
-            let Some(spec) = self.triggers.get(&job_id).map(|t| t.spec.clone()) else {
+            let Some(spec) = specs.get(&job_id).cloned() else {
                 self.new_runs_pending = true;
                 continue;
             };
@@ -327,6 +337,8 @@ pub(crate) struct Prepared {
     task_names: Vec<String>,
     policy: Concurrency,
     misfire: &'static str,
+    /// The spec the runs are created from (the trigger may let go of it after).
+    spec: Arc<JobSpec>,
 }
 
 /// A run a fire created: job, version, run id, logical date and schedule fields.

@@ -6,34 +6,45 @@ use orrery_core::schedule::{
     CompiledSchedule, ConcurrencyPolicy, MisfirePolicy, ScheduleError, ScheduleSpec, compile,
 };
 use orrery_core::spec::JobSpec;
+use std::sync::Arc;
 
 /// A scheduled job as the driver keeps it between fires.
+///
+/// Compact on purpose: most of 100,000 daily jobs are hours from their next fire, so a
+/// trigger then holds only its version, pause flag and next fire time. The parsed spec
+/// (and the compiled schedule, several KiB) are loaded when the fire comes near (see
+/// [`KEEP_LOADED_WITHIN`]) and let go after it.
 pub(crate) struct JobTrigger {
     pub(crate) version: u32,
-    pub(crate) spec: JobSpec,
-    /// The compiled schedule, kept only while the job fires often (see
-    /// [`KEEP_COMPILED_WITHIN`]): a compiled cron takes several KiB, and a daily job
-    /// needs it once a day.
-    pub(crate) compiled: Option<CompiledSchedule>,
-    pub(crate) schedule_spec: ScheduleSpec,
-    pub(crate) misfire: Misfire,
-    pub(crate) exclude: Vec<String>,
     pub(crate) paused: bool,
     /// `None` once the schedule has no more fires.
     pub(crate) next_fire_at: Option<DateTime<Utc>>,
+    /// The job's spec at `version`, while the next fire is near; shared with the runs
+    /// it creates.
+    pub(crate) spec: Option<Arc<JobSpec>>,
+    pub(crate) compiled: Option<CompiledSchedule>,
 }
 
-/// A job whose next fire is closer than this keeps its compiled schedule.
-pub(crate) const KEEP_COMPILED_WITHIN: chrono::Duration = chrono::Duration::minutes(5);
+/// A job whose next fire is closer than this keeps its spec and compiled schedule.
+pub(crate) const KEEP_LOADED_WITHIN: chrono::Duration = chrono::Duration::minutes(5);
 
 impl JobTrigger {
-    /// The compiled schedule, compiled again if it was let go.
+    /// The spec's schedule, if the spec is loaded and has one.
+    pub(crate) fn schedule_spec(&self) -> Option<&ScheduleSpec> {
+        self.spec.as_ref().and_then(|spec| spec.schedule.as_ref())
+    }
+
+    /// The compiled schedule, compiled again if it was let go; needs the spec loaded.
     pub(crate) fn schedule(
         &mut self,
         default_tz: chrono_tz::Tz,
     ) -> Result<&CompiledSchedule, ScheduleError> {
         if self.compiled.is_none() {
-            self.compiled = Some(compile(&self.schedule_spec, default_tz)?);
+            let spec = self.schedule_spec().ok_or_else(|| ScheduleError::Invalid {
+                path: "schedule",
+                message: "the job's spec is not loaded or has no schedule".to_owned(),
+            })?;
+            self.compiled = Some(compile(spec, default_tz)?);
         }
         self.compiled
             .as_ref()
@@ -43,13 +54,22 @@ impl JobTrigger {
             })
     }
 
-    /// Keeps the compiled schedule only if the next fire is near.
-    pub(crate) fn trim(&mut self, now: chrono::DateTime<chrono::Utc>) {
-        if self
-            .next_fire_at
-            .is_none_or(|at| at - now > KEEP_COMPILED_WITHIN)
-        {
+    /// The misfire policy; `run_once` (the default) while the spec is not loaded.
+    pub(crate) fn misfire(&self) -> Misfire {
+        self.schedule_spec().map_or(Misfire::RunOnce, misfire_of)
+    }
+
+    /// Whether the next fire is near enough to keep the spec loaded.
+    pub(crate) fn fires_soon(&self, now: DateTime<Utc>) -> bool {
+        self.next_fire_at
+            .is_some_and(|at| at - now <= KEEP_LOADED_WITHIN)
+    }
+
+    /// Lets the spec and compiled schedule go unless the next fire is near.
+    pub(crate) fn trim(&mut self, now: DateTime<Utc>) {
+        if !self.fires_soon(now) {
             self.compiled = None;
+            self.spec = None;
         }
     }
 }

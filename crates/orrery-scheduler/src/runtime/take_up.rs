@@ -14,6 +14,7 @@ use orrery_core::state::{RunState, TaskEvent, TaskState};
 use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::run_control::AttemptEnd;
 
@@ -62,7 +63,7 @@ impl Driver {
             .triggers
             .get(&record.job_id)
             .filter(|t| t.version == record.job_version)
-            .map(|t| t.spec.clone());
+            .and_then(|t| t.spec.clone());
         let parsed = match cached {
             Some(spec) => Ok(spec),
             None => {
@@ -70,7 +71,7 @@ impl Driver {
                     .store
                     .job_version_spec(record.job_id, record.job_version)
                     .await?;
-                parse_job_spec(&spec_text, SpecFormat::Json)
+                parse_job_spec(&spec_text, SpecFormat::Json).map(Arc::new)
             }
         };
         let spec = match parsed {
@@ -227,7 +228,7 @@ impl Driver {
     pub(crate) fn install_new_run(
         &mut self,
         record: RunRecord,
-        spec: JobSpec,
+        spec: Arc<JobSpec>,
         task_ids: &[TaskInstanceId],
     ) {
         let dag = Dag::from_spec(&spec);

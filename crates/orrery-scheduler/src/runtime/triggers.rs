@@ -2,7 +2,7 @@
 //! store and keeping each scheduled job in the wheel at its next fire time.
 
 use super::driver::Driver;
-use super::job_trigger::{JobTrigger, misfire_of};
+use super::job_trigger::JobTrigger;
 use crate::engine::LateCause;
 use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
@@ -11,6 +11,10 @@ use orrery_core::schedule::compile;
 use orrery_core::spec::{SpecDocument, SpecFormat, parse_document, parse_job_spec};
 use orrery_store::records::ScheduledJobRecord;
 use std::collections::HashSet;
+use std::sync::Arc;
+
+/// Most specs loaded ahead of their fires per poll (each is a read and a parse).
+const WARM_PER_POLL: usize = 2_000;
 
 impl Driver {
     /// Reads scheduled jobs from the store: new, changed, paused, resumed, deleted.
@@ -71,14 +75,32 @@ impl Driver {
             }
             return true;
         }
+        // Same version as the stored timer (a restart, or a job first seen): arm at the
+        // stored time without parsing; the spec is loaded when the fire comes near.
+        if !self.triggers.contains_key(&job_id)
+            && let Some(stored) = record.trigger.as_ref().filter(|t| t.version == version)
+        {
+            self.triggers.insert(
+                job_id,
+                JobTrigger {
+                    version,
+                    paused,
+                    next_fire_at: stored.next_fire_at,
+                    spec: None,
+                    compiled: None,
+                },
+            );
+            self.rearm(job_id);
+            return true;
+        }
         let spec = match parse_job_spec(&record.job.latest_spec, SpecFormat::Json) {
-            Ok(spec) => spec,
+            Ok(spec) => Arc::new(spec),
             Err(errors) => {
                 tracing::error!(job = %record.job.name, %errors, "stored spec does not parse");
                 return true;
             }
         };
-        let Some(schedule_spec) = spec.schedule.clone() else {
+        let Some(schedule_spec) = spec.schedule.as_ref() else {
             if record.trigger.is_some()
                 && let Err(error) = self.store.delete_trigger(job_id).await
             {
@@ -88,7 +110,7 @@ impl Driver {
             self.drop_trigger(job_id);
             return true;
         };
-        let schedule = match compile(&schedule_spec, self.config.default_timezone) {
+        let schedule = match compile(schedule_spec, self.config.default_timezone) {
             Ok(schedule) => schedule,
             Err(error) => {
                 tracing::error!(job = %record.job.name, %error, "schedule does not compile");
@@ -112,19 +134,69 @@ impl Driver {
         }
         let mut trigger = JobTrigger {
             version,
-            misfire: misfire_of(&schedule_spec),
-            exclude: schedule_spec.exclude.clone(),
-            spec,
-            compiled: Some(schedule),
-            schedule_spec,
             paused,
             next_fire_at,
+            spec: Some(spec),
+            compiled: Some(schedule),
         };
         trigger.trim(now);
         self.drop_trigger(job_id);
         self.triggers.insert(job_id, trigger);
         self.rearm(job_id);
         true
+    }
+
+    /// Loads the spec of every trigger among `job_ids` that lacks it (read at its
+    /// version and parsed). A trigger whose spec cannot be had stays without; its fire
+    /// is then retried on the next tick.
+    pub(crate) async fn load_specs(&mut self, job_ids: &[JobId]) {
+        for &job_id in job_ids {
+            let Some(version) = self
+                .triggers
+                .get(&job_id)
+                .filter(|t| t.spec.is_none())
+                .map(|t| t.version)
+            else {
+                continue;
+            };
+            let text = match self.store.job_version_spec(job_id, version).await {
+                Ok(text) => text,
+                Err(error) => {
+                    tracing::error!(job = %job_id, %error, "cannot read a scheduled job's spec");
+                    continue;
+                }
+            };
+            match parse_job_spec(&text, SpecFormat::Json) {
+                Ok(spec) if spec.schedule.is_some() => {
+                    if let Some(trigger) = self.triggers.get_mut(&job_id) {
+                        trigger.spec = Some(Arc::new(spec));
+                    }
+                }
+                Ok(_) => {
+                    // The stored timer outlived its schedule: read the job afresh.
+                    self.synced_jobs.remove(&job_id);
+                    self.drop_trigger(job_id);
+                }
+                Err(errors) => {
+                    tracing::error!(job = %job_id, %errors, "stored spec does not parse");
+                }
+            }
+        }
+    }
+
+    /// Loads the specs of triggers whose next fire is near, a bounded number per call,
+    /// so fires find them ready.
+    pub(crate) async fn warm_triggers(&mut self, now: DateTime<Utc>) {
+        let cold: Vec<JobId> = self
+            .triggers
+            .iter()
+            .filter(|(_, t)| t.spec.is_none() && !t.paused && t.fires_soon(now))
+            .map(|(id, _)| *id)
+            .take(WARM_PER_POLL)
+            .collect();
+        if !cold.is_empty() {
+            self.load_specs(&cold).await;
+        }
     }
 
     fn drop_trigger(&mut self, job_id: JobId) {
