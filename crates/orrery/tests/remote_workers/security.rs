@@ -1,0 +1,166 @@
+//! Who may connect: tokens, protocol versions, TLS.
+
+use super::harness::*;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_with_a_bad_token_is_refused_with_a_clear_message() {
+    let server = server().await;
+    let dir = tempfile::tempdir().expect("dir");
+    let output = Command::new(BIN)
+        .args(["worker", "--scheduler", &server.server.grpc_url()])
+        .args(["--token", "not-a-token", "--work-dir"])
+        .arg(dir.path())
+        .output()
+        .expect("run orrery worker");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("the worker token is not valid"),
+        "stderr: {stderr}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_speaking_another_protocol_version_is_refused() {
+    use orrery_proto::pb::worker_gateway_client::WorkerGatewayClient;
+    use orrery_proto::pb::{Capacity, Register, WorkerFrame, scheduler_frame, worker_frame};
+    let server = server().await;
+    let mut client = WorkerGatewayClient::connect(server.server.grpc_url())
+        .await
+        .expect("connect");
+    let register = WorkerFrame {
+        message: Some(worker_frame::Message::Register(Register {
+            name: "ancient".to_owned(),
+            protocol_version: 0,
+            version: "0.0.1".to_owned(),
+            worker_id: "ancient-1".to_owned(),
+            group: String::new(),
+            labels: Default::default(),
+            capacity: Some(Capacity {
+                slots: 1,
+                ..Capacity::default()
+            }),
+            attempts: Vec::new(),
+        })),
+    };
+    let mut request = tonic::Request::new(futures_util::stream::iter([register]));
+    request.metadata_mut().insert(
+        "authorization",
+        format!("Bearer {WORKER_TOKEN}").parse().expect("header"),
+    );
+    let mut answers = client.session(request).await.expect("stream").into_inner();
+    let answer = answers
+        .message()
+        .await
+        .expect("an answer")
+        .expect("a frame");
+    match answer.message {
+        Some(scheduler_frame::Message::Refused(refused)) => assert!(
+            refused.reason.contains("protocol 0") && refused.reason.contains("upgrade"),
+            "{}",
+            refused.reason
+        ),
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_connects_over_tls() {
+    let certs = tempfile::tempdir().expect("dir");
+    let path = |name: &str| certs.path().join(name);
+    let (ca, cert, key) = (path("ca.pem"), path("cert.pem"), path("key.pem"));
+    // A CA, and a server certificate for 127.0.0.1 signed by it.
+    let steps: [Vec<std::ffi::OsString>; 3] = [
+        openssl_args(
+            &[
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=test-ca",
+                "-keyout",
+            ],
+            &[&path("ca-key.pem"), "-out".as_ref(), &ca],
+        ),
+        openssl_args(
+            &[
+                "req",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-subj",
+                "/CN=localhost",
+                "-keyout",
+            ],
+            &[&key, "-out".as_ref(), &path("req.pem")],
+        ),
+        openssl_args(
+            &["x509", "-req", "-days", "1", "-CAcreateserial", "-extfile"],
+            &[
+                &path("ext.cnf"),
+                "-in".as_ref(),
+                &path("req.pem"),
+                "-CA".as_ref(),
+                &ca,
+                "-CAkey".as_ref(),
+                &path("ca-key.pem"),
+                "-out".as_ref(),
+                &cert,
+            ],
+        ),
+    ];
+    std::fs::write(
+        path("ext.cnf"),
+        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
+    )
+    .expect("ext");
+    for args in steps {
+        let made = Command::new("openssl").args(&args).output();
+        if !made.as_ref().is_ok_and(|o| o.status.success()) {
+            eprintln!("SKIPPED: openssl cannot make test certificates: {made:?}");
+            return;
+        }
+    }
+    let (cert_file, key_file) = (cert.clone(), key.clone());
+    let server = TestServer::start_with(move |config| {
+        config.roles = Roles {
+            api: true,
+            scheduler: true,
+            worker: false,
+        };
+        config.grpc_tls = Some(orrery::config::TlsFiles {
+            cert: cert_file,
+            key: key_file,
+        });
+    })
+    .await;
+    server
+        .server
+        .store
+        .create_token("tls-workers", "worker", WORKER_TOKEN, SystemClock.now())
+        .await
+        .expect("token");
+    let url = format!("https://{}", server.server.grpc_addr);
+    let _worker = Worker::start_at(
+        &url,
+        WORKER_TOKEN,
+        "secure",
+        &["--ca-cert", ca.to_str().expect("path")],
+    );
+    wait_for_workers(&server, &["secure"]).await;
+    server
+        .apply("name: over-tls\ntasks:\n  - {name: t, type: shell, script: 'echo safe'}\n")
+        .await;
+    let run = start(&server, "over-tls").await;
+    assert_eq!(
+        wait_for_run_end(&server.client, run, SAFETY).await.state,
+        "success"
+    );
+    server.stop().await;
+}
