@@ -4,11 +4,11 @@
 use crate::engine::{RunShape, TaskView};
 use orrery_core::dag::Dag;
 use orrery_core::spec::JobSpec;
-use std::sync::Arc;
 use orrery_core::state::RunState;
 use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// One schedulable unit of a run: a task, or one mapped instance of a fan-out task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

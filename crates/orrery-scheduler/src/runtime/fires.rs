@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
 use orrery_core::ids::JobId;
 use orrery_core::ids::RunId;
+use orrery_core::spec::JobSpec;
 use orrery_core::state::RunState;
 use orrery_store::records::RunRecord;
-use orrery_core::spec::JobSpec;
 use orrery_store::{FireOutcome, JobFires, NewRun, PlannedFire, RunSchedule};
 use std::sync::Arc;
 
