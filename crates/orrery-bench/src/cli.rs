@@ -10,8 +10,8 @@ use std::time::Duration;
 #[command(name = "orrery-bench", version)]
 pub(crate) struct Args {
     /// Run only these scenarios (comma-separated). By default the quick ones run:
-    /// fanout, chain and shell-overhead; lateness and jobs-memory take minutes and run
-    /// only when named.
+    /// fanout, chain and shell-overhead; lateness and jobs-memory take minutes, and
+    /// remote-workers needs the `orrery` binary, so they run only when named.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub(crate) scenario: Vec<ScenarioName>,
     /// Also write the results as JSON to this file.
@@ -77,6 +77,21 @@ pub(crate) struct Args {
     /// jobs-memory scenario starts the harness again with it).
     #[arg(long = "probe-parsed-jobs", hide = true)]
     pub(crate) probe_parsed_jobs: Option<u32>,
+    /// Noop tasks in the remote-workers dispatch job.
+    #[arg(long, default_value = "2000")]
+    pub(crate) remote_tasks: NonZeroU32,
+    /// Numbers of `orrery worker` processes to run the dispatch job on; one row set each.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
+    pub(crate) remote_workers: Vec<NonZeroU32>,
+    /// Slots of each worker process in the dispatch job.
+    #[arg(long, default_value = "8")]
+    pub(crate) remote_slots: NonZeroU32,
+    /// Shell tasks running `true` on one remote worker, and direct spawns to compare with.
+    #[arg(long, default_value = "500")]
+    pub(crate) remote_shell_tasks: NonZeroU32,
+    /// Slots of the one worker running the shell tasks, and direct spawns at once.
+    #[arg(long, default_value = "4")]
+    pub(crate) remote_parallelism: NonZeroU32,
     /// Stop registering jobs after this many seconds and extrapolate from the jobs
     /// registered so far (lateness and jobs-memory).
     #[arg(long, default_value = "180")]
@@ -126,15 +141,17 @@ pub(crate) enum ScenarioName {
     ShellOverhead,
     Lateness,
     JobsMemory,
+    RemoteWorkers,
 }
 
 impl ScenarioName {
-    const ALL: [ScenarioName; 5] = [
+    const ALL: [ScenarioName; 6] = [
         ScenarioName::Fanout,
         ScenarioName::Chain,
         ScenarioName::ShellOverhead,
         ScenarioName::Lateness,
         ScenarioName::JobsMemory,
+        ScenarioName::RemoteWorkers,
     ];
 
     /// The name as given to `--scenario`.
@@ -145,6 +162,7 @@ impl ScenarioName {
             ScenarioName::ShellOverhead => "shell-overhead",
             ScenarioName::Lateness => "lateness",
             ScenarioName::JobsMemory => "jobs-memory",
+            ScenarioName::RemoteWorkers => "remote-workers",
         }
     }
 

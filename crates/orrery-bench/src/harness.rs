@@ -4,6 +4,7 @@
 use crate::cli::RunWait;
 use crate::prometheus::MetricsSnapshot;
 use anyhow::{Context, bail};
+use orrery::config::Roles;
 use orrery::{RunningServer, ServerConfig, start_server};
 use orrery_client::types::Run;
 use orrery_client::{Client, RunFilter};
@@ -35,10 +36,33 @@ pub(crate) struct FinishedRun {
 impl BenchServer {
     /// Starts a server whose embedded worker has `worker_slots` slots.
     pub(crate) async fn start(worker_slots: NonZeroU32, run_wait: RunWait) -> anyhow::Result<Self> {
+        Self::start_with(run_wait, |config| config.worker_slots = worker_slots.get()).await
+    }
+
+    /// Starts a server without an embedded worker: its tasks run only on remote
+    /// workers connected to `grpc_url`.
+    pub(crate) async fn start_for_remote_workers(run_wait: RunWait) -> anyhow::Result<Self> {
+        Self::start_with(run_wait, |config| {
+            config.roles = Roles {
+                api: true,
+                scheduler: true,
+                worker: false,
+            };
+        })
+        .await
+    }
+
+    /// Starts a server on loopback ports chosen by the system and a fresh data
+    /// directory, with the defaults changed by `configure`.
+    async fn start_with(
+        run_wait: RunWait,
+        configure: impl FnOnce(&mut ServerConfig),
+    ) -> anyhow::Result<Self> {
         let data_dir = tempfile::tempdir().context("create a data directory")?;
         let mut config = ServerConfig::new(data_dir.path());
         config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
-        config.worker_slots = worker_slots.get();
+        config.grpc_listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        configure(&mut config);
         let server = start_server(&config, Arc::new(SystemClock))
             .await
             .context("start the server")?;
@@ -50,6 +74,11 @@ impl BenchServer {
             config,
             _data_dir: data_dir,
         })
+    }
+
+    /// The URL remote workers connect to (the gRPC gateway).
+    pub(crate) fn grpc_url(&self) -> String {
+        self.server.grpc_url()
     }
 
     /// The REST client, authenticated as the admin.

@@ -4,6 +4,8 @@
 mod apply;
 mod cli;
 mod concurrent;
+mod cpu_ticks;
+mod direct_spawn;
 mod fires;
 mod harness;
 mod http;
@@ -18,6 +20,7 @@ mod specs;
 mod stats;
 mod timeline;
 mod window;
+mod worker_processes;
 
 use anyhow::{Context, ensure};
 use clap::Parser;
@@ -45,6 +48,10 @@ async fn main() -> anyhow::Result<()> {
         "--lateness-jobs and --lateness-phases need at least one value each"
     );
     ensure!(
+        !args.selects(ScenarioName::RemoteWorkers) || !args.remote_workers.is_empty(),
+        "--remote-workers needs at least one worker count"
+    );
+    ensure!(
         args.lateness_warmup_secs < args.lateness_secs.get(),
         "--lateness-warmup-secs must be shorter than --lateness-secs"
     );
@@ -66,6 +73,10 @@ async fn main() -> anyhow::Result<()> {
     if args.selects(ScenarioName::JobsMemory) {
         let rows = scenarios::jobs_memory::run(&args).await;
         measurements.extend(rows.context("jobs-memory")?);
+    }
+    if args.selects(ScenarioName::RemoteWorkers) {
+        let rows = scenarios::remote_workers::run(&args).await;
+        measurements.extend(rows.context("remote-workers")?);
     }
     if let Some(kib) = process::peak_rss_kib() {
         measurements.push(Measurement::single(

@@ -2,6 +2,7 @@
 //! resident memory. The server runs in this process, so these cover the server (and
 //! the harness's own, lighter, client side).
 
+use crate::cpu_ticks::{CpuTicks, ticks_per_second};
 use std::time::{Duration, Instant};
 
 /// Resident set size now, in KiB (`VmRSS`); `None` off Linux.
@@ -42,7 +43,7 @@ impl CpuMeter {
         Some(Self {
             ticks_at_start: cpu_ticks()?,
             started: Instant::now(),
-            ticks_per_second: clock_ticks_per_second(),
+            ticks_per_second: ticks_per_second(),
         })
     }
 
@@ -61,33 +62,9 @@ impl CpuMeter {
     }
 }
 
-/// `utime + stime` of this process in clock ticks, from `/proc/self/stat`.
+/// `utime + stime` of this process in clock ticks.
 fn cpu_ticks() -> Option<u64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    parse_stat_ticks(&stat)
-}
-
-/// Fields 14 (utime) and 15 (stime) of `stat`. The command name (field 2) is in
-/// parentheses and may hold spaces, so fields are counted after its closing one.
-fn parse_stat_ticks(stat: &str) -> Option<u64> {
-    let after_name = &stat[stat.rfind(')')? + 1..];
-    let mut fields = after_name.split_whitespace().skip(11);
-    let utime: u64 = fields.next()?.parse().ok()?;
-    let stime: u64 = fields.next()?.parse().ok()?;
-    Some(utime + stime)
-}
-
-/// `getconf CLK_TCK`, the unit of `/proc/self/stat` times; 100 if unavailable (the
-/// value on every common Linux build).
-fn clock_ticks_per_second() -> u64 {
-    std::process::Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|output| String::from_utf8(output.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .filter(|ticks| *ticks > 0)
-        .unwrap_or(100)
+    CpuTicks::of_self().map(|ticks| ticks.own)
 }
 
 #[cfg(test)]
@@ -101,13 +78,5 @@ mod tests {
         assert_eq!(parse_status_kib(status, "VmHWM:"), Some(41236));
         assert_eq!(parse_status_kib(status, "VmRSS:"), Some(30000));
         assert_eq!(parse_status_kib("Name:\tx\n", "VmRSS:"), None);
-    }
-
-    #[test]
-    fn adds_user_and_system_ticks_after_the_command_name() {
-        let stat = "4242 (orrery bench) S 1 4242 4242 0 -1 4194560 900 0 0 0 \
-                    150 25 0 0 20 0 9 0 1000 123456 789";
-        assert_eq!(parse_stat_ticks(stat), Some(175));
-        assert_eq!(parse_stat_ticks("garbage"), None);
     }
 }

@@ -99,6 +99,11 @@ struct Settings {
     memory_jobs: u32,
     in_flight: u32,
     apply_budget_secs: u32,
+    remote_tasks: u32,
+    remote_workers: Vec<u32>,
+    remote_slots: u32,
+    remote_shell_tasks: u32,
+    remote_parallelism: u32,
 }
 
 /// Writes the machine, the settings and every measurement to `path` as JSON.
@@ -128,6 +133,11 @@ pub(crate) fn write_json(
             memory_jobs: args.memory_jobs.get(),
             in_flight: args.in_flight.get(),
             apply_budget_secs: args.apply_budget_secs.get(),
+            remote_tasks: args.remote_tasks.get(),
+            remote_workers: args.remote_workers.iter().map(|n| n.get()).collect(),
+            remote_slots: args.remote_slots.get(),
+            remote_shell_tasks: args.remote_shell_tasks.get(),
+            remote_parallelism: args.remote_parallelism.get(),
         },
         results: measurements,
     };

@@ -5,7 +5,7 @@ use crate::stats::delta_ms;
 use anyhow::{Context, bail};
 use chrono::{DateTime, Utc};
 use orrery_client::types::{Run, TaskInstance};
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// The hand-over from one task of a chain to the next, in milliseconds.
 #[derive(Clone, Copy, Debug)]
@@ -55,6 +55,28 @@ pub(crate) fn task_durations_ms(run: &Run) -> anyhow::Result<Vec<f64>> {
             Ok(delta_ms(finished - started))
         })
         .collect()
+}
+
+/// How long each task waited to start once queued, `started_at` − `queued_at`, in
+/// milliseconds: assignment to a worker with a free slot, and the worker starting it.
+pub(crate) fn queued_to_started_ms(run: &Run) -> anyhow::Result<Vec<f64>> {
+    last_attempts(run)
+        .values()
+        .map(|task| {
+            let queued = timestamp(task, "queued_at", task.queued_at)?;
+            let started = timestamp(task, "started_at", task.started_at)?;
+            Ok(delta_ms(started - queued))
+        })
+        .collect()
+}
+
+/// How many distinct workers ran the last attempts of the run's tasks.
+pub(crate) fn workers_used(run: &Run) -> usize {
+    let workers: HashSet<&str> = last_attempts(run)
+        .values()
+        .filter_map(|task| task.worker.as_deref())
+        .collect();
+    workers.len()
 }
 
 /// The run's span on the server, `finished_at` − `created_at`, in milliseconds.

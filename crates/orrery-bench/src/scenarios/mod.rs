@@ -5,4 +5,7 @@ pub(crate) mod fanout;
 pub(crate) mod jobs_memory;
 pub(crate) mod lateness;
 mod lateness_rows;
+mod remote_cpu;
+mod remote_shell;
+pub(crate) mod remote_workers;
 pub(crate) mod shell_overhead;

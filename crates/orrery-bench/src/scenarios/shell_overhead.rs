@@ -2,19 +2,19 @@
 //! spawning the same number of processes one after the other.
 
 use crate::cli::Args;
+use crate::direct_spawn::spawn_many;
 use crate::harness::BenchServer;
 use crate::measurement::Measurement;
 use crate::specs::{self, TaskBody};
 use crate::stats::{duration_ms, median, percentile};
 use crate::timeline::{chain_edges, task_durations_ms};
-use anyhow::{Context, ensure};
 use std::num::NonZeroU32;
-use std::process::Stdio;
-use std::time::Instant;
 
 const SCENARIO: &str = "shell-overhead";
 const JOB: &str = "bench-shell";
 const WORKER_SLOTS: NonZeroU32 = NonZeroU32::new(16).expect("16 is not zero");
+/// The chain runs one task at a time, so the direct spawns do too.
+const ONE_AT_A_TIME: NonZeroU32 = NonZeroU32::MIN;
 
 /// Per repetition: `/bin/true` spawned directly, `bash -c true` spawned directly (what
 /// a shell task runs), then the shell chain on the server.
@@ -32,8 +32,8 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<Measurement>> {
     let mut edge_ms = Vec::new();
     let mut task_ms = Vec::new();
     for repetition in 1..=args.repeat.get() {
-        true_ms.push(spawn_sequentially("/bin/true", &[], n_tasks).await?);
-        bash_ms.push(spawn_sequentially("bash", &["-c", "true"], n_tasks).await?);
+        true_ms.push(spawn_many("/bin/true", &[], n_tasks, ONE_AT_A_TIME).await?);
+        bash_ms.push(spawn_many("bash", &["-c", "true"], n_tasks, ONE_AT_A_TIME).await?);
         let finished = server.run_to_end(JOB).await?;
         let wall = duration_ms(finished.wall);
         eprintln!("{SCENARIO} {config} repetition {repetition}: {wall:.1} ms");
@@ -74,21 +74,4 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<Measurement>> {
         row("edge_p50", percentile(&edge_ms, 50.0), "ms"),
         row("edge_p99", percentile(&edge_ms, 99.0), "ms"),
     ])
-}
-
-/// Spawns `program` `n_times` times, each awaited before the next; total milliseconds.
-async fn spawn_sequentially(program: &str, args: &[&str], n_times: u32) -> anyhow::Result<f64> {
-    let began = Instant::now();
-    for _ in 0..n_times {
-        let status = tokio::process::Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .status()
-            .await
-            .with_context(|| format!("spawn {program}"))?;
-        ensure!(status.success(), "{program} {args:?} exited with {status}");
-    }
-    Ok(duration_ms(began.elapsed()))
 }
