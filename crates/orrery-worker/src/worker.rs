@@ -55,12 +55,19 @@ pub async fn run_worker<C: Connector>(
     let mut worker = Worker::new(config, clock);
     let mut delay = RECONNECT_FIRST_DELAY;
     loop {
+        // Asked to drain while no scheduler is reachable and nothing is held: there is
+        // nothing to finish or report, so stop now rather than at the drain timeout.
+        if *drain.borrow() && worker.held_attempts().is_empty() {
+            tracing::info!("drain complete (no scheduler reachable, nothing running)");
+            return Ok(());
+        }
         let connected = tokio::select! {
             link = connector.connect() => link,
             () = wait_for_shutdown(&mut shutdown) => {
                 worker.stop_all().await;
                 return Ok(());
             }
+            () = wait_for_shutdown(&mut drain), if worker.held_attempts().is_empty() => continue,
         };
         let link = match connected {
             Ok(link) => link,
@@ -70,7 +77,7 @@ pub async fn run_worker<C: Connector>(
             }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "cannot connect to a scheduler");
-                if pause(delay, &mut shutdown).await {
+                if pause(delay, &mut shutdown, &mut drain).await {
                     worker.stop_all().await;
                     return Ok(());
                 }
@@ -111,7 +118,7 @@ pub async fn run_worker<C: Connector>(
             }
             Err(error) => {
                 tracing::warn!(%error, retry_in = ?delay, "registration failed");
-                if pause(delay, &mut shutdown).await {
+                if pause(delay, &mut shutdown, &mut drain).await {
                     worker.stop_all().await;
                     return Ok(());
                 }
@@ -142,10 +149,16 @@ pub async fn run_worker<C: Connector>(
 }
 
 /// Waits `delay`; true if shutdown was requested meanwhile.
-async fn pause(delay: Duration, shutdown: &mut watch::Receiver<bool>) -> bool {
+/// A drain request cuts the pause short (the loop then decides whether to stop).
+async fn pause(
+    delay: Duration,
+    shutdown: &mut watch::Receiver<bool>,
+    drain: &mut watch::Receiver<bool>,
+) -> bool {
     tokio::select! {
         () = tokio::time::sleep(delay) => false,
         () = wait_for_shutdown(shutdown) => true,
+        () = wait_for_shutdown(drain), if !*drain.borrow() => false,
     }
 }
 

@@ -198,3 +198,17 @@ async fn a_drain_refuses_new_work_and_ends_once_running_work_is_reported() {
     harness.send(SchedulerMessage::Ack(task(1))).await;
     harness.join().await.expect("a completed drain");
 }
+
+#[tokio::test]
+async fn a_drain_while_no_scheduler_is_reachable_stops_an_idle_worker_at_once() {
+    let mut harness = Harness::start_unregistered(|_| {});
+    assert!(matches!(harness.recv().await, WorkerMessage::Register(_)));
+    // The link closes before registration; no new link comes.
+    let (to_worker, _) = tokio::sync::mpsc::channel(1);
+    drop(std::mem::replace(&mut harness.to_worker, to_worker));
+    harness.drain.send_replace(true);
+    harness
+        .join()
+        .await
+        .expect("an idle drained worker stops cleanly");
+}
