@@ -7,6 +7,7 @@ mod config;
 mod connector;
 mod error;
 mod executor;
+mod gpus;
 mod grpc_connector;
 mod identity;
 mod isolation;

@@ -5,6 +5,7 @@ use crate::config::WorkerConfig;
 use crate::connector::Connector;
 use crate::error::WorkerError;
 use crate::executor::{self, AttemptContext, HttpClient};
+use crate::gpus::GpuPool;
 use crate::identity::load_or_create_worker_id;
 use crate::link::WorkerLink;
 use crate::register::{Registration, register};
@@ -186,6 +187,7 @@ struct Worker {
     draining: bool,
     last_credits: Option<(u32, bool)>,
     heartbeat_interval: Duration,
+    gpus: GpuPool,
 }
 
 impl Worker {
@@ -196,6 +198,7 @@ impl Worker {
             unacked: UnackedResults::new(config.result_resend_interval),
             attempts: RunningAttempts::new(clock.clone()),
             heartbeat_interval: config.heartbeat_interval,
+            gpus: GpuPool::new(config.gpus),
             config: Arc::new(config),
             clock,
             events,
@@ -310,6 +313,20 @@ impl Worker {
             self.reject(task, "worker has no free slot").await;
             return;
         }
+        let mut assignment = assignment;
+        if assignment.resources.gpus > 0 {
+            let Some(indexes) = self.gpus.take(task, assignment.resources.gpus) else {
+                self.reject(task, "worker has too few free GPUs").await;
+                return;
+            };
+            let devices = crate::gpus::visible_devices(&indexes);
+            assignment
+                .env
+                .insert("NVIDIA_VISIBLE_DEVICES".to_owned(), devices.clone());
+            assignment
+                .env
+                .insert("CUDA_VISIBLE_DEVICES".to_owned(), devices);
+        }
         let context = AttemptContext {
             config: self.config.clone(),
             clock: self.clock.clone(),
@@ -342,6 +359,7 @@ impl Worker {
 
     /// Sends a result and keeps it until acknowledged.
     async fn report(&mut self, finished: TaskFinished) {
+        self.gpus.release(&finished.task);
         self.unacked.insert(finished.clone(), Instant::now());
         self.send(WorkerMessage::TaskFinished(finished)).await;
     }

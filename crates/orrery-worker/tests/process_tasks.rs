@@ -2,8 +2,8 @@
 
 mod common;
 
-use common::{Harness, command, shell, start_time};
-use orrery_proto::{ExecSpec, LogStream, TaskOutcome};
+use common::{Harness, command, shell, start_time, task};
+use orrery_proto::{ExecSpec, LogStream, SchedulerMessage, TaskOutcome, WorkerMessage};
 use std::collections::BTreeMap;
 
 #[tokio::test]
@@ -198,4 +198,34 @@ async fn attempt_directories_are_removed_afterwards() {
         .filter(|entry| entry.file_name() != "worker-id")
         .count();
     assert_eq!(leftovers, 0);
+}
+
+#[tokio::test]
+async fn attempts_asking_for_gpus_get_distinct_devices() {
+    let mut harness = Harness::start(|config| config.gpus = 2).await;
+    let mut first = shell(1, "echo $CUDA_VISIBLE_DEVICES; sleep 0.3");
+    first.resources.gpus = 1;
+    let mut second = shell(2, "echo $CUDA_VISIBLE_DEVICES; sleep 0.3");
+    second.resources.gpus = 1;
+    let mut third = shell(3, "echo never");
+    third.resources.gpus = 1;
+    for assignment in [first, second, third] {
+        harness.send(SchedulerMessage::Assign(assignment)).await;
+    }
+    let mut devices = Vec::new();
+    let mut refused = None;
+    while devices.len() < 2 || refused.is_none() {
+        match harness.recv().await {
+            WorkerMessage::LogChunk(chunk) => {
+                devices.extend(chunk.lines.into_iter().map(|l| l.text));
+            }
+            WorkerMessage::TaskFinished(finished) if finished.task == task(3) => {
+                refused = finished.error;
+            }
+            _ => {}
+        }
+    }
+    devices.sort();
+    assert_eq!(devices, ["0", "1"]);
+    assert_eq!(refused.as_deref(), Some("worker has too few free GPUs"));
 }
