@@ -2,13 +2,14 @@
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
+use crate::exec::{on_pool, on_tx};
 use crate::records::CalendarRecord;
+use crate::row::StoreRow;
 use crate::runs::{NewRun, first_run_of, insert_run};
-use crate::sqlite::Store;
+use crate::store::Store;
 use crate::triggers::FireOutcome;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::JobId;
-use sqlx::Row;
 
 /// A backfill to record.
 #[derive(Clone, Copy, Debug)]
@@ -34,28 +35,30 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let existing: Option<String> =
-            sqlx::query("SELECT spec FROM calendars WHERE project = ? AND name = ?")
+        let existing: Option<String> = on_tx!(&mut tx, |conn| {
+            sqlx::query_scalar("SELECT spec FROM calendars WHERE project = $1 AND name = $2")
                 .bind(project)
                 .bind(name)
-                .fetch_optional(&mut *tx)
+                .fetch_optional(&mut *conn)
                 .await?
-                .map(|row| row.try_get(0))
-                .transpose()?;
+        });
         if existing.as_deref() == Some(canonical_spec) {
+            tx.rollback().await?;
             return Ok(false);
         }
-        sqlx::query(
-            "INSERT INTO calendars (project, name, spec, created_at, updated_at) VALUES (?, ?, ?, ?, ?) \
-             ON CONFLICT (project, name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
-        )
-        .bind(project)
-        .bind(name)
-        .bind(canonical_spec)
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await?;
+        on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "INSERT INTO calendars (project, name, spec, created_at, updated_at) \
+                 VALUES ($1, $2, $3, $4, $4) \
+                 ON CONFLICT (project, name) DO UPDATE SET spec = excluded.spec, updated_at = excluded.updated_at",
+            )
+            .bind(project)
+            .bind(name)
+            .bind(canonical_spec)
+            .bind(now)
+            .execute(&mut *conn)
+            .await?;
+        });
         let action = if existing.is_some() {
             "calendar.update"
         } else {
@@ -74,22 +77,17 @@ impl Store {
 
     /// Every calendar of a project.
     pub async fn list_calendars(&self, project: &str) -> Result<Vec<CalendarRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT project, name, spec, updated_at FROM calendars WHERE project = ? ORDER BY name",
-        )
-        .bind(project)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(CalendarRecord {
-                    project: row.try_get(0)?,
-                    name: row.try_get(1)?,
-                    spec: row.try_get(2)?,
-                    updated_at: row.try_get(3)?,
-                })
-            })
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT project, name, spec, updated_at FROM calendars WHERE project = $1 ORDER BY name",
+            )
+            .bind(project)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(calendar_from_row)
             .collect()
+        })
     }
 
     /// Records a backfill and creates its runs in one transaction; fires that already
@@ -101,19 +99,20 @@ impl Store {
         runs: &[NewRun<'_>],
     ) -> Result<(Option<i64>, Vec<FireOutcome>), StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO backfills (job_id, range_start, range_end, parallelism, created_at, created_by) \
-             VALUES (?, ?, ?, ?, ?, ?) RETURNING id",
-        )
-        .bind(new.job_id.0)
-        .bind(new.range_start)
-        .bind(new.range_end)
-        .bind(new.parallelism)
-        .bind(new.now)
-        .bind(new.actor)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        let id: i64 = on_tx!(&mut tx, |conn| {
+            sqlx::query_scalar(
+                "INSERT INTO backfills (job_id, range_start, range_end, parallelism, created_at, created_by) \
+                 VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            )
+            .bind(new.job_id.0)
+            .bind(new.range_start)
+            .bind(new.range_end)
+            .bind(i64::from(new.parallelism))
+            .bind(new.now)
+            .bind(new.actor)
+            .fetch_one(&mut *conn)
+            .await?
+        });
         let mut outcomes = Vec::with_capacity(runs.len());
         for run in runs {
             let mut run = run.clone();
@@ -122,14 +121,16 @@ impl Store {
                 Some(run_id) => FireOutcome::Created(run_id),
                 None => {
                     let existing = first_run_of(&mut tx, new.job_id, run.logical_date).await?;
-                    let latest_state: String = sqlx::query(
-                        "SELECT state FROM runs WHERE job_id = ? AND logical_date = ? ORDER BY id DESC LIMIT 1",
-                    )
-                    .bind(new.job_id.0)
-                    .bind(run.logical_date)
-                    .fetch_one(&mut *tx)
-                    .await?
-                    .try_get(0)?;
+                    let latest_state: String = on_tx!(&mut tx, |conn| {
+                        sqlx::query_scalar(
+                            "SELECT state FROM runs WHERE job_id = $1 AND logical_date = $2 \
+                             ORDER BY id DESC LIMIT 1",
+                        )
+                        .bind(new.job_id.0)
+                        .bind(run.logical_date)
+                        .fetch_one(&mut *conn)
+                        .await?
+                    });
                     if new.rerun_failed && matches!(latest_state.as_str(), "failed" | "cancelled") {
                         run.schedule.rerun_of = Some(existing);
                         match insert_run(&mut tx, &run).await? {
@@ -163,16 +164,27 @@ impl Store {
 
     /// The parallelism of a backfill.
     pub async fn backfill_parallelism(&self, id: i64) -> Result<u32, StoreError> {
-        let row = sqlx::query("SELECT parallelism FROM backfills WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(u32::try_from(row.try_get::<i64, _>(0)?).unwrap_or(1)),
+        let parallelism: Option<i64> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT parallelism FROM backfills WHERE id = $1")
+                .bind(id)
+                .fetch_optional(pool)
+                .await?
+        });
+        match parallelism {
+            Some(parallelism) => Ok(u32::try_from(parallelism).unwrap_or(1)),
             None => Err(StoreError::NotFound {
                 kind: "backfill",
                 id: id.to_string(),
             }),
         }
     }
+}
+
+fn calendar_from_row(row: &impl StoreRow) -> Result<CalendarRecord, StoreError> {
+    Ok(CalendarRecord {
+        project: row.value(0)?,
+        name: row.value(1)?,
+        spec: row.value(2)?,
+        updated_at: row.value(3)?,
+    })
 }

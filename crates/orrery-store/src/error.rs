@@ -15,9 +15,22 @@ pub enum StoreError {
     /// The database holds something this code cannot read (corruption or a newer schema).
     #[error("corrupt or unreadable data in {what}: {message}")]
     Corrupt { what: &'static str, message: String },
-    /// Opening the database or migrating its schema failed.
+    /// Opening the database or migrating its schema failed. `location` never holds a
+    /// password.
     #[error("cannot open the database at {location}: {message}")]
     Open { location: String, message: String },
+    /// The database was migrated by a newer Orrery: this one refuses to use it rather
+    /// than misread or damage data of a schema it does not know.
+    #[error(
+        "cannot open the database at {location}: it was migrated by a newer Orrery \
+         (schema version {applied_version}; this Orrery knows up to {latest_known}); \
+         run that newer Orrery, or point this one at another database"
+    )]
+    SchemaTooNew {
+        location: String,
+        applied_version: i64,
+        latest_known: i64,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {

@@ -3,12 +3,12 @@
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
+use crate::exec::{WriteTx, on_pool, on_tx};
 use crate::records::{JobRecord, JobVersionRecord};
-use crate::sqlite::Store;
+use crate::row::{StoreRow, to_version};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::JobId;
-use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 
 /// A spec to apply.
 #[derive(Clone, Copy, Debug)]
@@ -45,30 +45,32 @@ impl Store {
             paused,
         } = *apply;
         let mut tx = self.write_tx().await?;
-        let existing = sqlx::query(
-            "SELECT j.id, j.latest_version, v.spec FROM jobs j \
-             JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
-             WHERE j.project = ? AND j.name = ? AND j.deleted_at IS NULL",
-        )
-        .bind(project)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
+        let existing: Option<(i64, i64, String)> = on_tx!(&mut tx, |conn| {
+            sqlx::query_as(
+                "SELECT j.id, j.latest_version, v.spec FROM jobs j \
+                 JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
+                 WHERE j.project = $1 AND j.name = $2 AND j.deleted_at IS NULL",
+            )
+            .bind(project)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?
+        });
         let resource = format!("job/{project}/{name}");
         let outcome = match existing {
             None => {
-                let job_id: i64 = sqlx::query(
-                    "INSERT INTO jobs (project, name, latest_version, created_at, updated_at, paused) \
-                     VALUES (?, ?, 1, ?, ?, ?) RETURNING id",
-                )
-                .bind(project)
-                .bind(name)
-                .bind(now)
-                .bind(now)
-                .bind(paused.unwrap_or(false))
-                .fetch_one(&mut *tx)
-                .await?
-                .try_get(0)?;
+                let job_id: i64 = on_tx!(&mut tx, |conn| {
+                    sqlx::query_scalar(
+                        "INSERT INTO jobs (project, name, latest_version, created_at, updated_at, paused) \
+                         VALUES ($1, $2, 1, $3, $3, $4) RETURNING id",
+                    )
+                    .bind(project)
+                    .bind(name)
+                    .bind(now)
+                    .bind(paused.unwrap_or(false))
+                    .fetch_one(&mut *conn)
+                    .await?
+                });
                 insert_version(&mut tx, job_id, 1, canonical_spec, actor, now).await?;
                 write_audit(
                     &mut tx,
@@ -80,10 +82,7 @@ impl Store {
                     job_id: JobId(job_id),
                 }
             }
-            Some(row) => {
-                let job_id: i64 = row.try_get(0)?;
-                let latest: i64 = row.try_get(1)?;
-                let spec: String = row.try_get(2)?;
+            Some((job_id, latest, spec)) => {
                 let latest = to_version(latest)?;
                 if spec == canonical_spec {
                     ApplyOutcome::Unchanged {
@@ -93,15 +92,18 @@ impl Store {
                 } else {
                     let version = latest + 1;
                     insert_version(&mut tx, job_id, version, canonical_spec, actor, now).await?;
-                    sqlx::query(
-                        "UPDATE jobs SET latest_version = ?, updated_at = ?, paused = COALESCE(?, paused) WHERE id = ?",
-                    )
-                    .bind(version)
-                    .bind(now)
-                    .bind(paused)
-                    .bind(job_id)
-                        .execute(&mut *tx)
+                    on_tx!(&mut tx, |conn| {
+                        sqlx::query(
+                            "UPDATE jobs SET latest_version = $1, updated_at = $2, \
+                             paused = COALESCE($3, paused) WHERE id = $4",
+                        )
+                        .bind(i64::from(version))
+                        .bind(now)
+                        .bind(paused)
+                        .bind(job_id)
+                        .execute(&mut *conn)
                         .await?;
+                    });
                     let entry = AuditEntry::new(
                         actor,
                         "job.update",
@@ -127,10 +129,14 @@ impl Store {
             "SELECT {JOB_COLUMNS} FROM jobs j JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
              WHERE j.deleted_at IS NULL ORDER BY j.project, j.name"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(job_from_row).collect()
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(job_from_row)
+                .collect()
+        })
     }
 
     /// A live job by project and name.
@@ -141,34 +147,34 @@ impl Store {
     ) -> Result<Option<JobRecord>, StoreError> {
         let sql = format!(
             "SELECT {JOB_COLUMNS} FROM jobs j JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
-             WHERE j.project = ? AND j.name = ? AND j.deleted_at IS NULL"
+             WHERE j.project = $1 AND j.name = $2 AND j.deleted_at IS NULL"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(project)
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(job_from_row).transpose()
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(project)
+                .bind(name)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(job_from_row)
+                .transpose()
+        })
     }
 
     /// Every version of a job, newest first.
     pub async fn job_versions(&self, job_id: JobId) -> Result<Vec<JobVersionRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT version, spec, created_at, created_by FROM job_versions WHERE job_id = ? ORDER BY version DESC",
-        )
-        .bind(job_id.0)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                Ok(JobVersionRecord {
-                    version: to_version(row.try_get(0)?)?,
-                    spec: row.try_get(1)?,
-                    created_at: row.try_get(2)?,
-                    created_by: row.try_get(3)?,
-                })
-            })
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT version, spec, created_at, created_by FROM job_versions \
+                 WHERE job_id = $1 ORDER BY version DESC",
+            )
+            .bind(job_id.0)
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(version_from_row)
             .collect()
+        })
     }
 
     /// The spec of one version of a job (deleted jobs included, for their runs).
@@ -177,18 +183,17 @@ impl Store {
         job_id: JobId,
         version: u32,
     ) -> Result<String, StoreError> {
-        let row = sqlx::query("SELECT spec FROM job_versions WHERE job_id = ? AND version = ?")
-            .bind(job_id.0)
-            .bind(version)
-            .fetch_optional(&self.pool)
-            .await?;
-        match row {
-            Some(row) => Ok(row.try_get(0)?),
-            None => Err(StoreError::NotFound {
-                kind: "job version",
-                id: format!("{job_id}@{version}"),
-            }),
-        }
+        let spec: Option<String> = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT spec FROM job_versions WHERE job_id = $1 AND version = $2")
+                .bind(job_id.0)
+                .bind(i64::from(version))
+                .fetch_optional(pool)
+                .await?
+        });
+        spec.ok_or_else(|| StoreError::NotFound {
+            kind: "job version",
+            id: format!("{job_id}@{version}"),
+        })
     }
 
     /// Soft-deletes a live job; its runs and versions stay readable. `false` when no
@@ -201,17 +206,21 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "UPDATE jobs SET deleted_at = ? WHERE project = ? AND name = ? AND deleted_at IS NULL \
-             RETURNING latest_version",
-        )
-        .bind(now)
-        .bind(project)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(false) };
-        let version = to_version(row.try_get(0)?)?;
+        let version: Option<i64> = on_tx!(&mut tx, |conn| {
+            sqlx::query_scalar(
+                "UPDATE jobs SET deleted_at = $1 WHERE project = $2 AND name = $3 AND deleted_at IS NULL \
+                 RETURNING latest_version",
+            )
+            .bind(now)
+            .bind(project)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?
+        });
+        let Some(version) = version else {
+            return Ok(false);
+        };
+        let version = to_version(version)?;
         let resource = format!("job/{project}/{name}");
         let entry = AuditEntry::new(actor, "job.delete", &resource, Some(version), None);
         write_audit(&mut tx, &entry, now).await?;
@@ -221,41 +230,47 @@ impl Store {
 }
 
 async fn insert_version(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut WriteTx,
     job_id: i64,
     version: u32,
     spec: &str,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), StoreError> {
-    sqlx::query("INSERT INTO job_versions (job_id, version, spec, created_at, created_by) VALUES (?, ?, ?, ?, ?)")
+    on_tx!(tx, |conn| {
+        sqlx::query(
+            "INSERT INTO job_versions (job_id, version, spec, created_at, created_by) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
         .bind(job_id)
-        .bind(version)
+        .bind(i64::from(version))
         .bind(spec)
         .bind(now)
         .bind(actor)
-        .execute(tx)
+        .execute(&mut *conn)
         .await?;
+    });
     Ok(())
 }
 
-pub(crate) fn job_from_row(row: &SqliteRow) -> Result<JobRecord, StoreError> {
+pub(crate) fn job_from_row(row: &impl StoreRow) -> Result<JobRecord, StoreError> {
     Ok(JobRecord {
-        id: JobId(row.try_get(0)?),
-        project: row.try_get(1)?,
-        name: row.try_get(2)?,
-        latest_version: to_version(row.try_get(3)?)?,
-        created_at: row.try_get(4)?,
-        updated_at: row.try_get(5)?,
-        latest_spec: row.try_get(6)?,
-        paused: row.try_get(7)?,
+        id: JobId(row.value(0)?),
+        project: row.value(1)?,
+        name: row.value(2)?,
+        latest_version: to_version(row.value(3)?)?,
+        created_at: row.value(4)?,
+        updated_at: row.value(5)?,
+        latest_spec: row.value(6)?,
+        paused: row.value(7)?,
     })
 }
 
-/// Versions and attempts are stored as INTEGER; they are small and positive.
-pub(crate) fn to_version(value: i64) -> Result<u32, StoreError> {
-    u32::try_from(value).map_err(|_| StoreError::Corrupt {
-        what: "version or attempt number",
-        message: format!("{value} is out of range"),
+fn version_from_row(row: &impl StoreRow) -> Result<JobVersionRecord, StoreError> {
+    Ok(JobVersionRecord {
+        version: to_version(row.value(0)?)?,
+        spec: row.value(1)?,
+        created_at: row.value(2)?,
+        created_by: row.value(3)?,
     })
 }

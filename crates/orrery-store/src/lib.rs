@@ -1,17 +1,25 @@
 //! Orrery's persistence: the store is the source of truth. Only this crate knows SQL.
 //! Operations are grouped per aggregate (jobs, runs, task attempts, logs, tokens,
 //! audit); rows stay private and are returned as the record types in `records`.
+//! Every operation works on SQLite and on PostgreSQL: the SQL is written once where
+//! the dialects agree and run on either pool (`exec`), rows are read once (`row`).
 
 mod audit;
 mod calendars;
 mod error;
+mod exec;
 mod jobs;
 mod logs;
+mod migrate;
+mod postgres;
 pub mod records;
 mod rerun;
+mod row;
 mod runs;
 mod sqlite;
+mod store;
 mod tasks;
+pub mod test_support;
 mod tokens;
 mod triggers;
 mod workers;
@@ -22,7 +30,7 @@ pub use jobs::{ApplyOutcome, JobApply};
 pub use logs::LogOwner;
 pub use rerun::{KeptTask, TaskReset};
 pub use runs::{NewRun, RunListFilter, RunSchedule};
-pub use sqlite::Store;
+pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
 pub use triggers::{FireOutcome, FiresStored, JobFires, PlannedFire};

@@ -1,11 +1,13 @@
 //! Captured task output, appended in batches and read back by run (and task).
 
 use crate::error::StoreError;
-use crate::jobs::to_version;
+use crate::exec::{on_pool, on_tx};
 use crate::records::{LogRecord, NewLogLine};
-use crate::sqlite::Store;
+use crate::row::{StoreRow, to_version};
+use crate::store::Store;
 use orrery_core::ids::{RunId, TaskInstanceId};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::QueryBuilder;
+use std::borrow::Cow;
 
 /// Which attempt a batch of lines belongs to.
 #[derive(Clone, Copy, Debug)]
@@ -20,7 +22,8 @@ pub struct LogOwner<'a> {
 const LINES_PER_INSERT: usize = 4000;
 
 impl Store {
-    /// Appends lines in order, in one transaction.
+    /// Appends lines in order, in one transaction. NUL characters, which PostgreSQL
+    /// text cannot hold, are stored as U+FFFD on every backend.
     pub async fn append_logs(
         &self,
         owner: LogOwner<'_>,
@@ -30,21 +33,23 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        for chunk in lines.chunks(LINES_PER_INSERT) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO task_logs (run_id, task_instance_id, task_name, attempt, at, stream, text) ",
-            );
-            insert.push_values(chunk, |mut row, line| {
-                row.push_bind(owner.run_id.0)
-                    .push_bind(owner.task_instance_id.0)
-                    .push_bind(owner.task_name)
-                    .push_bind(owner.attempt)
-                    .push_bind(line.at)
-                    .push_bind(line.stream)
-                    .push_bind(&line.text);
-            });
-            insert.build().execute(&mut *tx).await?;
-        }
+        on_tx!(&mut tx, |conn| {
+            for chunk in lines.chunks(LINES_PER_INSERT) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO task_logs (run_id, task_instance_id, task_name, attempt, at, stream, text) ",
+                );
+                insert.push_values(chunk, |mut row, line| {
+                    row.push_bind(owner.run_id.0)
+                        .push_bind(owner.task_instance_id.0)
+                        .push_bind(owner.task_name)
+                        .push_bind(i64::from(owner.attempt))
+                        .push_bind(line.at)
+                        .push_bind(line.stream)
+                        .push_bind(without_nul(&line.text));
+                });
+                insert.build().execute(&mut *conn).await?;
+            }
+        });
         tx.commit().await?;
         Ok(())
     }
@@ -57,29 +62,47 @@ impl Store {
         after: i64,
         limit: u32,
     ) -> Result<Vec<LogRecord>, StoreError> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "SELECT seq, task_name, attempt, at, stream, text FROM task_logs WHERE run_id = ",
-        );
-        query
-            .push_bind(run_id.0)
-            .push(" AND seq > ")
-            .push_bind(after);
-        if let Some(task) = task {
-            query.push(" AND task_name = ").push_bind(task.to_owned());
-        }
-        query.push(" ORDER BY seq LIMIT ").push_bind(limit);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter()
-            .map(|row| {
-                Ok(LogRecord {
-                    seq: row.try_get(0)?,
-                    task_name: row.try_get(1)?,
-                    attempt: to_version(row.try_get(2)?)?,
-                    at: row.try_get(3)?,
-                    stream: row.try_get(4)?,
-                    text: row.try_get(5)?,
-                })
-            })
-            .collect()
+        on_pool!(self, |pool| {
+            let mut query = QueryBuilder::new(
+                "SELECT seq, task_name, attempt, at, stream, text FROM task_logs WHERE run_id = ",
+            );
+            query
+                .push_bind(run_id.0)
+                .push(" AND seq > ")
+                .push_bind(after);
+            if let Some(task) = task {
+                query.push(" AND task_name = ").push_bind(task);
+            }
+            query
+                .push(" ORDER BY seq LIMIT ")
+                .push_bind(i64::from(limit));
+            query
+                .build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(log_from_row)
+                .collect()
+        })
+    }
+}
+
+fn log_from_row(row: &impl StoreRow) -> Result<LogRecord, StoreError> {
+    Ok(LogRecord {
+        seq: row.value(0)?,
+        task_name: row.value(1)?,
+        attempt: to_version(row.value(2)?)?,
+        at: row.value(3)?,
+        stream: row.value(4)?,
+        text: row.value(5)?,
+    })
+}
+
+/// `text` with each NUL replaced by U+FFFD (borrowed when it has none, the usual case).
+fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{FFFD}"))
+    } else {
+        Cow::Borrowed(text)
     }
 }

@@ -4,11 +4,11 @@
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
+use crate::exec::on_tx;
 use crate::runs::{NewRun, insert_run};
-use crate::sqlite::Store;
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
-use sqlx::Row;
 use std::collections::BTreeMap;
 
 /// A task of the original run whose success the rerun keeps.
@@ -50,19 +50,20 @@ impl Store {
                     message: e.to_string(),
                 })?;
             let original = new.schedule.rerun_of.map_or(0, |id| id.0);
-            sqlx::query(
-                "UPDATE task_instances SET state = 'success', outputs = ?, exit_code = ?, error = ?, \
-                 started_at = ?, finished_at = ? WHERE run_id = ? AND task_name = ? AND attempt = 1",
-            )
-            .bind(outputs)
-            .bind(task.exit_code)
-            .bind(format!("kept from run {original}"))
-            .bind(new.now)
-            .bind(new.now)
-            .bind(run_id.0)
-            .bind(&task.task_name)
-            .execute(&mut *tx)
-            .await?;
+            on_tx!(&mut tx, |conn| {
+                sqlx::query(
+                    "UPDATE task_instances SET state = 'success', outputs = $1, exit_code = $2, error = $3, \
+                     started_at = $4, finished_at = $4 WHERE run_id = $5 AND task_name = $6 AND attempt = 1",
+                )
+                .bind(&outputs)
+                .bind(task.exit_code.map(i64::from))
+                .bind(format!("kept from run {original}"))
+                .bind(new.now)
+                .bind(run_id.0)
+                .bind(&task.task_name)
+                .execute(&mut *conn)
+                .await?;
+            });
         }
         tx.commit().await?;
         Ok(run_id)
@@ -79,14 +80,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         let mut tx = self.write_tx().await?;
-        let reopened = sqlx::query(
-            "UPDATE runs SET state = 'queued', finished_at = NULL, started_at = NULL, cancel_requested = 0 \
-             WHERE id = ? AND state IN ('success', 'failed', 'cancelled')",
-        )
-        .bind(run_id.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let reopened = on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "UPDATE runs SET state = 'queued', finished_at = NULL, started_at = NULL, \
+                 cancel_requested = FALSE WHERE id = $1 AND state IN ('success', 'failed', 'cancelled')",
+            )
+            .bind(run_id.0)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
         if reopened == 0 {
             return Err(StoreError::Conflict {
                 message: format!(
@@ -95,34 +98,36 @@ impl Store {
             });
         }
         for reset in resets {
-            let row = sqlx::query(
-                "SELECT task_idx, MAX(attempt) FROM task_instances WHERE run_id = ? AND task_name = ? GROUP BY task_idx",
-            )
-            .bind(run_id.0)
-            .bind(&reset.task_name)
-            .fetch_optional(&mut *tx)
-            .await?
-            .ok_or_else(|| StoreError::NotFound {
+            let latest: Option<(i64, i64)> = on_tx!(&mut tx, |conn| {
+                sqlx::query_as(
+                    "SELECT task_idx, MAX(attempt) FROM task_instances \
+                     WHERE run_id = $1 AND task_name = $2 GROUP BY task_idx",
+                )
+                .bind(run_id.0)
+                .bind(&reset.task_name)
+                .fetch_optional(&mut *conn)
+                .await?
+            });
+            let (task_idx, attempt) = latest.ok_or_else(|| StoreError::NotFound {
                 kind: "task",
                 id: format!("{} in run {run_id}", reset.task_name),
             })?;
-            let task_idx: i64 = row.try_get(0)?;
-            let attempt: i64 = row.try_get(1)?;
             let finished = (reset.state != "pending").then_some(now);
-            sqlx::query(
-                "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state, error, started_at, finished_at) \
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(run_id.0)
-            .bind(&reset.task_name)
-            .bind(task_idx)
-            .bind(attempt + 1)
-            .bind(reset.state)
-            .bind(&reset.note)
-            .bind(finished)
-            .bind(finished)
-            .execute(&mut *tx)
-            .await?;
+            on_tx!(&mut tx, |conn| {
+                sqlx::query(
+                    "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state, error, \
+                     started_at, finished_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)",
+                )
+                .bind(run_id.0)
+                .bind(&reset.task_name)
+                .bind(task_idx)
+                .bind(attempt + 1)
+                .bind(reset.state)
+                .bind(&reset.note)
+                .bind(finished)
+                .execute(&mut *conn)
+                .await?;
+            });
         }
         let resource = format!("run/{run_id}");
         write_audit(

@@ -3,14 +3,14 @@
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
-use crate::jobs::to_version;
+use crate::exec::{WriteTx, on_pool, on_tx};
 use crate::records::RunRecord;
-use crate::sqlite::Store;
+use crate::row::{StoreRow, to_version};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::state::RunState;
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::QueryBuilder;
 
 /// A run to create, in state `queued`, with a `pending` first attempt per task.
 #[derive(Clone, Debug)]
@@ -77,37 +77,48 @@ impl Store {
     /// One run.
     pub async fn get_run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
         let sql = format!(
-            "SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = ?"
+            "SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = $1"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(run_from_row).transpose()
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(id.0)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(run_from_row)
+                .transpose()
+        })
     }
 
     /// Runs matching `filter`, newest first.
     pub async fn list_runs(&self, filter: &RunListFilter) -> Result<Vec<RunRecord>, StoreError> {
-        let mut query: QueryBuilder<Sqlite> = QueryBuilder::new(format!(
-            "SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id WHERE 1 = 1"
-        ));
-        if let Some(project) = &filter.project {
-            query.push(" AND j.project = ").push_bind(project.clone());
-        }
-        if let Some(job) = &filter.job {
-            query.push(" AND j.name = ").push_bind(job.clone());
-        }
-        if let Some(state) = filter.state {
-            query.push(" AND r.state = ").push_bind(state.as_str());
-        }
-        if let Some(before) = filter.before_id {
-            query.push(" AND r.id < ").push_bind(before.0);
-        }
-        query
-            .push(" ORDER BY r.id DESC LIMIT ")
-            .push_bind(filter.limit);
-        let rows = query.build().fetch_all(&self.pool).await?;
-        rows.iter().map(run_from_row).collect()
+        let select =
+            format!("SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id WHERE 1 = 1");
+        on_pool!(self, |pool| {
+            let mut query = QueryBuilder::new(select);
+            if let Some(project) = &filter.project {
+                query.push(" AND j.project = ").push_bind(project.clone());
+            }
+            if let Some(job) = &filter.job {
+                query.push(" AND j.name = ").push_bind(job.clone());
+            }
+            if let Some(state) = filter.state {
+                query.push(" AND r.state = ").push_bind(state.as_str());
+            }
+            if let Some(before) = filter.before_id {
+                query.push(" AND r.id < ").push_bind(before.0);
+            }
+            query
+                .push(" ORDER BY r.id DESC LIMIT ")
+                .push_bind(i64::from(filter.limit));
+            query
+                .build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(run_from_row)
+                .collect()
+        })
     }
 
     /// Runs not yet in a terminal state, oldest first (what the scheduler drives).
@@ -116,10 +127,14 @@ impl Store {
             "SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id \
              WHERE r.state IN ('queued', 'running') ORDER BY r.id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(run_from_row).collect()
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(run_from_row)
+                .collect()
+        })
     }
 
     /// Records that a user wants the run cancelled; the scheduler carries it out.
@@ -131,13 +146,16 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<RunRecord>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let changed = sqlx::query(
-            "UPDATE runs SET cancel_requested = 1 WHERE id = ? AND state IN ('queued', 'running') AND cancel_requested = 0",
-        )
-        .bind(id.0)
-        .execute(&mut *tx)
-        .await?
-        .rows_affected();
+        let changed = on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "UPDATE runs SET cancel_requested = TRUE \
+                 WHERE id = $1 AND state IN ('queued', 'running') AND cancel_requested = FALSE",
+            )
+            .bind(id.0)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
         if changed > 0 {
             write_audit(
                 &mut tx,
@@ -151,12 +169,14 @@ impl Store {
     }
 }
 
+/// Rows per multi-row INSERT: 5 bound values each, under SQLite's 32766 (and
+/// PostgreSQL's 65535) bound values per statement.
 const TASKS_PER_INSERT: usize = 5000;
 
 /// Inserts a run with its first attempts and an audit row. `None` when a run for the
 /// same (job, logical date) already exists; nothing is written then.
 pub(crate) async fn insert_run(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut WriteTx,
     new: &NewRun<'_>,
 ) -> Result<Option<RunId>, StoreError> {
     Ok(insert_run_with_tasks(tx, new).await?.map(|(id, _)| id))
@@ -165,57 +185,60 @@ pub(crate) async fn insert_run(
 /// Like [`insert_run`], also returning the ids of the run's task attempts in task
 /// order, so the scheduler can take the run up without reading it back.
 pub(crate) async fn insert_run_with_tasks(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut WriteTx,
     new: &NewRun<'_>,
 ) -> Result<Option<(RunId, Vec<TaskInstanceId>)>, StoreError> {
     let params = serde_json::Value::Object(new.params.clone()).to_string();
-    let row = sqlx::query(
-        "INSERT INTO runs (job_id, job_version, state, trigger, params, logical_date, scheduled_at, \
-         data_interval_start, data_interval_end, backfill_id, rerun_of, parent_run_id, parent_task_id, \
-         created_at, created_by) \
-         VALUES (?, ?, 'queued', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-         ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL DO NOTHING RETURNING id",
-    )
-    .bind(new.job_id.0)
-    .bind(new.job_version)
-    .bind(new.trigger)
-    .bind(params)
-    .bind(new.logical_date)
-    .bind(new.schedule.scheduled_at)
-    .bind(new.schedule.data_interval_start)
-    .bind(new.schedule.data_interval_end)
-    .bind(new.schedule.backfill_id)
-    .bind(new.schedule.rerun_of.map(|id| id.0))
-    .bind(new.schedule.parent.map(|(run, _)| run.0))
-    .bind(new.schedule.parent.map(|(_, task)| task.0))
-    .bind(new.now)
-    .bind(new.actor)
-    .fetch_optional(&mut *tx)
-    .await?;
-    let Some(row) = row else { return Ok(None) };
-    let run_id: i64 = row.try_get(0)?;
+    let run_id: Option<i64> = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "INSERT INTO runs (job_id, job_version, state, trigger, params, logical_date, scheduled_at, \
+             data_interval_start, data_interval_end, backfill_id, rerun_of, parent_run_id, parent_task_id, \
+             created_at, created_by) \
+             VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+             ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL DO NOTHING RETURNING id",
+        )
+        .bind(new.job_id.0)
+        .bind(i64::from(new.job_version))
+        .bind(new.trigger)
+        .bind(params)
+        .bind(new.logical_date)
+        .bind(new.schedule.scheduled_at)
+        .bind(new.schedule.data_interval_start)
+        .bind(new.schedule.data_interval_end)
+        .bind(new.schedule.backfill_id)
+        .bind(new.schedule.rerun_of.map(|id| id.0))
+        .bind(new.schedule.parent.map(|(run, _)| run.0))
+        .bind(new.schedule.parent.map(|(_, task)| task.0))
+        .bind(new.now)
+        .bind(new.actor)
+        .fetch_optional(&mut *conn)
+        .await?
+    });
+    let Some(run_id) = run_id else {
+        return Ok(None);
+    };
     let mut task_ids = vec![TaskInstanceId(0); new.task_names.len()];
-    // SQLite takes at most 32766 bound values per statement; 5 per task.
-    for (chunk_idx, chunk) in new.task_names.chunks(TASKS_PER_INSERT).enumerate() {
-        let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-            "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state) ",
-        );
-        insert.push_values(chunk.iter().enumerate(), |mut row, (offset, name)| {
-            row.push_bind(run_id)
-                .push_bind(name)
-                .push_bind((chunk_idx * TASKS_PER_INSERT + offset) as i64)
-                .push_bind(1_i64)
-                .push_bind("pending");
-        });
-        insert.push(" RETURNING id, task_idx");
-        for row in insert.build().fetch_all(&mut *tx).await? {
-            let id: i64 = row.try_get(0)?;
-            let idx: i64 = row.try_get(1)?;
-            if let Some(slot) = usize::try_from(idx).ok().and_then(|i| task_ids.get_mut(i)) {
-                *slot = TaskInstanceId(id);
+    on_tx!(tx, |conn| {
+        for (chunk_idx, chunk) in new.task_names.chunks(TASKS_PER_INSERT).enumerate() {
+            let mut insert = QueryBuilder::new(
+                "INSERT INTO task_instances (run_id, task_name, task_idx, attempt, state) ",
+            );
+            insert.push_values(chunk.iter().enumerate(), |mut row, (offset, name)| {
+                row.push_bind(run_id)
+                    .push_bind(name)
+                    .push_bind((chunk_idx * TASKS_PER_INSERT + offset) as i64)
+                    .push_bind(1_i64)
+                    .push_bind("pending");
+            });
+            insert.push(" RETURNING id, task_idx");
+            let created: Vec<(i64, i64)> = insert.build_query_as().fetch_all(&mut *conn).await?;
+            for (id, idx) in created {
+                if let Some(slot) = usize::try_from(idx).ok().and_then(|i| task_ids.get_mut(i)) {
+                    *slot = TaskInstanceId(id);
+                }
             }
         }
-    }
+    });
     let resource = format!("run/{run_id}");
     let entry = AuditEntry::new(
         new.actor,
@@ -230,24 +253,25 @@ pub(crate) async fn insert_run_with_tasks(
 
 /// The run a fire created for (job, logical date), not counting explicit reruns.
 pub(crate) async fn first_run_of(
-    tx: &mut sqlx::SqliteConnection,
+    tx: &mut WriteTx,
     job_id: JobId,
     logical_date: Option<DateTime<Utc>>,
 ) -> Result<RunId, StoreError> {
-    let id: i64 = sqlx::query(
-        "SELECT id FROM runs WHERE job_id = ? AND logical_date = ? AND rerun_of IS NULL",
-    )
-    .bind(job_id.0)
-    .bind(logical_date)
-    .fetch_one(tx)
-    .await?
-    .try_get(0)?;
+    let id: i64 = on_tx!(tx, |conn| {
+        sqlx::query_scalar(
+            "SELECT id FROM runs WHERE job_id = $1 AND logical_date = $2 AND rerun_of IS NULL",
+        )
+        .bind(job_id.0)
+        .bind(logical_date)
+        .fetch_one(&mut *conn)
+        .await?
+    });
     Ok(RunId(id))
 }
 
-pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
-    let state: String = row.try_get(5)?;
-    let params: String = row.try_get(7)?;
+pub(crate) fn run_from_row(row: &impl StoreRow) -> Result<RunRecord, StoreError> {
+    let state: String = row.value(5)?;
+    let params: String = row.value(7)?;
     let params = match serde_json::from_str::<serde_json::Value>(&params) {
         Ok(serde_json::Value::Object(map)) => map,
         _ => {
@@ -258,29 +282,29 @@ pub(crate) fn run_from_row(row: &SqliteRow) -> Result<RunRecord, StoreError> {
         }
     };
     Ok(RunRecord {
-        id: RunId(row.try_get(0)?),
-        job_id: JobId(row.try_get(1)?),
-        project: row.try_get(2)?,
-        job_name: row.try_get(3)?,
-        job_version: to_version(row.try_get(4)?)?,
+        id: RunId(row.value(0)?),
+        job_id: JobId(row.value(1)?),
+        project: row.value(2)?,
+        job_name: row.value(3)?,
+        job_version: to_version(row.value(4)?)?,
         state: RunState::parse(&state).ok_or_else(|| StoreError::Corrupt {
             what: "runs.state",
             message: format!("unknown state {state:?}"),
         })?,
-        trigger: row.try_get(6)?,
+        trigger: row.value(6)?,
         params,
-        logical_date: row.try_get(8)?,
-        cancel_requested: row.try_get(9)?,
-        created_at: row.try_get(10)?,
-        created_by: row.try_get(11)?,
-        started_at: row.try_get(12)?,
-        finished_at: row.try_get(13)?,
-        scheduled_at: row.try_get(14)?,
-        data_interval_start: row.try_get(15)?,
-        data_interval_end: row.try_get(16)?,
-        backfill_id: row.try_get(17)?,
-        rerun_of: row.try_get::<Option<i64>, _>(18)?.map(RunId),
-        parent_run_id: row.try_get::<Option<i64>, _>(19)?.map(RunId),
-        parent_task_id: row.try_get::<Option<i64>, _>(20)?.map(TaskInstanceId),
+        logical_date: row.value(8)?,
+        cancel_requested: row.value(9)?,
+        created_at: row.value(10)?,
+        created_by: row.value(11)?,
+        started_at: row.value(12)?,
+        finished_at: row.value(13)?,
+        scheduled_at: row.value(14)?,
+        data_interval_start: row.value(15)?,
+        data_interval_end: row.value(16)?,
+        backfill_id: row.value(17)?,
+        rerun_of: row.value::<Option<i64>>(18)?.map(RunId),
+        parent_run_id: row.value::<Option<i64>>(19)?.map(RunId),
+        parent_task_id: row.value::<Option<i64>>(20)?.map(TaskInstanceId),
     })
 }

@@ -2,17 +2,21 @@
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
+use crate::exec::{on_pool, on_tx};
 use crate::records::TokenRecord;
-use crate::sqlite::Store;
+use crate::row::StoreRow;
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
 
 /// The stored form of a token secret.
 pub fn hash_secret(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
     digest.iter().map(|b| format!("{b:02x}")).collect()
 }
+
+const INSERT_TOKEN: &str = "INSERT INTO api_tokens (name, kind, secret_sha256, created_at) \
+     VALUES ($1, $2, $3, $4) RETURNING id";
 
 impl Store {
     /// Stores a new token.
@@ -23,16 +27,15 @@ impl Store {
         secret: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenRecord, StoreError> {
-        let id: i64 = sqlx::query(
-            "INSERT INTO api_tokens (name, kind, secret_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-        )
-        .bind(name)
-        .bind(kind)
-        .bind(hash_secret(secret))
-        .bind(now)
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
+        let id: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar(INSERT_TOKEN)
+                .bind(name)
+                .bind(kind)
+                .bind(hash_secret(secret))
+                .bind(now)
+                .fetch_one(pool)
+                .await?
+        });
         Ok(TokenRecord {
             id,
             name: name.to_owned(),
@@ -51,16 +54,15 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<TokenRecord, StoreError> {
         let mut tx = self.write_tx().await?;
-        let id: i64 = sqlx::query(
-            "INSERT INTO api_tokens (name, kind, secret_sha256, created_at) VALUES (?, ?, ?, ?) RETURNING id",
-        )
-        .bind(name)
-        .bind(kind)
-        .bind(hash_secret(secret))
-        .bind(now)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
+        let id: i64 = on_tx!(&mut tx, |conn| {
+            sqlx::query_scalar(INSERT_TOKEN)
+                .bind(name)
+                .bind(kind)
+                .bind(hash_secret(secret))
+                .bind(now)
+                .fetch_one(&mut *conn)
+                .await?
+        });
         let resource = format!("token/{name}");
         write_audit(
             &mut tx,
@@ -78,17 +80,22 @@ impl Store {
 
     /// The token whose secret this is, if any.
     pub async fn find_token(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
-        let row = sqlx::query("SELECT id, name, kind FROM api_tokens WHERE secret_sha256 = ?")
-            .bind(hash_secret(secret))
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
-            Ok(TokenRecord {
-                id: row.try_get(0)?,
-                name: row.try_get(1)?,
-                kind: row.try_get(2)?,
-            })
+        on_pool!(self, |pool| {
+            sqlx::query("SELECT id, name, kind FROM api_tokens WHERE secret_sha256 = $1")
+                .bind(hash_secret(secret))
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(token_from_row)
+                .transpose()
         })
-        .transpose()
     }
+}
+
+fn token_from_row(row: &impl StoreRow) -> Result<TokenRecord, StoreError> {
+    Ok(TokenRecord {
+        id: row.value(0)?,
+        name: row.value(1)?,
+        kind: row.value(2)?,
+    })
 }

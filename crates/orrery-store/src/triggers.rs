@@ -4,13 +4,15 @@
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
-use crate::jobs::{JOB_COLUMNS, job_from_row, to_version};
+use crate::exec::{on_pool, on_tx};
+use crate::jobs::{JOB_COLUMNS, job_from_row};
 use crate::records::{OccurrenceRecord, ScheduledJobRecord, TriggerRecord};
+use crate::row::{StoreRow, to_version};
 use crate::runs::{NewRun, first_run_of, insert_run_with_tasks};
-use crate::sqlite::Store;
+use crate::store::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::QueryBuilder;
 use std::collections::HashMap;
 
 /// One nominal fire and what to do with it.
@@ -57,18 +59,28 @@ pub enum FireOutcome {
     Recorded,
 }
 
+const SCHEDULED_JOBS: &str = "FROM jobs j \
+     JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
+     LEFT JOIN job_triggers t ON t.job_id = j.id";
+
+const UPSERT_TRIGGER_TAIL: &str = " ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
+     next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at";
+
 impl Store {
     /// Every live job with its trigger row, if any.
     pub async fn scheduled_jobs(&self) -> Result<Vec<ScheduledJobRecord>, StoreError> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS}, t.version, t.next_fire_at, t.job_id FROM jobs j \
-             JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
-             LEFT JOIN job_triggers t ON t.job_id = j.id WHERE j.deleted_at IS NULL ORDER BY j.id"
+            "SELECT {JOB_COLUMNS}, t.version, t.next_fire_at, t.job_id {SCHEDULED_JOBS} \
+             WHERE j.deleted_at IS NULL ORDER BY j.id"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(scheduled_from_row).collect()
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(scheduled_from_row)
+                .collect()
+        })
     }
 
     /// Sets where a job's timer stands.
@@ -79,26 +91,30 @@ impl Store {
         next_fire_at: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        sqlx::query(
-            "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
-             next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
-        )
-        .bind(job_id.0)
-        .bind(version)
-        .bind(next_fire_at)
-        .bind(now)
-        .execute(&self.pool)
-        .await?;
+        let sql = format!(
+            "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) \
+             VALUES ($1, $2, $3, $4){UPSERT_TRIGGER_TAIL}"
+        );
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(job_id.0)
+                .bind(i64::from(version))
+                .bind(next_fire_at)
+                .bind(now)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
     /// Forgets a job's timer (its schedule was removed).
     pub async fn delete_trigger(&self, job_id: JobId) -> Result<(), StoreError> {
-        sqlx::query("DELETE FROM job_triggers WHERE job_id = ?")
-            .bind(job_id.0)
-            .execute(&self.pool)
-            .await?;
+        on_pool!(self, |pool| {
+            sqlx::query("DELETE FROM job_triggers WHERE job_id = $1")
+                .bind(job_id.0)
+                .execute(pool)
+                .await?;
+        });
         Ok(())
     }
 
@@ -144,40 +160,40 @@ impl Store {
             }
             all.push(outcomes);
         }
-        for chunk in ledger.chunks(ROWS_PER_STATEMENT) {
-            let mut insert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) ",
-            );
-            insert.push_values(
-                chunk,
-                |mut row, (job_id, nominal_at, outcome, run_id, reason)| {
-                    row.push_bind(job_id.0)
-                        .push_bind(*nominal_at)
-                        .push_bind(*outcome)
-                        .push_bind(*run_id)
-                        .push_bind(*reason)
+        let timers = last_per_job(batch);
+        on_tx!(&mut tx, |conn| {
+            for chunk in ledger.chunks(ROWS_PER_STATEMENT) {
+                let mut insert = QueryBuilder::new(
+                    "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) ",
+                );
+                insert.push_values(
+                    chunk,
+                    |mut row, (job_id, nominal_at, outcome, run_id, reason)| {
+                        row.push_bind(job_id.0)
+                            .push_bind(*nominal_at)
+                            .push_bind(*outcome)
+                            .push_bind(*run_id)
+                            .push_bind(*reason)
+                            .push_bind(now);
+                    },
+                );
+                insert.push(" ON CONFLICT (job_id, nominal_at) DO NOTHING");
+                insert.build().execute(&mut *conn).await?;
+            }
+            for chunk in timers.chunks(ROWS_PER_STATEMENT) {
+                let mut upsert = QueryBuilder::new(
+                    "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) ",
+                );
+                upsert.push_values(chunk, |mut row, job| {
+                    row.push_bind(job.job_id.0)
+                        .push_bind(i64::from(job.version))
+                        .push_bind(job.next_fire_at)
                         .push_bind(now);
-                },
-            );
-            insert.push(" ON CONFLICT (job_id, nominal_at) DO NOTHING");
-            insert.build().execute(&mut *tx).await?;
-        }
-        for chunk in batch.chunks(ROWS_PER_STATEMENT) {
-            let mut upsert: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) ",
-            );
-            upsert.push_values(chunk, |mut row, job| {
-                row.push_bind(job.job_id.0)
-                    .push_bind(job.version)
-                    .push_bind(job.next_fire_at)
-                    .push_bind(now);
-            });
-            upsert.push(
-                " ON CONFLICT (job_id) DO UPDATE SET version = excluded.version, \
-                 next_fire_at = excluded.next_fire_at, updated_at = excluded.updated_at",
-            );
-            upsert.build().execute(&mut *tx).await?;
-        }
+                });
+                upsert.push(UPSERT_TRIGGER_TAIL);
+                upsert.build().execute(&mut *conn).await?;
+            }
+        });
         tx.commit().await?;
         Ok(FiresStored {
             outcomes: all,
@@ -191,26 +207,19 @@ impl Store {
         job_id: JobId,
         limit: u32,
     ) -> Result<Vec<OccurrenceRecord>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT nominal_at, outcome, run_id, reason, recorded_at FROM occurrences WHERE job_id = ? \
-             ORDER BY nominal_at DESC LIMIT ?",
-        )
-        .bind(job_id.0)
-        .bind(limit)
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let run_id: Option<i64> = row.try_get(2)?;
-                Ok(OccurrenceRecord {
-                    nominal_at: row.try_get(0)?,
-                    outcome: row.try_get(1)?,
-                    run_id: run_id.map(RunId),
-                    reason: row.try_get(3)?,
-                    recorded_at: row.try_get(4)?,
-                })
-            })
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT nominal_at, outcome, run_id, reason, recorded_at FROM occurrences \
+                 WHERE job_id = $1 ORDER BY nominal_at DESC LIMIT $2",
+            )
+            .bind(job_id.0)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(occurrence_from_row)
             .collect()
+        })
     }
 
     /// Pauses or resumes a live job; `None` when there is no such job. The audit row
@@ -224,18 +233,22 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<crate::records::JobRecord>, StoreError> {
         let mut tx = self.write_tx().await?;
-        let row = sqlx::query(
-            "UPDATE jobs SET paused = ?, updated_at = ? WHERE project = ? AND name = ? AND deleted_at IS NULL \
-             RETURNING latest_version",
-        )
-        .bind(paused)
-        .bind(now)
-        .bind(project)
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { return Ok(None) };
-        let version = to_version(row.try_get(0)?)?;
+        let version: Option<i64> = on_tx!(&mut tx, |conn| {
+            sqlx::query_scalar(
+                "UPDATE jobs SET paused = $1, updated_at = $2 \
+                 WHERE project = $3 AND name = $4 AND deleted_at IS NULL RETURNING latest_version",
+            )
+            .bind(paused)
+            .bind(now)
+            .bind(project)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?
+        });
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        let version = to_version(version)?;
         let action = if paused { "job.pause" } else { "job.resume" };
         let resource = format!("job/{project}/{name}");
         write_audit(
@@ -252,14 +265,16 @@ impl Store {
 impl Store {
     /// A job's trigger row, if it has one.
     pub async fn trigger(&self, job_id: JobId) -> Result<Option<TriggerRecord>, StoreError> {
-        let row = sqlx::query("SELECT version, next_fire_at FROM job_triggers WHERE job_id = ?")
-            .bind(job_id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(|row| {
+        let row: Option<(i64, Option<DateTime<Utc>>)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT version, next_fire_at FROM job_triggers WHERE job_id = $1")
+                .bind(job_id.0)
+                .fetch_optional(pool)
+                .await?
+        });
+        row.map(|(version, next_fire_at)| {
             Ok(TriggerRecord {
-                version: to_version(row.try_get(0)?)?,
-                next_fire_at: row.try_get(1)?,
+                version: to_version(version)?,
+                next_fire_at,
             })
         })
         .transpose()
@@ -270,18 +285,13 @@ impl Store {
     /// Every live job's id, latest version and paused flag: the cheap check the
     /// scheduler makes each poll before reading any spec.
     pub async fn job_versions_brief(&self) -> Result<Vec<(JobId, u32, bool)>, StoreError> {
-        let rows =
-            sqlx::query("SELECT id, latest_version, paused FROM jobs WHERE deleted_at IS NULL")
-                .fetch_all(&self.pool)
-                .await?;
-        rows.iter()
-            .map(|row| {
-                Ok((
-                    JobId(row.try_get(0)?),
-                    to_version(row.try_get(1)?)?,
-                    row.try_get(2)?,
-                ))
-            })
+        let rows: Vec<(i64, i64, bool)> = on_pool!(self, |pool| {
+            sqlx::query_as("SELECT id, latest_version, paused FROM jobs WHERE deleted_at IS NULL")
+                .fetch_all(pool)
+                .await?
+        });
+        rows.into_iter()
+            .map(|(id, version, paused)| Ok((JobId(id), to_version(version)?, paused)))
             .collect()
     }
 
@@ -291,29 +301,58 @@ impl Store {
         job_id: JobId,
     ) -> Result<Option<ScheduledJobRecord>, StoreError> {
         let sql = format!(
-            "SELECT {JOB_COLUMNS}, t.version, t.next_fire_at, t.job_id FROM jobs j \
-             JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
-             LEFT JOIN job_triggers t ON t.job_id = j.id WHERE j.id = ? AND j.deleted_at IS NULL"
+            "SELECT {JOB_COLUMNS}, t.version, t.next_fire_at, t.job_id {SCHEDULED_JOBS} \
+             WHERE j.id = $1 AND j.deleted_at IS NULL"
         );
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(job_id.0)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.as_ref().map(scheduled_from_row).transpose()
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(job_id.0)
+                .fetch_optional(pool)
+                .await?
+                .as_ref()
+                .map(scheduled_from_row)
+                .transpose()
+        })
     }
 }
 
-fn scheduled_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<ScheduledJobRecord, StoreError> {
-    let has_trigger: Option<i64> = row.try_get(10)?;
+/// Each job's last entry in `batch`, in batch order: PostgreSQL refuses to upsert one
+/// row twice in a statement, and on SQLite the last one would win anyway.
+fn last_per_job<'b, 'a>(batch: &'b [JobFires<'a>]) -> Vec<&'b JobFires<'a>> {
+    let mut last: HashMap<i64, usize> = HashMap::with_capacity(batch.len());
+    for (position, job) in batch.iter().enumerate() {
+        last.insert(job.job_id.0, position);
+    }
+    batch
+        .iter()
+        .enumerate()
+        .filter(|(position, job)| last.get(&job.job_id.0) == Some(position))
+        .map(|(_, job)| job)
+        .collect()
+}
+
+fn scheduled_from_row(row: &impl StoreRow) -> Result<ScheduledJobRecord, StoreError> {
+    let has_trigger: Option<i64> = row.value(10)?;
     let trigger = match has_trigger {
         Some(_) => Some(TriggerRecord {
-            version: to_version(row.try_get(8)?)?,
-            next_fire_at: row.try_get(9)?,
+            version: to_version(row.value(8)?)?,
+            next_fire_at: row.value(9)?,
         }),
         None => None,
     };
     Ok(ScheduledJobRecord {
         job: job_from_row(row)?,
         trigger,
+    })
+}
+
+fn occurrence_from_row(row: &impl StoreRow) -> Result<OccurrenceRecord, StoreError> {
+    let run_id: Option<i64> = row.value(2)?;
+    Ok(OccurrenceRecord {
+        nominal_at: row.value(0)?,
+        outcome: row.value(1)?,
+        run_id: run_id.map(RunId),
+        reason: row.value(3)?,
+        recorded_at: row.value(4)?,
     })
 }

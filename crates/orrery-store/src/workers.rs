@@ -3,11 +3,12 @@
 
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
+use crate::exec::{on_pool, on_tx};
 use crate::records::WorkerRecord;
-use crate::sqlite::Store;
+use crate::row::{StoreRow, to_i64, to_u32, to_u64};
+use crate::store::Store;
 use chrono::{DateTime, Utc};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::QueryBuilder;
 use std::collections::BTreeMap;
 
 const WORKER_COLUMNS: &str = "id, name, group_name, labels, slots, cpu_millis, memory_bytes, gpus, \
@@ -33,33 +34,35 @@ impl Store {
             what: "worker labels",
             message: e.to_string(),
         })?;
-        sqlx::query(
-            "INSERT INTO workers (id, name, group_name, labels, slots, cpu_millis, memory_bytes, gpus, \
-             disk_bytes, version, state, running, registered_at, last_heartbeat_at, drain_requested) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-             ON CONFLICT (id) DO UPDATE SET name = excluded.name, group_name = excluded.group_name, \
-             labels = excluded.labels, slots = excluded.slots, cpu_millis = excluded.cpu_millis, \
-             memory_bytes = excluded.memory_bytes, gpus = excluded.gpus, disk_bytes = excluded.disk_bytes, \
-             version = excluded.version, state = excluded.state, running = excluded.running, \
-             registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at",
-        )
-        .bind(&worker.id)
-        .bind(&worker.name)
-        .bind(&worker.group)
-        .bind(labels)
-        .bind(worker.slots)
-        .bind(worker.cpu_millis)
-        .bind(to_i64(worker.memory_bytes))
-        .bind(worker.gpus)
-        .bind(to_i64(worker.disk_bytes))
-        .bind(&worker.version)
-        .bind(&worker.state)
-        .bind(worker.running)
-        .bind(worker.registered_at)
-        .bind(worker.last_heartbeat_at)
-        .bind(worker.drain_requested)
-        .execute(&self.pool)
-        .await?;
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "INSERT INTO workers (id, name, group_name, labels, slots, cpu_millis, memory_bytes, gpus, \
+                 disk_bytes, version, state, running, registered_at, last_heartbeat_at, drain_requested) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) \
+                 ON CONFLICT (id) DO UPDATE SET name = excluded.name, group_name = excluded.group_name, \
+                 labels = excluded.labels, slots = excluded.slots, cpu_millis = excluded.cpu_millis, \
+                 memory_bytes = excluded.memory_bytes, gpus = excluded.gpus, disk_bytes = excluded.disk_bytes, \
+                 version = excluded.version, state = excluded.state, running = excluded.running, \
+                 registered_at = excluded.registered_at, last_heartbeat_at = excluded.last_heartbeat_at",
+            )
+            .bind(&worker.id)
+            .bind(&worker.name)
+            .bind(&worker.group)
+            .bind(&labels)
+            .bind(i64::from(worker.slots))
+            .bind(i64::from(worker.cpu_millis))
+            .bind(to_i64(worker.memory_bytes))
+            .bind(i64::from(worker.gpus))
+            .bind(to_i64(worker.disk_bytes))
+            .bind(&worker.version)
+            .bind(&worker.state)
+            .bind(i64::from(worker.running))
+            .bind(worker.registered_at)
+            .bind(worker.last_heartbeat_at)
+            .bind(worker.drain_requested)
+            .execute(pool)
+            .await?;
+        });
         Ok(())
     }
 
@@ -72,19 +75,25 @@ impl Store {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
-        for chunk in workers.chunks(LIVENESS_PER_STATEMENT) {
-            let mut update: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "UPDATE workers SET state = v.column2, running = v.column3, last_heartbeat_at = v.column4 FROM (",
-            );
-            update.push_values(chunk, |mut row, worker| {
-                row.push_bind(worker.id.clone())
-                    .push_bind(worker.state.clone())
-                    .push_bind(worker.running)
-                    .push_bind(worker.last_heartbeat_at);
-            });
-            update.push(") AS v WHERE workers.id = v.column1");
-            update.build().execute(&mut *tx).await?;
-        }
+        on_tx!(&mut tx, |conn| {
+            for chunk in workers.chunks(LIVENESS_PER_STATEMENT) {
+                // Rows as a named common table expression, which both backends accept
+                // (see `tasks::UPDATE_TASKS_HEAD`).
+                let mut update =
+                    QueryBuilder::new("WITH v (id, state, running, last_heartbeat_at) AS (");
+                update.push_values(chunk, |mut row, worker| {
+                    row.push_bind(worker.id.as_str())
+                        .push_bind(worker.state.as_str())
+                        .push_bind(i64::from(worker.running))
+                        .push_bind(worker.last_heartbeat_at);
+                });
+                update.push(
+                    ") UPDATE workers SET state = v.state, running = v.running, \
+                     last_heartbeat_at = v.last_heartbeat_at FROM v WHERE workers.id = v.id",
+                );
+                update.build().execute(&mut *conn).await?;
+            }
+        });
         tx.commit().await?;
         Ok(())
     }
@@ -92,10 +101,14 @@ impl Store {
     /// Every known worker, by name then id.
     pub async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
         let sql = format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY name, id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .fetch_all(&self.pool)
-            .await?;
-        rows.iter().map(worker_from_row).collect()
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(worker_from_row)
+                .collect()
+        })
     }
 
     /// Asks the scheduler to drain the workers with this name or id; returns them.
@@ -107,29 +120,26 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Vec<WorkerRecord>, StoreError> {
         let mut tx = self.write_tx().await?;
-        sqlx::query(
-            "UPDATE workers SET drain_requested = 1 WHERE (name = ? OR id = ?) AND state <> 'lost'",
-        )
-        .bind(name_or_id)
-        .bind(name_or_id)
-        .execute(&mut *tx)
-        .await?;
         let sql = format!(
-            "SELECT {WORKER_COLUMNS} FROM workers WHERE (name = ? OR id = ?) AND state <> 'lost' ORDER BY id"
+            "UPDATE workers SET drain_requested = TRUE WHERE (name = $1 OR id = $1) AND state <> 'lost' \
+             RETURNING {WORKER_COLUMNS}"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(name_or_id)
-            .bind(name_or_id)
-            .fetch_all(&mut *tx)
-            .await?;
-        if rows.is_empty() {
+        let mut workers: Vec<WorkerRecord> = on_tx!(&mut tx, |conn| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(name_or_id)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(worker_from_row)
+                .collect::<Result<_, _>>()?
+        });
+        if workers.is_empty() {
             return Err(StoreError::NotFound {
                 kind: "worker",
                 id: name_or_id.to_owned(),
             });
         }
-        let workers: Vec<WorkerRecord> =
-            rows.iter().map(worker_from_row).collect::<Result<_, _>>()?;
+        workers.sort_by(|a, b| a.id.cmp(&b.id));
         for worker in &workers {
             let resource = format!("worker/{}", worker.id);
             write_audit(
@@ -145,43 +155,39 @@ impl Store {
 
     /// Ids of workers with a drain requested that are not draining yet.
     pub async fn pending_drains(&self) -> Result<Vec<String>, StoreError> {
-        let rows = sqlx::query(
-            "SELECT id FROM workers WHERE drain_requested = 1 AND state NOT IN ('draining', 'drained', 'lost')",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.iter()
-            .map(|row| row.try_get(0).map_err(StoreError::from))
-            .collect()
+        on_pool!(self, |pool| {
+            Ok(sqlx::query_scalar(
+                "SELECT id FROM workers WHERE drain_requested = TRUE \
+                 AND state NOT IN ('draining', 'drained', 'lost') ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?)
+        })
     }
 }
 
-fn worker_from_row(row: &SqliteRow) -> Result<WorkerRecord, StoreError> {
-    let labels: String = row.try_get(3)?;
+fn worker_from_row(row: &impl StoreRow) -> Result<WorkerRecord, StoreError> {
+    let labels: String = row.value(3)?;
     let labels: BTreeMap<String, String> =
         serde_json::from_str(&labels).map_err(|e| StoreError::Corrupt {
             what: "workers.labels",
             message: e.to_string(),
         })?;
     Ok(WorkerRecord {
-        id: row.try_get(0)?,
-        name: row.try_get(1)?,
-        group: row.try_get(2)?,
+        id: row.value(0)?,
+        name: row.value(1)?,
+        group: row.value(2)?,
         labels,
-        slots: row.try_get(4)?,
-        cpu_millis: row.try_get(5)?,
-        memory_bytes: u64::try_from(row.try_get::<i64, _>(6)?).unwrap_or(0),
-        gpus: row.try_get(7)?,
-        disk_bytes: u64::try_from(row.try_get::<i64, _>(8)?).unwrap_or(0),
-        version: row.try_get(9)?,
-        state: row.try_get(10)?,
-        running: row.try_get(11)?,
-        registered_at: row.try_get(12)?,
-        last_heartbeat_at: row.try_get(13)?,
-        drain_requested: row.try_get(14)?,
+        slots: to_u32(row.value(4)?, "workers.slots")?,
+        cpu_millis: to_u32(row.value(5)?, "workers.cpu_millis")?,
+        memory_bytes: to_u64(row.value(6)?),
+        gpus: to_u32(row.value(7)?, "workers.gpus")?,
+        disk_bytes: to_u64(row.value(8)?),
+        version: row.value(9)?,
+        state: row.value(10)?,
+        running: to_u32(row.value(11)?, "workers.running")?,
+        registered_at: row.value(12)?,
+        last_heartbeat_at: row.value(13)?,
+        drain_requested: row.value(14)?,
     })
-}
-
-fn to_i64(value: u64) -> i64 {
-    i64::try_from(value).unwrap_or(i64::MAX)
 }

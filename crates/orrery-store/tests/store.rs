@@ -1,12 +1,14 @@
-//! The store's contract on a real SQLite database in a temporary directory. Each
-//! backend must pass the same checks.
+//! The store's contract: every check runs on a fresh SQLite database and on a fresh
+//! PostgreSQL database (`backend_tests!`); both backends must pass the same checks.
 
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
 use orrery_core::state::{RunState, TaskState};
 use orrery_store::records::NewLogLine;
+use orrery_store::test_support::{TestBackend, TestStore};
 use orrery_store::{
     ApplyOutcome, JobApply, LogOwner, NewRun, RunListFilter, RunUpdate, Store, StoreError,
+    backend_tests,
 };
 
 fn at(seconds: i64) -> DateTime<Utc> {
@@ -32,12 +34,6 @@ async fn apply(
     store.apply_job(&apply).await
 }
 
-async fn open() -> (tempfile::TempDir, Store) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open store");
-    (dir, store)
-}
-
 async fn new_run(
     store: &Store,
     job: &str,
@@ -61,21 +57,33 @@ async fn new_run(
         .await
 }
 
-#[tokio::test]
-async fn apply_creates_then_versions_only_on_change() {
-    let (_dir, store) = open().await;
-    let first = apply(&store, "default", "j", "{\"v\":1}", "alice", at(0))
+backend_tests!(
+    apply_creates_then_versions_only_on_change,
+    deleting_a_job_keeps_its_runs_and_frees_its_name,
+    a_run_is_created_queued_with_a_pending_attempt_per_task,
+    a_second_run_for_the_same_logical_date_is_a_conflict,
+    commit_changes_updates_attempts_inserts_retries_and_moves_runs,
+    logs_read_back_in_order_by_task_and_after_a_cursor,
+    runs_list_newest_first_with_filters_and_cancel_is_recorded,
+    tokens_are_found_by_secret_and_stored_hashed,
+    data_survives_reopening,
+    a_run_with_ten_thousand_tasks_is_created_whole,
+);
+
+async fn apply_creates_then_versions_only_on_change(test: TestStore) {
+    let store = &test.store;
+    let first = apply(store, "default", "j", "{\"v\":1}", "alice", at(0))
         .await
         .expect("apply");
     let job_id = match first {
         ApplyOutcome::Created { job_id } => job_id,
         other => panic!("expected created, got {other:?}"),
     };
-    let same = apply(&store, "default", "j", "{\"v\":1}", "alice", at(1))
+    let same = apply(store, "default", "j", "{\"v\":1}", "alice", at(1))
         .await
         .expect("apply");
     assert_eq!(same, ApplyOutcome::Unchanged { job_id, version: 1 });
-    let changed = apply(&store, "default", "j", "{\"v\":2}", "bob", at(2))
+    let changed = apply(store, "default", "j", "{\"v\":2}", "bob", at(2))
         .await
         .expect("apply");
     assert_eq!(changed, ApplyOutcome::Updated { job_id, version: 2 });
@@ -89,7 +97,7 @@ async fn apply_creates_then_versions_only_on_change() {
         vec![(2, "{\"v\":2}", "bob"), (1, "{\"v\":1}", "alice")]
     );
     // Same name in another project is another job.
-    let other = apply(&store, "other", "j", "{\"v\":1}", "alice", at(3))
+    let other = apply(store, "other", "j", "{\"v\":1}", "alice", at(3))
         .await
         .expect("apply");
     assert!(matches!(other, ApplyOutcome::Created { .. }));
@@ -103,13 +111,12 @@ async fn apply_creates_then_versions_only_on_change() {
     );
 }
 
-#[tokio::test]
-async fn deleting_a_job_keeps_its_runs_and_frees_its_name() {
-    let (_dir, store) = open().await;
-    apply(&store, "default", "j", "{}", "t", at(0))
+async fn deleting_a_job_keeps_its_runs_and_frees_its_name(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    let run = new_run(&store, "j", None).await.expect("run");
+    let run = new_run(store, "j", None).await.expect("run");
     assert!(
         store
             .delete_job("default", "j", "t", at(1))
@@ -131,19 +138,18 @@ async fn deleting_a_job_keeps_its_runs_and_frees_its_name() {
     );
     let kept = store.get_run(run).await.expect("get").expect("run kept");
     assert_eq!(kept.job_name, "j");
-    let again = apply(&store, "default", "j", "{}", "t", at(3))
+    let again = apply(store, "default", "j", "{}", "t", at(3))
         .await
         .expect("re-create");
     assert!(matches!(again, ApplyOutcome::Created { .. }));
 }
 
-#[tokio::test]
-async fn a_run_is_created_queued_with_a_pending_attempt_per_task() {
-    let (_dir, store) = open().await;
-    apply(&store, "default", "j", "{}", "t", at(0))
+async fn a_run_is_created_queued_with_a_pending_attempt_per_task(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    let id = new_run(&store, "j", None).await.expect("run");
+    let id = new_run(store, "j", None).await.expect("run");
     let run = store.get_run(id).await.expect("get").expect("exists");
     assert_eq!(
         (run.state, run.job_version, run.trigger.as_str()),
@@ -164,30 +170,28 @@ async fn a_run_is_created_queued_with_a_pending_attempt_per_task() {
     assert_eq!(store.active_runs().await.expect("active").len(), 1);
 }
 
-#[tokio::test]
-async fn a_second_run_for_the_same_logical_date_is_a_conflict() {
-    let (_dir, store) = open().await;
-    apply(&store, "default", "j", "{}", "t", at(0))
+async fn a_second_run_for_the_same_logical_date_is_a_conflict(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    new_run(&store, "j", Some(at(100))).await.expect("first");
-    let second = new_run(&store, "j", Some(at(100))).await;
+    new_run(store, "j", Some(at(100))).await.expect("first");
+    let second = new_run(store, "j", Some(at(100))).await;
     assert!(
         matches!(second, Err(StoreError::Conflict { .. })),
         "{second:?}"
     );
     // Manual runs have no logical date and never conflict.
-    new_run(&store, "j", None).await.expect("manual");
-    new_run(&store, "j", None).await.expect("manual");
+    new_run(store, "j", None).await.expect("manual");
+    new_run(store, "j", None).await.expect("manual");
 }
 
-#[tokio::test]
-async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs() {
-    let (_dir, store) = open().await;
-    apply(&store, "default", "j", "{}", "t", at(0))
+async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    let id = new_run(&store, "j", None).await.expect("run");
+    let id = new_run(store, "j", None).await.expect("run");
     let mut tasks = store.run_tasks(id).await.expect("tasks");
     tasks[0].state = TaskState::Failed;
     tasks[0].exit_code = Some(2);
@@ -231,13 +235,12 @@ async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs() {
     );
 }
 
-#[tokio::test]
-async fn logs_read_back_in_order_by_task_and_after_a_cursor() {
-    let (_dir, store) = open().await;
-    apply(&store, "default", "j", "{}", "t", at(0))
+async fn logs_read_back_in_order_by_task_and_after_a_cursor(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    let id = new_run(&store, "j", None).await.expect("run");
+    let id = new_run(store, "j", None).await.expect("run");
     let tasks = store.run_tasks(id).await.expect("tasks");
     for (task, n) in [(&tasks[0], 3), (&tasks[1], 2)] {
         let lines: Vec<NewLogLine> = (0..n)
@@ -274,18 +277,17 @@ async fn logs_read_back_in_order_by_task_and_after_a_cursor() {
     assert_eq!(page.len(), 2);
 }
 
-#[tokio::test]
-async fn runs_list_newest_first_with_filters_and_cancel_is_recorded() {
-    let (_dir, store) = open().await;
-    apply(&store, "default", "j", "{}", "t", at(0))
+async fn runs_list_newest_first_with_filters_and_cancel_is_recorded(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    apply(&store, "default", "k", "{}", "t", at(0))
+    apply(store, "default", "k", "{}", "t", at(0))
         .await
         .expect("apply");
-    let r1 = new_run(&store, "j", None).await.expect("run");
-    let r2 = new_run(&store, "k", None).await.expect("run");
-    let r3 = new_run(&store, "j", None).await.expect("run");
+    let r1 = new_run(store, "j", None).await.expect("run");
+    let r2 = new_run(store, "k", None).await.expect("run");
+    let r3 = new_run(store, "j", None).await.expect("run");
     let all = store
         .list_runs(&RunListFilter {
             limit: 10,
@@ -327,9 +329,8 @@ async fn runs_list_newest_first_with_filters_and_cancel_is_recorded() {
     );
 }
 
-#[tokio::test]
-async fn tokens_are_found_by_secret_and_stored_hashed() {
-    let (dir, store) = open().await;
+async fn tokens_are_found_by_secret_and_stored_hashed(test: TestStore) {
+    let store = &test.store;
     store
         .create_token("admin", "admin", "s3cret-value", at(0))
         .await
@@ -345,43 +346,54 @@ async fn tokens_are_found_by_secret_and_stored_hashed() {
     );
     assert!(store.find_token("other").await.expect("find").is_none());
     store.close().await;
-    let raw = std::fs::read(dir.path().join("orrery.db")).expect("db file");
-    let needle = b"s3cret-value";
-    assert!(
-        !raw.windows(needle.len()).any(|w| w == needle),
-        "secret stored in clear"
-    );
+    let sql = "SELECT secret_sha256 FROM api_tokens";
+    let stored: Vec<String> = match test.backend() {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&test.url())
+                .await
+                .expect("raw connect");
+            sqlx::query_scalar(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("raw read")
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&test.url())
+                .await
+                .expect("raw connect");
+            sqlx::query_scalar(sql)
+                .fetch_all(&pool)
+                .await
+                .expect("raw read")
+        }
+    };
+    assert_eq!(stored, vec![orrery_store::hash_secret("s3cret-value")]);
+    if let Some(file) = test.sqlite_file() {
+        let raw = std::fs::read(file).expect("db file");
+        let needle = b"s3cret-value";
+        assert!(
+            !raw.windows(needle.len()).any(|w| w == needle),
+            "secret stored in clear"
+        );
+    }
 }
 
-#[tokio::test]
-async fn data_survives_reopening() {
-    let (dir, store) = open().await;
-    apply(&store, "default", "j", "{}", "t", at(0))
+async fn data_survives_reopening(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
-    let id = new_run(&store, "j", None).await.expect("run");
+    let id = new_run(store, "j", None).await.expect("run");
     store.close().await;
-    let store = Store::open(dir.path()).await.expect("reopen");
+    let store = test.reopen().await.expect("reopen");
     assert!(store.get_run(id).await.expect("get").is_some());
     assert_eq!(store.list_jobs().await.expect("jobs").len(), 1);
+    store.close().await;
 }
 
-#[tokio::test]
-async fn an_unwritable_location_is_a_clear_open_error() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let file = dir.path().join("not-a-dir");
-    std::fs::write(&file, "x").expect("write");
-    let error = Store::open(&file)
-        .await
-        .expect_err("cannot open under a file");
-    assert!(matches!(error, StoreError::Open { .. }), "{error}");
-    assert!(error.to_string().contains("not-a-dir"), "{error}");
-}
-
-#[tokio::test]
-async fn a_run_with_ten_thousand_tasks_is_created_whole() {
-    let (_dir, store) = open().await;
-    apply(&store, "default", "wide", "{}", "t", at(0))
+async fn a_run_with_ten_thousand_tasks_is_created_whole(test: TestStore) {
+    let store = &test.store;
+    apply(store, "default", "wide", "{}", "t", at(0))
         .await
         .expect("apply");
     let job = store

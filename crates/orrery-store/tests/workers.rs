@@ -1,8 +1,10 @@
-//! The store's contract for workers: registrations, liveness and drain requests.
+//! The store's contract for workers: registrations, liveness and drain requests, on
+//! both backends.
 
 use chrono::{DateTime, Utc};
 use orrery_store::records::WorkerRecord;
-use orrery_store::{Store, StoreError, WorkerLiveness};
+use orrery_store::test_support::TestStore;
+use orrery_store::{StoreError, WorkerLiveness, backend_tests};
 
 fn at(seconds: i64) -> DateTime<Utc> {
     DateTime::from_timestamp(1_800_000_000 + seconds, 0).unwrap_or_default()
@@ -28,10 +30,14 @@ fn worker(id: &str, name: &str) -> WorkerRecord {
     }
 }
 
-#[tokio::test]
-async fn registrations_liveness_and_drains_round_trip() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let store = Store::open(dir.path()).await.expect("open store");
+backend_tests!(
+    registrations_liveness_and_drains_round_trip,
+    a_drain_by_name_covers_every_live_worker_of_that_name,
+    liveness_of_thousands_of_workers_is_written_in_one_call,
+);
+
+async fn registrations_liveness_and_drains_round_trip(test: TestStore) {
+    let store = &test.store;
     store
         .upsert_worker(&worker("w1", "alpha"))
         .await
@@ -85,4 +91,71 @@ async fn registrations_liveness_and_drains_round_trip() {
         }
         other => panic!("expected not found, got {other:?}"),
     }
+}
+
+async fn a_drain_by_name_covers_every_live_worker_of_that_name(test: TestStore) {
+    let store = &test.store;
+    for id in ["w3", "w1", "w2"] {
+        store
+            .upsert_worker(&worker(id, "same"))
+            .await
+            .expect("insert");
+    }
+    let mut lost = worker("w0", "same");
+    lost.state = "lost".to_owned();
+    store.upsert_worker(&lost).await.expect("insert");
+    let drained = store
+        .request_drain("same", "admin", at(1))
+        .await
+        .expect("drain");
+    let ids: Vec<&str> = drained.iter().map(|w| w.id.as_str()).collect();
+    assert_eq!(ids, ["w1", "w2", "w3"]);
+    assert!(drained.iter().all(|w| w.drain_requested));
+    assert_eq!(
+        store.pending_drains().await.expect("pending"),
+        ["w1", "w2", "w3"]
+    );
+    // Once the scheduler has started draining them they are no longer pending.
+    let liveness: Vec<WorkerLiveness> = ["w1", "w2"]
+        .iter()
+        .map(|id| WorkerLiveness {
+            id: (*id).to_owned(),
+            state: "draining".to_owned(),
+            running: 1,
+            last_heartbeat_at: at(2),
+        })
+        .collect();
+    store
+        .update_worker_liveness(&liveness)
+        .await
+        .expect("liveness");
+    assert_eq!(store.pending_drains().await.expect("pending"), ["w3"]);
+}
+
+async fn liveness_of_thousands_of_workers_is_written_in_one_call(test: TestStore) {
+    let store = &test.store;
+    let ids: Vec<String> = (0..5_000).map(|i| format!("w{i:05}")).collect();
+    for id in ids.iter().take(3) {
+        store.upsert_worker(&worker(id, id)).await.expect("insert");
+    }
+    let liveness: Vec<WorkerLiveness> = ids
+        .iter()
+        .map(|id| WorkerLiveness {
+            id: id.clone(),
+            state: "connected".to_owned(),
+            running: 7,
+            last_heartbeat_at: at(9),
+        })
+        .collect();
+    store
+        .update_worker_liveness(&liveness)
+        .await
+        .expect("liveness");
+    let workers = store.workers().await.expect("list");
+    assert_eq!(workers.len(), 3, "unknown ids are ignored");
+    assert!(
+        workers
+            .iter()
+            .all(|w| w.running == 7 && w.last_heartbeat_at == at(9))
+    );
 }

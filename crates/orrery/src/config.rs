@@ -68,7 +68,12 @@ pub struct TlsFiles {
 /// Everything `orrery server` needs.
 #[derive(Clone, Debug)]
 pub struct ServerConfig {
+    /// Holds the admin token and the endpoint file, and the SQLite database unless
+    /// `database` names another.
     pub data_dir: PathBuf,
+    /// URL of the database, `postgres://user:password@host:port/name` (or
+    /// `sqlite://path`); `None` keeps a SQLite file in `data_dir`.
+    pub database: Option<String>,
     /// Port 0 picks a free port (tests).
     pub listen: SocketAddr,
     /// Tasks the embedded worker runs at once.
@@ -108,6 +113,7 @@ impl ServerConfig {
     pub fn new(data_dir: impl Into<PathBuf>) -> Self {
         Self {
             data_dir: data_dir.into(),
+            database: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
             worker_slots: 16,
             worker_name: "embedded".to_owned(),

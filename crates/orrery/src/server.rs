@@ -118,7 +118,10 @@ pub async fn start_server(
         ));
     }
     crate::metrics::metrics_handle();
-    let store = Store::open(&config.data_dir).await?;
+    let store = match &config.database {
+        Some(url) => Store::connect(url).await?,
+        None => Store::open(&config.data_dir).await?,
+    };
     let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
 

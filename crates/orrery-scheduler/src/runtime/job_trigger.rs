@@ -22,7 +22,8 @@ pub(crate) struct JobTrigger {
     /// The job's spec at `version`, while the next fire is near; shared with the runs
     /// it creates.
     pub(crate) spec: Option<Arc<JobSpec>>,
-    pub(crate) compiled: Option<CompiledSchedule>,
+    /// Boxed: an absent schedule then costs a pointer, not the schedule's inline size.
+    pub(crate) compiled: Option<Box<CompiledSchedule>>,
 }
 
 /// A job whose next fire is closer than this keeps its spec and compiled schedule.
@@ -44,10 +45,10 @@ impl JobTrigger {
                 path: "schedule",
                 message: "the job's spec is not loaded or has no schedule".to_owned(),
             })?;
-            self.compiled = Some(compile(spec, default_tz)?);
+            self.compiled = Some(Box::new(compile(spec, default_tz)?));
         }
         self.compiled
-            .as_ref()
+            .as_deref()
             .ok_or_else(|| ScheduleError::Invalid {
                 path: "schedule",
                 message: "not compiled".to_owned(),

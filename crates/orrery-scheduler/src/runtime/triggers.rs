@@ -137,7 +137,7 @@ impl Driver {
             paused,
             next_fire_at,
             spec: Some(spec),
-            compiled: Some(schedule),
+            compiled: Some(Box::new(schedule)),
         };
         trigger.trim(now);
         self.drop_trigger(job_id);

@@ -55,7 +55,8 @@ pub(crate) enum OutputFormat {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum Command {
-    /// Run the all-in-one server: API, scheduler and an embedded worker, on SQLite.
+    /// Run the all-in-one server: API, scheduler and an embedded worker, on SQLite or
+    /// PostgreSQL.
     Server(ServerArgs),
     /// Create or update jobs from a spec file or every spec in a directory.
     Apply(ApplyArgs),
@@ -210,6 +211,10 @@ pub(crate) struct ServerArgs {
     /// A YAML config file with any of the settings below (snake_case keys).
     #[arg(long, env = "ORRERY_CONFIG")]
     pub(crate) config: Option<std::path::PathBuf>,
+    /// Database URL, e.g. postgres://orrery:PASSWORD@db.example:5432/orrery
+    /// [default: a SQLite file in the data directory].
+    #[arg(long, env = "ORRERY_DATABASE", hide_env_values = true)]
+    pub(crate) database: Option<String>,
     /// Address to listen on [default: 127.0.0.1:7070, loopback only].
     #[arg(long, env = "ORRERY_LISTEN")]
     pub(crate) listen: Option<SocketAddr>,

@@ -18,10 +18,14 @@ pub(crate) async fn serve(
     let mut server = start_server(&config, Arc::new(SystemClock))
         .await
         .context("start the server")?;
+    let data = match &config.database {
+        Some(_) => "data in PostgreSQL".to_owned(),
+        None => format!("data in {}", config.data_dir.display()),
+    };
     eprintln!(
-        "orrery is listening on {} (data in {}, admin token in {})",
+        "orrery is listening on {} and for workers on {} ({data}, admin token in {})",
         server.url(),
-        config.data_dir.display(),
+        server.grpc_url(),
         config
             .data_dir
             .join(orrery::config::ADMIN_TOKEN_FILE)

@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 #[serde(deny_unknown_fields)]
 struct FileConfig {
     data_dir: Option<PathBuf>,
+    database: Option<String>,
     listen: Option<SocketAddr>,
     worker_slots: Option<u32>,
     max_log_bytes: Option<u64>,
@@ -43,6 +44,13 @@ pub(crate) fn server_config(
         .or(file.data_dir)
         .unwrap_or_else(|| PathBuf::from(orrery::config::DEFAULT_DATA_DIR));
     let mut config = ServerConfig::new(data_dir);
+    if let Some(url) = args.database.clone().or(file.database) {
+        anyhow::ensure!(
+            !url.trim().is_empty(),
+            "database: give a URL such as postgres://user@host/orrery, or leave it out for SQLite"
+        );
+        config.database = Some(url);
+    }
     if let Some(listen) = args.listen.or(file.listen) {
         config.listen = listen;
     }

@@ -1,0 +1,379 @@
+//! The store's contract for schedules on both backends: timers, fires and their
+//! ledger, pausing, calendars and backfills.
+
+mod common;
+
+use common::{at, create_run, job, names, run_of};
+use orrery_core::state::RunState;
+use orrery_store::test_support::TestStore;
+use orrery_store::{
+    FireOutcome, JobFires, NewBackfill, PlannedFire, RunUpdate, StoreError, backend_tests,
+};
+
+backend_tests!(
+    timers_are_set_replaced_and_deleted,
+    fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer,
+    a_batch_naming_a_job_twice_keeps_its_last_timer,
+    pausing_is_audited_and_seen_by_the_cheap_poll,
+    calendars_are_created_replaced_and_listed_by_name,
+    backfills_create_missing_runs_and_rerun_failed_ones,
+);
+
+async fn timers_are_set_replaced_and_deleted(test: TestStore) {
+    let store = &test.store;
+    let job = job(store, "tick", "{}").await;
+    assert_eq!(store.trigger(job.id).await.expect("trigger"), None);
+    store
+        .set_trigger(job.id, 1, Some(at(60)), at(0))
+        .await
+        .expect("set");
+    let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
+    assert_eq!((trigger.version, trigger.next_fire_at), (1, Some(at(60))));
+    store
+        .set_trigger(job.id, 2, None, at(1))
+        .await
+        .expect("replace");
+    let scheduled = store
+        .scheduled_job(job.id)
+        .await
+        .expect("scheduled job")
+        .expect("live job");
+    let trigger = scheduled.trigger.expect("trigger");
+    assert_eq!((trigger.version, trigger.next_fire_at), (2, None));
+    assert_eq!(scheduled.job, job);
+    let all = store.scheduled_jobs().await.expect("scheduled jobs");
+    assert_eq!(all.len(), 1);
+    store.delete_trigger(job.id).await.expect("delete");
+    assert_eq!(store.trigger(job.id).await.expect("trigger"), None);
+    let scheduled = store
+        .scheduled_job(job.id)
+        .await
+        .expect("get")
+        .expect("job");
+    assert_eq!(scheduled.trigger, None);
+}
+
+async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: TestStore) {
+    let store = &test.store;
+    let job = job(store, "tick", "{}").await;
+    let names = names(2);
+    let params = serde_json::Map::new();
+    let batch = |next: i64| {
+        vec![JobFires {
+            job_id: job.id,
+            version: 1,
+            fires: vec![
+                PlannedFire {
+                    nominal_at: at(100),
+                    outcome: "fired",
+                    reason: None,
+                    run: Some(run_of(&job, &names, &params, Some(at(100)))),
+                },
+                PlannedFire {
+                    nominal_at: at(160),
+                    outcome: "missed",
+                    reason: Some("the server was down".to_owned()),
+                    run: None,
+                },
+            ],
+            next_fire_at: Some(at(next)),
+        }]
+    };
+    let stored = store
+        .record_fires(&batch(220), at(200))
+        .await
+        .expect("fires");
+    let run_id = match stored.outcomes[..] {
+        [ref outcomes] => match outcomes[..] {
+            [FireOutcome::Created(id), FireOutcome::Recorded] => id,
+            ref other => panic!("unexpected outcomes {other:?}"),
+        },
+        ref other => panic!("one job expected, got {other:?}"),
+    };
+    let task_ids: Vec<_> = store
+        .run_tasks(run_id)
+        .await
+        .expect("tasks")
+        .iter()
+        .filter_map(|t| t.id)
+        .collect();
+    assert_eq!(stored.created_tasks.get(&run_id), Some(&task_ids));
+    let run = store.get_run(run_id).await.expect("get").expect("run");
+    assert_eq!(
+        (run.logical_date, run.scheduled_at, run.trigger.as_str()),
+        (Some(at(100)), Some(at(100)), "schedule")
+    );
+
+    // Another process fires the same times: the run and the ledger stay as they are.
+    let again = store
+        .record_fires(&batch(280), at(201))
+        .await
+        .expect("fires");
+    assert_eq!(
+        again.outcomes,
+        vec![vec![
+            FireOutcome::AlreadyExisted(run_id),
+            FireOutcome::Recorded
+        ]]
+    );
+    assert!(again.created_tasks.is_empty());
+    let ledger = store.list_occurrences(job.id, 10).await.expect("ledger");
+    let summary: Vec<_> = ledger
+        .iter()
+        .map(|o| {
+            (
+                o.nominal_at,
+                o.outcome.as_str(),
+                o.run_id,
+                o.reason.as_deref(),
+                o.recorded_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (
+                at(160),
+                "missed",
+                None,
+                Some("the server was down"),
+                at(200)
+            ),
+            (at(100), "fired", Some(run_id), None, at(200)),
+        ]
+    );
+    assert_eq!(
+        store
+            .list_occurrences(job.id, 1)
+            .await
+            .expect("ledger")
+            .len(),
+        1
+    );
+    let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
+    assert_eq!(trigger.next_fire_at, Some(at(280)));
+}
+
+async fn a_batch_naming_a_job_twice_keeps_its_last_timer(test: TestStore) {
+    let store = &test.store;
+    let job = job(store, "tick", "{}").await;
+    let entry = |next: i64| JobFires {
+        job_id: job.id,
+        version: 1,
+        fires: Vec::new(),
+        next_fire_at: Some(at(next)),
+    };
+    store
+        .record_fires(&[entry(60), entry(120)], at(0))
+        .await
+        .expect("fires");
+    let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
+    assert_eq!(trigger.next_fire_at, Some(at(120)));
+}
+
+async fn pausing_is_audited_and_seen_by_the_cheap_poll(test: TestStore) {
+    let store = &test.store;
+    let job = job(store, "tick", "{}").await;
+    assert_eq!(
+        store.job_versions_brief().await.expect("brief"),
+        vec![(job.id, 1, false)]
+    );
+    let paused = store
+        .set_paused("default", "tick", true, "alice", at(5))
+        .await
+        .expect("pause")
+        .expect("job");
+    assert!(paused.paused);
+    assert_eq!(paused.updated_at, at(5));
+    assert_eq!(
+        store.job_versions_brief().await.expect("brief"),
+        vec![(job.id, 1, true)]
+    );
+    let audit = store.list_audit(1).await.expect("audit");
+    assert_eq!(
+        (
+            audit[0].action.as_str(),
+            audit[0].before_version,
+            audit[0].after_version
+        ),
+        ("job.pause", Some(1), Some(1))
+    );
+    // A new version that does not mention pausing keeps the flag; one that does sets it.
+    let apply = |spec: &'static str, paused: Option<bool>| orrery_store::JobApply {
+        project: "default",
+        name: "tick",
+        canonical_spec: spec,
+        paused,
+        actor: "test",
+        now: at(6),
+    };
+    store
+        .apply_job(&apply("{\"v\":2}", None))
+        .await
+        .expect("apply");
+    assert!(
+        store
+            .find_job("default", "tick")
+            .await
+            .expect("find")
+            .expect("job")
+            .paused
+    );
+    store
+        .apply_job(&apply("{\"v\":3}", Some(false)))
+        .await
+        .expect("apply");
+    assert!(
+        !store
+            .find_job("default", "tick")
+            .await
+            .expect("find")
+            .expect("job")
+            .paused
+    );
+    assert!(
+        store
+            .set_paused("default", "nope", true, "alice", at(7))
+            .await
+            .expect("pause")
+            .is_none()
+    );
+}
+
+async fn calendars_are_created_replaced_and_listed_by_name(test: TestStore) {
+    let store = &test.store;
+    for name in ["holidays", "Closures", "audits"] {
+        assert!(
+            store
+                .apply_calendar("default", name, "{\"dates\":[]}", "alice", at(0))
+                .await
+                .expect("create")
+        );
+    }
+    assert!(
+        !store
+            .apply_calendar("default", "holidays", "{\"dates\":[]}", "alice", at(1))
+            .await
+            .expect("unchanged")
+    );
+    assert!(
+        store
+            .apply_calendar(
+                "default",
+                "holidays",
+                "{\"dates\":[\"2027-01-01\"]}",
+                "bob",
+                at(2)
+            )
+            .await
+            .expect("replace")
+    );
+    let calendars = store.list_calendars("default").await.expect("list");
+    let listed: Vec<(&str, bool)> = calendars
+        .iter()
+        .map(|c| (c.name.as_str(), c.spec.contains("2027")))
+        .collect();
+    // Byte order on both backends: upper case first.
+    assert_eq!(
+        listed,
+        vec![("Closures", false), ("audits", false), ("holidays", true)]
+    );
+    assert_eq!(calendars[2].updated_at, at(2));
+    assert!(
+        store
+            .list_calendars("other")
+            .await
+            .expect("list")
+            .is_empty()
+    );
+    let audit = store.list_audit(10).await.expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        vec![
+            "calendar.update",
+            "calendar.create",
+            "calendar.create",
+            "calendar.create"
+        ]
+    );
+}
+
+async fn backfills_create_missing_runs_and_rerun_failed_ones(test: TestStore) {
+    let store = &test.store;
+    let job = job(store, "daily", "{}").await;
+    let names = names(1);
+    let params = serde_json::Map::new();
+    let original = create_run(store, &job, &names, Some(at(100))).await;
+    store
+        .commit_changes(
+            &mut [],
+            &[RunUpdate {
+                id: original,
+                state: RunState::Failed,
+                started_at: Some(at(101)),
+                finished_at: Some(at(102)),
+            }],
+        )
+        .await
+        .expect("fail the run");
+    let backfill = |rerun_failed: bool| NewBackfill {
+        job_id: job.id,
+        range_start: at(100),
+        range_end: at(200),
+        parallelism: 3,
+        rerun_failed,
+        actor: "alice",
+        now: at(300),
+    };
+    let runs = vec![
+        run_of(&job, &names, &params, Some(at(100))),
+        run_of(&job, &names, &params, Some(at(200))),
+    ];
+    let (id, outcomes) = store
+        .create_backfill(&backfill(true), &runs)
+        .await
+        .expect("backfill");
+    let id = id.expect("a backfill that created runs is recorded");
+    let (rerun, fresh) = match outcomes[..] {
+        [FireOutcome::Created(rerun), FireOutcome::Created(fresh)] => (rerun, fresh),
+        ref other => panic!("unexpected outcomes {other:?}"),
+    };
+    let rerun = store.get_run(rerun).await.expect("get").expect("run");
+    assert_eq!(
+        (rerun.rerun_of, rerun.backfill_id, rerun.logical_date),
+        (Some(original), Some(id), Some(at(100)))
+    );
+    let fresh = store.get_run(fresh).await.expect("get").expect("run");
+    assert_eq!((fresh.rerun_of, fresh.backfill_id), (None, Some(id)));
+    assert_eq!(
+        store.backfill_parallelism(id).await.expect("parallelism"),
+        3
+    );
+    assert_eq!(
+        store.list_audit(1).await.expect("audit")[0].action,
+        "backfill.create"
+    );
+
+    // Every fire has a run now: nothing is written, not even the backfill.
+    let (none, outcomes) = store
+        .create_backfill(&backfill(false), &runs)
+        .await
+        .expect("backfill");
+    assert_eq!(none, None);
+    assert_eq!(
+        outcomes,
+        vec![
+            FireOutcome::AlreadyExisted(original),
+            FireOutcome::AlreadyExisted(fresh.id)
+        ]
+    );
+    assert!(matches!(
+        store.backfill_parallelism(id + 1).await,
+        Err(StoreError::NotFound {
+            kind: "backfill",
+            ..
+        })
+    ));
+}

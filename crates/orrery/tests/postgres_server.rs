@@ -1,0 +1,175 @@
+//! The real binary on PostgreSQL: `orrery server --database <url>` runs a job end to
+//! end with everything stored in PostgreSQL, and a database it cannot reach stops it
+//! at once with a message naming the host (never the password).
+
+use orrery_store::Store;
+use orrery_store::test_support::TestDatabase;
+use orrery_testkit::{eventually, repo_root};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_orrery");
+
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime for the test's own database calls")
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `orrery server` on `database`, with its token and endpoint files in `data_dir`.
+struct ServerProcess {
+    child: Child,
+    data_dir: PathBuf,
+}
+
+impl ServerProcess {
+    fn start(data_dir: &Path, database: &str) -> ServerProcess {
+        let child = Command::new(BIN)
+            .args([
+                "server",
+                "--listen",
+                "127.0.0.1:0",
+                "--grpc-listen",
+                "127.0.0.1:0",
+                "--database",
+                database,
+            ])
+            .arg("--data-dir")
+            .arg(data_dir)
+            .env("ORRERY_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn orrery server");
+        let server = ServerProcess {
+            child,
+            data_dir: data_dir.to_owned(),
+        };
+        eventually("the server to listen", Duration::from_secs(30), || {
+            server.cli(&["job", "list"]).status.success().then_some(())
+        });
+        server
+    }
+
+    fn cli(&self, args: &[&str]) -> Output {
+        Command::new(BIN)
+            .arg("--data-dir")
+            .arg(&self.data_dir)
+            .args(args)
+            .env_remove("ORRERY_SERVER")
+            .env_remove("ORRERY_TOKEN")
+            .current_dir(repo_root())
+            .output()
+            .expect("run orrery")
+    }
+
+    /// SIGTERM, then the exit status: a clean shutdown succeeds.
+    fn stop(mut self) -> std::process::ExitStatus {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
+        self.child.wait().expect("wait for the server")
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        // A failed assertion must not leave a server behind.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn the_server_runs_hello_on_postgres() {
+    let runtime = runtime();
+    let Some(database) = runtime
+        .block_on(TestDatabase::create())
+        .expect("create a test database")
+    else {
+        return;
+    };
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(data.path(), database.url());
+
+    let out = server.cli(&["apply", "-f", "examples/hello.yaml"]);
+    assert!(out.status.success(), "apply: {}", stderr(&out));
+    let out = server.cli(&[
+        "run",
+        "start",
+        "hello",
+        "--param",
+        "who=Postgres",
+        "--wait",
+        "-o",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "run start --wait: {}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(run["state"], "success", "{run}");
+    let id = run["id"].as_i64().expect("id").to_string();
+    let out = server.cli(&["run", "logs", &id]);
+    assert!(
+        stdout(&out).contains("hello, Postgres"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let status = server.stop();
+    assert!(status.success(), "a clean shutdown: {status}");
+
+    // Everything went to PostgreSQL: no SQLite file, and the job is in the database.
+    assert!(!data.path().join("orrery.db").exists());
+    let jobs = runtime.block_on(async {
+        let store = Store::connect(database.url()).await.expect("connect");
+        let jobs = store.list_jobs().await.expect("jobs");
+        store.close().await;
+        jobs
+    });
+    let names: Vec<&str> = jobs.iter().map(|j| j.name.as_str()).collect();
+    assert_eq!(names, ["hello"]);
+}
+
+#[test]
+fn an_unreachable_database_stops_the_server_with_a_message_naming_the_host() {
+    let data = tempfile::tempdir().expect("tempdir");
+    // Nothing listens on port 1: the connection is refused at once.
+    let out = Command::new(BIN)
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+            "--database",
+            "postgres://orrery:hunter2@127.0.0.1:1/orrery",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("ORRERY_LOG", "warn")
+        .output()
+        .expect("run orrery server");
+    let message = stderr(&out);
+    assert!(!out.status.success(), "must fail: {message}");
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("cannot open the database at postgres://orrery@127.0.0.1:1/orrery"),
+        "{message}"
+    );
+    assert!(!message.contains("hunter2"), "{message}");
+    assert!(!message.contains("panicked"), "{message}");
+}
