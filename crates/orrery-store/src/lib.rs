@@ -33,5 +33,5 @@ pub use runs::{NewRun, RunListFilter, RunSchedule};
 pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
-pub use triggers::{FireOutcome, FiresStored, JobFires, PlannedFire};
+pub use triggers::{FireOutcome, FiresStored, JobFires, JobTimer, PlannedFire};
 pub use workers::WorkerLiveness;

@@ -295,6 +295,34 @@ impl Store {
             .collect()
     }
 
+    /// Every live job with its version, paused flag and stored timer (the timer's
+    /// version and next fire time), in one query: what a starting scheduler needs to
+    /// arm every timer without reading a single spec.
+    pub async fn job_timers(&self) -> Result<Vec<JobTimer>, StoreError> {
+        type Row = (i64, i64, bool, Option<i64>, Option<DateTime<Utc>>);
+        let rows: Vec<Row> = on_pool!(self, |pool| {
+            sqlx::query_as(
+                "SELECT j.id, j.latest_version, j.paused, t.version, t.next_fire_at \
+                 FROM jobs j LEFT JOIN job_triggers t ON t.job_id = j.id \
+                 WHERE j.deleted_at IS NULL",
+            )
+            .fetch_all(pool)
+            .await?
+        });
+        rows.into_iter()
+            .map(|(id, version, paused, timer_version, next_fire_at)| {
+                Ok(JobTimer {
+                    job_id: JobId(id),
+                    version: to_version(version)?,
+                    paused,
+                    timer: timer_version
+                        .map(|v| to_version(v).map(|v| (v, next_fire_at)))
+                        .transpose()?,
+                })
+            })
+            .collect()
+    }
+
     /// One live job with its trigger row, if it exists.
     pub async fn scheduled_job(
         &self,
@@ -314,6 +342,16 @@ impl Store {
                 .transpose()
         })
     }
+}
+
+/// A live job and its stored timer, from [`Store::job_timers`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct JobTimer {
+    pub job_id: JobId,
+    pub version: u32,
+    pub paused: bool,
+    /// The stored timer's job version and next fire time (`None`: no more fires).
+    pub timer: Option<(u32, Option<DateTime<Utc>>)>,
 }
 
 /// Each job's last entry in `batch`, in batch order: PostgreSQL refuses to upsert one

@@ -7,7 +7,7 @@ use common::{at, create_run, job, names, run_of};
 use orrery_core::state::RunState;
 use orrery_store::test_support::TestStore;
 use orrery_store::{
-    FireOutcome, JobFires, NewBackfill, PlannedFire, RunUpdate, StoreError, backend_tests,
+    FireOutcome, JobFires, JobTimer, NewBackfill, PlannedFire, RunUpdate, StoreError, backend_tests,
 };
 
 backend_tests!(
@@ -15,6 +15,7 @@ backend_tests!(
     fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer,
     a_batch_naming_a_job_twice_keeps_its_last_timer,
     pausing_is_audited_and_seen_by_the_cheap_poll,
+    stored_timers_are_read_in_one_go_with_each_job,
     calendars_are_created_replaced_and_listed_by_name,
     backfills_create_missing_runs_and_rerun_failed_ones,
 );
@@ -170,6 +171,35 @@ async fn a_batch_naming_a_job_twice_keeps_its_last_timer(test: TestStore) {
         .expect("fires");
     let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
     assert_eq!(trigger.next_fire_at, Some(at(120)));
+}
+
+async fn stored_timers_are_read_in_one_go_with_each_job(test: TestStore) {
+    let store = &test.store;
+    let timed = job(store, "timed", "{}").await;
+    let plain = job(store, "plain", "{}").await;
+    store
+        .set_trigger(timed.id, 1, Some(at(60)), at(0))
+        .await
+        .expect("set");
+    let mut timers = store.job_timers().await.expect("timers");
+    timers.sort_by_key(|t| t.job_id);
+    assert_eq!(
+        timers,
+        vec![
+            JobTimer {
+                job_id: timed.id,
+                version: 1,
+                paused: false,
+                timer: Some((1, Some(at(60)))),
+            },
+            JobTimer {
+                job_id: plain.id,
+                version: 1,
+                paused: false,
+                timer: None,
+            },
+        ]
+    );
 }
 
 async fn pausing_is_audited_and_seen_by_the_cheap_poll(test: TestStore) {

@@ -63,6 +63,8 @@ pub(crate) struct Driver {
     pub(crate) synced_jobs: HashMap<JobId, (u32, bool)>,
     /// Scheduled jobs by id.
     pub(crate) triggers: HashMap<JobId, JobTrigger>,
+    /// Whether the stored timers were armed in bulk at start.
+    pub(crate) stored_timers_armed: bool,
     /// Armed fires ordered by time: the timer wheel.
     pub(crate) wheel: TimerWheel<JobId>,
     /// Fires created runs that the driver has not taken up yet.
@@ -112,6 +114,7 @@ impl Driver {
             outbox: Vec::new(),
             next_fence,
             triggers: HashMap::new(),
+            stored_timers_armed: false,
             synced_jobs: HashMap::new(),
             wheel: TimerWheel::default(),
             new_runs_pending: false,

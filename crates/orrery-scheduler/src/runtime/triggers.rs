@@ -19,6 +19,9 @@ const WARM_PER_POLL: usize = 2_000;
 impl Driver {
     /// Reads scheduled jobs from the store: new, changed, paused, resumed, deleted.
     pub(crate) async fn sync_triggers(&mut self) {
+        if !self.stored_timers_armed {
+            self.arm_stored_timers().await;
+        }
         let jobs = match self.store.job_versions_brief().await {
             Ok(jobs) => jobs,
             Err(error) => {
@@ -53,6 +56,43 @@ impl Driver {
         for job_id in gone {
             self.synced_jobs.remove(&job_id);
             self.drop_trigger(job_id);
+        }
+    }
+
+    /// At start, arms every job whose stored timer matches its version, from one query
+    /// and without parsing a spec (a restart with 100,000 jobs); the rest are read one
+    /// by one by the regular sync.
+    async fn arm_stored_timers(&mut self) {
+        let timers = match self.store.job_timers().await {
+            Ok(timers) => {
+                self.stored_timers_armed = true;
+                timers
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot read stored timers");
+                return;
+            }
+        };
+        for job in timers {
+            let Some((timer_version, next_fire_at)) = job.timer else {
+                continue;
+            };
+            if timer_version != job.version || self.triggers.contains_key(&job.job_id) {
+                continue;
+            }
+            self.triggers.insert(
+                job.job_id,
+                JobTrigger {
+                    version: job.version,
+                    paused: job.paused,
+                    next_fire_at,
+                    spec: None,
+                    compiled: None,
+                },
+            );
+            self.synced_jobs
+                .insert(job.job_id, (job.version, job.paused));
+            self.rearm(job.job_id);
         }
     }
 
