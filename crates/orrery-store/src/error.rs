@@ -31,6 +31,14 @@ pub enum StoreError {
         applied_version: i64,
         latest_known: i64,
     },
+    /// A write by a leader that no longer holds its lease at its epoch: refused, and
+    /// nothing of the transaction was applied.
+    #[error("deposed: lease {lease} is no longer held by {holder} at epoch {epoch}")]
+    Fenced {
+        lease: String,
+        holder: String,
+        epoch: i64,
+    },
 }
 
 impl From<sqlx::Error> for StoreError {

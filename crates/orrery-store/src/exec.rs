@@ -57,18 +57,26 @@ impl Store {
     /// until commit, giving the same one-writer-at-a-time rule (across every process
     /// using the database) without serializable isolation and its retries. Readers are
     /// never blocked. Waiting is bounded by the connection's `lock_timeout`.
-    pub(crate) async fn write_tx(&self) -> Result<WriteTx, sqlx::Error> {
-        match &self.backend {
-            Backend::Sqlite(pool) => Ok(WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+    ///
+    /// On a fenced handle (the leader's), the transaction then checks that the lease
+    /// still names this holder at this epoch, and fails with `StoreError::Fenced`
+    /// otherwise: a deposed leader cannot change anything, whatever it believes.
+    pub(crate) async fn write_tx(&self) -> Result<WriteTx, crate::StoreError> {
+        let mut tx = match &self.backend {
+            Backend::Sqlite(pool) => WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
             Backend::Postgres(pool) => {
                 let mut tx = pool.begin().await?;
                 sqlx::query("SELECT pg_advisory_xact_lock($1)")
                     .bind(POSTGRES_WRITE_LOCK)
                     .execute(&mut *tx)
                     .await?;
-                Ok(WriteTx::Postgres(tx))
+                WriteTx::Postgres(tx)
             }
+        };
+        if let Some(fence) = &self.fence {
+            crate::lease::check_fence(&mut tx, fence).await?;
         }
+        Ok(tx)
     }
 }
 

@@ -30,6 +30,11 @@ fn sqlite_migrations() -> Vec<Migration> {
             "workers",
             include_str!("../migrations/sqlite/0002_workers.sql"),
         ),
+        migration(
+            3,
+            "cluster",
+            include_str!("../migrations/sqlite/0003_cluster.sql"),
+        ),
     ]
 }
 
@@ -45,6 +50,11 @@ fn postgres_migrations() -> Vec<Migration> {
             2,
             "workers",
             include_str!("../migrations/postgres/0002_workers.sql"),
+        ),
+        migration(
+            3,
+            "cluster",
+            include_str!("../migrations/postgres/0003_cluster.sql"),
         ),
     ]
 }
@@ -107,9 +117,10 @@ mod tests {
 
     /// SHA-256 of each SQLite migration as released. Databases in the field recorded
     /// these migrations' checksums; a changed byte would make them refuse to open.
-    const RELEASED_SQLITE: [&str; 2] = [
+    const RELEASED_SQLITE: [&str; 3] = [
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
+        "9283718248ee2db6d902c86a5b58b3faba0b919b929eb2bc1904f5e4f0efbba3",
     ];
 
     #[test]

@@ -11,6 +11,9 @@ use std::time::Duration;
 #[derive(Clone, Debug)]
 pub struct Store {
     pub(crate) backend: Backend,
+    /// Set on the leader's handle: every write transaction first checks that this
+    /// lease still names it at this epoch (see [`Store::fenced`]).
+    pub(crate) fence: Option<std::sync::Arc<crate::lease::Fence>>,
 }
 
 /// The database behind a store.
@@ -56,6 +59,7 @@ impl Store {
         })?;
         let pool = sqlite::open_file(&location, &SQLITE_FILE_OPTIONS).await?;
         Ok(Store {
+            fence: None,
             backend: Backend::Sqlite(pool),
         })
     }
@@ -79,7 +83,10 @@ impl Store {
                 message: "unsupported database URL: use postgres://user@host:port/database or sqlite://path".to_owned(),
             });
         };
-        Ok(Store { backend })
+        Ok(Store {
+            backend,
+            fence: None,
+        })
     }
 
     /// Which database this store uses: `"sqlite"` or `"postgres"`.

@@ -95,26 +95,30 @@ impl Store {
             "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) \
              VALUES ($1, $2, $3, $4){UPSERT_TRIGGER_TAIL}"
         );
-        on_pool!(self, |pool| {
+        let mut tx = self.write_tx().await?;
+        on_tx!(&mut tx, |conn| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(job_id.0)
                 .bind(i64::from(version))
                 .bind(next_fire_at)
                 .bind(now)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?;
         });
+        tx.commit().await?;
         Ok(())
     }
 
     /// Forgets a job's timer (its schedule was removed).
     pub async fn delete_trigger(&self, job_id: JobId) -> Result<(), StoreError> {
-        on_pool!(self, |pool| {
+        let mut tx = self.write_tx().await?;
+        on_tx!(&mut tx, |conn| {
             sqlx::query("DELETE FROM job_triggers WHERE job_id = $1")
                 .bind(job_id.0)
-                .execute(pool)
+                .execute(&mut *conn)
                 .await?;
         });
+        tx.commit().await?;
         Ok(())
     }
 

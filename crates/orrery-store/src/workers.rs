@@ -34,7 +34,8 @@ impl Store {
             what: "worker labels",
             message: e.to_string(),
         })?;
-        on_pool!(self, |pool| {
+        let mut tx = self.write_tx().await?;
+        on_tx!(&mut tx, |conn| {
             sqlx::query(
                 "INSERT INTO workers (id, name, group_name, labels, slots, cpu_millis, memory_bytes, gpus, \
                  disk_bytes, version, state, running, registered_at, last_heartbeat_at, drain_requested) \
@@ -60,9 +61,10 @@ impl Store {
             .bind(worker.registered_at)
             .bind(worker.last_heartbeat_at)
             .bind(worker.drain_requested)
-            .execute(pool)
+            .execute(&mut *conn)
             .await?;
         });
+        tx.commit().await?;
         Ok(())
     }
 

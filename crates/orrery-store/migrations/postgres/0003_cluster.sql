@@ -1,0 +1,21 @@
+-- Leadership (a lease with a fencing epoch) and the nodes of a cluster.
+-- The same schema as migrations/sqlite/0003_cluster.sql in PostgreSQL types.
+
+CREATE TABLE leases (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch BIGINT NOT NULL,
+    expires_at TIMESTAMPTZ NOT NULL,
+    renewed_at TIMESTAMPTZ NOT NULL
+);
+
+CREATE TABLE cluster_nodes (
+    name TEXT COLLATE "C" PRIMARY KEY,
+    holder TEXT NOT NULL,
+    api_address TEXT,
+    grpc_address TEXT,
+    roles TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at TIMESTAMPTZ NOT NULL,
+    last_seen_at TIMESTAMPTZ NOT NULL
+);

@@ -1,0 +1,20 @@
+-- Leadership (a lease with a fencing epoch) and the nodes of a cluster.
+
+CREATE TABLE leases (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    epoch INTEGER NOT NULL,
+    expires_at TEXT NOT NULL,
+    renewed_at TEXT NOT NULL
+);
+
+CREATE TABLE cluster_nodes (
+    name TEXT PRIMARY KEY,
+    holder TEXT NOT NULL,
+    api_address TEXT,
+    grpc_address TEXT,
+    roles TEXT NOT NULL,
+    version TEXT NOT NULL,
+    started_at TEXT NOT NULL,
+    last_seen_at TEXT NOT NULL
+);
