@@ -7,4 +7,7 @@ use orrery_store::StoreError;
 pub enum SchedulerError {
     #[error("store failure: {0}")]
     Store(#[from] StoreError),
+    /// Another node took the lease: this driver's writes are fenced off.
+    #[error("deposed: another scheduler node holds the lease")]
+    Deposed,
 }

@@ -56,6 +56,33 @@ impl Gateway {
     }
 }
 
+impl Gateway {
+    /// A standby takes no workers: it answers with the leader's gateway address so
+    /// the worker can go there (it also tries its other `--scheduler` addresses).
+    async fn refuse_unless_leader(&self) -> Result<(), Status> {
+        let leadership = self.scheduler.leadership();
+        if leadership.leader {
+            return Ok(());
+        }
+        let leader = match &leadership.holder {
+            Some(holder) => self
+                .store
+                .cluster_nodes()
+                .await
+                .ok()
+                .and_then(|nodes| nodes.into_iter().find(|n| &n.holder == holder))
+                .and_then(|node| node.grpc_address),
+            None => None,
+        };
+        Err(Status::unavailable(match leader {
+            Some(address) => format!("this scheduler is a standby; the leader is at {address}"),
+            None => {
+                "this scheduler is a standby and no leader is known yet; retry shortly".to_owned()
+            }
+        }))
+    }
+}
+
 #[tonic::async_trait]
 impl WorkerGateway for Gateway {
     type SessionStream = BoxStream<'static, Result<SchedulerFrame, Status>>;
@@ -65,6 +92,7 @@ impl WorkerGateway for Gateway {
         request: Request<Streaming<WorkerFrame>>,
     ) -> Result<Response<Self::SessionStream>, Status> {
         let token = self.authenticate(&request).await?;
+        self.refuse_unless_leader().await?;
         let peer = request
             .remote_addr()
             .map_or_else(|| "?".to_owned(), |addr| addr.to_string());

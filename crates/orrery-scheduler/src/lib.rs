@@ -8,4 +8,4 @@ pub mod runtime;
 
 pub use error::SchedulerError;
 pub use gateway::worker_gateway;
-pub use runtime::{SchedulerConfig, SchedulerHandle, spawn_scheduler};
+pub use runtime::{Leadership, NodeIdentity, SchedulerConfig, SchedulerHandle, spawn_scheduler};

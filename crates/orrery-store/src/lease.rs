@@ -38,6 +38,14 @@ pub struct Fence {
 }
 
 impl Store {
+    /// The same database without a fence (claims and node reports are never fenced).
+    pub(crate) fn unfenced(&self) -> Store {
+        Store {
+            backend: self.backend.clone(),
+            fence: None,
+        }
+    }
+
     /// A handle whose every write transaction first checks `fence` (the leader's).
     pub fn fenced(&self, fence: Fence) -> Store {
         Store {
@@ -58,11 +66,7 @@ impl Store {
     ) -> Result<Lease, StoreError> {
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         // Claims are never fenced: they are how a node becomes (or stays) the leader.
-        let unfenced = Store {
-            backend: self.backend.clone(),
-            fence: None,
-        };
-        let mut tx = unfenced.write_tx().await?;
+        let mut tx = self.unfenced().write_tx().await?;
         let now = db_now(&mut tx).await?;
         let current = read_lease(&mut tx, name).await?;
         let (holder, epoch, renewed_at) = match &current {
@@ -109,11 +113,7 @@ impl Store {
     /// Gives up lease `name` if `holder` holds it (a clean shutdown), so a standby
     /// takes over at once instead of after the TTL. The epoch is kept.
     pub async fn release_lease(&self, name: &str, holder: &str) -> Result<(), StoreError> {
-        let unfenced = Store {
-            backend: self.backend.clone(),
-            fence: None,
-        };
-        let mut tx = unfenced.write_tx().await?;
+        let mut tx = self.unfenced().write_tx().await?;
         let now = db_now(&mut tx).await?;
         on_tx!(&mut tx, |conn| {
             sqlx::query("UPDATE leases SET expires_at = $1 WHERE name = $2 AND holder = $3")
@@ -129,11 +129,7 @@ impl Store {
 
     /// Lease `name` as it stands, if it was ever claimed.
     pub async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
-        let unfenced = Store {
-            backend: self.backend.clone(),
-            fence: None,
-        };
-        let mut tx = unfenced.write_tx().await?;
+        let mut tx = self.unfenced().write_tx().await?;
         let now = db_now(&mut tx).await?;
         let lease = read_lease(&mut tx, name).await?;
         tx.rollback().await?;

@@ -106,6 +106,17 @@ pub struct ServerConfig {
     pub heartbeat_interval: Duration,
     /// A worker silent this long is lost and its attempts are retried elsewhere.
     pub worker_ttl: Duration,
+    /// This node's name in the cluster [default: the host name].
+    pub node_name: Option<String>,
+    /// `host:port` other nodes and clients should use for the API, when the listen
+    /// address is not reachable as is (0.0.0.0, NAT).
+    pub advertise_api: Option<String>,
+    /// `host:port` workers should use for this node's gateway.
+    pub advertise_grpc: Option<String>,
+    /// A leader that cannot renew its lease for this long is replaced.
+    pub lease_ttl: Duration,
+    /// How often the lease is claimed or renewed.
+    pub lease_renew_interval: Duration,
 }
 
 impl ServerConfig {
@@ -131,6 +142,11 @@ impl ServerConfig {
             grpc_tls: None,
             heartbeat_interval: Duration::from_secs(3),
             worker_ttl: Duration::from_secs(10),
+            node_name: None,
+            advertise_api: None,
+            advertise_grpc: None,
+            lease_ttl: Duration::from_secs(2),
+            lease_renew_interval: Duration::from_millis(500),
         }
     }
 }

@@ -4,30 +4,32 @@ use crate::config::ServerConfig;
 use crate::server::ServerError;
 use orrery_scheduler::{SchedulerHandle, worker_gateway};
 use orrery_store::Store;
-use std::net::SocketAddr;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 use tonic::transport::server::TcpIncoming;
 use tonic::transport::{Identity, Server, ServerTlsConfig};
 
-/// Binds the gateway's port and serves it until `shutdown` turns true.
-pub(crate) async fn start_gateway(
+/// Binds the gateway's port.
+pub(crate) async fn bind_gateway(
     config: &ServerConfig,
-    scheduler: &SchedulerHandle,
-    store: &Store,
-    mut shutdown: watch::Receiver<bool>,
-) -> Result<(JoinHandle<Result<(), tonic::transport::Error>>, SocketAddr), ServerError> {
-    let listener = tokio::net::TcpListener::bind(config.grpc_listen)
+) -> Result<tokio::net::TcpListener, ServerError> {
+    tokio::net::TcpListener::bind(config.grpc_listen)
         .await
         .map_err(|e| ServerError::Io {
             action: format!("listen for workers on {}", config.grpc_listen),
             source: e,
-        })?;
-    let addr = listener.local_addr().map_err(|e| ServerError::Io {
-        action: "read the worker gateway's address".to_owned(),
-        source: e,
-    })?;
+        })
+}
+
+/// Serves the gateway on `listener` until `shutdown` turns true.
+pub(crate) fn serve_gateway(
+    config: &ServerConfig,
+    listener: tokio::net::TcpListener,
+    scheduler: &SchedulerHandle,
+    store: &Store,
+    mut shutdown: watch::Receiver<bool>,
+) -> Result<JoinHandle<Result<(), tonic::transport::Error>>, ServerError> {
     let incoming = TcpIncoming::from(listener)
         .with_nodelay(Some(true))
         .with_keepalive(Some(Duration::from_secs(30)));
@@ -54,5 +56,5 @@ pub(crate) async fn start_gateway(
             })
             .await
     });
-    Ok((task, addr))
+    Ok(task)
 }

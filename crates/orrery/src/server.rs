@@ -7,7 +7,9 @@ use crate::embedded::EmbeddedConnector;
 use crate::token::ensure_admin_token;
 use orrery_api::{ApiConfig, AppState, router};
 use orrery_core::clock::Clock;
-use orrery_scheduler::{SchedulerConfig, SchedulerError, SchedulerHandle, spawn_scheduler};
+use orrery_scheduler::{
+    NodeIdentity, SchedulerConfig, SchedulerError, SchedulerHandle, spawn_scheduler,
+};
 use orrery_store::{Store, StoreError};
 use orrery_worker::{WorkerConfig, WorkerError, run_worker};
 use std::net::SocketAddr;
@@ -111,10 +113,10 @@ pub async fn start_server(
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
     if !config.roles.scheduler {
-        // Until schedulers elect a leader through a shared store, every server process
-        // runs one; remote machines run `orrery worker`.
+        // Every server node runs a scheduler (standing by unless it leads); API-only
+        // nodes are not offered yet.
         return Err(ServerError::Config(
-            "the scheduler role is required in this version (roles: api,scheduler[,worker]); run workers elsewhere with `orrery worker --scheduler URL`".to_owned(),
+            "the scheduler role is required in this version (roles: api,scheduler[,worker]): every node runs a scheduler, one leads and the others stand by; run workers elsewhere with `orrery worker --scheduler URL`".to_owned(),
         ));
     }
     crate::metrics::metrics_handle();
@@ -125,30 +127,7 @@ pub async fn start_server(
     let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
     let (shutdown, shutdown_rx) = watch::channel(false);
 
-    let scheduler_config = SchedulerConfig {
-        poll_interval: config.poll_interval,
-        default_timezone: config.default_timezone,
-        python_interpreter: config.python_interpreter.clone(),
-        misfire_threshold: chrono::Duration::from_std(config.misfire_threshold)
-            .unwrap_or(chrono::Duration::MAX),
-        heartbeat_interval: config.heartbeat_interval,
-        worker_ttl: config.worker_ttl,
-        ..SchedulerConfig::default()
-    };
-    let (scheduler, scheduler_task) = spawn_scheduler(
-        store.clone(),
-        clock.clone(),
-        scheduler_config,
-        shutdown_rx.clone(),
-    );
-
-    let (gateway, grpc_addr) =
-        crate::gateway::start_gateway(config, &scheduler, &store, shutdown_rx.clone()).await?;
-    let worker_task = config
-        .roles
-        .worker
-        .then(|| spawn_embedded_worker(config, &scheduler, clock.clone(), shutdown_rx.clone()));
-
+    // Bind first, so the node table can tell where this node answers.
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .map_err(|e| ServerError::Io {
@@ -159,6 +138,43 @@ pub async fn start_server(
         action: "read the listening address".to_owned(),
         source: e,
     })?;
+    let grpc_listener = crate::gateway::bind_gateway(config).await?;
+    let grpc_addr = grpc_listener.local_addr().map_err(|e| ServerError::Io {
+        action: "read the worker gateway's address".to_owned(),
+        source: e,
+    })?;
+    let scheduler_config = SchedulerConfig {
+        poll_interval: config.poll_interval,
+        default_timezone: config.default_timezone,
+        python_interpreter: config.python_interpreter.clone(),
+        misfire_threshold: chrono::Duration::from_std(config.misfire_threshold)
+            .unwrap_or(chrono::Duration::MAX),
+        heartbeat_interval: config.heartbeat_interval,
+        worker_ttl: config.worker_ttl,
+        node: node_identity(config, addr, grpc_addr)?,
+        lease_ttl: config.lease_ttl,
+        lease_renew_interval: config.lease_renew_interval,
+        ..SchedulerConfig::default()
+    };
+    let (scheduler, scheduler_task) = spawn_scheduler(
+        store.clone(),
+        clock.clone(),
+        scheduler_config,
+        shutdown_rx.clone(),
+    );
+
+    let gateway = crate::gateway::serve_gateway(
+        config,
+        grpc_listener,
+        &scheduler,
+        &store,
+        shutdown_rx.clone(),
+    )?;
+    let worker_task = config
+        .roles
+        .worker
+        .then(|| spawn_embedded_worker(config, &scheduler, clock.clone(), shutdown_rx.clone()));
+
     let endpoint = config.data_dir.join(ENDPOINT_FILE);
     std::fs::write(&endpoint, format!("http://{addr}\n")).map_err(|e| ServerError::Io {
         action: format!("write {}", endpoint.display()),
@@ -197,6 +213,51 @@ pub async fn start_server(
         scheduler_task,
         worker_task,
         gateway,
+    })
+}
+
+/// Who this node is in the cluster: its name (`--node-name`, else the host name), a
+/// holder unique to this process, its addresses and roles.
+fn node_identity(
+    config: &ServerConfig,
+    api: std::net::SocketAddr,
+    grpc: std::net::SocketAddr,
+) -> Result<NodeIdentity, ServerError> {
+    let name = config.node_name.clone().unwrap_or_else(|| {
+        std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|name| name.trim().to_owned())
+            .ok()
+            .filter(|name| !name.is_empty())
+            .unwrap_or_else(|| "orrery".to_owned())
+    });
+    let mut nonce = [0u8; 6];
+    getrandom::fill(&mut nonce)
+        .map_err(|e| ServerError::Config(format!("no randomness for the node's holder id: {e}")))?;
+    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let roles: Vec<&str> = [
+        (config.roles.api, "api"),
+        (config.roles.scheduler, "scheduler"),
+        (config.roles.worker, "worker"),
+    ]
+    .into_iter()
+    .filter_map(|(on, role)| on.then_some(role))
+    .collect();
+    Ok(NodeIdentity {
+        holder: format!("{name}#{nonce}"),
+        name,
+        api_address: Some(
+            config
+                .advertise_api
+                .clone()
+                .unwrap_or_else(|| api.to_string()),
+        ),
+        grpc_address: Some(
+            config
+                .advertise_grpc
+                .clone()
+                .unwrap_or_else(|| grpc.to_string()),
+        ),
+        roles: roles.join(","),
     })
 }
 

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use orrery_core::ids::TaskInstanceId;
 use orrery_proto::{Capacity, Register, Resources, SchedulerMessage};
 use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use tokio::sync::mpsc;
 
 /// One connection from a worker.
@@ -15,6 +17,10 @@ pub(crate) struct Link {
     pub(crate) to_worker: mpsc::UnboundedSender<SchedulerMessage>,
     /// The session this link serves, once the worker registered on it.
     pub(crate) session: Option<u64>,
+    /// When the link's reader last received anything (µs since the epoch), set as
+    /// messages arrive rather than when the driver gets to them: a driver busy with a
+    /// large commit must not mistake its own backlog for silent workers.
+    pub(crate) last_heard: Arc<AtomicI64>,
 }
 
 impl Link {

@@ -17,6 +17,7 @@ use orrery_store::records::TaskRecord;
 use orrery_store::{RunUpdate, Store};
 use std::collections::{BTreeSet, HashMap};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 use tokio::sync::{Notify, mpsc, watch};
 
@@ -75,6 +76,8 @@ pub(crate) struct Driver {
     pub(crate) finished_runs: Vec<RunId>,
     /// Most running runs per backfill.
     pub(crate) backfill_parallelism: HashMap<i64, u32>,
+    /// A write was fenced off: another node leads; this driver must stop.
+    pub(crate) deposed: bool,
 }
 
 impl Driver {
@@ -121,6 +124,7 @@ impl Driver {
             backfill_parallelism: HashMap::new(),
             finished_runs: Vec::new(),
             children_to_start: Vec::new(),
+            deposed: false,
         }
     }
 
@@ -196,6 +200,9 @@ impl Driver {
                 self.sync_with_store().await;
             }
             self.tick().await;
+            if self.deposed {
+                return Err(SchedulerError::Deposed);
+            }
         }
         Ok(())
     }
@@ -203,17 +210,21 @@ impl Driver {
     fn accept(&mut self, connection: NewConnection) {
         let id = self.next_link;
         self.next_link += 1;
+        let last_heard = Arc::new(AtomicI64::new(self.clock.now().timestamp_micros()));
         self.links.insert(
             id,
             Link {
                 to_worker: connection.to_worker,
                 session: None,
+                last_heard: last_heard.clone(),
             },
         );
         let events = self.events_tx.clone();
+        let clock = self.clock.clone();
         let mut from_worker = connection.from_worker;
         tokio::spawn(async move {
             while let Some(message) = from_worker.recv().await {
+                last_heard.store(clock.now().timestamp_micros(), Ordering::Relaxed);
                 if events
                     .send(ConnectionEvent::Message(id, message))
                     .await
@@ -378,6 +389,14 @@ impl Driver {
                 self.retired.clear();
                 self.run_updates.clear();
                 true
+            }
+            Err(orrery_store::StoreError::Fenced { epoch, .. }) => {
+                tracing::warn!(
+                    epoch,
+                    "this scheduler was deposed; its changes were refused"
+                );
+                self.deposed = true;
+                false
             }
             Err(error) => {
                 tracing::error!(%error, "cannot commit scheduler changes; retrying");

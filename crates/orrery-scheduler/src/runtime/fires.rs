@@ -116,6 +116,11 @@ impl Driver {
         }
         let stored = match self.store.record_fires(&batch, now).await {
             Ok(stored) => stored,
+            Err(orrery_store::StoreError::Fenced { .. }) => {
+                tracing::warn!("this scheduler was deposed; its fires were refused");
+                self.deposed = true;
+                return;
+            }
             Err(error) => {
                 // Nothing was stored: the fires stay due and are retried on the next tick.
                 tracing::error!(%error, jobs = batch.len(), "cannot store fires; retrying");

@@ -1,6 +1,7 @@
 //! Starting the scheduler and the handle others use to reach it.
 
-use super::driver::Driver;
+use super::election::Elector;
+use super::nodes::{NodeIdentity, NodeReporter};
 use crate::error::SchedulerError;
 use orrery_core::clock::Clock;
 use orrery_proto::{SchedulerMessage, WorkerMessage};
@@ -35,6 +36,13 @@ pub struct SchedulerConfig {
     /// A worker silent this long is lost: its attempts are retried elsewhere. A worker
     /// that reconnects sooner keeps its running attempts.
     pub worker_ttl: Duration,
+    /// This node, for the lease and the node table.
+    pub node: NodeIdentity,
+    /// How long a claimed lease lasts without renewal: a dead leader is replaced
+    /// after at most this (plus one renew interval).
+    pub lease_ttl: Duration,
+    /// How often the lease is claimed or renewed (and the node reported).
+    pub lease_renew_interval: Duration,
     /// Retries a lost attempt gets even when its task asks for fewer (a lost attempt
     /// says nothing about the task; it is retried unless `retry_on` leaves out `lost`).
     pub lost_retries: u32,
@@ -53,6 +61,9 @@ impl Default for SchedulerConfig {
             heartbeat_interval: Duration::from_secs(3),
             worker_ttl: Duration::from_secs(10),
             lost_retries: 3,
+            node: NodeIdentity::local("orrery"),
+            lease_ttl: Duration::from_secs(2),
+            lease_renew_interval: Duration::from_millis(500),
         }
     }
 }
@@ -63,11 +74,21 @@ pub(crate) struct NewConnection {
     pub(crate) to_worker: mpsc::UnboundedSender<SchedulerMessage>,
 }
 
+/// Whether this node leads, and who does.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Leadership {
+    pub leader: bool,
+    /// The lease's holder, when known.
+    pub holder: Option<String>,
+    pub epoch: i64,
+}
+
 /// How the API and workers reach a running scheduler. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SchedulerHandle {
     wake: Arc<Notify>,
     connect: mpsc::UnboundedSender<NewConnection>,
+    leadership: watch::Receiver<Leadership>,
 }
 
 impl std::fmt::Debug for NewConnection {
@@ -81,6 +102,16 @@ impl SchedulerHandle {
     /// costs up to one poll interval.
     pub fn wake(&self) {
         self.wake.notify_one();
+    }
+
+    /// Whether this node leads, and who does.
+    pub fn leadership(&self) -> Leadership {
+        self.leadership.borrow().clone()
+    }
+
+    /// A receiver that sees each change of leadership.
+    pub fn watch_leadership(&self) -> watch::Receiver<Leadership> {
+        self.leadership.clone()
     }
 
     /// The wake-up hint, for code that only needs to poke the scheduler.
@@ -107,7 +138,8 @@ impl SchedulerHandle {
     }
 }
 
-/// Starts the scheduler driver; it runs until `shutdown` turns true.
+/// Starts the scheduler: a leader elector that runs a driver while this node holds the
+/// lease; it all runs until `shutdown` turns true.
 pub fn spawn_scheduler(
     store: Store,
     clock: Arc<dyn Clock>,
@@ -116,11 +148,22 @@ pub fn spawn_scheduler(
 ) -> (SchedulerHandle, JoinHandle<Result<(), SchedulerError>>) {
     let wake = Arc::new(Notify::new());
     let (connect, connections) = mpsc::unbounded_channel();
+    let (leadership_tx, leadership) = watch::channel(Leadership::default());
     let handle = SchedulerHandle {
         wake: wake.clone(),
         connect,
+        leadership,
     };
-    let driver = Driver::new(store, clock, config, wake, connections);
-    let task = tokio::spawn(driver.run(shutdown));
+    let nodes = NodeReporter::new(store.clone(), config.node.clone(), &clock);
+    let elector = Elector {
+        store,
+        clock,
+        config,
+        wake,
+        connections,
+        leadership: leadership_tx,
+        nodes,
+    };
+    let task = tokio::spawn(elector.run(shutdown));
     (handle, task)
 }

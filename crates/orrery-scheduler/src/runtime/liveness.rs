@@ -21,7 +21,7 @@ impl Driver {
         let silent: Vec<u64> = self
             .sessions
             .iter()
-            .filter(|(_, s)| s.state != SessionState::Lost && now - s.last_seen > ttl)
+            .filter(|(_, s)| s.state != SessionState::Lost && now - self.last_heard(s) > ttl)
             .map(|(id, _)| *id)
             .collect();
         for session_id in silent {
@@ -90,6 +90,17 @@ impl Driver {
         self.assigned
             .insert(task_instance_id, (run_id, slot, session_id));
         true
+    }
+
+    /// The latest sign of life of a worker: a message handled, or one just received
+    /// on its link and not handled yet.
+    fn last_heard(&self, session: &Session) -> DateTime<Utc> {
+        let received = session
+            .link
+            .and_then(|l| self.links.get(&l))
+            .map(|link| link.last_heard.load(std::sync::atomic::Ordering::Relaxed))
+            .and_then(DateTime::from_timestamp_micros);
+        received.map_or(session.last_seen, |at| at.max(session.last_seen))
     }
 
     /// Drains the workers that API nodes asked to drain (read from the store).

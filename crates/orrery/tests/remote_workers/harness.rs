@@ -19,14 +19,20 @@ pub const WORKER_TOKEN: &str = "worker-secret-for-tests";
 
 /// A server with no embedded worker, quick heartbeats and a short TTL.
 pub async fn server() -> TestServer {
-    let server = TestServer::start_with(|config| {
+    server_with_ttl(Duration::from_millis(1500)).await
+}
+
+/// Like [`server`] with another worker TTL (a long one for tests that load the machine
+/// and must not see a worker declared lost).
+pub async fn server_with_ttl(ttl: Duration) -> TestServer {
+    let server = TestServer::start_with(move |config| {
         config.roles = Roles {
             api: true,
             scheduler: true,
             worker: false,
         };
         config.heartbeat_interval = Duration::from_millis(200);
-        config.worker_ttl = Duration::from_millis(1500);
+        config.worker_ttl = ttl;
         config.poll_interval = Duration::from_millis(100);
     })
     .await;

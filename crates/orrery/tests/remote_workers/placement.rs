@@ -94,7 +94,7 @@ tasks:
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ten_thousand_tasks_through_two_workers_all_complete_once() {
-    let server = server().await;
+    let server = server_with_ttl(Duration::from_secs(30)).await;
     let _a = Worker::start(&server, "a", &[]);
     let _b = Worker::start(&server, "b", &[]);
     wait_for_workers(&server, &["a", "b"]).await;
