@@ -255,6 +255,19 @@ pub(crate) struct ServerArgs {
     /// A worker silent this long is lost and its tasks are retried elsewhere [default: 10s].
     #[arg(long, env = "ORRERY_WORKER_TTL")]
     pub(crate) worker_ttl: Option<orrery_core::duration::HumanDuration>,
+    /// This node's name in the cluster [default: the host name].
+    #[arg(long, env = "ORRERY_NODE_NAME")]
+    pub(crate) node_name: Option<String>,
+    /// `host:port` clients and other nodes use for this node's API, if not the listen
+    /// address (e.g. it listens on 0.0.0.0).
+    #[arg(long, env = "ORRERY_ADVERTISE_API")]
+    pub(crate) advertise_api: Option<String>,
+    /// `host:port` workers use for this node's gateway, if not the --grpc-listen address.
+    #[arg(long, env = "ORRERY_ADVERTISE_GRPC")]
+    pub(crate) advertise_grpc: Option<String>,
+    /// A leader that cannot renew its lease for this long is replaced [default: 2s].
+    #[arg(long, env = "ORRERY_LEASE_TTL")]
+    pub(crate) lease_ttl: Option<orrery_core::duration::HumanDuration>,
 }
 
 #[derive(Debug, Args)]

@@ -28,6 +28,10 @@ struct FileConfig {
     grpc_tls_key: Option<PathBuf>,
     heartbeat_interval: Option<orrery_core::duration::HumanDuration>,
     worker_ttl: Option<orrery_core::duration::HumanDuration>,
+    node_name: Option<String>,
+    advertise_api: Option<String>,
+    advertise_grpc: Option<String>,
+    lease_ttl: Option<orrery_core::duration::HumanDuration>,
 }
 
 /// Builds the validated config; `data_dir_flag` is set when given by flag or env.
@@ -106,6 +110,24 @@ pub(crate) fn server_config(
     }
     if let Some(ttl) = args.worker_ttl.or(file.worker_ttl) {
         config.worker_ttl = ttl.as_std();
+    }
+    if let Some(name) = args.node_name.clone().or(file.node_name) {
+        anyhow::ensure!(
+            !name.trim().is_empty() && !name.contains(char::is_whitespace),
+            "node_name must be a non-empty name without spaces, found {name:?}"
+        );
+        config.node_name = Some(name);
+    }
+    config.advertise_api = args.advertise_api.clone().or(file.advertise_api);
+    config.advertise_grpc = args.advertise_grpc.clone().or(file.advertise_grpc);
+    if let Some(ttl) = args.lease_ttl.or(file.lease_ttl) {
+        anyhow::ensure!(
+            ttl.as_std() >= std::time::Duration::from_millis(300),
+            "lease_ttl must be at least 300ms, found {ttl}"
+        );
+        config.lease_ttl = ttl.as_std();
+        // Several renewals per TTL, so one slow round does not cost the lease.
+        config.lease_renew_interval = ttl.as_std() / 4;
     }
     anyhow::ensure!(
         config.worker_ttl > config.heartbeat_interval,
