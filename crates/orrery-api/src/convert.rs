@@ -1,9 +1,13 @@
 //! Store records to API types. The API's JSON shape is decided here, not by the store.
 
-use orrery_client::types::{JobSummary, LogLine, Run, TaskInstance, WorkerInfo};
+use chrono::{DateTime, Utc};
+use orrery_client::types::{
+    ClusterNode, JobSummary, LeaseInfo, LogLine, NodeState, Run, TaskInstance, WorkerInfo,
+};
 use orrery_store::records::{
     JobRecord, LogRecord, RunRecord, TaskRecord, TriggerRecord, WorkerRecord,
 };
+use orrery_store::{Lease, NodeRecord};
 
 pub(crate) fn job_summary(job: &JobRecord, trigger: Option<&TriggerRecord>) -> JobSummary {
     let spec: serde_json::Value = serde_json::from_str(&job.latest_spec).unwrap_or_default();
@@ -116,5 +120,39 @@ pub(crate) fn worker_info(worker: &WorkerRecord) -> WorkerInfo {
         registered_at: worker.registered_at,
         last_heartbeat_at: worker.last_heartbeat_at,
         drain_requested: worker.drain_requested,
+    }
+}
+
+pub(crate) fn lease_info(lease: &Lease) -> LeaseInfo {
+    LeaseInfo {
+        holder: lease.holder.clone(),
+        epoch: lease.epoch,
+        expires_at: lease.expires_at,
+        renewed_at: lease.renewed_at,
+        db_now: lease.db_now,
+    }
+}
+
+/// A node as judged at `now`: its roles as a list, its age in seconds (never negative,
+/// as the reading clock may lag the one that stamped the report).
+pub(crate) fn cluster_node(node: &NodeRecord, state: NodeState, now: DateTime<Utc>) -> ClusterNode {
+    let millis_since_seen = (now - node.last_seen_at).num_milliseconds().max(0);
+    ClusterNode {
+        name: node.name.clone(),
+        holder: node.holder.clone(),
+        api_address: node.api_address.clone(),
+        grpc_address: node.grpc_address.clone(),
+        roles: node
+            .roles
+            .split(',')
+            .map(str::trim)
+            .filter(|role| !role.is_empty())
+            .map(str::to_owned)
+            .collect(),
+        version: node.version.clone(),
+        started_at: node.started_at,
+        last_seen_at: node.last_seen_at,
+        state,
+        seconds_since_seen: millis_since_seen as f64 / 1000.0,
     }
 }

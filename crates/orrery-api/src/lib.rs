@@ -2,6 +2,7 @@
 //! rendered as `application/problem+json`, and the OpenAPI document.
 
 mod auth;
+mod cluster;
 mod convert;
 mod error;
 mod health;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/runs/{id}/logs", get(logs::run_logs))
         .route("/workers", get(workers::list_workers))
         .route("/workers/{name}/drain", post(workers::drain_worker))
+        .route("/cluster", get(cluster::cluster_status))
         .route("/tokens", post(tokens::create_token))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),

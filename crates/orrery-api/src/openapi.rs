@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Orrery API", description = "Jobs, runs, task logs, workers and tokens of an Orrery scheduler."),
+    info(title = "Orrery API", description = "Jobs, runs, task logs, workers, cluster nodes and tokens of an Orrery scheduler."),
     paths(
         crate::jobs::apply_job,
         crate::jobs::list_jobs,
@@ -26,6 +26,7 @@ use utoipa::OpenApi;
         crate::logs::run_logs,
         crate::workers::list_workers,
         crate::workers::drain_worker,
+        crate::cluster::cluster_status,
         crate::tokens::create_token,
         crate::health::healthz,
         crate::health::readyz,

@@ -2,8 +2,8 @@
 
 use crate::error::ClientError;
 use crate::types::{
-    ApplyResult, BackfillRequest, BackfillResult, CreateTokenRequest, CreatedToken, Graph,
-    JobDetail, JobSummary, LogLine, Occurrence, Problem, RerunRequest, Run, RunPage,
+    ApplyResult, BackfillRequest, BackfillResult, ClusterStatus, CreateTokenRequest, CreatedToken,
+    Graph, JobDetail, JobSummary, LogLine, Occurrence, Problem, RerunRequest, Run, RunPage,
     StartRunRequest, TaskMarkRequest, TaskRetryRequest, WorkerInfo,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
@@ -246,6 +246,12 @@ impl Client {
     /// Every known worker, by name.
     pub async fn list_workers(&self) -> Result<Vec<WorkerInfo>, ClientError> {
         self.get_json("/api/v1/workers").await
+    }
+
+    /// The scheduler lease and every server node with its state (leader, standby,
+    /// gone), judged by the database's clock.
+    pub async fn cluster_status(&self) -> Result<ClusterStatus, ClientError> {
+        self.get_json("/api/v1/cluster").await
     }
 
     /// Asks the scheduler to drain the workers with this name (or id): they take no

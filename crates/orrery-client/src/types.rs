@@ -336,6 +336,75 @@ pub struct WorkerInfo {
     pub drain_requested: bool,
 }
 
+/// Body of `GET /api/v1/cluster`: the scheduler lease and every server node.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterStatus {
+    /// The scheduler lease; `null` when no scheduler has ever claimed it.
+    pub lease: Option<LeaseInfo>,
+    /// Every node that reported itself, by name.
+    pub nodes: Vec<ClusterNode>,
+}
+
+/// The scheduler lease as the database holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LeaseInfo {
+    /// The holder (one node's process) that claimed it last.
+    pub holder: String,
+    /// Grows by one each time the lease changes hands.
+    pub epoch: i64,
+    /// The lease is held while `expires_at` is after the database's clock.
+    pub expires_at: DateTime<Utc>,
+    pub renewed_at: DateTime<Utc>,
+    /// The database's clock when the lease was read; states and ages are judged by it.
+    pub db_now: DateTime<Utc>,
+}
+
+/// One server process of the cluster.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ClusterNode {
+    pub name: String,
+    /// Unique per process start; the lease names it when this node leads.
+    pub holder: String,
+    /// `host:port` of its HTTP API, when it serves one.
+    pub api_address: Option<String>,
+    /// `host:port` workers connect to, when it runs a scheduler.
+    pub grpc_address: Option<String>,
+    /// `api`, `scheduler`, `worker`.
+    pub roles: Vec<String>,
+    /// The node's Orrery version.
+    pub version: String,
+    pub started_at: DateTime<Utc>,
+    /// Its last report, by the database's clock (nodes report about twice a second).
+    pub last_seen_at: DateTime<Utc>,
+    pub state: NodeState,
+    /// Seconds from `last_seen_at` to the time the status was read (millisecond
+    /// precision, never negative).
+    pub seconds_since_seen: f64,
+}
+
+/// What a node is to the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum NodeState {
+    /// It holds the unexpired scheduler lease.
+    Leader,
+    /// It reports itself but does not lead.
+    Standby,
+    /// It has not reported for more than 10 seconds.
+    Gone,
+}
+
+impl NodeState {
+    /// The state as it appears in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NodeState::Leader => "leader",
+            NodeState::Standby => "standby",
+            NodeState::Gone => "gone",
+        }
+    }
+}
+
 /// Body of `POST /api/v1/tokens`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

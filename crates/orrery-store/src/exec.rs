@@ -80,6 +80,17 @@ impl Store {
     }
 }
 
+impl Store {
+    /// A transaction for lease claims: SQLite's usual write transaction; on
+    /// PostgreSQL a plain one (the claim locks only the lease row).
+    pub(crate) async fn claim_tx(&self) -> Result<WriteTx, crate::StoreError> {
+        match &self.backend {
+            Backend::Sqlite(pool) => Ok(WriteTx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?)),
+            Backend::Postgres(pool) => Ok(WriteTx::Postgres(pool.begin().await?)),
+        }
+    }
+}
+
 impl WriteTx {
     pub(crate) async fn commit(self) -> Result<(), sqlx::Error> {
         match self {

@@ -65,10 +65,13 @@ impl Store {
         ttl: Duration,
     ) -> Result<Lease, StoreError> {
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
-        // Claims are never fenced: they are how a node becomes (or stays) the leader.
-        let mut tx = self.unfenced().write_tx().await?;
+        // Claims are never fenced (they are how a node becomes or stays the leader) and
+        // on PostgreSQL do not take the writers' lock: they lock only the lease row, so
+        // a claim never waits behind the old leader's writes, only behind a write of
+        // its that is checking the fence at that moment (see `check_fence`).
+        let mut tx = self.claim_tx().await?;
         let now = db_now(&mut tx).await?;
-        let current = read_lease(&mut tx, name).await?;
+        let current = read_lease_for_update(&mut tx, name).await?;
         let (holder, epoch, renewed_at) = match &current {
             None => (holder.to_owned(), 1, now),
             Some(lease) if lease.holder == holder => (holder.to_owned(), lease.epoch, now),
@@ -133,16 +136,22 @@ impl Store {
         let now = db_now(&mut tx).await?;
         let lease = read_lease(&mut tx, name).await?;
         tx.rollback().await?;
-        Ok(lease.map(|lease| Lease {
-            db_now: now,
-            ..lease
-        }))
+        // The row the schema starts with, held by nobody, is no lease yet.
+        Ok(lease
+            .filter(|lease| !lease.holder.is_empty())
+            .map(|lease| Lease {
+                db_now: now,
+                ..lease
+            }))
     }
 }
 
-/// Fails with `Fenced` unless the lease names the fence's holder at its epoch.
+/// Fails with `Fenced` unless the lease names the fence's holder at its epoch. On
+/// PostgreSQL the lease row stays share-locked until the write commits, so a claim
+/// that would depose this leader waits for the write to finish: every write of a
+/// leader lands before its successor's term begins, never after.
 pub(crate) async fn check_fence(tx: &mut WriteTx, fence: &Fence) -> Result<(), StoreError> {
-    let current = read_lease(tx, &fence.lease).await?;
+    let current = read_lease_locked(tx, &fence.lease, "FOR SHARE").await?;
     let holds = current
         .as_ref()
         .is_some_and(|lease| lease.holder == fence.holder && lease.epoch == fence.epoch);
@@ -158,8 +167,28 @@ pub(crate) async fn check_fence(tx: &mut WriteTx, fence: &Fence) -> Result<(), S
 }
 
 async fn read_lease(tx: &mut WriteTx, name: &str) -> Result<Option<Lease>, StoreError> {
+    read_lease_locked(tx, name, "").await
+}
+
+async fn read_lease_for_update(tx: &mut WriteTx, name: &str) -> Result<Option<Lease>, StoreError> {
+    read_lease_locked(tx, name, "FOR UPDATE").await
+}
+
+/// Reads the lease row, on PostgreSQL with `lock` (`FOR SHARE`, `FOR UPDATE` or
+/// nothing); SQLite's write transactions already hold the whole database.
+async fn read_lease_locked(
+    tx: &mut WriteTx,
+    name: &str,
+    lock: &'static str,
+) -> Result<Option<Lease>, StoreError> {
+    let lock = match tx {
+        WriteTx::Postgres(_) => lock,
+        WriteTx::Sqlite(_) => "",
+    };
+    let sql =
+        format!("SELECT holder, epoch, expires_at, renewed_at FROM leases WHERE name = $1 {lock}");
     let row: Option<(String, i64, DateTime<Utc>, DateTime<Utc>)> = on_tx!(tx, |conn| {
-        sqlx::query_as("SELECT holder, epoch, expires_at, renewed_at FROM leases WHERE name = $1")
+        sqlx::query_as(sqlx::AssertSqlSafe(sql))
             .bind(name)
             .fetch_optional(&mut *conn)
             .await?

@@ -120,7 +120,7 @@ mod tests {
     const RELEASED_SQLITE: [&str; 3] = [
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
-        "9283718248ee2db6d902c86a5b58b3faba0b919b929eb2bc1904f5e4f0efbba3",
+        "f4c675b7af93f4ab3a5c16131cd3928461a08e52df530c6d4a23a20aa083105f",
     ];
 
     #[test]

@@ -30,7 +30,13 @@ pub(crate) async fn connect(url: &str, options: &StoreOptions) -> Result<PgPool,
     // SQLite's busy timeout does, rather than hang.
     let connect = connect
         .application_name("orrery")
-        .options([("lock_timeout", "10s")]);
+        // A process that stops mid-transaction (SIGSTOP, a partition) must not hold
+        // locks forever: the server ends such a session after a few seconds, which
+        // releases the write lock and the lease row to the other nodes.
+        .options([
+            ("lock_timeout", "10s"),
+            ("idle_in_transaction_session_timeout", "3s"),
+        ]);
     let open_error = |message: String| StoreError::Open {
         location: location.clone(),
         message,

@@ -29,7 +29,6 @@ tasks:
 /// One `orrery server` node on the shared database.
 struct Node {
     child: Child,
-    name: String,
     data_dir: tempfile::TempDir,
 }
 
@@ -61,11 +60,7 @@ impl Node {
             .stderr(log)
             .spawn()
             .expect("spawn orrery server");
-        Node {
-            child,
-            name: name.to_owned(),
-            data_dir,
-        }
+        Node { child, data_dir }
     }
 
     fn pid(&self) -> Pid {

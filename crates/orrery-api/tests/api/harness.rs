@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use orrery_api::{ApiConfig, AppState, router};
 use orrery_client::types::Problem;
 use orrery_client::{Client, ClientError};
-use orrery_core::clock::ManualClock;
+use orrery_core::clock::{Clock, ManualClock};
 use orrery_store::Store;
 use orrery_store::records::WorkerRecord;
 use std::sync::Arc;
@@ -26,6 +26,12 @@ pub(crate) struct TestApi {
 
 impl TestApi {
     pub(crate) async fn start() -> TestApi {
+        TestApi::start_with_clock(Arc::new(ManualClock::new(at(0)))).await
+    }
+
+    /// The API with `clock` as its clock, for tests that compare it with times the
+    /// store stamps by the database's clock.
+    pub(crate) async fn start_with_clock(clock: Arc<dyn Clock>) -> TestApi {
         let data_dir = tempfile::tempdir().expect("create a temporary data directory");
         let store = Store::open(data_dir.path()).await.expect("open the store");
         store
@@ -35,7 +41,7 @@ impl TestApi {
         let scheduler_wake = Arc::new(Notify::new());
         let state = AppState {
             store: store.clone(),
-            clock: Arc::new(ManualClock::new(at(0))),
+            clock,
             scheduler_wake: scheduler_wake.clone(),
             render_metrics: Arc::new(String::new),
             config: ApiConfig::default(),

@@ -9,6 +9,11 @@ CREATE TABLE leases (
     renewed_at TIMESTAMPTZ NOT NULL
 );
 
+-- The scheduler lease exists from the start, expired and held by nobody, so claims
+-- only ever update (and lock) this one row.
+INSERT INTO leases (name, holder, epoch, expires_at, renewed_at)
+VALUES ('scheduler', '', 0, '1970-01-01T00:00:00Z', '1970-01-01T00:00:00Z');
+
 CREATE TABLE cluster_nodes (
     name TEXT COLLATE "C" PRIMARY KEY,
     holder TEXT NOT NULL,

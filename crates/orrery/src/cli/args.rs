@@ -80,6 +80,16 @@ pub(crate) enum Command {
     /// Run a worker that takes tasks from a scheduler (`orrery worker --scheduler URL`),
     /// or list and drain workers.
     Worker(WorkerArgs),
+    /// Inspect the server nodes and which one leads.
+    #[command(subcommand)]
+    Cluster(ClusterCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ClusterCommand {
+    /// The leader with its lease epoch, and every node with its state, roles,
+    /// addresses, last report and version.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]

@@ -2,6 +2,7 @@
 
 mod apply;
 pub(crate) mod args;
+mod cluster;
 mod connect;
 mod jobs;
 mod output;
@@ -28,5 +29,6 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Token(args::TokenCommand::Create { kind, name }) => {
             worker::create_token(&cli.global, &kind, name.as_deref()).await
         }
+        Command::Cluster(args::ClusterCommand::Status) => cluster::status(&cli.global).await,
     }
 }

@@ -3,7 +3,8 @@
 
 use chrono::{DateTime, Utc};
 use orrery_client::types::{
-    ApplyResult, Graph, JobDetail, JobSummary, LogLine, Occurrence, Run, WorkerInfo,
+    ApplyResult, ClusterStatus, Graph, JobDetail, JobSummary, LogLine, NodeState, Occurrence, Run,
+    WorkerInfo,
 };
 use serde::Serialize;
 
@@ -128,6 +129,58 @@ pub(crate) fn workers(workers: &[WorkerInfo]) {
     );
 }
 
+/// `leader: NAME (epoch N, renewed T)` or `leader: none`, then one row per node.
+pub(crate) fn cluster_status(status: &ClusterStatus) {
+    let leader = status.nodes.iter().find(|n| n.state == NodeState::Leader);
+    // A held lease whose holder has no node record still names a leader: its holder.
+    let held = status
+        .lease
+        .as_ref()
+        .filter(|lease| lease.expires_at > lease.db_now);
+    match held {
+        Some(lease) => println!(
+            "leader: {} (epoch {}, renewed {})",
+            leader.map_or(lease.holder.as_str(), |n| n.name.as_str()),
+            lease.epoch,
+            time(Some(lease.renewed_at))
+        ),
+        None => println!("leader: none"),
+    }
+    let rows = status
+        .nodes
+        .iter()
+        .map(|n| {
+            let epoch = match (&status.lease, n.state) {
+                (Some(lease), NodeState::Leader) => lease.epoch.to_string(),
+                _ => "-".to_owned(),
+            };
+            vec![
+                n.name.clone(),
+                n.state.as_str().to_owned(),
+                n.roles.join(","),
+                n.api_address.clone().unwrap_or_else(|| "-".to_owned()),
+                n.grpc_address.clone().unwrap_or_else(|| "-".to_owned()),
+                epoch,
+                format!("{:.1}s ago", n.seconds_since_seen),
+                n.version.clone(),
+            ]
+        })
+        .collect::<Vec<_>>();
+    table(
+        &[
+            "NAME",
+            "STATE",
+            "ROLES",
+            "API",
+            "GRPC",
+            "EPOCH",
+            "LAST SEEN",
+            "VERSION",
+        ],
+        &rows,
+    );
+}
+
 pub(crate) fn jobs(jobs: &[JobSummary]) {
     let rows = jobs
         .iter()
@@ -153,7 +206,8 @@ pub(crate) fn jobs(jobs: &[JobSummary]) {
             "NAME",
             "VERSION",
             "TASKS",
-            "UPDATED",
+            "SCHEDULE",
+            "NEXT FIRE",
             "DESCRIPTION",
         ],
         &rows,
