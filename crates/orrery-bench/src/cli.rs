@@ -86,7 +86,8 @@ pub(crate) struct Args {
     /// Slots of each worker process in the dispatch job.
     #[arg(long, default_value = "8")]
     pub(crate) remote_slots: NonZeroU32,
-    /// Shell tasks running `true` on one remote worker, and direct spawns to compare with.
+    /// Shell tasks running `true`, and as many command tasks running `/bin/true`, on one
+    /// remote worker, and direct spawns to compare with.
     #[arg(long, default_value = "500")]
     pub(crate) remote_shell_tasks: NonZeroU32,
     /// Slots of the one worker running the shell tasks, and direct spawns at once.

@@ -10,6 +10,8 @@ pub(crate) enum TaskBody {
     Noop,
     /// A shell task running `true` (the worker spawns `bash -c true`).
     ShellTrue,
+    /// A command task running `/bin/true` (the worker spawns it directly, no shell).
+    CommandTrue,
 }
 
 impl TaskBody {
@@ -17,6 +19,7 @@ impl TaskBody {
         match self {
             TaskBody::Noop => "type: noop",
             TaskBody::ShellTrue => "type: shell, script: \"true\"",
+            TaskBody::CommandTrue => "type: command, command: [/bin/true]",
         }
     }
 }
@@ -97,6 +100,10 @@ mod tests {
             fanout("f", 2, TaskBody::ShellTrue),
             "name: f\ntasks:\n  - {name: t0, type: shell, script: \"true\"}\n  \
              - {name: t1, type: shell, script: \"true\"}\n"
+        );
+        assert_eq!(
+            fanout("f", 1, TaskBody::CommandTrue),
+            "name: f\ntasks:\n  - {name: t0, type: command, command: [/bin/true]}\n"
         );
     }
 }

@@ -25,7 +25,7 @@ pub struct WorkerConfig {
     pub disk_bytes: u64,
     /// Longest pause between attempts to reach a scheduler.
     pub reconnect_max_delay: Duration,
-    /// Per-attempt directories (holding the `$ORRERY_OUTPUT` file) are made under it.
+    /// Each attempt's `$ORRERY_OUTPUT` file is made in it.
     pub work_dir: PathBuf,
     /// Log bytes captured per attempt; the rest is dropped and a marker line says so.
     pub max_log_bytes: u64,
@@ -52,11 +52,12 @@ pub struct WorkerConfig {
     /// Run each process attempt in its own cgroup, for limits and usage, when the host
     /// allows it; without, attempts run unlimited and report only their wall time.
     pub cgroups: bool,
-    /// Where attempt cgroups are made: under the worker's own cgroup (created on demand
-    /// and removed when empty), or, starting with `/`, at that path from the hierarchy
-    /// root (left in place; for a group delegated by the service manager).
+    /// Where attempt cgroups are made: under the worker's own cgroup, or, starting with
+    /// `/`, at that path from the hierarchy root (for a group delegated by the service
+    /// manager). The worker makes it when it starts if it is missing, and leaves it in
+    /// place.
     pub cgroup_parent: String,
-    /// `pids.max` of each attempt's cgroup.
+    /// `pids.max` of each attempt's cgroup; 0 leaves attempts without a pids group.
     pub pids_limit: u32,
 }
 

@@ -6,6 +6,7 @@ mod common;
 use common::isolation::{cgroup_dirs_named, cgroups_missing, skip};
 use common::{Harness, assert_process_gone, python, shell};
 use orrery_proto::{PythonSource, Resources, TaskOutcome, Usage};
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 const MIB: u64 = 1024 * 1024;
@@ -116,8 +117,8 @@ async fn without_cgroups_only_the_wall_time_is_reported() {
 }
 
 #[tokio::test]
-async fn attempt_groups_and_their_parent_are_removed_and_escapees_killed() {
-    let test = "attempt_groups_and_their_parent_are_removed_and_escapees_killed";
+async fn attempt_groups_are_removed_escapees_killed_and_the_parent_kept() {
+    let test = "attempt_groups_are_removed_escapees_killed_and_the_parent_kept";
     if cgroups_unavailable(test) {
         return;
     }
@@ -138,9 +139,80 @@ async fn attempt_groups_and_their_parent_are_removed_and_escapees_killed() {
         attempt.stdout()
     );
     assert_process_gone(attempt.first_pid().expect("a pid line")).await;
-    let leftovers = cgroup_dirs_named(&parent);
-    for dir in &leftovers {
+    let parents = cgroup_dirs_named(&parent);
+    let leftovers: Vec<PathBuf> = parents.iter().flat_map(|dir| subgroups(dir)).collect();
+    for dir in leftovers.iter().chain(&parents) {
         let _ = std::fs::remove_dir(dir);
     }
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
+    // Kept for the next attempts: making it again for each cost them time.
+    assert!(!parents.is_empty(), "the parent group was removed");
+}
+
+/// The groups directly under `dir`.
+fn subgroups(dir: &Path) -> Vec<PathBuf> {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .filter(|entry| entry.file_type().is_ok_and(|kind| kind.is_dir()))
+                .map(|entry| entry.path())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn attempts_join_the_cpu_group_only_with_a_cpu_limit() {
+    let test = "attempts_join_the_cpu_group_only_with_a_cpu_limit";
+    if cgroups_unavailable(test) {
+        return;
+    }
+    let parent = format!("orrery-test-cpu-{}", std::process::id());
+    let mut harness = Harness::start(|config| config.cgroup_parent = parent.clone()).await;
+    let unlimited = harness.run(shell(1, "cat /proc/self/cgroup")).await;
+    let mut limited = shell(2, "cat /proc/self/cgroup");
+    limited.resources = Resources {
+        cpu_millis: Some(500),
+        ..Resources::default()
+    };
+    let limited = harness.run(limited).await;
+    for dir in cgroup_dirs_named(&parent) {
+        let _ = std::fs::remove_dir(dir);
+    }
+
+    let check = |attempt: &common::Attempt, cpu_limited: bool| {
+        assert_eq!(attempt.finished().outcome, TaskOutcome::Succeeded);
+        let lines = attempt.stdout();
+        let in_attempt_group = |line: &&str| line.contains(&format!("/{parent}/attempt-"));
+        // `id:controllers:path`; the unified hierarchy's line has no controllers.
+        let v1_lines: Vec<&str> = lines
+            .iter()
+            .copied()
+            .filter(|line| !line.starts_with("0::"))
+            .collect();
+        if !v1_lines.iter().any(in_attempt_group) {
+            // cgroup v2: one group holds every controller.
+            assert!(lines.iter().any(in_attempt_group), "{lines:?}");
+            return;
+        }
+        for line in v1_lines {
+            let controllers: Vec<&str> = line
+                .split(':')
+                .nth(1)
+                .unwrap_or_default()
+                .split(',')
+                .collect();
+            let needed = controllers.iter().any(|name| {
+                matches!(*name, "memory" | "cpuacct" | "pids") || (cpu_limited && *name == "cpu")
+            });
+            assert_eq!(
+                in_attempt_group(&line),
+                needed,
+                "{line} (cpu limit: {cpu_limited})"
+            );
+        }
+    };
+    check(&unlimited, false);
+    check(&limited, true);
 }

@@ -1,5 +1,5 @@
 //! Sandboxed attempts under bubblewrap: a read-only system, a private /tmp, a writable
-//! attempt directory, and no network unless asked for.
+//! output file, and no network unless asked for.
 
 mod common;
 

@@ -186,7 +186,7 @@ async fn a_noop_starts_and_succeeds_without_a_process() {
 }
 
 #[tokio::test]
-async fn attempt_directories_are_removed_afterwards() {
+async fn attempt_output_files_are_removed_afterwards() {
     let mut harness = Harness::start(|_| {}).await;
     let attempt = harness.run(shell(1, r#"echo "$ORRERY_OUTPUT""#)).await;
     let output_path = attempt.stdout()[0].to_owned();

@@ -1,6 +1,8 @@
-//! The shell half of `remote-workers`: independent shell tasks running `true` on one
-//! remote worker with P slots, against the harness spawning `/bin/true` (and
-//! `bash -c true`, what a shell task runs) P at a time; with and without cgroups.
+//! The process half of `remote-workers`: independent tasks running `true` on one remote
+//! worker with P slots, against the harness spawning the same programs P at a time;
+//! with and without cgroups. A `shell` task runs `bash -c true`, compared with direct
+//! spawns of `/bin/true` and of `bash -c true`; a `command` task runs `/bin/true` with
+//! no shell, compared with direct spawns of `/bin/true` (the like-for-like comparison).
 
 use super::remote_cpu::CpuPerTask;
 use super::remote_workers::{RunMeter, SCENARIO, median_cpu};
@@ -16,7 +18,8 @@ use crate::worker_processes::{Cgroups, WorkerProcesses, WorkerSet};
 use std::num::NonZeroU32;
 use std::path::Path;
 
-const JOB: &str = "bench-remote-shell";
+const SHELL_JOB: &str = "bench-remote-shell";
+const COMMAND_JOB: &str = "bench-remote-command";
 const ONE_WORKER: NonZeroU32 = NonZeroU32::MIN;
 
 /// The comparison with the workers' default (cgroups where the host allows them),
@@ -34,7 +37,7 @@ pub(super) async fn run(
 }
 
 /// Per repetition: `/bin/true` and `bash -c true` spawned directly, P at a time, then
-/// the job of shell tasks on one worker with P slots.
+/// the job of shell tasks and the job of command tasks on one worker with P slots.
 async fn compare(
     args: &Args,
     binary: &Path,
@@ -42,14 +45,17 @@ async fn compare(
     ticks_per_second: u64,
 ) -> anyhow::Result<Vec<Measurement>> {
     let n_tasks = args.remote_shell_tasks.get();
-    let config = format!(
-        "shell n={n_tasks} parallelism={} cgroups={}",
+    let settings = format!(
+        "n={n_tasks} parallelism={} cgroups={}",
         args.remote_parallelism,
         cgroups.as_str()
     );
     let server = BenchServer::start_for_remote_workers(args.run_wait()).await?;
     server
-        .apply(&specs::fanout(JOB, n_tasks, TaskBody::ShellTrue))
+        .apply(&specs::fanout(SHELL_JOB, n_tasks, TaskBody::ShellTrue))
+        .await?;
+    server
+        .apply(&specs::fanout(COMMAND_JOB, n_tasks, TaskBody::CommandTrue))
         .await?;
     let set = WorkerSet {
         n_workers: ONE_WORKER,
@@ -62,26 +68,33 @@ async fn compare(
         workers: &workers,
         ticks_per_second,
     };
-    let samples = measure(&meter, args, &config).await;
+    let samples = measure(&meter, args, &settings).await;
     workers.stop().await;
     server.stop().await?;
-    Ok(samples?.into_rows(config, n_tasks, ticks_per_second))
+    Ok(samples?.into_rows(&settings, n_tasks, ticks_per_second))
 }
 
 /// What the repetitions measured: one value per repetition, or pooled over tasks.
 #[derive(Default)]
 struct Samples {
-    orrery_ms: Vec<f64>,
     true_ms: Vec<f64>,
     bash_ms: Vec<f64>,
     /// Ticks of the harness and the processes it waited for, over the bash spawns.
     bash_ticks: Vec<u64>,
+    shell: JobSamples,
+    command: JobSamples,
+}
+
+/// The runs of one job through the worker.
+#[derive(Default)]
+struct JobSamples {
+    orrery_ms: Vec<f64>,
     cpu: Vec<CpuPerTask>,
     task_run_ms: Vec<f64>,
     queued_to_started_ms: Vec<f64>,
 }
 
-async fn measure(meter: &RunMeter<'_>, args: &Args, config: &str) -> anyhow::Result<Samples> {
+async fn measure(meter: &RunMeter<'_>, args: &Args, settings: &str) -> anyhow::Result<Samples> {
     let n_tasks = args.remote_shell_tasks.get();
     let parallelism = args.remote_parallelism;
     let mut samples = Samples::default();
@@ -95,62 +108,127 @@ async fn measure(meter: &RunMeter<'_>, args: &Args, config: &str) -> anyhow::Res
             let used = after.since(before);
             samples.bash_ticks.push(used.own + used.children);
         }
-        let measured = meter.run(JOB, n_tasks).await?;
-        let wall = duration_ms(measured.finished.wall);
-        eprintln!(
-            "{SCENARIO} {config} repetition {repetition}: {wall:.1} ms \
-             (direct /bin/true {direct_true:.1} ms)"
-        );
-        samples.orrery_ms.push(wall);
-        samples.cpu.extend(measured.cpu);
-        let run = &measured.finished.run;
-        samples.task_run_ms.extend(task_durations_ms(run)?);
-        samples
-            .queued_to_started_ms
-            .extend(queued_to_started_ms(run)?);
+        for (job, kind, job_samples) in [
+            (SHELL_JOB, "shell", &mut samples.shell),
+            (COMMAND_JOB, "command", &mut samples.command),
+        ] {
+            let wall = job_samples.record(meter, job, n_tasks).await?;
+            eprintln!(
+                "{SCENARIO} {kind} {settings} repetition {repetition}: {wall:.1} ms \
+                 (direct /bin/true {direct_true:.1} ms, bash -c true {direct_bash:.1} ms)"
+            );
+        }
     }
     Ok(samples)
 }
 
+impl JobSamples {
+    /// Runs `job` to its end and keeps what it measured; its wall time in milliseconds.
+    async fn record(
+        &mut self,
+        meter: &RunMeter<'_>,
+        job: &str,
+        n_tasks: u32,
+    ) -> anyhow::Result<f64> {
+        let measured = meter.run(job, n_tasks).await?;
+        let wall = duration_ms(measured.finished.wall);
+        self.orrery_ms.push(wall);
+        self.cpu.extend(measured.cpu);
+        let run = &measured.finished.run;
+        self.task_run_ms.extend(task_durations_ms(run)?);
+        self.queued_to_started_ms.extend(queued_to_started_ms(run)?);
+        Ok(wall)
+    }
+
+    /// The rows of the job's task timings and CPU per task.
+    fn add_timing_rows(&self, rows: &mut Rows) {
+        rows.add("task_run_p50", percentile(&self.task_run_ms, 50.0), "ms");
+        let waits = &self.queued_to_started_ms;
+        rows.add("queued_to_started_p50", percentile(waits, 50.0), "ms");
+        rows.add(
+            "server_cpu_per_task",
+            median_cpu(&self.cpu, |c| c.server_ms),
+            "ms",
+        );
+        rows.add(
+            "worker_cpu_per_task",
+            median_cpu(&self.cpu, |c| c.worker_ms),
+            "ms",
+        );
+        rows.add(
+            "task_cpu_per_task",
+            median_cpu(&self.cpu, |c| c.task_ms),
+            "ms",
+        );
+    }
+}
+
 impl Samples {
-    fn into_rows(self, config: String, n_tasks: u32, ticks_per_second: u64) -> Vec<Measurement> {
+    fn into_rows(self, settings: &str, n_tasks: u32, ticks_per_second: u64) -> Vec<Measurement> {
         let n = f64::from(n_tasks);
-        let orrery = median(&self.orrery_ms);
         let direct_true = median(&self.true_ms);
         let direct_bash = median(&self.bash_ms);
         let bash_cpu_ms: Vec<f64> = (self.bash_ticks.iter())
             .map(|&ticks| ticks as f64 * 1000.0 / ticks_per_second as f64 / n)
             .collect();
-        let mut rows = vec![
-            Measurement::median_of(SCENARIO, &config, "orrery_total", &self.orrery_ms, "ms"),
-            Measurement::median_of(SCENARIO, &config, "direct_true_total", &self.true_ms, "ms"),
-            Measurement::median_of(SCENARIO, &config, "direct_bash_total", &self.bash_ms, "ms"),
-        ];
-        let mut derived = Rows::new(SCENARIO, config);
-        derived.add("orrery_per_task", orrery / n, "ms");
+        let mut rows = Vec::new();
+
+        let shell_config = format!("shell {settings}");
+        let shell = &self.shell;
+        let orrery_shell = median(&shell.orrery_ms);
+        rows.push(Measurement::median_of(
+            SCENARIO,
+            &shell_config,
+            "orrery_total",
+            &shell.orrery_ms,
+            "ms",
+        ));
+        rows.push(Measurement::median_of(
+            SCENARIO,
+            &shell_config,
+            "direct_true_total",
+            &self.true_ms,
+            "ms",
+        ));
+        rows.push(Measurement::median_of(
+            SCENARIO,
+            &shell_config,
+            "direct_bash_total",
+            &self.bash_ms,
+            "ms",
+        ));
+        let mut derived = Rows::new(SCENARIO, shell_config);
+        derived.add("orrery_per_task", orrery_shell / n, "ms");
         derived.add("direct_true_per_task", direct_true / n, "ms");
         derived.add("direct_bash_per_task", direct_bash / n, "ms");
-        derived.add("ratio_vs_true", orrery / direct_true, "x");
-        derived.add("ratio_vs_bash", orrery / direct_bash, "x");
-        derived.add("task_run_p50", percentile(&self.task_run_ms, 50.0), "ms");
-        let waits = &self.queued_to_started_ms;
-        derived.add("queued_to_started_p50", percentile(waits, 50.0), "ms");
-        derived.add(
-            "server_cpu_per_task",
-            median_cpu(&self.cpu, |c| c.server_ms),
-            "ms",
-        );
-        derived.add(
-            "worker_cpu_per_task",
-            median_cpu(&self.cpu, |c| c.worker_ms),
-            "ms",
-        );
-        derived.add(
-            "task_cpu_per_task",
-            median_cpu(&self.cpu, |c| c.task_ms),
-            "ms",
-        );
+        derived.add("ratio_vs_true", orrery_shell / direct_true, "x");
+        derived.add("ratio_vs_bash", orrery_shell / direct_bash, "x");
+        shell.add_timing_rows(&mut derived);
         derived.add("direct_bash_cpu_per_task", median(&bash_cpu_ms), "ms");
+        rows.extend(derived.into_vec());
+
+        let command_config = format!("command {settings}");
+        let command = &self.command;
+        let orrery_command = median(&command.orrery_ms);
+        rows.push(Measurement::median_of(
+            SCENARIO,
+            &command_config,
+            "orrery_total",
+            &command.orrery_ms,
+            "ms",
+        ));
+        rows.push(Measurement::median_of(
+            SCENARIO,
+            &command_config,
+            "direct_true_total",
+            &self.true_ms,
+            "ms",
+        ));
+        let mut derived = Rows::new(SCENARIO, command_config);
+        derived.add("orrery_per_task", orrery_command / n, "ms");
+        derived.add("direct_true_per_task", direct_true / n, "ms");
+        derived.add("ratio_vs_true", orrery_command / direct_true, "x");
+        command.add_timing_rows(&mut derived);
         rows.extend(derived.into_vec());
         rows
     }

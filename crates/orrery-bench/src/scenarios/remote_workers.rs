@@ -1,7 +1,7 @@
 //! `remote-workers`: a server without its embedded worker, and real `orrery worker`
 //! processes on loopback. Noop tasks dispatched through 1, 2 and 4 workers (throughput,
-//! queued → started latency, CPU per task), then shell tasks on one worker against
-//! direct spawns (in `remote_shell`).
+//! queued → started latency, CPU per task), then shell and command tasks on one worker
+//! against direct spawns (in `remote_shell`).
 
 use super::remote_cpu::{CpuPerTask, CpuReading};
 use crate::cli::Args;
@@ -18,7 +18,7 @@ pub(super) const SCENARIO: &str = "remote-workers";
 const FANOUT_JOB: &str = "bench-remote-fanout";
 const CHAIN_JOB: &str = "bench-remote-chain";
 
-/// The dispatch jobs for each count in `--remote-workers`, then the shell comparison.
+/// The dispatch jobs for each count in `--remote-workers`, then the process comparison.
 pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<Measurement>> {
     let binary = orrery_binary()?;
     let ticks_per_second = crate::cpu_ticks::ticks_per_second();

@@ -8,8 +8,8 @@ use std::path::PathBuf;
 /// A failure the process itself could not report.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AttemptError {
-    #[error("cannot create an attempt directory under {}: {source}", work_dir.display())]
-    AttemptDir {
+    #[error("cannot create an attempt's output file in {}: {source}", work_dir.display())]
+    AttemptFile {
         work_dir: PathBuf,
         source: io::Error,
     },

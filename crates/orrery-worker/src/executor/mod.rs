@@ -1,7 +1,7 @@
 //! Running one attempt: dispatch on the task type, each type in its own module.
 
-mod attempt_dir;
 mod attempt_error;
+mod attempt_file;
 mod cancel;
 mod capture;
 mod exit;

@@ -1,8 +1,8 @@
 //! The `shell`, `command` and `python` executor: a child process in its own session and
 //! process group, isolated as the assignment asks, its usage measured.
 
-use super::attempt_dir::AttemptDir;
 use super::attempt_error::AttemptError;
+use super::attempt_file::AttemptFile;
 use super::capture::{CaptureSettings, Pipes, capture};
 use super::exit::{classify, with_outputs};
 use super::log_sink::LogSink;
@@ -33,23 +33,23 @@ pub(super) async fn run(
     cancel: CancelSignal,
 ) -> TaskFinished {
     let task = assignment.task;
-    let dir = match AttemptDir::create(&context.config.work_dir, &task) {
-        Ok(dir) => dir,
+    let output_file = match AttemptFile::create(&context.config.work_dir, &task) {
+        Ok(output_file) => output_file,
         Err(error) => {
             return failed_without_process(task, error.to_string(), None, context.clock.now());
         }
     };
-    let finished = run_in_dir(program, assignment, context, cancel, &dir).await;
-    dir.remove();
+    let finished = run_with_output_file(program, assignment, context, cancel, &output_file).await;
+    output_file.remove();
     finished
 }
 
-async fn run_in_dir(
+async fn run_with_output_file(
     program: Program,
     assignment: &Assignment,
     context: &AttemptContext,
     cancel: CancelSignal,
-    dir: &AttemptDir,
+    output_file: &AttemptFile,
 ) -> TaskFinished {
     let task = assignment.task;
     let fail = |error: AttemptError, started_at| {
@@ -61,15 +61,14 @@ async fn run_in_dir(
         return fail(error, None);
     }
     let paths = AttemptPaths {
-        attempt_dir: dir.path(),
-        output_file: dir.output_path(),
+        output_file: output_file.path(),
         working_dir: assignment.working_dir.as_deref().map(Path::new),
     };
     let mut isolation = match AttemptIsolation::prepare(assignment, &context.config, paths).await {
         Ok(isolation) => isolation,
         Err(error) => return fail(error.into(), None),
     };
-    let mut child = match spawn(&program, assignment, dir.output_path(), &isolation) {
+    let mut child = match spawn(&program, assignment, output_file.path(), &isolation) {
         Ok(child) => child,
         Err(error) => return fail(error, None),
     };
@@ -140,7 +139,7 @@ async fn run_in_dir(
     if let Some(measurement) = &measurement {
         report = with_oom(report, ending, status, measurement);
     }
-    let outputs = read_outputs(dir.output_path(), context.config.max_output_bytes);
+    let outputs = read_outputs(output_file.path(), context.config.max_output_bytes);
     let (report, outputs) = with_outputs(report, outputs);
     tracing::debug!(?task, ?report, ?usage, "attempt ended");
     TaskFinished {

@@ -15,10 +15,10 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::Path;
 
-/// The attempt's own files and directories.
+/// The attempt's own file, and the directory it runs in.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct AttemptPaths<'a> {
-    pub(crate) attempt_dir: &'a Path,
+    /// `$ORRERY_OUTPUT`.
     pub(crate) output_file: &'a Path,
     pub(crate) working_dir: Option<&'a Path>,
 }
@@ -57,7 +57,7 @@ impl AttemptIsolation {
             Some(Sandbox::locate(SandboxSettings {
                 search_path: &search_path,
                 network: isolation.network,
-                attempt_dir: paths.attempt_dir,
+                output_file: paths.output_file,
                 working_dir: paths.working_dir,
                 worker_name: &config.name,
             })?)
@@ -65,7 +65,7 @@ impl AttemptIsolation {
             None
         };
         if let Some(user) = &user {
-            user.grant(paths.attempt_dir, paths.output_file)?;
+            user.grant(paths.output_file)?;
             base_environment.extend(user.environment());
         }
         let limits = Limits::new(&assignment.resources, config.pids_limit);

@@ -14,8 +14,8 @@ use tokio::process::Command;
 pub(crate) struct ChildSetup {
     /// `RLIMIT_NOFILE`, soft and hard.
     pub(crate) nofile_limit: rlim_t,
-    /// The attempt's open `cgroup.procs` files (one per hierarchy); writing `0` to one
-    /// moves the writer into that group, so the program starts inside it.
+    /// The attempt's open `cgroup.procs` files (one per hierarchy it needs); writing `0`
+    /// to one moves the writer into that group, so the program starts inside it.
     pub(crate) cgroup_procs: Vec<File>,
     /// The user to become, with its primary group as the only group.
     pub(crate) identity: Option<(Uid, Gid)>,

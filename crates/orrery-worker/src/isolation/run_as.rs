@@ -74,23 +74,18 @@ impl RunAsUser {
         ]
     }
 
-    /// Gives the attempt directory and its output file to the user, and lets it reach
-    /// them through the work directory (traverse only: it cannot list other attempts).
-    pub(crate) fn grant(
-        &self,
-        attempt_dir: &Path,
-        output_file: &Path,
-    ) -> Result<(), IsolationError> {
+    /// Gives the attempt's output file to the user, and lets it reach the file through
+    /// the work directory (traverse only: it cannot list other attempts' files, and it
+    /// cannot open them either, as each is readable by its owner only).
+    pub(crate) fn grant(&self, output_file: &Path) -> Result<(), IsolationError> {
         let grant_error = |path: &Path, source| IsolationError::GrantToUser {
             path: path.to_owned(),
             user: self.name.clone(),
             source,
         };
-        for path in [attempt_dir, output_file] {
-            chown(path, Some(self.uid), Some(self.gid))
-                .map_err(|errno| grant_error(path, errno.into()))?;
-        }
-        if let Some(work_dir) = attempt_dir.parent() {
+        chown(output_file, Some(self.uid), Some(self.gid))
+            .map_err(|errno| grant_error(output_file, errno.into()))?;
+        if let Some(work_dir) = output_file.parent() {
             let metadata =
                 std::fs::metadata(work_dir).map_err(|error| grant_error(work_dir, error))?;
             let mut permissions = metadata.permissions();

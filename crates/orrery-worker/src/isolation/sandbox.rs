@@ -11,7 +11,7 @@ pub(crate) struct Sandbox {
     bwrap: PathBuf,
     /// Keep the host's network; it is cut otherwise.
     network: bool,
-    /// Bound read-write: the attempt directory and the working directory.
+    /// Bound read-write: the attempt's output file and the working directory.
     writable: Vec<PathBuf>,
     working_dir: Option<PathBuf>,
 }
@@ -22,7 +22,9 @@ pub(crate) struct SandboxSettings<'a> {
     /// Where to look for `bwrap`: the `PATH` attempts get from the worker.
     pub(crate) search_path: &'a OsStr,
     pub(crate) network: bool,
-    pub(crate) attempt_dir: &'a Path,
+    /// `$ORRERY_OUTPUT`: the one file of the work dir the program sees (bubblewrap binds
+    /// single files as well as directories).
+    pub(crate) output_file: &'a Path,
     pub(crate) working_dir: Option<&'a Path>,
     pub(crate) worker_name: &'a str,
 }
@@ -35,7 +37,7 @@ impl Sandbox {
                 worker: settings.worker_name.to_owned(),
             }
         })?;
-        let mut writable = vec![settings.attempt_dir.to_owned()];
+        let mut writable = vec![settings.output_file.to_owned()];
         writable.extend(settings.working_dir.map(Path::to_owned));
         Ok(Self {
             bwrap,
@@ -46,8 +48,8 @@ impl Sandbox {
     }
 
     /// The program to start and its arguments, to run `program args` in the sandbox: the
-    /// whole system read-only, a private `/tmp`, fresh `/dev` and `/proc`, the attempt
-    /// and working directories writable, no network unless asked for, and killed with
+    /// whole system read-only, a private `/tmp`, fresh `/dev` and `/proc`, the output
+    /// file and the working directory writable, no network unless asked for, and killed with
     /// its parent.
     ///
     /// There is no `--new-session`: the worker already starts bubblewrap in a session of
@@ -59,7 +61,7 @@ impl Sandbox {
             .into_iter()
             .map(OsString::from)
             .collect();
-        // After the tmpfs, so that directories under /tmp stay visible when bound.
+        // After the tmpfs, so that paths under /tmp stay visible when bound.
         argv.extend(["--tmpfs", "/tmp"].map(OsString::from));
         for path in &self.writable {
             argv.extend(["--bind".into(), path.into(), path.into()]);
@@ -95,7 +97,7 @@ mod tests {
     use super::*;
 
     fn sandbox(network: bool, working_dir: Option<&str>) -> Sandbox {
-        let mut writable = vec![PathBuf::from("/work/attempt-1")];
+        let mut writable = vec![PathBuf::from("/work/attempt-1-1-x7Yz")];
         writable.extend(working_dir.map(PathBuf::from));
         Sandbox {
             bwrap: "/usr/bin/bwrap".into(),
@@ -119,7 +121,7 @@ mod tests {
         assert_eq!(
             joined(&argv),
             "--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp \
-             --bind /work/attempt-1 /work/attempt-1 --unshare-net --die-with-parent \
+             --bind /work/attempt-1-1-x7Yz /work/attempt-1-1-x7Yz --unshare-net --die-with-parent \
              -- bash -c echo hi"
         );
     }
@@ -130,7 +132,7 @@ mod tests {
         assert_eq!(
             joined(&argv),
             "--ro-bind / / --dev /dev --proc /proc --tmpfs /tmp \
-             --bind /work/attempt-1 /work/attempt-1 --bind /srv/job /srv/job \
+             --bind /work/attempt-1-1-x7Yz /work/attempt-1-1-x7Yz --bind /srv/job /srv/job \
              --die-with-parent --chdir /srv/job -- make"
         );
     }
@@ -141,7 +143,7 @@ mod tests {
         let settings = |search_path| SandboxSettings {
             search_path,
             network: false,
-            attempt_dir: Path::new("/work/attempt-1"),
+            output_file: Path::new("/work/attempt-1-1-x7Yz"),
             working_dir: None,
             worker_name: "w-7",
         };

@@ -1,11 +1,11 @@
-//! `AttemptCgroup`: one attempt's group in every hierarchy, from its creation with the
-//! limits to its removal with the measurement.
+//! `AttemptCgroup`: one attempt's group in each hierarchy it needs, from its creation with
+//! the limits to its removal with the measurement.
 
 use super::error::CgroupError;
 use super::files::{
-    create_group, ensure_group, kill_all, open_procs, pids, read_text, remove_group, write_value,
+    create_group, kill_all, open_procs, pids, prepare_parent, read_text, remove_group, write_value,
 };
-use super::layout::{CgroupLayout, CgroupVersion, Controller, Controllers};
+use super::layout::{CgroupLayout, CgroupVersion, Controller, Controllers, Hierarchy};
 use super::limits::{Limits, limit_writes};
 use super::measurement::{Measurement, measure};
 use std::fs::File;
@@ -16,33 +16,36 @@ use std::time::Duration;
 /// How long the removal waits for killed processes to leave the group.
 const CLEANUP_BOUND: Duration = Duration::from_secs(2);
 const CLEANUP_POLL: Duration = Duration::from_millis(20);
-/// Tries at making a group whose parent another attempt just removed, or which an
-/// earlier attempt left behind.
+/// Tries at making a group whose parent was removed from outside, or which an earlier
+/// attempt left behind.
 const CREATE_TRIES: usize = 3;
 
 /// The attempt's group in one hierarchy.
 #[derive(Clone, Debug)]
 struct Group {
     dir: PathBuf,
-    /// Where the group is made: the same for every attempt.
-    parent: PathBuf,
     controllers: Controllers,
 }
 
 /// An attempt's groups. Until `finish`, dropping it kills what runs in them and removes
 /// them (in the background if processes are still exiting).
+///
+/// The groups of one attempt hold the same processes: the child joins them all before
+/// it execs, and its descendants inherit them. So one group (the first, which is the
+/// memory group in v1 and the only one in v2) is enough to look for processes in;
+/// the others are only emptied when their removal finds them busy.
 #[derive(Debug)]
 pub(crate) struct AttemptCgroup {
     version: CgroupVersion,
     groups: Vec<Group>,
-    parent_is_ours: bool,
     /// What was set, for the measurement.
     memory_limit_bytes: Option<u64>,
     armed: bool,
 }
 
 impl AttemptCgroup {
-    /// Makes the group `name` in every hierarchy of `layout` and sets `limits` on it.
+    /// Makes the group `name` in every hierarchy of `layout` holding a controller the
+    /// limits need, and sets `limits` on it.
     pub(crate) fn create(
         layout: &CgroupLayout,
         name: &str,
@@ -51,18 +54,23 @@ impl AttemptCgroup {
         let mut cgroup = Self {
             version: layout.version,
             groups: Vec::new(),
-            parent_is_ours: layout.parent_is_ours,
             memory_limit_bytes: limits.memory_bytes.map(|bytes| bytes.get()),
             armed: true,
         };
-        let enable_line = layout.controllers().v2_enable_line();
-        for hierarchy in &layout.hierarchies {
+        let needed = limits.needed_controllers();
+        let mut hierarchies: Vec<&Hierarchy> = layout
+            .hierarchies
+            .iter()
+            .filter(|hierarchy| hierarchy.controllers.intersects(needed))
+            .collect();
+        // The memory group first: it is the one looked in for processes.
+        hierarchies.sort_by_key(|hierarchy| !hierarchy.controllers.memory);
+        for hierarchy in hierarchies {
             let group = Group {
                 dir: hierarchy.parent_dir.join(name),
-                parent: hierarchy.parent_dir.clone(),
                 controllers: hierarchy.controllers,
             };
-            make_group(layout.version, &group, &enable_line)?;
+            make_group(layout.version, hierarchy, &group)?;
             cgroup.groups.push(group);
         }
         for write in limit_writes(layout.version, limits) {
@@ -91,18 +99,17 @@ impl AttemptCgroup {
 
     /// Kills every process still in the groups (those that left the process group).
     pub(crate) fn kill_remaining(&self) {
-        for group in &self.groups {
-            kill_all(&group.dir);
+        if let Some(first) = self.groups.first() {
+            kill_all(self.version, &first.dir);
         }
     }
 
     /// Once the attempt's processes are gone: kills stragglers, reads what the attempt
-    /// used, and removes the groups (and the parents, when they are the worker's and
-    /// empty).
+    /// used, and removes the groups. The parents stay.
     pub(crate) async fn finish(mut self) -> Measurement {
         self.armed = false;
         let groups = std::mem::take(&mut self.groups);
-        wait_until_empty(&groups).await;
+        wait_until_empty(self.version, &groups).await;
         let mut measurement = measure(self.version, |controller, file| {
             let group = groups
                 .iter()
@@ -111,7 +118,7 @@ impl AttemptCgroup {
         });
         let memory_limited = groups.iter().any(|group| group.controllers.memory);
         measurement.memory_limit_bytes = self.memory_limit_bytes.filter(|_| memory_limited);
-        remove(groups, self.parent_is_ours).await;
+        remove(self.version, groups).await;
         measurement
     }
 
@@ -129,46 +136,43 @@ impl Drop for AttemptCgroup {
         }
         let mut groups = std::mem::take(&mut self.groups);
         for group in &groups {
-            kill_all(&group.dir);
+            kill_all(self.version, &group.dir);
         }
         // Empty groups (the attempt never started) go at once; others once their killed
         // processes have exited, unless the runtime is shutting down, in which case the
         // next worker's detection sweeps them.
-        let parent_is_ours = self.parent_is_ours;
-        let all = groups.clone();
         groups.retain(|group| !remove_group(&group.dir));
         if groups.is_empty() {
-            if parent_is_ours {
-                remove_parents_if_empty(&all);
-            }
             return;
         }
+        let version = self.version;
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             runtime.spawn(async move {
-                wait_until_empty(&groups).await;
-                remove(groups, parent_is_ours).await;
+                wait_until_empty(version, &groups).await;
+                remove(version, groups).await;
             });
         }
     }
 }
 
-/// Makes one group, with its parent if needed. A parent removed meanwhile by another
-/// attempt's cleanup is made again; an empty leftover of the same name (from an attempt
-/// torn down while its processes were still exiting) is replaced.
-fn make_group(version: CgroupVersion, group: &Group, enable_line: &str) -> Result<(), CgroupError> {
+/// Makes one group. A parent removed from outside (by an administrator, or by a worker
+/// of an older version, which removed its parent once empty) is made again; an empty
+/// leftover of the same name (from an attempt torn down while its processes were still
+/// exiting) is replaced.
+fn make_group(
+    version: CgroupVersion,
+    hierarchy: &Hierarchy,
+    group: &Group,
+) -> Result<(), CgroupError> {
     let mut tries = 0;
     loop {
         tries += 1;
-        ensure_group(&group.parent)?;
-        if version == CgroupVersion::V2 && !enable_line.is_empty() {
-            write_value(&group.parent, "cgroup.subtree_control", enable_line)?;
-        }
         let error = match create_group(&group.dir) {
             Ok(()) => return Ok(()),
             Err(error) => error,
         };
         let retry = match error.source.kind() {
-            io::ErrorKind::NotFound => true,
+            io::ErrorKind::NotFound => prepare_parent(version, hierarchy).is_ok(),
             io::ErrorKind::AlreadyExists => pids(&group.dir).is_empty() && remove_group(&group.dir),
             _ => false,
         };
@@ -178,70 +182,44 @@ fn make_group(version: CgroupVersion, group: &Group, enable_line: &str) -> Resul
     }
 }
 
-/// Kills what is left in the groups until they are empty, for a bounded time.
-async fn wait_until_empty(groups: &[Group]) {
+/// Kills what is left in the first group until it is empty, for a bounded time.
+async fn wait_until_empty(version: CgroupVersion, groups: &[Group]) {
+    let Some(first) = groups.first() else {
+        return;
+    };
     let deadline = tokio::time::Instant::now() + CLEANUP_BOUND;
-    loop {
-        let occupied: Vec<&Group> = groups
-            .iter()
-            .filter(|group| !pids(&group.dir).is_empty())
-            .collect();
-        if occupied.is_empty() {
-            return;
-        }
+    while !pids(&first.dir).is_empty() {
         if tokio::time::Instant::now() >= deadline {
             tracing::warn!(
-                path = %occupied[0].dir.display(),
+                path = %first.dir.display(),
                 "processes of an attempt are still in its cgroup after being killed"
             );
             return;
         }
-        for group in occupied {
-            kill_all(&group.dir);
-        }
+        kill_all(version, &first.dir);
         tokio::time::sleep(CLEANUP_POLL).await;
     }
 }
 
-/// Removes the groups, retrying while the kernel still counts exiting processes, then
-/// the worker's own parents if nothing else is in them.
-async fn remove(groups: Vec<Group>, parent_is_ours: bool) {
+/// Removes the groups, killing what a busy one still holds and retrying while the
+/// kernel still counts exiting processes.
+async fn remove(version: CgroupVersion, groups: Vec<Group>) {
     let deadline = tokio::time::Instant::now() + CLEANUP_BOUND;
-    let mut left = groups.clone();
+    let mut left = groups;
     loop {
         left.retain(|group| !remove_group(&group.dir));
         if left.is_empty() {
-            break;
+            return;
         }
         if tokio::time::Instant::now() >= deadline {
             for group in &left {
                 tracing::warn!(path = %group.dir.display(), "cannot remove an attempt's cgroup");
             }
-            break;
+            return;
+        }
+        for group in &left {
+            kill_all(version, &group.dir);
         }
         tokio::time::sleep(CLEANUP_POLL).await;
-    }
-    if parent_is_ours {
-        remove_parents_if_empty(&groups);
-    }
-}
-
-/// Other attempts' groups keep a parent busy, which is fine: the last one removes it.
-fn remove_parents_if_empty(groups: &[Group]) {
-    for group in groups {
-        if let Err(error) = std::fs::remove_dir(&group.parent)
-            && !matches!(
-                error.kind(),
-                io::ErrorKind::ResourceBusy
-                    | io::ErrorKind::DirectoryNotEmpty
-                    | io::ErrorKind::NotFound
-            )
-        {
-            tracing::debug!(
-                path = %group.parent.display(),
-                %error,
-                "cannot remove the attempts' parent cgroup"
-            );
-        }
     }
 }

@@ -1,7 +1,9 @@
 //! Finding out, once per worker process, whether attempts can get cgroups and where:
 //! cgroup v2 when the worker's group there has the memory and cpu controllers, else v1.
 
-use super::files::{create_group, ensure_group, read_text, remove_group, write_value};
+use super::files::{
+    create_group, ensure_group, prepare_parent, read_text, remove_group, write_value,
+};
 use super::layout::{
     CgroupLayout, CgroupVersion, Controllers, Hierarchy, is_absolute, parent_dir, plan_v1,
     v2_own_dir,
@@ -119,7 +121,6 @@ fn detect_v2(
             parent_dir: parent,
             controllers,
         }],
-        parent_is_ours,
     };
     probe(&layout)?;
     Ok(layout)
@@ -179,32 +180,22 @@ fn detect_v1(
     let layout = CgroupLayout {
         version: CgroupVersion::V1,
         hierarchies,
-        parent_is_ours: !is_absolute(cgroup_parent),
     };
     probe(&layout)?;
     Ok(layout)
 }
 
-/// Makes and removes a group under each parent, to know now rather than at every
-/// attempt whether the worker may (it needs root, or a delegated group, and a
-/// writable cgroup file system).
+/// Makes each parent (kept from now on: attempts only make their own groups in it) and
+/// makes and removes a group under it, to know now rather than at every attempt whether
+/// the worker may (it needs root, or a delegated group, and a writable cgroup file
+/// system).
 fn probe(layout: &CgroupLayout) -> Result<(), String> {
     let name = format!("probe-{}", std::process::id());
-    let enable_line = layout.controllers().v2_enable_line();
     for hierarchy in &layout.hierarchies {
-        let parent = &hierarchy.parent_dir;
-        ensure_group(parent).map_err(|error| error.to_string())?;
-        if layout.version == CgroupVersion::V2 {
-            write_value(parent, "cgroup.subtree_control", &enable_line)
-                .map_err(|error| error.to_string())?;
-        }
-        let probe = parent.join(&name);
+        prepare_parent(layout.version, hierarchy).map_err(|error| error.to_string())?;
+        let probe = hierarchy.parent_dir.join(&name);
         create_group(&probe).map_err(|error| error.to_string())?;
         remove_group(&probe);
-        if layout.parent_is_ours {
-            // Made again by the first attempt; an idle worker leaves nothing behind.
-            let _ = std::fs::remove_dir(parent);
-        }
     }
     Ok(())
 }

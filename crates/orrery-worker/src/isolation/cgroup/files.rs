@@ -1,6 +1,7 @@
 //! Reading, writing and emptying cgroup directories (the kernel's file interface).
 
 use super::error::{CgroupAction, CgroupError};
+use super::layout::{CgroupVersion, Hierarchy};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::fs::{File, OpenOptions};
@@ -42,6 +43,21 @@ pub(super) fn ensure_group(dir: &Path) -> Result<(), CgroupError> {
     })
 }
 
+/// Makes the parent group of a hierarchy if it is missing and, in v2, lets its children
+/// have the controllers. Done at detection, and again only if the parent disappeared.
+pub(super) fn prepare_parent(
+    version: CgroupVersion,
+    hierarchy: &Hierarchy,
+) -> Result<(), CgroupError> {
+    let parent = &hierarchy.parent_dir;
+    ensure_group(parent)?;
+    let enable_line = hierarchy.controllers.v2_enable_line();
+    if version == CgroupVersion::V2 && !enable_line.is_empty() {
+        write_value(parent, "cgroup.subtree_control", &enable_line)?;
+    }
+    Ok(())
+}
+
 /// Opens `dir/cgroup.procs` for moving a process into the group.
 pub(super) fn open_procs(dir: &Path) -> Result<File, CgroupError> {
     let path = dir.join("cgroup.procs");
@@ -71,11 +87,12 @@ pub(super) fn pids(dir: &Path) -> Vec<i32> {
         .unwrap_or_default()
 }
 
-/// SIGKILLs every process in the group: at once with v2's `cgroup.kill`, else one by one.
+/// SIGKILLs every process in the group: at once with v2's `cgroup.kill` (Linux 5.14 and
+/// later), else one by one. v1 has no `cgroup.kill`, so it is not tried there.
 /// (A listed process could exit and its pid be reused in the microseconds before the
 /// signal; v1 offers nothing better short of freezing the group first.)
-pub(super) fn kill_all(dir: &Path) {
-    if write_value(dir, "cgroup.kill", "1").is_ok() {
+pub(super) fn kill_all(version: CgroupVersion, dir: &Path) {
+    if version == CgroupVersion::V2 && write_value(dir, "cgroup.kill", "1").is_ok() {
         return;
     }
     for pid in pids(dir) {

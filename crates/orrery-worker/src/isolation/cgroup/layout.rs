@@ -65,6 +65,14 @@ impl Controllers {
         }
     }
 
+    /// Whether the two share a controller.
+    pub(crate) fn intersects(self, other: Self) -> bool {
+        (self.memory && other.memory)
+            || (self.cpu && other.cpu)
+            || (self.cpu_usage && other.cpu_usage)
+            || (self.pids && other.pids)
+    }
+
     fn union(self, other: Self) -> Self {
         Self {
             memory: self.memory || other.memory,
@@ -97,15 +105,13 @@ pub(crate) struct Hierarchy {
     pub(crate) controllers: Controllers,
 }
 
-/// Where attempt groups are made.
+/// Where attempt groups are made. The parent groups are made at detection and kept for
+/// the worker's life (and after it, for the next worker with the same parent): removing
+/// a parent when its last attempt ended only made the next attempt create it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CgroupLayout {
     pub(crate) version: CgroupVersion,
     pub(crate) hierarchies: Vec<Hierarchy>,
-    /// The parent groups belong to the worker (they are under its own group): they are
-    /// made when an attempt needs them and removed once empty, so an idle worker leaves
-    /// nothing behind. An absolute parent belongs to the administrator and stays.
-    pub(crate) parent_is_ours: bool,
 }
 
 impl CgroupLayout {
@@ -276,6 +282,26 @@ mod tests {
                 "/sys/fs/cgroup/unified".into()
             ))
         );
+    }
+
+    #[test]
+    fn controllers_intersect_when_they_share_one() {
+        let cpu_and_usage = Controllers {
+            cpu: true,
+            cpu_usage: true,
+            ..Controllers::default()
+        };
+        let usage = Controllers {
+            cpu_usage: true,
+            ..Controllers::default()
+        };
+        let pids = Controllers {
+            pids: true,
+            ..Controllers::default()
+        };
+        assert!(cpu_and_usage.intersects(usage));
+        assert!(!cpu_and_usage.intersects(pids));
+        assert!(!Controllers::default().intersects(Controllers::default()));
     }
 
     #[test]

@@ -1,6 +1,6 @@
 //! `Limits`: what an attempt's cgroup enforces, and the files that say so.
 
-use super::layout::{CgroupVersion, Controller};
+use super::layout::{CgroupVersion, Controller, Controllers};
 use orrery_proto::Resources;
 use std::num::{NonZeroU32, NonZeroU64};
 
@@ -23,6 +23,20 @@ impl Limits {
             memory_bytes: resources.memory_bytes.and_then(NonZeroU64::new),
             cpu_millis: resources.cpu_millis.and_then(NonZeroU32::new),
             pids: NonZeroU32::new(pids_limit),
+        }
+    }
+
+    /// The controllers an attempt with these limits needs a group in: memory (its limit,
+    /// peak and OOM kills) and CPU usage always, for the measurement; the CPU quota
+    /// and the process count only when limited. Every group made and joined costs the
+    /// attempt (in v1 a `cpu` group alone about doubled the cost of a `true` task), so
+    /// the others are left out and the attempt stays in the worker's group there.
+    pub(crate) fn needed_controllers(&self) -> Controllers {
+        Controllers {
+            memory: true,
+            cpu: self.cpu_millis.is_some(),
+            cpu_usage: true,
+            pids: self.pids.is_some(),
         }
     }
 
@@ -145,6 +159,17 @@ mod tests {
         ]
         .map(|(file, value, required)| (file, value.to_owned(), required));
         assert_eq!(files(CgroupVersion::V1, &all_limits()), expected);
+    }
+
+    #[test]
+    fn the_cpu_and_pids_groups_are_needed_only_with_their_limits() {
+        let needed = all_limits().needed_controllers();
+        assert!(needed.memory && needed.cpu && needed.cpu_usage && needed.pids);
+        let default_pids = Limits::new(&Resources::default(), 4096).needed_controllers();
+        assert!(default_pids.memory && default_pids.cpu_usage && default_pids.pids);
+        assert!(!default_pids.cpu);
+        let none = Limits::default().needed_controllers();
+        assert!(none.memory && none.cpu_usage && !none.cpu && !none.pids);
     }
 
     #[test]
