@@ -24,6 +24,7 @@ mod tasks;
 pub mod test_support;
 mod tokens;
 mod triggers;
+mod wake;
 mod workers;
 
 pub use calendars::NewBackfill;
@@ -38,4 +39,5 @@ pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
 pub use triggers::{FireOutcome, FiresStored, JobFires, JobTimer, PlannedFire};
+pub use wake::WakeListener;
 pub use workers::WorkerLiveness;

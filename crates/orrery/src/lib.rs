@@ -7,6 +7,7 @@ mod gateway;
 pub mod metrics;
 pub mod server;
 mod token;
+mod wake;
 
 pub use config::ServerConfig;
 pub use server::{RunningServer, ServerError, start_server};

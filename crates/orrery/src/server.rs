@@ -180,10 +180,11 @@ pub async fn start_server(
         action: format!("write {}", endpoint.display()),
         source: e,
     })?;
+    let api_wake = crate::wake::bridge_wakes(&store, &scheduler, shutdown_rx.clone()).await;
     let state = AppState {
         store: store.clone(),
         clock,
-        scheduler_wake: scheduler.waker(),
+        scheduler_wake: api_wake,
         render_metrics: Arc::new(crate::metrics::render_metrics),
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
