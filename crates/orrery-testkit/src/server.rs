@@ -37,7 +37,11 @@ impl TestServer {
     /// Starts a server whose time only moves when the returned clock is advanced.
     pub async fn start_manual(start: DateTime<Utc>) -> (TestServer, ManualClock) {
         let clock = ManualClock::new(start);
-        let server = Self::start_with_clock(Arc::new(clock.clone()), |_| {}).await;
+        // Time only moves by hand: nothing to correct against the database's clock.
+        let server = Self::start_with_clock(Arc::new(clock.clone()), |config| {
+            config.correct_clock_offset = false;
+        })
+        .await;
         let wake = server.server.scheduler.clone();
         clock.on_advance(move || wake.wake());
         (server, clock)

@@ -117,6 +117,9 @@ pub struct ServerConfig {
     pub lease_ttl: Duration,
     /// How often the lease is claimed or renewed.
     pub lease_renew_interval: Duration,
+    /// Follow the database's clock when this node's is off (tests with a manual clock
+    /// turn it off).
+    pub correct_clock_offset: bool,
 }
 
 impl ServerConfig {
@@ -147,6 +150,7 @@ impl ServerConfig {
             advertise_grpc: None,
             lease_ttl: Duration::from_secs(2),
             lease_renew_interval: Duration::from_millis(500),
+            correct_clock_offset: true,
         }
     }
 }

@@ -154,6 +154,7 @@ pub async fn start_server(
         node: node_identity(config, addr, grpc_addr)?,
         lease_ttl: config.lease_ttl,
         lease_renew_interval: config.lease_renew_interval,
+        correct_clock_offset: config.correct_clock_offset,
         ..SchedulerConfig::default()
     };
     let (scheduler, scheduler_task) = spawn_scheduler(

@@ -274,3 +274,77 @@ async fn a_leader_paused_past_its_lease_is_deposed_and_changes_nothing() {
 fn path(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_leader_whose_clock_is_five_minutes_ahead_fires_on_the_database_s_time() {
+    let Some((database, store)) = setup().await else {
+        eprintln!("SKIPPED: ORRERY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    if Command::new("faketime").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: faketime is not installed");
+        return;
+    }
+    let url = database.url().to_owned();
+    let data_dir = tempfile::tempdir().expect("tempdir");
+    let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log");
+    let mut skewed = Command::new("faketime")
+        .args(["-f", "+300s", BIN])
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+        ])
+        .args(["--database", &url, "--node-name", "skewed"])
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        // Only the wall clock is off; timers keep real time.
+        .env("FAKETIME_DONT_FAKE_MONOTONIC", "1")
+        .env("ORRERY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn a skewed server");
+    wait_for_leader(&store, "skewed").await;
+    let spec = data_dir.path().join("tick.yaml");
+    std::fs::write(&spec, TICK).expect("spec");
+    let applied = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir.path())
+        .args(["apply", "-f", path(&spec)])
+        .env_remove("ORRERY_SERVER")
+        .env_remove("ORRERY_TOKEN")
+        .output()
+        .expect("apply");
+    assert!(
+        applied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&applied.stderr)
+    );
+    eventually_async("a few fires", SAFETY, || async {
+        (runs(&url).await.len() >= 3).then_some(())
+    })
+    .await;
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let db_now: DateTime<Utc> = sqlx::query_scalar("SELECT now()")
+        .fetch_one(&pool)
+        .await
+        .expect("now");
+    let latest = runs(&url)
+        .await
+        .iter()
+        .map(|(logical, _, _)| *logical)
+        .max()
+        .expect("runs");
+    let ahead = (latest - db_now).num_seconds();
+    assert!(
+        (-5..=2).contains(&ahead),
+        "the latest fire is {ahead} s from the database's now: fires follow the node's wrong clock"
+    );
+    pool.close().await;
+    let _ = skewed.kill();
+    let _ = skewed.wait();
+    store.close().await;
+}

@@ -4,6 +4,7 @@
 //! the lease, cannot renew it within its TTL, or its driver finds itself fenced; a new
 //! term rebuilds all hot state from the store.
 
+use super::clock_offset::CorrectedClock;
 use super::driver::Driver;
 use super::handle::{Leadership, NewConnection, SchedulerConfig};
 use super::nodes::NodeReporter;
@@ -42,7 +43,7 @@ impl Term {
 /// Everything the elector needs; it runs until `shutdown` turns true.
 pub(crate) struct Elector {
     pub(crate) store: Store,
-    pub(crate) clock: Arc<dyn Clock>,
+    pub(crate) clock: Arc<CorrectedClock>,
     pub(crate) config: SchedulerConfig,
     pub(crate) wake: Arc<Notify>,
     pub(crate) connections: mpsc::UnboundedReceiver<NewConnection>,
@@ -97,7 +98,12 @@ impl Elector {
                 }
                 _ = tick.tick() => {
                     self.nodes.report(term.is_some()).await;
-                    match self.store.claim_lease(SCHEDULER_LEASE, &holder, self.config.lease_ttl).await {
+                    let sent = self.clock.raw_now();
+                    let claimed = self.store.claim_lease(SCHEDULER_LEASE, &holder, self.config.lease_ttl).await;
+                    if let Ok(lease) = &claimed && self.config.correct_clock_offset {
+                        self.clock.observe(sent, lease.db_now, self.clock.raw_now());
+                    }
+                    match claimed {
                         Ok(lease) if lease.held_by(&holder) => {
                             last_renewed = Some(Instant::now());
                             if term.as_ref().is_none_or(|t| t.epoch != lease.epoch) {
@@ -160,9 +166,10 @@ impl Elector {
             }
             term_stop.send_replace(true);
         });
+        let clock: Arc<dyn Clock> = self.clock.clone();
         let driver = Driver::new(
             fenced,
-            self.clock.clone(),
+            clock,
             self.config.clone(),
             self.wake.clone(),
             connections,

@@ -1,5 +1,6 @@
 //! Starting the scheduler and the handle others use to reach it.
 
+use super::clock_offset::CorrectedClock;
 use super::election::Elector;
 use super::nodes::{NodeIdentity, NodeReporter};
 use crate::error::SchedulerError;
@@ -43,6 +44,9 @@ pub struct SchedulerConfig {
     pub lease_ttl: Duration,
     /// How often the lease is claimed or renewed (and the node reported).
     pub lease_renew_interval: Duration,
+    /// Whether fire times follow the database's clock when this node's is off (off
+    /// only for tests that drive time by hand).
+    pub correct_clock_offset: bool,
     /// Retries a lost attempt gets even when its task asks for fewer (a lost attempt
     /// says nothing about the task; it is retried unless `retry_on` leaves out `lost`).
     pub lost_retries: u32,
@@ -64,6 +68,7 @@ impl Default for SchedulerConfig {
             node: NodeIdentity::local("orrery"),
             lease_ttl: Duration::from_secs(2),
             lease_renew_interval: Duration::from_millis(500),
+            correct_clock_offset: true,
         }
     }
 }
@@ -157,7 +162,7 @@ pub fn spawn_scheduler(
     let nodes = NodeReporter::new(store.clone(), config.node.clone(), &clock);
     let elector = Elector {
         store,
-        clock,
+        clock: Arc::new(CorrectedClock::new(clock)),
         config,
         wake,
         connections,

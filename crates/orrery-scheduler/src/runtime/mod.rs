@@ -5,6 +5,7 @@
 mod active_run;
 mod advance;
 mod children;
+mod clock_offset;
 mod connections;
 mod dispatch;
 mod driver;
