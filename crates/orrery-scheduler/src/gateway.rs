@@ -64,7 +64,19 @@ impl Gateway {
         if leadership.leader {
             return Ok(());
         }
-        let leader = match &leadership.holder {
+        // A node without a scheduler (API only) learns the holder from the store.
+        let holder = match leadership.holder {
+            Some(holder) => Some(holder),
+            None => self
+                .store
+                .lease(crate::runtime::SCHEDULER_LEASE)
+                .await
+                .ok()
+                .flatten()
+                .filter(|lease| lease.expires_at > lease.db_now)
+                .map(|lease| lease.holder),
+        };
+        let leader = match &holder {
             Some(holder) => self
                 .store
                 .cluster_nodes()

@@ -8,4 +8,7 @@ pub mod runtime;
 
 pub use error::SchedulerError;
 pub use gateway::worker_gateway;
-pub use runtime::{Leadership, NodeIdentity, SchedulerConfig, SchedulerHandle, spawn_scheduler};
+pub use runtime::{
+    Leadership, NodeIdentity, SCHEDULER_LEASE, SchedulerConfig, SchedulerHandle,
+    spawn_node_reporter, spawn_scheduler,
+};

@@ -112,11 +112,15 @@ pub async fn start_server(
     config: &ServerConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
-    if !config.roles.scheduler {
-        // Every server node runs a scheduler (standing by unless it leads); API-only
-        // nodes are not offered yet.
+    if config.roles.worker && !config.roles.scheduler {
+        // The embedded worker talks to its own process's scheduler.
         return Err(ServerError::Config(
-            "the scheduler role is required in this version (roles: api,scheduler[,worker]): every node runs a scheduler, one leads and the others stand by; run workers elsewhere with `orrery worker --scheduler URL`".to_owned(),
+            "the worker role needs the scheduler role in the same process; on a machine that only runs tasks, use `orrery worker --scheduler URL`".to_owned(),
+        ));
+    }
+    if !config.roles.api && !config.roles.scheduler {
+        return Err(ServerError::Config(
+            "give the api or the scheduler role (or both)".to_owned(),
         ));
     }
     crate::metrics::metrics_handle();
@@ -157,12 +161,30 @@ pub async fn start_server(
         correct_clock_offset: config.correct_clock_offset,
         ..SchedulerConfig::default()
     };
-    let (scheduler, scheduler_task) = spawn_scheduler(
-        store.clone(),
-        clock.clone(),
-        scheduler_config,
-        shutdown_rx.clone(),
-    );
+    // An API-only node runs no scheduler: it reports itself in the node table, and its
+    // gateway (if a worker reaches it) names the leader.
+    let (scheduler, scheduler_task) = if config.roles.scheduler {
+        let (handle, task) = spawn_scheduler(
+            store.clone(),
+            clock.clone(),
+            scheduler_config,
+            shutdown_rx.clone(),
+        );
+        (handle, task)
+    } else {
+        let reporter = orrery_scheduler::spawn_node_reporter(
+            store.clone(),
+            scheduler_config.node.clone(),
+            clock.clone(),
+            scheduler_config.lease_renew_interval,
+            shutdown_rx.clone(),
+        );
+        let task = tokio::spawn(async move {
+            let _ = reporter.await;
+            Ok(())
+        });
+        (SchedulerHandle::detached(), task)
+    };
 
     let gateway = crate::gateway::serve_gateway(
         config,

@@ -34,6 +34,10 @@ struct Node {
 
 impl Node {
     fn start(database: &str, name: &str) -> Node {
+        Self::start_with(database, name, &[])
+    }
+
+    fn start_with(database: &str, name: &str, extra: &[&str]) -> Node {
         let data_dir = tempfile::tempdir().expect("tempdir");
         let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log file");
         let child = Command::new(BIN)
@@ -53,6 +57,7 @@ impl Node {
                 "--heartbeat-interval",
                 "300ms",
             ])
+            .args(extra)
             .arg("--data-dir")
             .arg(data_dir.path())
             .env("ORRERY_LOG", "info")
@@ -346,5 +351,48 @@ async fn a_leader_whose_clock_is_five_minutes_ahead_fires_on_the_database_s_time
     pool.close().await;
     let _ = skewed.kill();
     let _ = skewed.wait();
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_api_only_node_takes_intents_that_the_leader_carries_out() {
+    let Some((database, store)) = setup().await else {
+        eprintln!("SKIPPED: ORRERY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = database.url().to_owned();
+    let leader_node = Node::start(&url, "full");
+    wait_for_leader(&store, "full").await;
+    let api = Node::start_with(&url, "front", &["--roles", "api"]);
+    let out = eventually_async("the API node to answer", SAFETY, || async {
+        let out = api.cli(&["apply", "-f", "examples/hello.yaml"]);
+        out.status.success().then_some(out)
+    })
+    .await;
+    assert!(out.status.success());
+    let run = api.cli(&["run", "start", "hello", "--wait", "-o", "json"]);
+    assert!(
+        run.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&run.stdout),
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let run: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(run["state"], "success");
+    let status = api.cli(&["cluster", "status", "-o", "json"]);
+    let status: serde_json::Value = serde_json::from_slice(&status.stdout).expect("json");
+    let nodes = status["nodes"].as_array().expect("nodes");
+    let front = nodes
+        .iter()
+        .find(|n| n["name"] == "front")
+        .expect("the API node is listed");
+    assert_eq!(front["roles"], serde_json::json!(["api"]));
+    assert_eq!(front["state"], "standby");
+    assert!(
+        nodes
+            .iter()
+            .any(|n| n["name"] == "full" && n["state"] == "leader")
+    );
+    drop((leader_node, api));
     store.close().await;
 }

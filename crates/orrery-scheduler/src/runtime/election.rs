@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
 /// The lease scheduler nodes compete for.
-pub(crate) const SCHEDULER_LEASE: &str = "scheduler";
+pub const SCHEDULER_LEASE: &str = "scheduler";
 
 /// One leadership term: a running driver and the way to reach and stop it.
 struct Term {

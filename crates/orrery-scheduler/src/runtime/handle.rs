@@ -109,6 +109,19 @@ impl SchedulerHandle {
         self.wake.notify_one();
     }
 
+    /// A handle for a node that runs no scheduler (API only): wake-ups go nowhere
+    /// (the store's hints reach the leader), worker connections are refused, and it
+    /// never leads.
+    pub fn detached() -> SchedulerHandle {
+        let (connect, _) = mpsc::unbounded_channel();
+        let (_, leadership) = watch::channel(Leadership::default());
+        SchedulerHandle {
+            wake: Arc::new(Notify::new()),
+            connect,
+            leadership,
+        }
+    }
+
     /// Whether this node leads, and who does.
     pub fn leadership(&self) -> Leadership {
         self.leadership.borrow().clone()
@@ -141,6 +154,28 @@ impl SchedulerHandle {
         });
         (worker_tx, worker_rx)
     }
+}
+
+/// Reports a node that runs no scheduler (API only) in the node table every
+/// `interval`, until `shutdown` turns true; it is then removed.
+pub fn spawn_node_reporter(
+    store: Store,
+    node: NodeIdentity,
+    clock: Arc<dyn Clock>,
+    interval: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let reporter = NodeReporter::new(store, node, &clock);
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(interval);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => reporter.report(false).await,
+                () = async { let _ = shutdown.wait_for(|stop| *stop).await; } => break,
+            }
+        }
+        reporter.leave().await;
+    })
 }
 
 /// Starts the scheduler: a leader elector that runs a driver while this node holds the

@@ -23,5 +23,8 @@ mod take_up;
 mod triggers;
 mod worker_events;
 
-pub use handle::{Leadership, SchedulerConfig, SchedulerHandle, spawn_scheduler};
+pub use election::SCHEDULER_LEASE;
+pub use handle::{
+    Leadership, SchedulerConfig, SchedulerHandle, spawn_node_reporter, spawn_scheduler,
+};
 pub use nodes::NodeIdentity;
