@@ -62,6 +62,11 @@ impl BenchServer {
         let mut config = ServerConfig::new(data_dir.path());
         config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
         config.grpc_listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+        // `ORRERY_BENCH_DATABASE=postgres://…` runs the scenario on PostgreSQL (give
+        // each invocation an empty database).
+        if let Ok(url) = std::env::var("ORRERY_BENCH_DATABASE") {
+            config.database = Some(url);
+        }
         configure(&mut config);
         let server = start_server(&config, Arc::new(SystemClock))
             .await

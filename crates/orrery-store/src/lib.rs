@@ -8,6 +8,7 @@ mod audit;
 mod calendars;
 mod error;
 mod exec;
+mod fire_runs;
 mod jobs;
 mod lease;
 mod logs;

@@ -8,7 +8,8 @@ use crate::exec::{on_pool, on_tx};
 use crate::jobs::{JOB_COLUMNS, job_from_row};
 use crate::records::{OccurrenceRecord, ScheduledJobRecord, TriggerRecord};
 use crate::row::{StoreRow, to_version};
-use crate::runs::{NewRun, first_run_of, insert_run_with_tasks};
+use crate::fire_runs::{Inserted, insert_fired_runs};
+use crate::runs::NewRun;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
@@ -132,22 +133,24 @@ impl Store {
         let mut tx = self.write_tx().await?;
         let mut all = Vec::with_capacity(batch.len());
         let mut created_tasks = HashMap::new();
-        // Ledger entries are written in bulk after the runs (whose ids they need).
+        // Every run of the pass is inserted in bulk first; ledger entries (which need
+        // the run ids) follow in bulk too.
+        let new_runs: Vec<&NewRun<'_>> = batch
+            .iter()
+            .flat_map(|job| job.fires.iter().filter_map(|fire| fire.run.as_ref()))
+            .collect();
+        let mut inserted = insert_fired_runs(&mut tx, &new_runs).await?.into_iter();
         let mut ledger: Vec<LedgerRow<'_>> = Vec::new();
         for job in batch {
             let mut outcomes = Vec::with_capacity(job.fires.len());
             for fire in &job.fires {
-                let outcome = match &fire.run {
-                    Some(run) => match insert_run_with_tasks(&mut tx, run).await? {
-                        Some((id, task_ids)) => {
-                            created_tasks.insert(id, task_ids);
-                            FireOutcome::Created(id)
-                        }
-                        None => FireOutcome::AlreadyExisted(
-                            first_run_of(&mut tx, job.job_id, run.logical_date).await?,
-                        ),
-                    },
-                    None => FireOutcome::Recorded,
+                let outcome = match (&fire.run, fire.run.as_ref().and_then(|_| inserted.next())) {
+                    (Some(_), Some(Inserted::Created(id, task_ids))) => {
+                        created_tasks.insert(id, task_ids);
+                        FireOutcome::Created(id)
+                    }
+                    (Some(_), Some(Inserted::Existing(id))) => FireOutcome::AlreadyExisted(id),
+                    _ => FireOutcome::Recorded,
                 };
                 let run_id = match outcome {
                     FireOutcome::Created(id) | FireOutcome::AlreadyExisted(id) => Some(id.0),
