@@ -5,10 +5,10 @@
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::exec::{on_pool, on_tx};
+use crate::fire_runs::{Inserted, insert_fired_runs};
 use crate::jobs::{JOB_COLUMNS, job_from_row};
 use crate::records::{OccurrenceRecord, ScheduledJobRecord, TriggerRecord};
 use crate::row::{StoreRow, to_version};
-use crate::fire_runs::{Inserted, insert_fired_runs};
 use crate::runs::NewRun;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
