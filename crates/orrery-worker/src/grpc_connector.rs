@@ -142,15 +142,72 @@ impl Connector for GrpcConnector {
         let mut failures = Vec::new();
         for offset in 0..count {
             let index = (self.preferred + offset) % count;
-            match self.open(&self.addresses[index]).await {
+            let address = self.addresses[index].clone();
+            match self.open(&address).await {
                 Ok(link) => {
                     self.preferred = index;
                     return Ok(link);
                 }
-                Err(WorkerError::Unreachable(reason)) => failures.push(reason),
+                Err(WorkerError::Unreachable(reason)) => {
+                    // A standby names the leader: go there at once, even if it is not
+                    // among the configured addresses (it may have been advertised).
+                    if let Some(leader) = leader_hint(&address, &reason)
+                        && leader != address
+                    {
+                        match self.open(&leader).await {
+                            Ok(link) => {
+                                if let Some(position) =
+                                    self.addresses.iter().position(|a| *a == leader)
+                                {
+                                    self.preferred = position;
+                                }
+                                return Ok(link);
+                            }
+                            Err(WorkerError::Unreachable(again)) => failures.push(again),
+                            Err(other) => return Err(other),
+                        }
+                    }
+                    failures.push(reason);
+                }
                 Err(other) => return Err(other),
             }
         }
         Err(WorkerError::Unreachable(failures.join("; ")))
+    }
+}
+
+/// The leader's URL a standby named in its refusal (`… the leader is at HOST:PORT`),
+/// with the scheme of the address that refused.
+fn leader_hint(refused_by: &str, reason: &str) -> Option<String> {
+    const MARK: &str = "the leader is at ";
+    let at = reason.find(MARK)? + MARK.len();
+    let host_port: String = reason[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace() && *c != ';' && *c != '"' && *c != ',')
+        .collect();
+    if host_port.is_empty() {
+        return None;
+    }
+    let scheme = refused_by
+        .split_once("://")
+        .map_or("http", |(scheme, _)| scheme);
+    Some(format!("{scheme}://{host_port}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::leader_hint;
+
+    #[test]
+    fn a_standby_s_refusal_names_the_leader_with_the_same_scheme() {
+        assert_eq!(
+            leader_hint(
+                "https://n2:7071",
+                "n2: status: Unavailable, message: \"this scheduler is a standby; the leader is at n1:7071\""
+            )
+            .as_deref(),
+            Some("https://n1:7071")
+        );
+        assert_eq!(leader_hint("http://n2:7071", "connection refused"), None);
     }
 }

@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
+use orrery_core::clock::{Clock, SystemClock};
 use orrery_store::Store;
 use orrery_store::test_support::TestDatabase;
 use orrery_testkit::{eventually_async, repo_root};
@@ -394,5 +395,49 @@ async fn an_api_only_node_takes_intents_that_the_leader_carries_out() {
             .any(|n| n["name"] == "full" && n["state"] == "leader")
     );
     drop((leader_node, api));
+    store.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_given_only_a_standby_follows_it_to_the_leader() {
+    let Some((database, store)) = setup().await else {
+        eprintln!("SKIPPED: ORRERY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = database.url().to_owned();
+    let leader_node = Node::start_with(&url, "lead", &["--roles", "api,scheduler"]);
+    wait_for_leader(&store, "lead").await;
+    let standby = Node::start_with(&url, "stand", &["--roles", "api,scheduler"]);
+    let standby_grpc = eventually_async("the standby to report its gateway", SAFETY, || async {
+        let nodes = store.cluster_nodes().await.ok()?;
+        nodes
+            .into_iter()
+            .find(|n| n.name == "stand")
+            .and_then(|n| n.grpc_address)
+    })
+    .await;
+    let secret = "follow-the-leader-token";
+    store
+        .create_token("followers", "worker", secret, SystemClock.now())
+        .await
+        .expect("token");
+    let work = tempfile::tempdir().expect("work dir");
+    let mut worker = Command::new(BIN)
+        .args(["worker", "--scheduler", &format!("http://{standby_grpc}")])
+        .args(["--token", secret, "--name", "follower", "--work-dir"])
+        .arg(work.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn a worker");
+    let applied = standby.cli(&["apply", "-f", "examples/hello.yaml"]);
+    assert!(applied.status.success());
+    let run = standby.cli(&["run", "start", "hello", "--wait", "-o", "json"]);
+    let run: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(run["state"], "success", "{run}");
+    assert_eq!(run["tasks"][0]["worker"], "follower");
+    let _ = worker.kill();
+    let _ = worker.wait();
+    drop((leader_node, standby));
     store.close().await;
 }
