@@ -264,6 +264,30 @@ macro_rules! backend_tests {
     )*};
 }
 
+/// One of a store's pooled connections, held until dropped: lets a test exhaust a
+/// small pool and check that calls then fail fast and recover.
+pub struct HeldConnection {
+    _connection: HeldKind,
+}
+
+// Held only to be dropped later.
+#[allow(dead_code)]
+enum HeldKind {
+    Sqlite(sqlx::pool::PoolConnection<sqlx::Sqlite>),
+    Postgres(sqlx::pool::PoolConnection<sqlx::Postgres>),
+}
+
+/// Takes one connection from `store`'s pool and keeps it until the guard is dropped.
+pub async fn hold_connection(store: &Store) -> Result<HeldConnection, StoreError> {
+    let connection = match &store.backend {
+        crate::store::Backend::Sqlite(pool) => HeldKind::Sqlite(pool.acquire().await?),
+        crate::store::Backend::Postgres(pool) => HeldKind::Postgres(pool.acquire().await?),
+    };
+    Ok(HeldConnection {
+        _connection: connection,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

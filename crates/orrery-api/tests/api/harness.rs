@@ -34,6 +34,15 @@ impl TestApi {
     pub(crate) async fn start_with_clock(clock: Arc<dyn Clock>) -> TestApi {
         let data_dir = tempfile::tempdir().expect("create a temporary data directory");
         let store = Store::open(data_dir.path()).await.expect("open the store");
+        TestApi::start_on(store, data_dir, clock).await
+    }
+
+    /// The API over `store` (e.g. one with a tiny pool), its files in `data_dir`.
+    pub(crate) async fn start_on(
+        store: Store,
+        data_dir: tempfile::TempDir,
+        clock: Arc<dyn Clock>,
+    ) -> TestApi {
         store
             .create_token("admin", "admin", ADMIN_SECRET, at(0))
             .await

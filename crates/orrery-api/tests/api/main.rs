@@ -4,5 +4,6 @@
 mod cluster;
 mod harness;
 mod openapi;
+mod pool;
 mod tokens;
 mod workers;
