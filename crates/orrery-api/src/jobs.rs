@@ -13,6 +13,7 @@ use orrery_client::types::{ApplyResult, ApplyStatus, JobDetail, JobSummary, JobV
 use orrery_core::spec::{
     DEFAULT_PROJECT, SpecDocument, SpecFormat, parse_document, parse_job_spec,
 };
+use orrery_store::CalendarApplied;
 use orrery_store::{ApplyOutcome, JobApply};
 use serde::Deserialize;
 
@@ -48,7 +49,7 @@ pub(crate) async fn apply_job(
     match parse_document(text, format).map_err(ApiError::InvalidSpec)? {
         SpecDocument::Job(spec) => apply_job_spec(&state, &actor, spec, now).await,
         SpecDocument::Calendar(calendar) => {
-            let changed = state
+            let applied = state
                 .store
                 .apply_calendar(
                     &calendar.project,
@@ -58,18 +59,19 @@ pub(crate) async fn apply_job(
                     now,
                 )
                 .await?;
+            let (status, code) = match applied {
+                CalendarApplied::Created => (ApplyStatus::Created, StatusCode::CREATED),
+                CalendarApplied::Updated => (ApplyStatus::Updated, StatusCode::OK),
+                CalendarApplied::Unchanged => (ApplyStatus::Unchanged, StatusCode::OK),
+            };
             let result = ApplyResult {
                 kind: "Calendar".to_owned(),
                 project: calendar.project,
                 job: calendar.name,
                 version: 1,
-                status: if changed {
-                    ApplyStatus::Updated
-                } else {
-                    ApplyStatus::Unchanged
-                },
+                status,
             };
-            Ok((StatusCode::OK, Json(result)))
+            Ok((code, Json(result)))
         }
     }
 }

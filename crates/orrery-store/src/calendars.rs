@@ -24,8 +24,16 @@ pub struct NewBackfill<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// What applying a calendar did.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CalendarApplied {
+    Created,
+    Updated,
+    Unchanged,
+}
+
 impl Store {
-    /// Creates or replaces a calendar; `true` when it changed.
+    /// Creates or replaces a calendar, saying which happened.
     pub async fn apply_calendar(
         &self,
         project: &str,
@@ -33,7 +41,7 @@ impl Store {
         canonical_spec: &str,
         actor: &str,
         now: DateTime<Utc>,
-    ) -> Result<bool, StoreError> {
+    ) -> Result<CalendarApplied, StoreError> {
         let mut tx = self.write_tx().await?;
         let existing: Option<String> = on_tx!(&mut tx, |conn| {
             sqlx::query_scalar("SELECT spec FROM calendars WHERE project = $1 AND name = $2")
@@ -44,7 +52,7 @@ impl Store {
         });
         if existing.as_deref() == Some(canonical_spec) {
             tx.rollback().await?;
-            return Ok(false);
+            return Ok(CalendarApplied::Unchanged);
         }
         on_tx!(&mut tx, |conn| {
             sqlx::query(
@@ -72,7 +80,11 @@ impl Store {
         )
         .await?;
         tx.commit().await?;
-        Ok(true)
+        Ok(if existing.is_some() {
+            CalendarApplied::Updated
+        } else {
+            CalendarApplied::Created
+        })
     }
 
     /// Every calendar of a project.

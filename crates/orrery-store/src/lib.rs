@@ -28,7 +28,7 @@ mod triggers;
 mod wake;
 mod workers;
 
-pub use calendars::NewBackfill;
+pub use calendars::{CalendarApplied, NewBackfill};
 pub use error::StoreError;
 pub use jobs::{ApplyOutcome, JobApply};
 pub use lease::{Fence, Lease};

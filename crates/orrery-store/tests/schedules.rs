@@ -7,7 +7,8 @@ use common::{at, create_run, job, names, run_of};
 use orrery_core::state::RunState;
 use orrery_store::test_support::TestStore;
 use orrery_store::{
-    FireOutcome, JobFires, JobTimer, NewBackfill, PlannedFire, RunUpdate, StoreError, backend_tests,
+    CalendarApplied, FireOutcome, JobFires, JobTimer, NewBackfill, PlannedFire, RunUpdate,
+    StoreError, backend_tests,
 };
 
 backend_tests!(
@@ -274,20 +275,22 @@ async fn pausing_is_audited_and_seen_by_the_cheap_poll(test: TestStore) {
 async fn calendars_are_created_replaced_and_listed_by_name(test: TestStore) {
     let store = &test.store;
     for name in ["holidays", "Closures", "audits"] {
-        assert!(
+        assert_eq!(
             store
                 .apply_calendar("default", name, "{\"dates\":[]}", "alice", at(0))
                 .await
-                .expect("create")
+                .expect("create"),
+            CalendarApplied::Created
         );
     }
-    assert!(
-        !store
+    assert_eq!(
+        store
             .apply_calendar("default", "holidays", "{\"dates\":[]}", "alice", at(1))
             .await
-            .expect("unchanged")
+            .expect("unchanged"),
+        CalendarApplied::Unchanged
     );
-    assert!(
+    assert_eq!(
         store
             .apply_calendar(
                 "default",
@@ -297,7 +300,8 @@ async fn calendars_are_created_replaced_and_listed_by_name(test: TestStore) {
                 at(2)
             )
             .await
-            .expect("replace")
+            .expect("replace"),
+        CalendarApplied::Updated
     );
     let calendars = store.list_calendars("default").await.expect("list");
     let listed: Vec<(&str, bool)> = calendars
