@@ -1,4 +1,4 @@
-//! Chaos: three server nodes (API + scheduler each) and two workers on one
+//! Chaos: three scheduler nodes, two API-only nodes and two workers on one
 //! PostgreSQL, every-second jobs with shell tasks, while a driver kills the leader,
 //! pauses it past its lease, kills a worker and restarts PostgreSQL. Afterwards the
 //! database must show exactly one run per job and second of the window, every run and
@@ -201,7 +201,7 @@ async fn every_fire_runs_once_through_leader_kills_pauses_worker_kills_and_datab
         .expect("tempdir");
     eprintln!("chaos: logs in {}", work.path().display());
 
-    // Three nodes: API + scheduler each, no embedded worker.
+    // Three scheduler nodes (each also serves the API), no embedded worker.
     let mut nodes: Vec<Proc> = (1..=3)
         .map(|i| {
             let dir = work.path().join(format!("n{i}"));
@@ -230,6 +230,32 @@ async fn every_fire_runs_once_through_leader_kills_pauses_worker_kills_and_datab
             Proc::spawn(&format!("n{i}"), args, work.path())
         })
         .collect();
+    // Two API-only nodes; the test's own requests go through the first.
+    let _api_nodes: Vec<Proc> = (1..=2)
+        .map(|i| {
+            let dir = work.path().join(format!("a{i}"));
+            std::fs::create_dir_all(&dir).expect("dir");
+            let args = [
+                "server",
+                "--listen",
+                "127.0.0.1:0",
+                "--grpc-listen",
+                "127.0.0.1:0",
+                "--database",
+                &url,
+                "--node-name",
+                &format!("a{i}"),
+                "--roles",
+                "api",
+                "--data-dir",
+                &dir.display().to_string(),
+            ]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+            Proc::spawn(&format!("a{i}"), args, work.path())
+        })
+        .collect();
     let pool = sqlx::PgPool::connect(&url).await.expect("connect");
     eventually_async("a leader", Duration::from_secs(60), || async {
         leader(&pool).await
@@ -238,7 +264,7 @@ async fn every_fire_runs_once_through_leader_kills_pauses_worker_kills_and_datab
     let cli = |args: &[&str]| {
         Command::new(BIN)
             .arg("--data-dir")
-            .arg(work.path().join("n1"))
+            .arg(work.path().join("a1"))
             .args(args)
             .env_remove("ORRERY_SERVER")
             .env_remove("ORRERY_TOKEN")
