@@ -15,6 +15,9 @@ use std::time::Duration;
 /// A running server and the directory it keeps its data in.
 pub struct TestServer {
     pub server: RunningServer,
+    /// The PostgreSQL database of this server, when `ORRERY_TEST_BACKEND=postgres`
+    /// (dropped with the server).
+    database: Option<std::sync::Arc<orrery_store::test_support::TestDatabase>>,
     /// ERRORs logged in this process when the server started.
     errors_at_start: usize,
     pub config: ServerConfig,
@@ -55,14 +58,27 @@ impl TestServer {
         init_logging();
         let data_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("create a temp dir: {e}"));
         let mut config = test_config(data_dir.path());
+        // `ORRERY_TEST_BACKEND=postgres` runs the system tests on PostgreSQL: a fresh
+        // database per server (and kept across its restarts).
+        let database = if std::env::var("ORRERY_TEST_BACKEND").as_deref() == Ok("postgres") {
+            let database = orrery_store::test_support::TestDatabase::create()
+                .await
+                .unwrap_or_else(|e| panic!("create a test database: {e}"))
+                .unwrap_or_else(|| panic!("ORRERY_TEST_BACKEND=postgres needs ORRERY_TEST_POSTGRES_URL"));
+            config.database = Some(database.url().to_owned());
+            Some(std::sync::Arc::new(database))
+        } else {
+            None
+        };
         adjust(&mut config);
-        Self::start_in(data_dir, config, clock).await
+        Self::start_in(data_dir, config, clock, database).await
     }
 
     async fn start_in(
         data_dir: tempfile::TempDir,
         config: ServerConfig,
         clock: Arc<dyn Clock>,
+        database: Option<std::sync::Arc<orrery_store::test_support::TestDatabase>>,
     ) -> TestServer {
         let server = start_server(&config, clock.clone())
             .await
@@ -70,6 +86,7 @@ impl TestServer {
         let client = Client::new(&server.url(), Some(server.admin_token.clone()));
         TestServer {
             server,
+            database,
             errors_at_start: crate::logging::errors_logged(),
             config,
             client,
@@ -96,6 +113,7 @@ impl TestServer {
             mut config,
             data_dir,
             clock,
+            database,
             ..
         } = self;
         // Remote workers reconnect to the same gateway address.
@@ -105,7 +123,7 @@ impl TestServer {
             .await
             .unwrap_or_else(|e| panic!("shut down: {e}"));
         while_down();
-        Self::start_in(data_dir, config, clock).await
+        Self::start_in(data_dir, config, clock, database).await
     }
 
     /// Applies a YAML spec, panicking on refusal.
