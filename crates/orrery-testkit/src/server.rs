@@ -64,7 +64,9 @@ impl TestServer {
             let database = orrery_store::test_support::TestDatabase::create()
                 .await
                 .unwrap_or_else(|e| panic!("create a test database: {e}"))
-                .unwrap_or_else(|| panic!("ORRERY_TEST_BACKEND=postgres needs ORRERY_TEST_POSTGRES_URL"));
+                .unwrap_or_else(|| {
+                    panic!("ORRERY_TEST_BACKEND=postgres needs ORRERY_TEST_POSTGRES_URL")
+                });
             config.database = Some(database.url().to_owned());
             Some(std::sync::Arc::new(database))
         } else {
