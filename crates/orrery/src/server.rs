@@ -112,15 +112,9 @@ pub async fn start_server(
     config: &ServerConfig,
     clock: Arc<dyn Clock>,
 ) -> Result<RunningServer, ServerError> {
-    if config.roles.worker && !config.roles.scheduler {
-        // The embedded worker talks to its own process's scheduler.
+    if !(config.roles.api || config.roles.scheduler || config.roles.worker) {
         return Err(ServerError::Config(
-            "the worker role needs the scheduler role in the same process; on a machine that only runs tasks, use `orrery worker --scheduler URL`".to_owned(),
-        ));
-    }
-    if !config.roles.api && !config.roles.scheduler {
-        return Err(ServerError::Config(
-            "give the api or the scheduler role (or both)".to_owned(),
+            "give at least one role: api, scheduler or worker".to_owned(),
         ));
     }
     crate::metrics::metrics_handle();
@@ -193,10 +187,26 @@ pub async fn start_server(
         &store,
         shutdown_rx.clone(),
     )?;
-    let worker_task = config
-        .roles
-        .worker
-        .then(|| spawn_embedded_worker(config, &scheduler, clock.clone(), shutdown_rx.clone()));
+    let worker_task = match (config.roles.worker, config.roles.scheduler) {
+        (true, true) => Some(spawn_embedded_worker(
+            config,
+            &scheduler,
+            clock.clone(),
+            shutdown_rx.clone(),
+        )),
+        // A worker node without a scheduler joins the cluster's schedulers over gRPC.
+        (true, false) => Some(
+            spawn_cluster_worker(
+                config,
+                &store,
+                &admin_token,
+                clock.clone(),
+                shutdown_rx.clone(),
+            )
+            .await?,
+        ),
+        (false, _) => None,
+    };
 
     let endpoint = config.data_dir.join(ENDPOINT_FILE);
     std::fs::write(&endpoint, format!("http://{addr}\n")).map_err(|e| ServerError::Io {
@@ -283,6 +293,44 @@ fn node_identity(
         ),
         roles: roles.join(","),
     })
+}
+
+/// The worker of a node with the worker role but no scheduler: it connects over gRPC
+/// to the scheduler nodes recorded in the node table (plaintext; give workers behind
+/// TLS their own `orrery worker --ca-cert`), with this node's admin token.
+async fn spawn_cluster_worker(
+    config: &ServerConfig,
+    store: &Store,
+    token: &str,
+    clock: Arc<dyn Clock>,
+    shutdown: watch::Receiver<bool>,
+) -> Result<JoinHandle<Result<(), WorkerError>>, ServerError> {
+    let gateways: Vec<String> = store
+        .cluster_nodes()
+        .await?
+        .into_iter()
+        .filter(|node| node.roles.split(',').any(|role| role == "scheduler"))
+        .filter_map(|node| node.grpc_address)
+        .map(|address| format!("http://{address}"))
+        .collect();
+    if gateways.is_empty() {
+        return Err(ServerError::Config(
+            "the worker role without the scheduler role joins the cluster's schedulers, but the node table lists none: start a scheduler node first (or run `orrery worker --scheduler URL`)".to_owned(),
+        ));
+    }
+    let mut worker_config =
+        WorkerConfig::new(config.worker_name.clone(), config.data_dir.join("work"));
+    worker_config.slots = config.worker_slots;
+    worker_config.max_log_bytes = config.max_log_bytes;
+    worker_config.max_line_bytes = config.max_line_bytes;
+    worker_config.kill_grace = config.kill_grace;
+    Ok(tokio::spawn(run_worker(
+        worker_config,
+        orrery_worker::GrpcConnector::new(gateways, token.to_owned(), None),
+        clock,
+        shutdown,
+        watch::channel(false).1,
+    )))
 }
 
 fn spawn_embedded_worker(

@@ -441,3 +441,30 @@ async fn a_worker_given_only_a_standby_follows_it_to_the_leader() {
     drop((leader_node, standby));
     store.close().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_only_node_joins_the_cluster_s_scheduler() {
+    let Some((database, store)) = setup().await else {
+        eprintln!("SKIPPED: ORRERY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let url = database.url().to_owned();
+    let lead = Node::start_with(&url, "sched", &["--roles", "api,scheduler"]);
+    wait_for_leader(&store, "sched").await;
+    let worker = Node::start_with(&url, "runner", &["--roles", "worker"]);
+    let applied = eventually_async("the API to answer", SAFETY, || async {
+        let out = lead.cli(&["apply", "-f", "examples/hello.yaml"]);
+        out.status.success().then_some(out)
+    })
+    .await;
+    assert!(applied.status.success());
+    let run = lead.cli(&["run", "start", "hello", "--wait", "-o", "json"]);
+    let run: serde_json::Value = serde_json::from_slice(&run.stdout).expect("json");
+    assert_eq!(run["state"], "success", "{run}");
+    assert!(
+        run["tasks"][0]["worker_id"].is_string(),
+        "run by the worker node: {run}"
+    );
+    drop((lead, worker));
+    store.close().await;
+}
