@@ -8,11 +8,7 @@ use axum::Json;
 use axum::extract::State;
 use chrono::{DateTime, Utc};
 use orrery_client::types::{ClusterStatus, NodeState};
-use orrery_store::{Lease, NodeRecord};
-
-/// The lease the scheduler's election claims. It must match `SCHEDULER_LEASE` in
-/// `orrery-scheduler`, which this crate does not depend on.
-const SCHEDULER_LEASE: &str = "scheduler";
+use orrery_store::{Lease, NodeRecord, SCHEDULER_LEASE};
 
 /// A node silent for longer than this is gone. Nodes report at every lease renewal
 /// (about twice a second), so this is many missed reports, not one slow one.

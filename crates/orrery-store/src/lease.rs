@@ -9,6 +9,9 @@ use sqlx::Row;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// The lease scheduler nodes compete for (its row exists from the first migration).
+pub const SCHEDULER_LEASE: &str = "scheduler";
+
 /// The lease as a claim left it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Lease {

@@ -31,7 +31,7 @@ mod workers;
 pub use calendars::{CalendarApplied, NewBackfill};
 pub use error::StoreError;
 pub use jobs::{ApplyOutcome, JobApply};
-pub use lease::{Fence, Lease};
+pub use lease::{Fence, Lease, SCHEDULER_LEASE};
 pub use logs::LogOwner;
 pub use nodes::NodeRecord;
 pub use rerun::{KeptTask, TaskReset};

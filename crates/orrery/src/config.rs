@@ -154,3 +154,11 @@ impl ServerConfig {
         }
     }
 }
+
+/// This machine's host name, for default node and worker names.
+pub fn host_name() -> Option<String> {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|name| name.trim().to_owned())
+        .ok()
+        .filter(|name| !name.is_empty())
+}

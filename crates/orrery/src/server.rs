@@ -257,13 +257,11 @@ fn node_identity(
     api: std::net::SocketAddr,
     grpc: std::net::SocketAddr,
 ) -> Result<NodeIdentity, ServerError> {
-    let name = config.node_name.clone().unwrap_or_else(|| {
-        std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|name| name.trim().to_owned())
-            .ok()
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "orrery".to_owned())
-    });
+    let name = config
+        .node_name
+        .clone()
+        .or_else(crate::config::host_name)
+        .unwrap_or_else(|| "orrery".to_owned());
     let mut nonce = [0u8; 6];
     getrandom::fill(&mut nonce)
         .map_err(|e| ServerError::Config(format!("no randomness for the node's holder id: {e}")))?;
@@ -318,12 +316,7 @@ async fn spawn_cluster_worker(
             "the worker role without the scheduler role joins the cluster's schedulers, but the node table lists none: start a scheduler node first (or run `orrery worker --scheduler URL`)".to_owned(),
         ));
     }
-    let mut worker_config =
-        WorkerConfig::new(config.worker_name.clone(), config.data_dir.join("work"));
-    worker_config.slots = config.worker_slots;
-    worker_config.max_log_bytes = config.max_log_bytes;
-    worker_config.max_line_bytes = config.max_line_bytes;
-    worker_config.kill_grace = config.kill_grace;
+    let worker_config = node_worker_config(config);
     Ok(tokio::spawn(run_worker(
         worker_config,
         orrery_worker::GrpcConnector::new(gateways, token.to_owned(), None),
@@ -333,18 +326,24 @@ async fn spawn_cluster_worker(
     )))
 }
 
-fn spawn_embedded_worker(
-    config: &ServerConfig,
-    scheduler: &SchedulerHandle,
-    clock: Arc<dyn Clock>,
-    shutdown: watch::Receiver<bool>,
-) -> JoinHandle<Result<(), WorkerError>> {
+/// The settings of this node's own worker (embedded, or joining the cluster).
+fn node_worker_config(config: &ServerConfig) -> WorkerConfig {
     let mut worker_config =
         WorkerConfig::new(config.worker_name.clone(), config.data_dir.join("work"));
     worker_config.slots = config.worker_slots;
     worker_config.max_log_bytes = config.max_log_bytes;
     worker_config.max_line_bytes = config.max_line_bytes;
     worker_config.kill_grace = config.kill_grace;
+    worker_config
+}
+
+fn spawn_embedded_worker(
+    config: &ServerConfig,
+    scheduler: &SchedulerHandle,
+    clock: Arc<dyn Clock>,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<Result<(), WorkerError>> {
+    let worker_config = node_worker_config(config);
     tokio::spawn(run_worker(
         worker_config,
         EmbeddedConnector::new(scheduler.clone()),

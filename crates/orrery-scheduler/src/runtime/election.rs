@@ -16,8 +16,7 @@ use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
 use tokio::time::{Instant, MissedTickBehavior};
 
-/// The lease scheduler nodes compete for.
-pub const SCHEDULER_LEASE: &str = "scheduler";
+pub use orrery_store::SCHEDULER_LEASE;
 
 /// One leadership term: a running driver and the way to reach and stop it.
 struct Term {

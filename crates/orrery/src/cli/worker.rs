@@ -126,11 +126,7 @@ async fn run(global: &GlobalArgs, args: WorkerRunArgs) -> anyhow::Result<ExitCod
 fn worker_config(args: &WorkerRunArgs) -> anyhow::Result<WorkerConfig> {
     let name = match &args.name {
         Some(name) => name.clone(),
-        None => std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|name| name.trim().to_owned())
-            .ok()
-            .filter(|name| !name.is_empty())
-            .unwrap_or_else(|| "worker".to_owned()),
+        None => orrery::config::host_name().unwrap_or_else(|| "worker".to_owned()),
     };
     let mut config = WorkerConfig::new(name, &args.work_dir);
     config.slots = args.slots;
