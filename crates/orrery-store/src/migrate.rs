@@ -35,6 +35,11 @@ fn sqlite_migrations() -> Vec<Migration> {
             "cluster",
             include_str!("../migrations/sqlite/0003_cluster.sql"),
         ),
+        migration(
+            4,
+            "job_changes",
+            include_str!("../migrations/sqlite/0004_job_changes.sql"),
+        ),
     ]
 }
 
@@ -55,6 +60,11 @@ fn postgres_migrations() -> Vec<Migration> {
             3,
             "cluster",
             include_str!("../migrations/postgres/0003_cluster.sql"),
+        ),
+        migration(
+            4,
+            "job_changes",
+            include_str!("../migrations/postgres/0004_job_changes.sql"),
         ),
     ]
 }
@@ -117,10 +127,11 @@ mod tests {
 
     /// SHA-256 of each SQLite migration as released. Databases in the field recorded
     /// these migrations' checksums; a changed byte would make them refuse to open.
-    const RELEASED_SQLITE: [&str; 3] = [
+    const RELEASED_SQLITE: [&str; 4] = [
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
         "f4c675b7af93f4ab3a5c16131cd3928461a08e52df530c6d4a23a20aa083105f",
+        "864e0eaad5c58005938e3ea733addf2bf2eced74222c35422343a37f395c1ba6",
     ];
 
     #[test]

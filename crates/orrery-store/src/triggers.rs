@@ -289,6 +289,19 @@ impl Store {
 }
 
 impl Store {
+    /// A number that moves whenever any job is created, changes version, is paused or
+    /// resumed, or is deleted (database triggers move it in the same transaction). Equal
+    /// readings mean no job changed in between, so a poll can skip
+    /// [`Store::job_versions_brief`].
+    pub async fn jobs_change_count(&self) -> Result<i64, StoreError> {
+        let count: i64 = on_pool!(self, |pool| {
+            sqlx::query_scalar("SELECT value FROM change_counters WHERE name = 'jobs'")
+                .fetch_one(pool)
+                .await?
+        });
+        Ok(count)
+    }
+
     /// Every live job's id, latest version and paused flag: the cheap check the
     /// scheduler makes each poll before reading any spec.
     pub async fn job_versions_brief(&self) -> Result<Vec<(JobId, u32, bool)>, StoreError> {

@@ -16,6 +16,7 @@ backend_tests!(
     fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer,
     a_batch_naming_a_job_twice_keeps_its_last_timer,
     pausing_is_audited_and_seen_by_the_cheap_poll,
+    every_job_change_moves_the_change_count_and_timers_do_not,
     stored_timers_are_read_in_one_go_with_each_job,
     calendars_are_created_replaced_and_listed_by_name,
     backfills_create_missing_runs_and_rerun_failed_ones,
@@ -410,4 +411,50 @@ async fn backfills_create_missing_runs_and_rerun_failed_ones(test: TestStore) {
             ..
         })
     ));
+}
+
+async fn every_job_change_moves_the_change_count_and_timers_do_not(test: TestStore) {
+    let store = &test.store;
+    let count = || async { store.jobs_change_count().await.expect("count") };
+    let mut last = count().await;
+    let job = job(store, "tick", "{}").await;
+    moved(&mut last, count().await, "creating a job");
+    let apply = |spec: &'static str| orrery_store::JobApply {
+        project: "default",
+        name: "tick",
+        canonical_spec: spec,
+        paused: None,
+        actor: "test",
+        now: at(6),
+    };
+    store.apply_job(&apply("{\"v\":2}")).await.expect("apply");
+    moved(&mut last, count().await, "a new version");
+    store
+        .set_paused("default", "tick", true, "alice", at(7))
+        .await
+        .expect("pause");
+    moved(&mut last, count().await, "pausing");
+    store
+        .set_paused("default", "tick", false, "alice", at(8))
+        .await
+        .expect("resume");
+    moved(&mut last, count().await, "resuming");
+    // The scheduler's own writes (timers, fires) are not job changes: polls stay cheap.
+    store
+        .set_trigger(job.id, 2, Some(at(60)), at(9))
+        .await
+        .expect("timer");
+    assert_eq!(count().await, last, "a timer moved the change count");
+    assert!(
+        store
+            .delete_job("default", "tick", "alice", at(10))
+            .await
+            .expect("delete")
+    );
+    moved(&mut last, count().await, "deleting");
+}
+
+fn moved(last: &mut i64, now: i64, what: &str) {
+    assert_ne!(now, *last, "{what} did not move the change count");
+    *last = now;
 }

@@ -62,6 +62,9 @@ pub(crate) struct Driver {
     next_fence: u64,
     /// The (version, paused) of every job last synced, scheduled or not.
     pub(crate) synced_jobs: HashMap<JobId, (u32, bool)>,
+    /// The jobs' change count when `synced_jobs` was last brought up to date; a poll
+    /// that reads the same count has nothing to scan.
+    pub(crate) jobs_synced_at: Option<i64>,
     /// Scheduled jobs by id.
     pub(crate) triggers: HashMap<JobId, JobTrigger>,
     /// Whether the stored timers were armed in bulk at start.
@@ -119,6 +122,7 @@ impl Driver {
             triggers: HashMap::new(),
             stored_timers_armed: false,
             synced_jobs: HashMap::new(),
+            jobs_synced_at: None,
             wheel: TimerWheel::default(),
             new_runs_pending: false,
             backfill_parallelism: HashMap::new(),

@@ -22,6 +22,18 @@ impl Driver {
         if !self.stored_timers_armed {
             self.arm_stored_timers().await;
         }
+        // Read before the scan: a change committed during the scan moves the count past
+        // this reading, so the next poll scans again.
+        let count = match self.store.jobs_change_count().await {
+            Ok(count) => Some(count),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the jobs' change count; scanning them all");
+                None
+            }
+        };
+        if count.is_some() && count == self.jobs_synced_at {
+            return;
+        }
         let jobs = match self.store.job_versions_brief().await {
             Ok(jobs) => jobs,
             Err(error) => {
@@ -31,6 +43,7 @@ impl Driver {
         };
         let now = self.clock.now();
         let mut seen = HashSet::new();
+        let mut complete = true;
         for (job_id, version, paused) in jobs {
             seen.insert(job_id);
             // Only new, changed, paused or resumed jobs are read and parsed.
@@ -41,12 +54,19 @@ impl Driver {
                 Ok(Some(record)) => {
                     if self.sync_trigger(record, now).await {
                         self.synced_jobs.insert(job_id, (version, paused));
+                    } else {
+                        complete = false;
                     }
                 }
                 Ok(None) => {}
-                Err(error) => tracing::error!(job = %job_id, %error, "cannot read a scheduled job"),
+                Err(error) => {
+                    complete = false;
+                    tracing::error!(job = %job_id, %error, "cannot read a scheduled job");
+                }
             }
         }
+        // A job left behind by an error is retried by scanning again next poll.
+        self.jobs_synced_at = if complete { count } else { None };
         let gone: Vec<JobId> = self
             .synced_jobs
             .keys()
