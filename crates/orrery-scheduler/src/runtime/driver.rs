@@ -285,7 +285,7 @@ impl Driver {
         }
     }
 
-    /// Advances touched runs, commits, dispatches, commits, then sends. When runs
+    /// Advances touched runs, dispatches, commits, then sends. When runs
     /// ended and others wait to start, goes once more so they start without waiting
     /// for the next event.
     async fn tick(&mut self) {
@@ -319,7 +319,10 @@ impl Driver {
         self.advance_touched(now);
         self.settle_children(now);
         self.advance_touched(now);
-        if !self.commit().await {
+        // Dispatch names attempts by their ids: new attempts (retries, mapped
+        // instances) are committed first. Otherwise one commit covers both steps, which
+        // halves the commits of a busy scheduler and of a burst of fires.
+        if self.has_unsaved_attempts() && !self.commit().await {
             return false;
         }
         self.dispatch(now);
@@ -345,6 +348,16 @@ impl Driver {
         metrics::gauge!("orrery_workers_connected").set(self.links.len() as f64);
         metrics::gauge!("orrery_scheduled_jobs").set(self.triggers.len() as f64);
         true
+    }
+
+    /// Whether a changed attempt has no id yet (it was never inserted).
+    fn has_unsaved_attempts(&self) -> bool {
+        self.dirty.iter().any(|(run_id, slot)| {
+            self.runs
+                .get(run_id)
+                .and_then(|run| run.record(*slot))
+                .is_some_and(|task| task.id.is_none())
+        })
     }
 
     fn touch_due_retries(&mut self, now: chrono::DateTime<chrono::Utc>) {
