@@ -327,6 +327,9 @@ fn encode_assignment(assignment: Assignment) -> pb::Assignment {
             index: shard.index,
             total: shard.total,
         }),
+        start_delay_micros: assignment
+            .start_delay
+            .map(|delay| u64::try_from(delay.as_micros()).unwrap_or(u64::MAX)),
     }
 }
 
@@ -394,6 +397,7 @@ fn decode_assignment(assignment: pb::Assignment) -> Result<Assignment, DecodeErr
             index: shard.index,
             total: shard.total,
         }),
+        start_delay: assignment.start_delay_micros.map(Duration::from_micros),
     })
 }
 

@@ -150,6 +150,7 @@ fn scheduler_messages_round_trip() {
                 run_as: Some("nobody".into()),
             },
             shard: Some(Shard { index: 1, total: 3 }),
+            start_delay: Some(Duration::from_micros(250_500)),
         }));
     }
 }

@@ -139,6 +139,9 @@ pub struct Assignment {
     pub resources: Resources,
     pub isolation: Isolation,
     pub shard: Option<Shard>,
+    /// How long the worker holds the attempt before starting it: fires due shortly are
+    /// sent ahead so that they start on time (see the scheduler's fire lead).
+    pub start_delay: Option<Duration>,
 }
 
 /// What to execute.

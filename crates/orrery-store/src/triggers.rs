@@ -208,6 +208,34 @@ impl Store {
         })
     }
 
+    /// Changes the recorded outcome of one fire, keeping its run: a run made ahead of
+    /// its time whose job was paused before then is cancelled, and its fire is recorded
+    /// as `paused` with the reason. False when the job has no such fire.
+    pub async fn reclassify_fire(
+        &self,
+        job_id: JobId,
+        nominal_at: DateTime<Utc>,
+        outcome: &str,
+        reason: &str,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let changed = on_tx!(&mut tx, |conn| {
+            sqlx::query(
+                "UPDATE occurrences SET outcome = $1, reason = $2 \
+                 WHERE job_id = $3 AND nominal_at = $4",
+            )
+            .bind(outcome)
+            .bind(reason)
+            .bind(job_id.0)
+            .bind(nominal_at)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected()
+        });
+        tx.commit().await?;
+        Ok(changed > 0)
+    }
+
     /// The ledger of a job, newest first.
     pub async fn list_occurrences(
         &self,

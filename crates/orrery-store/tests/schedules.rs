@@ -17,6 +17,7 @@ backend_tests!(
     a_batch_naming_a_job_twice_keeps_its_last_timer,
     pausing_is_audited_and_seen_by_the_cheap_poll,
     every_job_change_moves_the_change_count_and_timers_do_not,
+    a_fire_is_reclassified_in_place_keeping_its_run,
     stored_timers_are_read_in_one_go_with_each_job,
     calendars_are_created_replaced_and_listed_by_name,
     backfills_create_missing_runs_and_rerun_failed_ones,
@@ -457,4 +458,49 @@ async fn every_job_change_moves_the_change_count_and_timers_do_not(test: TestSto
 fn moved(last: &mut i64, now: i64, what: &str) {
     assert_ne!(now, *last, "{what} did not move the change count");
     *last = now;
+}
+
+async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
+    let store = &test.store;
+    let job = job(store, "ahead", "{}").await;
+    let names = names(1);
+    let params = serde_json::Map::new();
+    let batch = vec![JobFires {
+        job_id: job.id,
+        version: 1,
+        fires: vec![PlannedFire {
+            nominal_at: at(100),
+            outcome: "fired",
+            reason: None,
+            run: Some(run_of(&job, &names, &params, Some(at(100)))),
+        }],
+        next_fire_at: Some(at(160)),
+    }];
+    let stored = store.record_fires(&batch, at(99)).await.expect("fires");
+    let Some([FireOutcome::Created(run_id)]) = stored.outcomes.first().map(Vec::as_slice) else {
+        panic!("one run expected: {:?}", stored.outcomes);
+    };
+    assert!(
+        store
+            .reclassify_fire(job.id, at(100), "paused", "paused before its time")
+            .await
+            .expect("reclassify")
+    );
+    let ledger = store.list_occurrences(job.id, 10).await.expect("ledger");
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(
+        (
+            ledger[0].outcome.as_str(),
+            ledger[0].reason.as_deref(),
+            ledger[0].run_id
+        ),
+        ("paused", Some("paused before its time"), Some(*run_id))
+    );
+    assert!(
+        !store
+            .reclassify_fire(job.id, at(160), "paused", "no such fire")
+            .await
+            .expect("reclassify"),
+        "a fire that never happened is not invented"
+    );
 }

@@ -120,6 +120,9 @@ pub struct ServerConfig {
     /// Follow the database's clock when this node's is off (tests with a manual clock
     /// turn it off).
     pub correct_clock_offset: bool,
+    /// How far ahead of its time a fire of a job with concurrency `allow` is made and
+    /// sent to its worker, which starts it on time; zero fires at the due time.
+    pub fire_lead: Duration,
 }
 
 impl ServerConfig {
@@ -151,6 +154,7 @@ impl ServerConfig {
             lease_ttl: Duration::from_secs(2),
             lease_renew_interval: Duration::from_millis(500),
             correct_clock_offset: true,
+            fire_lead: Duration::from_millis(500),
         }
     }
 }

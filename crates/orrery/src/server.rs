@@ -153,6 +153,7 @@ pub async fn start_server(
         lease_ttl: config.lease_ttl,
         lease_renew_interval: config.lease_renew_interval,
         correct_clock_offset: config.correct_clock_offset,
+        fire_lead: chrono::Duration::from_std(config.fire_lead).unwrap_or(chrono::Duration::zero()),
         ..SchedulerConfig::default()
     };
     // An API-only node runs no scheduler: it reports itself in the node table, and its

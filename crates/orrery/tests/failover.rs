@@ -150,8 +150,12 @@ async fn assert_one_run_per_fire(database: &str) -> usize {
             pair[1].0
         );
     }
+    // The job is paused at the end: a run made ahead of that moment (the fire lead)
+    // is cancelled instead of running.
+    let (last, earlier) = rows.split_last().expect("runs");
     assert!(
-        rows.iter().all(|(_, state, _)| state == "success"),
+        earlier.iter().all(|(_, state, _)| state == "success")
+            && matches!(last.1.as_str(), "success" | "cancelled"),
         "{rows:?}"
     );
     rows.len()

@@ -181,6 +181,11 @@ pub struct Assignment {
     pub isolation: ::core::option::Option<Isolation>,
     #[prost(message, optional, tag = "15")]
     pub shard: ::core::option::Option<Shard>,
+    /// Hold the attempt this long after receiving it before starting it: the scheduler
+    /// sends a fire due shortly ahead of time so that it starts on time. Relative, so
+    /// the worker's clock need not agree with the scheduler's.
+    #[prost(uint64, optional, tag = "16")]
+    pub start_delay_micros: ::core::option::Option<u64>,
     #[prost(oneof = "assignment::Exec", tags = "5, 6, 7, 8, 9")]
     pub exec: ::core::option::Option<assignment::Exec>,
 }

@@ -330,7 +330,19 @@ impl Driver {
         if !self.commit().await {
             return false;
         }
-        for (session, message) in std::mem::take(&mut self.outbox) {
+        let sent_at = self.clock.now();
+        for (session, mut message) in std::mem::take(&mut self.outbox) {
+            // A task held until its run's fire time: the wait counts from now, after the
+            // commit, so the worker starts it on time.
+            if let SchedulerMessage::Assign(assignment) = &mut message
+                && assignment.start_delay.is_some()
+            {
+                assignment.start_delay = self
+                    .runs
+                    .get(&assignment.run_id)
+                    .and_then(|run| run.record.scheduled_at)
+                    .and_then(|at| (at - sent_at).to_std().ok());
+            }
             // A worker away on a dropped link misses this; it says what it holds when
             // it registers again, and is reconciled then.
             if let Some(link) = self

@@ -40,11 +40,14 @@ impl Driver {
         self.load_specs(job_ids).await;
         let mut prepared = Vec::with_capacity(job_ids.len());
         for &job_id in job_ids {
+            let lead = self.lead_of(job_id);
             let Some(trigger) = self.triggers.get(&job_id) else {
                 continue;
             };
             let due_from = match trigger.next_fire_at {
-                Some(first) if first <= now && !trigger.paused => first,
+                // Made up to `lead` early: its run waits for its time (see
+                // `start_waiting_runs`) and its worker holds the first tasks until then.
+                Some(first) if first <= now + lead && !trigger.paused => first,
                 _ => {
                     self.rearm(job_id);
                     continue;
@@ -69,7 +72,7 @@ impl Driver {
             let mut due = vec![due_from];
             due.extend(schedule.fires_between(due_from, now, MAX_DUE_PER_FIRE));
             let previous = schedule.previous_before(due_from);
-            let next_fire_at = schedule.next_after(now);
+            let next_fire_at = schedule.next_after(now.max(due_from));
             let local_dates: Vec<chrono::NaiveDate> =
                 due.iter().map(|at| schedule.local_date(*at)).collect();
             let Some(trigger) = self.triggers.get(&job_id) else {

@@ -50,6 +50,11 @@ pub struct SchedulerConfig {
     /// Retries a lost attempt gets even when its task asks for fewer (a lost attempt
     /// says nothing about the task; it is retried unless `retry_on` leaves out `lost`).
     pub lost_retries: u32,
+    /// How far ahead of its time a fire of a job with concurrency `allow` is stored
+    /// and sent to its worker, which holds it and starts it on time: a burst of fires
+    /// on one instant (every job on `0 * * * *`) then starts within milliseconds
+    /// instead of waiting for its runs to be written. Zero fires at the due time.
+    pub fire_lead: chrono::Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -69,6 +74,7 @@ impl Default for SchedulerConfig {
             lease_ttl: Duration::from_secs(2),
             lease_renew_interval: Duration::from_millis(500),
             correct_clock_offset: true,
+            fire_lead: chrono::Duration::milliseconds(500),
         }
     }
 }

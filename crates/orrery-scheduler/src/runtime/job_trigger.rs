@@ -60,6 +60,15 @@ impl JobTrigger {
         self.schedule_spec().map_or(Misfire::RunOnce, misfire_of)
     }
 
+    /// Whether fires may be made ahead of their time (see `SchedulerConfig::fire_lead`):
+    /// only under concurrency `allow`, whose decision does not depend on what else is
+    /// running at the fire instant, and only once the spec is loaded to tell.
+    pub(crate) fn leads(&self) -> bool {
+        self.spec
+            .as_deref()
+            .is_some_and(|spec| concurrency_of(spec).0 == Concurrency::Allow)
+    }
+
     /// Whether the next fire is near enough to keep the spec loaded.
     pub(crate) fn fires_soon(&self, now: DateTime<Utc>) -> bool {
         self.next_fire_at

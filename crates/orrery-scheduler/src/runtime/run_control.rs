@@ -60,10 +60,19 @@ impl Driver {
                 None => *running_per_job.entry(run.record.job_id).or_default() += 1,
             }
         }
+        let lead = self.config.fire_lead;
         for id in waiting {
             let Some(run) = self.runs.get(&id) else {
                 continue;
             };
+            // A run made ahead of its time starts at most `fire_lead` early, and then
+            // only on paper: its start is its fire time, and its worker holds its first
+            // tasks until then (see `dispatch`).
+            let not_before = run.record.scheduled_at.filter(|at| *at > now);
+            if not_before.is_some_and(|at| at > now + lead) {
+                continue;
+            }
+            let started_at = not_before.unwrap_or(now);
             let allowed = match run.record.backfill_id {
                 // Backfills are paced by their own parallelism, not the schedule's policy.
                 Some(backfill) => {
@@ -99,16 +108,16 @@ impl Driver {
                 continue;
             };
             run.record.state = next;
-            run.record.started_at = Some(now);
+            run.record.started_at = Some(started_at);
             run.deadline = run
                 .spec
                 .timeout
                 .and_then(|t| chrono::Duration::from_std(t.0).ok())
-                .map(|t| now + t);
+                .map(|t| started_at + t);
             self.run_updates.push(RunUpdate {
                 id,
                 state: next,
-                started_at: Some(now),
+                started_at: Some(started_at),
                 finished_at: None,
             });
             self.touched.insert(id);

@@ -76,6 +76,7 @@ impl Driver {
         for job_id in gone {
             self.synced_jobs.remove(&job_id);
             self.drop_trigger(job_id);
+            self.cancel_runs_ahead_of_time(job_id, now).await;
         }
     }
 
@@ -128,7 +129,9 @@ impl Driver {
             if known.paused != paused {
                 known.paused = paused;
                 self.rearm(job_id);
-                if !paused {
+                if paused {
+                    self.cancel_runs_ahead_of_time(job_id, now).await;
+                } else {
                     // Fires missed while paused follow the misfire policy.
                     self.fire_jobs(&[job_id], now, LateCause::Paused).await;
                 }
@@ -256,6 +259,44 @@ impl Driver {
             .collect();
         if !cold.is_empty() {
             self.load_specs(&cold).await;
+            // A loaded spec may let the fire be made ahead of its time.
+            for job_id in cold {
+                self.rearm(job_id);
+            }
+        }
+    }
+
+    /// Cancels the job's runs made ahead of a fire time that has not come yet, and
+    /// records those fires as `paused`: a job paused or deleted within the fire lead
+    /// does not fire after all.
+    async fn cancel_runs_ahead_of_time(&mut self, job_id: JobId, now: DateTime<Utc>) {
+        let ahead: Vec<_> = self
+            .runs
+            .iter()
+            .filter(|(_, run)| {
+                run.record.job_id == job_id
+                    && !run.record.state.is_terminal()
+                    && run.record.scheduled_at.is_some_and(|at| at > now)
+            })
+            .filter_map(|(id, run)| Some((*id, run.record.scheduled_at?)))
+            .collect();
+        for (run_id, nominal_at) in ahead {
+            tracing::info!(run = %run_id, job = %job_id, "cancelling a run made ahead of its time: its job was paused or deleted");
+            self.cancel_run(run_id);
+            let reason = format!(
+                "the job was paused or deleted before this fire time; run {run_id}, made ahead of it, was cancelled"
+            );
+            match self
+                .store
+                .reclassify_fire(job_id, nominal_at, "paused", &reason)
+                .await
+            {
+                Ok(_) => {}
+                Err(orrery_store::StoreError::Fenced { .. }) => self.deposed = true,
+                Err(error) => {
+                    tracing::error!(%error, job = %job_id, "cannot record a cancelled fire as paused")
+                }
+            }
         }
     }
 
@@ -269,9 +310,18 @@ impl Driver {
         let Some(trigger) = self.triggers.get(&job_id) else {
             return;
         };
+        let lead = self.lead_of(job_id);
         match trigger.next_fire_at {
-            Some(at) if !trigger.paused => self.wheel.arm(job_id, at),
+            Some(at) if !trigger.paused => self.wheel.arm(job_id, at - lead),
             _ => self.wheel.disarm(job_id),
+        }
+    }
+
+    /// How long before its next fire the job's fire is made (zero unless it leads).
+    pub(crate) fn lead_of(&self, job_id: JobId) -> chrono::Duration {
+        match self.triggers.get(&job_id) {
+            Some(trigger) if trigger.leads() => self.config.fire_lead,
+            _ => chrono::Duration::zero(),
         }
     }
 

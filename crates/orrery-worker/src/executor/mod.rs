@@ -94,9 +94,21 @@ impl<'spec> Executor<'spec> {
 pub(crate) async fn execute(
     assignment: Assignment,
     context: AttemptContext,
-    cancel: CancelSignal,
+    mut cancel: CancelSignal,
 ) -> TaskFinished {
     let task = assignment.task;
+    // A fire sent ahead of its time waits here, holding its slot, and starts on time.
+    if let Some(delay) = assignment.start_delay.filter(|d| !d.is_zero()) {
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = cancel.cancelled() => {
+                let error = "cancelled before its start time".to_owned();
+                let mut finished = failed_without_process(task, error, None, context.clock.now());
+                finished.outcome = TaskOutcome::Cancelled;
+                return finished;
+            }
+        }
+    }
     match Executor::for_spec(&assignment.exec) {
         Ok(Executor::Noop) => run_noop(task, &context).await,
         Ok(Executor::Process(program)) => {

@@ -247,6 +247,7 @@ pub fn assignment(id: i64, exec: ExecSpec) -> Assignment {
         resources: Default::default(),
         isolation: Default::default(),
         shard: None,
+        start_delay: None,
     }
 }
 

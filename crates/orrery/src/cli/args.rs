@@ -278,6 +278,10 @@ pub(crate) struct ServerArgs {
     /// A leader that cannot renew its lease for this long is replaced [default: 2s].
     #[arg(long, env = "ORRERY_LEASE_TTL")]
     pub(crate) lease_ttl: Option<orrery_core::duration::HumanDuration>,
+    /// How far ahead of its time a fire (concurrency `allow`) is made and sent to its
+    /// worker, which starts it on time; 0s fires at the due time [default: 500ms].
+    #[arg(long, env = "ORRERY_FIRE_LEAD")]
+    pub(crate) fire_lead: Option<orrery_core::duration::HumanDuration>,
 }
 
 #[derive(Debug, Args)]

@@ -32,6 +32,7 @@ struct FileConfig {
     advertise_api: Option<String>,
     advertise_grpc: Option<String>,
     lease_ttl: Option<orrery_core::duration::HumanDuration>,
+    fire_lead: Option<orrery_core::duration::HumanDuration>,
 }
 
 /// Builds the validated config; `data_dir_flag` is set when given by flag or env.
@@ -128,6 +129,15 @@ pub(crate) fn server_config(
         config.lease_ttl = ttl.as_std();
         // Several renewals per TTL, so one slow round does not cost the lease.
         config.lease_renew_interval = ttl.as_std() / 4;
+    }
+    if let Some(lead) = args.fire_lead.or(file.fire_lead) {
+        // Longer would hold worker slots idle for long and make pausing a job just
+        // before a fire cancel an already created run more often.
+        anyhow::ensure!(
+            lead.as_std() <= std::time::Duration::from_secs(10),
+            "fire_lead must be at most 10s, found {lead}"
+        );
+        config.fire_lead = lead.as_std();
     }
     anyhow::ensure!(
         config.worker_ttl > config.heartbeat_interval,
