@@ -41,6 +41,10 @@ pub(crate) async fn newest_run_id(client: &Client) -> anyhow::Result<Option<i64>
 /// Scheduled runs with `scheduled_at` in `window` among the runs up to `newest_id`,
 /// paging newest first and stopping at the first run created before the window
 /// (a fire is never created before its nominal time).
+/// The longest fire lead a server accepts: how much older than the window a run of it
+/// can be.
+const MAX_FIRE_LEAD: chrono::TimeDelta = chrono::TimeDelta::seconds(10);
+
 pub(crate) async fn list_window_runs(
     client: &Client,
     window: &Window,
@@ -60,10 +64,12 @@ pub(crate) async fn list_window_runs(
             .list_runs(&filter)
             .await
             .context("list the window's runs")?;
+        // Runs are made up to the server's fire lead (at most 10 s) ahead of their
+        // fire time: a run of the window's first second may be older than the window.
         let reached_start = page
             .items
             .last()
-            .is_none_or(|run| run.created_at < window.start);
+            .is_none_or(|run| run.created_at < window.start - MAX_FIRE_LEAD);
         for run in page.items {
             if run.trigger != "schedule" {
                 continue;

@@ -37,8 +37,8 @@ fn sqlite_migrations() -> Vec<Migration> {
         ),
         migration(
             4,
-            "job_changes",
-            include_str!("../migrations/sqlite/0004_job_changes.sql"),
+            "scheduler_polls",
+            include_str!("../migrations/sqlite/0004_scheduler_polls.sql"),
         ),
     ]
 }
@@ -63,8 +63,8 @@ fn postgres_migrations() -> Vec<Migration> {
         ),
         migration(
             4,
-            "job_changes",
-            include_str!("../migrations/postgres/0004_job_changes.sql"),
+            "scheduler_polls",
+            include_str!("../migrations/postgres/0004_scheduler_polls.sql"),
         ),
     ]
 }
@@ -131,7 +131,7 @@ mod tests {
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
         "f4c675b7af93f4ab3a5c16131cd3928461a08e52df530c6d4a23a20aa083105f",
-        "864e0eaad5c58005938e3ea733addf2bf2eced74222c35422343a37f395c1ba6",
+        "974687fbf029c40b34dab4720492415b1d81c203fdb1ee790b84ffa681061e12",
     ];
 
     #[test]

@@ -137,6 +137,49 @@ impl Store {
         })
     }
 
+    /// What changed among active runs since the scheduler saw every run up to `after`:
+    /// active runs created since (ids only grow in commit order, as writes are
+    /// serialized on both backends), and every active run whose cancel was requested.
+    /// Oldest first. Cheap with many active runs; a run reopened after it ended is not
+    /// included (see [`Store::runs_reopened_count`]).
+    pub async fn active_runs_after(&self, after: RunId) -> Result<Vec<RunRecord>, StoreError> {
+        // Two queries, each on its own index (the primary key, and the partial index
+        // of pending cancels): an OR would scan every active run.
+        let new_sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r JOIN jobs j ON j.id = r.job_id \
+             WHERE r.id > $1 AND r.state IN ('queued', 'running') ORDER BY r.id"
+        );
+        // SQLite has no statistics to tell it the partial index is tiny: name it.
+        let cancel_index = match &self.backend {
+            crate::store::Backend::Sqlite(_) => " INDEXED BY runs_cancel_pending",
+            crate::store::Backend::Postgres(_) => "",
+        };
+        let cancel_sql = format!(
+            "SELECT {RUN_COLUMNS} FROM runs r{cancel_index} JOIN jobs j ON j.id = r.job_id \
+             WHERE r.cancel_requested = TRUE AND r.state IN ('queued', 'running') ORDER BY r.id"
+        );
+        let (mut runs, cancelled) = on_pool!(self, |pool| {
+            let new = sqlx::query(sqlx::AssertSqlSafe(new_sql))
+                .bind(after.0)
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(run_from_row)
+                .collect::<Result<Vec<RunRecord>, StoreError>>()?;
+            let cancelled = sqlx::query(sqlx::AssertSqlSafe(cancel_sql))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(run_from_row)
+                .collect::<Result<Vec<RunRecord>, StoreError>>()?;
+            (new, cancelled)
+        });
+        // A cancelled run created since `after` is already among the new ones.
+        runs.extend(cancelled.into_iter().filter(|run| run.id <= after));
+        runs.sort_by_key(|run| run.id);
+        Ok(runs)
+    }
+
     /// Records that a user wants the run cancelled; the scheduler carries it out.
     /// Returns the run, unchanged when it had already ended.
     pub async fn request_cancel(

@@ -322,8 +322,19 @@ impl Store {
     /// readings mean no job changed in between, so a poll can skip
     /// [`Store::job_versions_brief`].
     pub async fn jobs_change_count(&self) -> Result<i64, StoreError> {
+        self.change_count("jobs").await
+    }
+
+    /// A number that moves whenever an ended run becomes active again (a database
+    /// trigger moves it): such a run is not among [`Store::active_runs_after`].
+    pub async fn runs_reopened_count(&self) -> Result<i64, StoreError> {
+        self.change_count("runs_reopened").await
+    }
+
+    async fn change_count(&self, name: &str) -> Result<i64, StoreError> {
         let count: i64 = on_pool!(self, |pool| {
-            sqlx::query_scalar("SELECT value FROM change_counters WHERE name = 'jobs'")
+            sqlx::query_scalar("SELECT value FROM change_counters WHERE name = $1")
+                .bind(name)
                 .fetch_one(pool)
                 .await?
         });

@@ -15,6 +15,7 @@ backend_tests!(
     a_rerun_keeps_the_succeeded_tasks_and_links_to_its_original,
     reopening_an_ended_run_adds_attempts_and_queues_it_again,
     single_reads_find_what_exists_and_nothing_else,
+    the_scheduler_reads_only_new_runs_cancels_and_reopenings,
 );
 
 async fn a_rerun_keeps_the_succeeded_tasks_and_links_to_its_original(test: TestStore) {
@@ -221,4 +222,64 @@ fn ended_again(id: orrery_core::ids::RunId) -> RunUpdate {
         started_at: Some(at(21)),
         finished_at: Some(at(22)),
     }
+}
+
+/// What the scheduler's cheap poll sees: active runs created after the ones it saw,
+/// active runs whose cancel was requested, and a count that moves when an ended run is
+/// reopened (it is older than anything the cheap read looks at).
+async fn the_scheduler_reads_only_new_runs_cancels_and_reopenings(test: TestStore) {
+    let store = &test.store;
+    let job = job(store, "j", "{}").await;
+    let ids_after = |after: orrery_core::ids::RunId| async move {
+        store
+            .active_runs_after(after)
+            .await
+            .expect("read")
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    let first = create_run(store, &job, &names(1), None).await;
+    let second = create_run(store, &job, &names(1), None).await;
+    assert_eq!(ids_after(first).await, vec![second]);
+    assert_eq!(ids_after(second).await, vec![]);
+    store
+        .request_cancel(first, "alice", at(11))
+        .await
+        .expect("cancel");
+    let third = create_run(store, &job, &names(1), None).await;
+    assert_eq!(ids_after(second).await, vec![first, third]);
+    // The cancelled run that ends is no longer read; reopening it moves the count.
+    let reopened_before = store.runs_reopened_count().await.expect("count");
+    let ended = RunUpdate {
+        id: first,
+        state: RunState::Cancelled,
+        started_at: Some(at(12)),
+        finished_at: Some(at(13)),
+    };
+    store.commit_changes(&mut [], &[ended]).await.expect("end");
+    assert_eq!(ids_after(second).await, vec![third]);
+    assert_eq!(
+        store.runs_reopened_count().await.expect("count"),
+        reopened_before,
+        "ending a run is not a reopening"
+    );
+    let reset = TaskReset {
+        task_name: names(1)[0].clone(),
+        state: "pending",
+        note: None,
+    };
+    store
+        .reopen_run(first, &[reset], "task.retry", "alice", at(20))
+        .await
+        .expect("reopen");
+    assert_ne!(
+        store.runs_reopened_count().await.expect("count"),
+        reopened_before
+    );
+    assert_eq!(
+        ids_after(third).await,
+        vec![],
+        "older than the cheap read looks"
+    );
 }

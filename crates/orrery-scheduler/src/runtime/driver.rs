@@ -71,6 +71,11 @@ pub(crate) struct Driver {
     pub(crate) stored_timers_armed: bool,
     /// Armed fires ordered by time: the timer wheel.
     pub(crate) wheel: TimerWheel<JobId>,
+    /// Every active run up to this id has been read from the store (later ones are
+    /// read by the next sync; see `sync_with_store`).
+    pub(crate) runs_seen_up_to: RunId,
+    /// The store's reopened-runs count at the last sync.
+    pub(crate) runs_reopened_seen: Option<i64>,
     /// Fires created runs that the driver has not taken up yet.
     pub(crate) new_runs_pending: bool,
     /// Sub-workflow tasks to start as child runs.
@@ -125,6 +130,8 @@ impl Driver {
             jobs_synced_at: None,
             wheel: TimerWheel::default(),
             new_runs_pending: false,
+            runs_seen_up_to: RunId(0),
+            runs_reopened_seen: None,
             backfill_parallelism: HashMap::new(),
             finished_runs: Vec::new(),
             children_to_start: Vec::new(),

@@ -19,15 +19,33 @@ use std::sync::Arc;
 use super::run_control::AttemptEnd;
 
 impl Driver {
-    /// Reads active runs: takes up new ones and carries out cancel requests.
+    /// Reads what changed among active runs: takes up new ones and carries out cancel
+    /// requests. Only runs created since the last read (and pending cancels) are read,
+    /// so a poll stays cheap with a large backlog; all active runs are read at start
+    /// and when an ended run was reopened.
     pub(crate) async fn sync_with_store(&mut self) {
-        let active = match self.store.active_runs().await {
+        let reopened = match self.store.runs_reopened_count().await {
+            Ok(count) => Some(count),
+            Err(error) => {
+                tracing::warn!(%error, "cannot read the reopened-runs count; reading every active run");
+                None
+            }
+        };
+        let complete = reopened.is_none() || reopened != self.runs_reopened_seen;
+        let read = if complete {
+            self.store.active_runs().await
+        } else {
+            self.store.active_runs_after(self.runs_seen_up_to).await
+        };
+        let active = match read {
             Ok(active) => active,
             Err(error) => {
                 tracing::error!(%error, "cannot read active runs");
                 return;
             }
         };
+        let newest = active.iter().map(|r| r.id).max();
+        let mut take_up_failed = false;
         for record in active {
             let cancel = record.cancel_requested;
             let id = record.id;
@@ -41,6 +59,7 @@ impl Driver {
                 None => {
                     if let Err(error) = self.take_up_run(record).await {
                         tracing::error!(run = %id, %error, "cannot take up run");
+                        take_up_failed = true;
                         continue;
                     }
                     if cancel {
@@ -48,6 +67,15 @@ impl Driver {
                     }
                 }
             }
+        }
+        if take_up_failed {
+            // Read every active run next time, so the run is tried again.
+            self.runs_reopened_seen = None;
+        } else {
+            if let Some(newest) = newest {
+                self.runs_seen_up_to = self.runs_seen_up_to.max(newest);
+            }
+            self.runs_reopened_seen = reopened;
         }
     }
 
