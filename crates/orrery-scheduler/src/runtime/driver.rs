@@ -11,7 +11,6 @@ use crate::engine::TimerWheel;
 use crate::error::SchedulerError;
 use orrery_core::clock::Clock;
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
-use orrery_core::state::TaskState;
 use orrery_proto::{SchedulerMessage, WorkerMessage};
 use orrery_store::records::TaskRecord;
 use orrery_store::{RunUpdate, Store};
@@ -45,6 +44,8 @@ pub(crate) struct Driver {
     pub(crate) session_ids: HashMap<String, u64>,
     pub(crate) next_session: u64,
     pub(crate) runs: HashMap<RunId, ActiveRun>,
+    /// What waits, runs and falls due among `runs`, kept up as they change.
+    pub(crate) run_index: super::run_index::RunIndex,
     /// Where each assigned attempt lives: run, task index and worker session.
     pub(crate) assigned: HashMap<TaskInstanceId, (RunId, Slot, u64)>,
     /// Ready tasks, oldest first; entries whose task is no longer queued are skipped.
@@ -116,6 +117,7 @@ impl Driver {
             session_ids: HashMap::new(),
             next_session: 1,
             runs: HashMap::new(),
+            run_index: Default::default(),
             assigned: HashMap::new(),
             ready: ReadyQueue::default(),
             touched: BTreeSet::new(),
@@ -197,6 +199,7 @@ impl Driver {
                 // An interval, not a fresh sleep per turn: events and fires must not
                 // keep postponing the poll, or new jobs are never seen while others fire.
                 _ = poll.tick() => {
+                    self.rebuild_run_index();
                     self.sync_with_store().await;
                     self.sync_triggers().await;
                     self.warm_triggers(self.clock.now()).await;
@@ -268,23 +271,9 @@ impl Driver {
     }
 
     fn time_to_next_retry(&self) -> Duration {
-        let now = self.clock.now();
-        let next = self
-            .runs
-            .values()
-            .flat_map(|run| run.tasks.iter())
-            .chain(
-                self.runs
-                    .values()
-                    .flat_map(|run| run.mapped.values().flatten()),
-            )
-            .filter(|t| t.state == TaskState::RetryWait)
-            .filter_map(|t| t.retry_at)
-            .chain(self.runs.values().filter_map(|run| run.deadline))
-            .min();
-        match next {
+        match self.run_index.next_alarm() {
             // Poll at least every poll interval: a manual clock may have moved.
-            Some(at) => (at - now)
+            Some(at) => (at - self.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
                 .min(self.config.poll_interval),
@@ -307,11 +296,7 @@ impl Driver {
                 continue;
             }
             let ended = before > self.runs.len();
-            let waiting = self
-                .runs
-                .values()
-                .any(|r| r.record.state == orrery_core::state::RunState::Queued);
-            if !(ended && waiting) {
+            if !(ended && self.run_index.may_start_some()) {
                 return;
             }
         }
@@ -320,8 +305,8 @@ impl Driver {
     async fn tick_once(&mut self) -> bool {
         let now = self.clock.now();
         self.check_liveness(now);
-        self.touch_due_retries(now);
-        self.enforce_deadlines(now);
+        let due = self.take_due_alarms(now);
+        self.enforce_deadlines(now, &due);
         self.start_waiting_runs(now);
         self.advance_touched(now);
         self.settle_children(now);
@@ -361,7 +346,7 @@ impl Driver {
                 link.send(message);
             }
         }
-        self.runs.retain(|_, run| !run.record.state.is_terminal());
+        self.drop_ended_runs();
         metrics::gauge!("orrery_active_runs").set(self.runs.len() as f64);
         metrics::gauge!("orrery_ready_tasks").set(self.ready.len() as f64);
         metrics::gauge!("orrery_workers_connected").set(self.links.len() as f64);
@@ -379,17 +364,20 @@ impl Driver {
         })
     }
 
-    fn touch_due_retries(&mut self, now: chrono::DateTime<chrono::Utc>) {
-        for (id, run) in &self.runs {
-            let due = run
-                .tasks
-                .iter()
-                .chain(run.mapped.values().flatten())
-                .any(|t| t.state == TaskState::RetryWait && t.retry_at.is_none_or(|at| at <= now));
-            if due {
+    /// Touches the runs with a retry, deadline or fire time due by `now` (and lets the
+    /// waiting ones be reconsidered); returns them.
+    fn take_due_alarms(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<RunId> {
+        let due = self.run_index.take_due_alarms(now);
+        for id in &due {
+            if let Some(run) = self.runs.get(id) {
                 self.touched.insert(*id);
+                if run.record.state == orrery_core::state::RunState::Queued {
+                    self.run_index
+                        .reconsider(super::run_index::PaceKey::of(&run.record));
+                }
             }
         }
+        due
     }
 
     /// Writes every pending change in one transaction. On failure everything stays

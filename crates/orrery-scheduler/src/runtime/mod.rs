@@ -19,6 +19,7 @@ mod nodes;
 mod ready_queue;
 mod render;
 mod run_control;
+mod run_index;
 mod take_up;
 mod triggers;
 mod worker_events;

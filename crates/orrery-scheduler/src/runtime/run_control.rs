@@ -4,6 +4,7 @@
 use super::active_run::Slot;
 use super::driver::Driver;
 use super::job_trigger::concurrency_of;
+use super::run_index::PaceKey;
 use crate::engine::{may_start, next_retry_at};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
@@ -34,94 +35,81 @@ impl AttemptEnd {
 }
 
 impl Driver {
-    /// Starts queued runs, oldest first, as far as their job's concurrency allows.
+    /// Starts queued runs, oldest first, as far as their job's concurrency (or their
+    /// backfill's parallelism) allows. Only jobs and backfills where something changed
+    /// are looked at (see `RunIndex`).
     pub(crate) fn start_waiting_runs(&mut self, now: DateTime<Utc>) {
-        let mut waiting: Vec<RunId> = self
-            .runs
-            .iter()
-            .filter(|(_, run)| run.record.state == RunState::Queued)
-            .map(|(id, _)| *id)
-            .collect();
-        if waiting.is_empty() {
-            return;
-        }
-        waiting.sort();
-        // Running runs per job and per backfill, counted once (not per waiting run).
-        let mut running_per_job: std::collections::HashMap<orrery_core::ids::JobId, usize> =
-            Default::default();
-        let mut running_per_backfill: std::collections::HashMap<i64, usize> = Default::default();
-        for run in self
-            .runs
-            .values()
-            .filter(|r| r.record.state == RunState::Running)
-        {
-            match run.record.backfill_id {
-                Some(backfill) => *running_per_backfill.entry(backfill).or_default() += 1,
-                None => *running_per_job.entry(run.record.job_id).or_default() += 1,
-            }
-        }
         let lead = self.config.fire_lead;
-        for id in waiting {
-            let Some(run) = self.runs.get(&id) else {
-                continue;
-            };
-            // A run made ahead of its time starts at most `fire_lead` early, and then
-            // only on paper: its start is its fire time, and its worker holds its first
-            // tasks until then (see `dispatch`).
-            let not_before = run.record.scheduled_at.filter(|at| *at > now);
-            if not_before.is_some_and(|at| at > now + lead) {
-                continue;
-            }
-            let started_at = not_before.unwrap_or(now);
-            let allowed = match run.record.backfill_id {
-                // Backfills are paced by their own parallelism, not the schedule's policy.
-                Some(backfill) => {
-                    let limit = self
-                        .backfill_parallelism
-                        .get(&backfill)
-                        .copied()
-                        .unwrap_or(1);
-                    let running = running_per_backfill.entry(backfill).or_default();
-                    let allowed = *running < limit as usize;
-                    if allowed {
-                        *running += 1;
-                    }
-                    allowed
+        for key in self.run_index.take_reconsider() {
+            while let Some(id) = self.run_index.first_waiting(key) {
+                let Some(run) = self
+                    .runs
+                    .get(&id)
+                    .filter(|run| run.record.state == RunState::Queued)
+                else {
+                    self.run_index.forget_waiting(key, id);
+                    continue;
+                };
+                // A run made ahead of its time starts at most `fire_lead` early, and
+                // then only on paper: its start is its fire time, and its worker holds
+                // its first tasks until then (see `dispatch`).
+                let not_before = run.record.scheduled_at.filter(|at| *at > now);
+                if let Some(at) = not_before.filter(|at| *at > now + lead) {
+                    self.run_index.alarm(at - lead, id);
+                    break;
                 }
-                None => {
-                    let (policy, max_active_runs) = concurrency_of(&run.spec);
-                    let running = running_per_job.entry(run.record.job_id).or_default();
-                    let allowed = may_start(policy, *running, max_active_runs);
-                    if allowed {
-                        *running += 1;
+                let running = self.run_index.running(key);
+                let allowed = match key {
+                    // Backfills are paced by their own parallelism, not the schedule's
+                    // policy.
+                    PaceKey::Backfill(backfill) => {
+                        let limit = self
+                            .backfill_parallelism
+                            .get(&backfill)
+                            .copied()
+                            .unwrap_or(1);
+                        running < limit as usize
                     }
-                    allowed
+                    PaceKey::Job(_) => {
+                        let (policy, max_active_runs) = concurrency_of(&run.spec);
+                        may_start(policy, running, max_active_runs)
+                    }
+                };
+                if !allowed {
+                    break;
                 }
-            };
-            if !allowed {
-                continue;
+                let started_at = not_before.unwrap_or(now);
+                self.start_run(id, started_at);
+                self.run_index.started(key, id);
             }
-            let Some(run) = self.runs.get_mut(&id) else {
-                continue;
-            };
-            let Ok(next) = run.record.state.on(RunEvent::Start) else {
-                continue;
-            };
-            run.record.state = next;
-            run.record.started_at = Some(started_at);
-            run.deadline = run
-                .spec
-                .timeout
-                .and_then(|t| chrono::Duration::from_std(t.0).ok())
-                .map(|t| started_at + t);
-            self.run_updates.push(RunUpdate {
-                id,
-                state: next,
-                started_at: Some(started_at),
-                finished_at: None,
-            });
-            self.touched.insert(id);
         }
+    }
+
+    /// Moves a waiting run to running as of `started_at`.
+    fn start_run(&mut self, id: RunId, started_at: DateTime<Utc>) {
+        let Some(run) = self.runs.get_mut(&id) else {
+            return;
+        };
+        let Ok(next) = run.record.state.on(RunEvent::Start) else {
+            return;
+        };
+        run.record.state = next;
+        run.record.started_at = Some(started_at);
+        run.deadline = run
+            .spec
+            .timeout
+            .and_then(|t| chrono::Duration::from_std(t.0).ok())
+            .map(|t| started_at + t);
+        if let Some(deadline) = run.deadline {
+            self.run_index.alarm(deadline, id);
+        }
+        self.run_updates.push(RunUpdate {
+            id,
+            state: next,
+            started_at: Some(started_at),
+            finished_at: None,
+        });
+        self.touched.insert(id);
     }
 
     /// Cancels every unfinished task of a run and the run itself; workers holding an
@@ -131,14 +119,15 @@ impl Driver {
     }
 
     /// Fails runs that passed their job's `timeout`, cancelling what still runs.
-    pub(crate) fn enforce_deadlines(&mut self, now: DateTime<Utc>) {
-        let overdue: Vec<RunId> = self
-            .runs
+    pub(crate) fn enforce_deadlines(&mut self, now: DateTime<Utc>, due: &[RunId]) {
+        let overdue: Vec<RunId> = due
             .iter()
-            .filter(|(_, run)| {
-                run.record.state == RunState::Running && run.deadline.is_some_and(|d| d <= now)
+            .copied()
+            .filter(|id| {
+                self.runs.get(id).is_some_and(|run| {
+                    run.record.state == RunState::Running && run.deadline.is_some_and(|d| d <= now)
+                })
             })
-            .map(|(id, _)| *id)
             .collect();
         for id in overdue {
             let limit = self
@@ -165,6 +154,7 @@ impl Driver {
         let Ok(next) = run.record.state.on(event) else {
             return;
         };
+        let was_running = run.record.state == RunState::Running;
         let mut children = Vec::new();
         for slot in run.slots() {
             let Some(task) = run.record_mut(slot) else {
@@ -203,6 +193,8 @@ impl Driver {
         }
         self.run_updates.push(run.end(next, now));
         self.finished_runs.push(id);
+        let key = PaceKey::of(&run.record);
+        self.run_index.ended(key, id, was_running);
         for child in children {
             self.stop_run(
                 child,
@@ -268,6 +260,7 @@ impl Driver {
             retry.retry_at = Some(retry_at);
             let finished = std::mem::replace(task, retry);
             self.retired.push(finished);
+            self.run_index.alarm(retry_at, id);
         } else if slot.map.is_some() {
             self.settle_fanout(id, slot.idx, now);
         }

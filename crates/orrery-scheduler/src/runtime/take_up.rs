@@ -185,6 +185,7 @@ impl Driver {
         };
         let slots = run.slots();
         self.runs.insert(id, run);
+        self.index_run(id);
         for slot in slots {
             let idx = slot.idx;
             let Some(run) = self.runs.get(&id) else { break };
@@ -282,6 +283,7 @@ impl Driver {
             fanout_items: BTreeMap::new(),
         };
         self.runs.insert(id, run);
+        self.index_run(id);
         self.touched.insert(id);
     }
 }

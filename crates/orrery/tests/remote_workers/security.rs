@@ -26,7 +26,7 @@ async fn a_worker_speaking_another_protocol_version_is_refused() {
     use orrery_proto::pb::worker_gateway_client::WorkerGatewayClient;
     use orrery_proto::pb::{Capacity, Register, WorkerFrame, scheduler_frame, worker_frame};
     let server = server().await;
-    let mut client = WorkerGatewayClient::connect(server.server.grpc_url())
+    let client = WorkerGatewayClient::connect(server.server.grpc_url())
         .await
         .expect("connect");
     let register = WorkerFrame {
@@ -44,12 +44,21 @@ async fn a_worker_speaking_another_protocol_version_is_refused() {
             attempts: Vec::new(),
         })),
     };
-    let mut request = tonic::Request::new(futures_util::stream::iter([register]));
-    request.metadata_mut().insert(
-        "authorization",
-        format!("Bearer {WORKER_TOKEN}").parse().expect("header"),
-    );
-    let mut answers = client.session(request).await.expect("stream").into_inner();
+    // A server that has not yet claimed leadership answers "standby": wait for it.
+    let mut answers = orrery_testkit::eventually_async(
+        "the scheduler to take the worker's stream",
+        std::time::Duration::from_secs(30),
+        || {
+            let mut client = client.clone();
+            let mut request = tonic::Request::new(futures_util::stream::iter([register.clone()]));
+            request.metadata_mut().insert(
+                "authorization",
+                format!("Bearer {WORKER_TOKEN}").parse().expect("header"),
+            );
+            async move { client.session(request).await.ok().map(|r| r.into_inner()) }
+        },
+    )
+    .await;
     let answer = answers
         .message()
         .await
