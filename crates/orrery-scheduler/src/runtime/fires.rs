@@ -101,11 +101,15 @@ impl Driver {
             });
         }
         let params = serde_json::Map::new();
-        let counts = self.active_counts_by_job();
         let mut replace = Vec::new();
         let mut batch = Vec::with_capacity(prepared.len());
         for job in &prepared {
-            let active = counts.get(&job.job_id).copied().unwrap_or((0, 0));
+            // The schedule's own runs; a backfill's are paced by its parallelism.
+            let key = super::run_index::PaceKey::Job(job.job_id);
+            let active = (
+                self.run_index.running(key),
+                self.run_index.waiting_count(key),
+            );
             let (fires, replaces) = self.plan_job_fires(job, &params, active, now);
             if replaces {
                 replace.push(job.job_id);
@@ -297,20 +301,6 @@ impl Driver {
             fires.push(fire);
         }
         (fires, replaces)
-    }
-
-    /// Running and waiting runs of every job, counted in one pass.
-    fn active_counts_by_job(&self) -> std::collections::HashMap<JobId, (usize, usize)> {
-        let mut counts: std::collections::HashMap<JobId, (usize, usize)> = Default::default();
-        for run in self.runs.values() {
-            let entry = counts.entry(run.record.job_id).or_default();
-            match run.record.state {
-                RunState::Running => entry.0 += 1,
-                RunState::Queued => entry.1 += 1,
-                _ => {}
-            }
-        }
-        counts
     }
 }
 

@@ -142,6 +142,10 @@ impl RunIndex {
         }
     }
 
+    pub(crate) fn waiting_count(&self, key: PaceKey) -> usize {
+        self.waiting.get(&key).map_or(0, BTreeSet::len)
+    }
+
     pub(crate) fn running(&self, key: PaceKey) -> usize {
         self.running.get(&key).copied().unwrap_or(0)
     }
