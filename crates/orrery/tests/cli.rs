@@ -251,6 +251,23 @@ fn a_config_file_with_an_unknown_key_stops_the_server_with_a_clear_message() {
 }
 
 #[test]
+fn a_fire_lead_over_ten_seconds_is_refused_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = Command::new(BIN)
+        .args(["server", "--listen", "127.0.0.1:0", "--fire-lead", "11s"])
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .expect("run");
+    assert!(!out.status.success());
+    let text = stderr(&out);
+    assert!(
+        text.contains("fire_lead must be at most 10s") && text.contains("11s"),
+        "{text}"
+    );
+}
+
+#[test]
 fn settings_come_from_the_config_file_unless_a_flag_says_otherwise() {
     let dir = tempfile::tempdir().expect("tempdir");
     let data = dir.path().join("data");
