@@ -57,12 +57,8 @@ fn simulate(n_jobs: usize, seconds: i64) {
     assert_eq!(fires, n_jobs as u64 * seconds as u64);
 }
 
+/// 36 million fires: about a minute in a debug build.
 #[test]
-fn ten_thousand_every_second_jobs_fire_once_per_second_for_simulated_minutes() {
-    simulate(10_000, 5 * 60);
-}
-
-#[test]
-fn a_thousand_every_second_jobs_fire_once_per_second_for_a_simulated_hour() {
-    simulate(1_000, 3600);
+fn ten_thousand_every_second_jobs_fire_once_per_second_for_a_simulated_hour() {
+    simulate(10_000, 3600);
 }
