@@ -72,6 +72,9 @@ pub(crate) struct Driver {
     pub(crate) stored_timers_armed: bool,
     /// Armed fires ordered by time: the timer wheel.
     pub(crate) wheel: TimerWheel<JobId>,
+    /// Armed fires made ahead of their time (concurrency `allow`), at their fire time
+    /// less the lead; popped a batch window early so nearby fires share a pass.
+    pub(crate) lead_wheel: TimerWheel<JobId>,
     /// Every active run up to this id has been read from the store (later ones are
     /// read by the next sync; see `sync_with_store`).
     pub(crate) runs_seen_up_to: RunId,
@@ -131,6 +134,7 @@ impl Driver {
             synced_jobs: HashMap::new(),
             jobs_synced_at: None,
             wheel: TimerWheel::default(),
+            lead_wheel: TimerWheel::default(),
             new_runs_pending: false,
             runs_seen_up_to: RunId(0),
             runs_reopened_seen: None,

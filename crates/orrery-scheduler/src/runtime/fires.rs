@@ -23,7 +23,10 @@ impl Driver {
     /// Fires every job whose time has come, all in one store transaction.
     pub(crate) async fn fire_due_jobs(&mut self) {
         let now = self.clock.now();
-        let due = self.wheel.pop_due(now);
+        // Exact fires when due; leading fires from their lead on, with those in the
+        // batch window after them, in one pass.
+        let mut due = self.wheel.pop_due(now);
+        due.extend(self.lead_wheel.pop_due(now + self.fire_batch_window()));
         if !due.is_empty() {
             self.fire_jobs(&due, now, LateCause::Downtime).await;
         }
@@ -40,14 +43,14 @@ impl Driver {
         self.load_specs(job_ids).await;
         let mut prepared = Vec::with_capacity(job_ids.len());
         for &job_id in job_ids {
-            let lead = self.lead_of(job_id);
+            let horizon = self.fire_horizon(job_id);
             let Some(trigger) = self.triggers.get(&job_id) else {
                 continue;
             };
             let due_from = match trigger.next_fire_at {
-                // Made up to `lead` early: its run waits for its time (see
+                // Made up to `horizon` early: its run waits for its time (see
                 // `start_waiting_runs`) and its worker holds the first tasks until then.
-                Some(first) if first <= now + lead && !trigger.paused => first,
+                Some(first) if first <= now + horizon && !trigger.paused => first,
                 _ => {
                     self.rearm(job_id);
                     continue;

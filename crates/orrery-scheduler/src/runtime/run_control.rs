@@ -39,7 +39,7 @@ impl Driver {
     /// backfill's parallelism) allows. Only jobs and backfills where something changed
     /// are looked at (see `RunIndex`).
     pub(crate) fn start_waiting_runs(&mut self, now: DateTime<Utc>) {
-        let lead = self.config.fire_lead;
+        let lead = self.max_ahead();
         for key in self.run_index.take_reconsider() {
             while let Some(id) = self.run_index.first_waiting(key) {
                 let Some(run) = self
@@ -50,7 +50,7 @@ impl Driver {
                     self.run_index.forget_waiting(key, id);
                     continue;
                 };
-                // A run made ahead of its time starts at most `fire_lead` early, and
+                // A run made ahead of its time starts at most `max_ahead` early, and
                 // then only on paper: its start is its fire time, and its worker holds
                 // its first tasks until then (see `dispatch`).
                 let not_before = run.record.scheduled_at.filter(|at| *at > now);

@@ -171,7 +171,7 @@ impl Driver {
             .record
             .scheduled_at
             .filter(|_| run.record.state == RunState::Queued)
-            .map(|at| at - self.config.fire_lead);
+            .map(|at| at - self.max_ahead());
         let alarms: Vec<_> = retries.chain(run.deadline).chain(ahead).collect();
         self.run_index.add(&run.record, alarms);
     }

@@ -303,17 +303,29 @@ impl Driver {
     fn drop_trigger(&mut self, job_id: JobId) {
         self.triggers.remove(&job_id);
         self.wheel.disarm(job_id);
+        self.lead_wheel.disarm(job_id);
     }
 
-    /// Puts the job in the wheel at its next fire time, unless paused or exhausted.
+    /// Puts the job in its wheel at its next fire time (less its lead), unless paused
+    /// or exhausted.
     pub(crate) fn rearm(&mut self, job_id: JobId) {
         let Some(trigger) = self.triggers.get(&job_id) else {
             return;
         };
         let lead = self.lead_of(job_id);
         match trigger.next_fire_at {
-            Some(at) if !trigger.paused => self.wheel.arm(job_id, at - lead),
-            _ => self.wheel.disarm(job_id),
+            Some(at) if !trigger.paused && lead > chrono::Duration::zero() => {
+                self.wheel.disarm(job_id);
+                self.lead_wheel.arm(job_id, at - lead);
+            }
+            Some(at) if !trigger.paused => {
+                self.lead_wheel.disarm(job_id);
+                self.wheel.arm(job_id, at);
+            }
+            _ => {
+                self.wheel.disarm(job_id);
+                self.lead_wheel.disarm(job_id);
+            }
         }
     }
 
@@ -325,9 +337,34 @@ impl Driver {
         }
     }
 
-    /// The earliest armed fire time.
+    /// How much earlier than its lead a leading fire may be made, so fires a little
+    /// apart share one pass (one transaction) instead of a pass each: a quarter of the
+    /// lead. Their tasks still start on time, held by their workers.
+    pub(crate) fn fire_batch_window(&self) -> chrono::Duration {
+        self.config.fire_lead / 4
+    }
+
+    /// How far ahead of `now` a fire of the job may be made.
+    pub(crate) fn fire_horizon(&self, job_id: JobId) -> chrono::Duration {
+        if self.lead_of(job_id) > chrono::Duration::zero() {
+            self.max_ahead()
+        } else {
+            chrono::Duration::zero()
+        }
+    }
+
+    /// The most a run may be made, and started on paper, ahead of its fire time: the
+    /// lead and the batch window.
+    pub(crate) fn max_ahead(&self) -> chrono::Duration {
+        self.config.fire_lead + self.fire_batch_window()
+    }
+
+    /// The earliest armed fire time (less its lead).
     pub(crate) fn next_wheel_deadline(&self) -> Option<DateTime<Utc>> {
-        self.wheel.next_deadline()
+        match (self.wheel.next_deadline(), self.lead_wheel.next_deadline()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
     /// The calendars the trigger excludes, read fresh so an edited calendar counts
