@@ -4,12 +4,13 @@
 //! Skipped (with a message) when `ORRERY_TEST_POSTGRES_URL` is not set.
 
 use chrono::{DateTime, Utc};
-use nix::sys::signal::{Signal, kill};
+use nix::sys::signal::{Signal, kill, killpg};
 use nix::unistd::Pid;
 use orrery_core::clock::{Clock, SystemClock};
 use orrery_store::Store;
 use orrery_store::test_support::TestDatabase;
 use orrery_testkit::{eventually_async, repo_root};
+use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -87,6 +88,19 @@ impl Node {
 
     fn log(&self) -> String {
         std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+    }
+}
+
+/// A child leading its own process group, killed with the whole group when dropped
+/// (also when the test fails).
+struct ProcessGroup(Child);
+
+impl Drop for ProcessGroup {
+    fn drop(&mut self) {
+        if let Ok(pid) = i32::try_from(self.0.id()) {
+            let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
+        }
+        let _ = self.0.wait();
     }
 }
 
@@ -298,7 +312,7 @@ async fn a_leader_whose_clock_is_five_minutes_ahead_fires_on_the_database_s_time
     let url = database.url().to_owned();
     let data_dir = tempfile::tempdir().expect("tempdir");
     let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log");
-    let mut skewed = Command::new("faketime")
+    let skewed = Command::new("faketime")
         .args(["-f", "+300s", BIN])
         .args([
             "server",
@@ -315,8 +329,12 @@ async fn a_leader_whose_clock_is_five_minutes_ahead_fires_on_the_database_s_time
         .env("ORRERY_LOG", "info")
         .stdout(Stdio::null())
         .stderr(log)
+        // faketime runs the server as its child: kill them as a group, or the server
+        // outlives the test.
+        .process_group(0)
         .spawn()
         .expect("spawn a skewed server");
+    let skewed = ProcessGroup(skewed);
     wait_for_leader(&store, "skewed").await;
     let spec = data_dir.path().join("tick.yaml");
     std::fs::write(&spec, TICK).expect("spec");
@@ -354,8 +372,7 @@ async fn a_leader_whose_clock_is_five_minutes_ahead_fires_on_the_database_s_time
         "the latest fire is {ahead} s from the database's now: fires follow the node's wrong clock"
     );
     pool.close().await;
-    let _ = skewed.kill();
-    let _ = skewed.wait();
+    drop(skewed);
     store.close().await;
 }
 
