@@ -121,8 +121,7 @@ impl Driver {
                     if let Ok(next) = run.record.state.on(event) {
                         self.run_updates.push(run.end(next, now));
                         self.finished_runs.push(id);
-                        let key = super::run_index::PaceKey::of(&run.record);
-                        self.run_index.ended(key, id, true);
+                        self.run_index.ended(&run.record, true);
                     }
                 }
             }

@@ -178,13 +178,7 @@ impl Driver {
             attempt: task.attempt,
             fence,
         };
-        let mut assignment = build_assignment(run, slot, task_ref, &options);
-        // A run made ahead of its fire time: the worker holds the task until then (the
-        // delay is set again when the assignment is sent).
-        let start_at = run.record.scheduled_at.filter(|at| *at > now);
-        if let (Ok(assignment), Some(at)) = (assignment.as_mut(), start_at) {
-            assignment.start_delay = (at - now).to_std().ok();
-        }
+        let assignment = build_assignment(run, slot, task_ref, &options);
         let Some(task) = run.record_mut(slot) else {
             return;
         };

@@ -328,15 +328,14 @@ impl Driver {
         }
         let sent_at = self.clock.now();
         for (session, mut message) in std::mem::take(&mut self.outbox) {
-            // A task held until its run's fire time: the wait counts from now, after the
-            // commit, so the worker starts it on time.
-            if let SchedulerMessage::Assign(assignment) = &mut message
-                && assignment.start_delay.is_some()
-            {
+            // A task of a run made ahead of its fire time: the worker holds it until
+            // then. The wait counts from now, after the commit, so it starts on time.
+            if let SchedulerMessage::Assign(assignment) = &mut message {
                 assignment.start_delay = self
                     .runs
                     .get(&assignment.run_id)
                     .and_then(|run| run.record.scheduled_at)
+                    .filter(|at| *at > sent_at)
                     .and_then(|at| (at - sent_at).to_std().ok());
             }
             // A worker away on a dropped link misses this; it says what it holds when

@@ -163,7 +163,7 @@ pub(crate) fn build_assignment(
             run_as: spec.run_as.clone(),
         },
         shard,
-        // Set by the dispatcher for a run sent ahead of its fire time.
+        // Set when sent, for a run made ahead of its fire time.
         start_delay: None,
     })
 }

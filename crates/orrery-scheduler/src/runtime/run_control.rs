@@ -193,8 +193,7 @@ impl Driver {
         }
         self.run_updates.push(run.end(next, now));
         self.finished_runs.push(id);
-        let key = PaceKey::of(&run.record);
-        self.run_index.ended(key, id, was_running);
+        self.run_index.ended(&run.record, was_running);
         for child in children {
             self.stop_run(
                 child,

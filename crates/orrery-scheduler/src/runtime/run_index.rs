@@ -76,7 +76,8 @@ impl RunIndex {
     }
 
     /// A run ended; `was_running` when it ended from running (not from waiting).
-    pub(crate) fn ended(&mut self, key: PaceKey, id: RunId, was_running: bool) {
+    pub(crate) fn ended(&mut self, record: &RunRecord, was_running: bool) {
+        let (key, id) = (PaceKey::of(record), record.id);
         if was_running {
             if let Some(running) = self.running.get_mut(&key) {
                 *running = running.saturating_sub(1);
