@@ -14,10 +14,19 @@ pub(crate) async fn healthz() -> Json<Health> {
     })
 }
 
-/// The process can serve: its store answers.
+/// The process can serve: its store answers and, when it leads the scheduling, its
+/// scheduler's loop keeps turning.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = Health), (status = 503, body = orrery_client::types::Problem)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
     state.store.ping().await?;
+    if let Some(silence) = (state.scheduler_silence)()
+        && silence > state.config.max_scheduler_silence
+    {
+        return Err(ApiError::Unavailable(format!(
+            "the scheduler's loop has not turned for {}s",
+            silence.as_secs()
+        )));
+    }
     Ok(Json(Health {
         status: "ready".to_owned(),
     }))

@@ -16,6 +16,8 @@ pub struct ApiConfig {
     pub default_timezone: chrono_tz::Tz,
     /// Most runs one backfill may create.
     pub max_backfill_runs: usize,
+    /// `/readyz` fails when this node's scheduler loop has not turned for this long.
+    pub max_scheduler_silence: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -25,6 +27,7 @@ impl Default for ApiConfig {
             log_follow_interval: std::time::Duration::from_millis(200),
             default_timezone: chrono_tz::Tz::UTC,
             max_backfill_runs: 10_000,
+            max_scheduler_silence: std::time::Duration::from_secs(10),
         }
     }
 }
@@ -38,5 +41,7 @@ pub struct AppState {
     pub scheduler_wake: Arc<Notify>,
     /// Renders the process's metrics in the Prometheus text format.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
+    /// How long this node's scheduler loop has not turned, when it runs one.
+    pub scheduler_silence: Arc<dyn Fn() -> Option<std::time::Duration> + Send + Sync>,
     pub config: ApiConfig,
 }

@@ -47,6 +47,13 @@ pub enum TemplateError {
         line: Option<usize>,
         message: String,
     },
+    /// The template did more work or produced more text than a task's templates may
+    /// (see [`TEMPLATE_FUEL`] and [`MAX_RENDERED_BYTES`]).
+    #[error("template error{}: {message}", on_line(*line))]
+    TooCostly {
+        line: Option<usize>,
+        message: String,
+    },
     /// Any other failure while rendering (a bad filter argument, a type mismatch).
     #[error("template error{}: {message}", on_line(*line))]
     Render {
@@ -72,10 +79,27 @@ impl TemplateError {
                 TemplateError::Syntax { line, message }
             }
             ErrorKind::UndefinedError => TemplateError::Undefined { line, message },
+            ErrorKind::OutOfFuel => TemplateError::TooCostly {
+                line,
+                message: format!(
+                    "the template needs more work than a task's templates may do \
+                     ({TEMPLATE_FUEL} steps); simplify its loops"
+                ),
+            },
             _ => TemplateError::Render { line, message },
         }
     }
 }
+
+/// The work one render or expression may do, in minijinja's fuel: about one unit per
+/// instruction and per 64 bytes of data created. A million is ample for real scripts
+/// (the examples use a few hundred) and ends a runaway loop within a fraction of a
+/// second, and caps the memory it can take near 64 MiB.
+pub const TEMPLATE_FUEL: u64 = 1_000_000;
+
+/// The longest text a template may render to: a script or field larger than this is
+/// a mistake, and it would travel in every assignment.
+pub const MAX_RENDERED_BYTES: usize = 1024 * 1024;
 
 /// Whether `text` holds template markup; plain text renders to itself.
 pub fn is_template(text: &str) -> bool {
@@ -91,7 +115,12 @@ fn environment() -> &'static Environment<'static> {
         env.set_undefined_behavior(UndefinedBehavior::Strict);
         env.set_auto_escape_callback(|_| AutoEscape::None);
         env.set_debug(true);
+        // Templates are user input: bounded work and nesting, whatever they say.
+        env.set_fuel(Some(TEMPLATE_FUEL));
+        env.set_recursion_limit(64);
         env.add_filter("date", format_date);
+        env.add_filter("shell_quote", shell_quote);
+        env.add_filter("tojson", to_json);
         // Shell scripts and JSON expect `true`/`false`, not Python's `True`/`False`.
         env.set_formatter(|out, state, value| {
             if value.kind() == minijinja::value::ValueKind::Bool {
@@ -131,6 +160,26 @@ fn format_date(value: String, pattern: Option<String>) -> Result<String, minijin
         ));
     }
     Ok(at.format_with_items(items.into_iter()).to_string())
+}
+
+/// `{{ params.who | shell_quote }}`: the value as one shell word, in single quotes
+/// (a `'` inside becomes `'\''`), so nothing in it is run as shell code.
+fn shell_quote(value: Value) -> String {
+    let text = match value.as_str() {
+        Some(text) => text.to_owned(),
+        None => value.to_string(),
+    };
+    format!("'{}'", text.replace('\'', "'\\''"))
+}
+
+/// `{{ params.rows | tojson }}`: the value as JSON text.
+fn to_json(value: Value) -> Result<String, minijinja::Error> {
+    serde_json::to_string(&value).map_err(|e| {
+        minijinja::Error::new(
+            ErrorKind::InvalidOperation,
+            format!("tojson: the value has no JSON form ({e})"),
+        )
+    })
 }
 
 /// Checks that `template` compiles, without rendering it.
@@ -214,9 +263,19 @@ pub fn render(template: &str, ctx: &TemplateContext) -> Result<String, TemplateE
     let compiled = environment()
         .template_from_str(template)
         .map_err(|error| TemplateError::from_minijinja(&error))?;
-    compiled
+    let rendered = compiled
         .render(values(ctx))
-        .map_err(|error| TemplateError::from_minijinja(&error))
+        .map_err(|error| TemplateError::from_minijinja(&error))?;
+    if rendered.len() > MAX_RENDERED_BYTES {
+        return Err(TemplateError::TooCostly {
+            line: None,
+            message: format!(
+                "the template rendered {} bytes; at most {MAX_RENDERED_BYTES} are allowed",
+                rendered.len()
+            ),
+        });
+    }
+    Ok(rendered)
 }
 
 /// The expression inside `text`: `text` trimmed, without the `{{ ... }}` (or

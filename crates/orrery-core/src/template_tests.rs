@@ -260,3 +260,65 @@ fn mapped_instances_see_their_item_and_index() {
         "item is undefined outside a fan-out: {plain:?}"
     );
 }
+
+#[test]
+fn a_runaway_loop_runs_out_of_fuel_quickly() {
+    let started = std::time::Instant::now();
+    let nested = "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}";
+    let error = render(nested, &TemplateContext::default()).expect_err("out of fuel");
+    assert!(
+        matches!(error, TemplateError::TooCostly { .. }),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("simplify its loops"), "{error}");
+    // Not a timing assertion on speed, only that it ended: an unbounded loop would not.
+    assert!(started.elapsed() < std::time::Duration::from_secs(60));
+}
+
+#[test]
+fn huge_output_is_refused() {
+    let error = render("{{ 'x' * 2000000 }}", &TemplateContext::default()).expect_err("too large");
+    assert!(
+        matches!(error, TemplateError::TooCostly { .. }),
+        "{error:?}"
+    );
+}
+
+#[test]
+fn an_ordinary_loop_renders() {
+    let text = render(
+        "{% for i in range(1000) %}{{ i }},{% endfor %}",
+        &TemplateContext::default(),
+    )
+    .expect("renders");
+    assert!(text.ends_with("999,"));
+}
+
+#[test]
+fn shell_quote_makes_one_inert_word() {
+    let mut ctx = TemplateContext::default();
+    ctx.params
+        .insert("who".into(), serde_json::json!("x\"; id; echo 'y"));
+    ctx.params.insert("n".into(), serde_json::json!(3));
+    assert_eq!(
+        render("echo {{ params.who | shell_quote }}", &ctx)
+            .ok()
+            .as_deref(),
+        Some("echo 'x\"; id; echo '\\''y'")
+    );
+    assert_eq!(
+        render("{{ params.n | shell_quote }}", &ctx).ok().as_deref(),
+        Some("'3'")
+    );
+}
+
+#[test]
+fn tojson_writes_json() {
+    let mut ctx = TemplateContext::default();
+    ctx.params
+        .insert("rows".into(), serde_json::json!({"a": [1, "two"]}));
+    assert_eq!(
+        render("{{ params.rows | tojson }}", &ctx).ok().as_deref(),
+        Some(r#"{"a":[1,"two"]}"#)
+    );
+}

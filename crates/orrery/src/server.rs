@@ -156,6 +156,7 @@ pub async fn start_server(
         fire_lead: chrono::Duration::from_std(config.fire_lead).unwrap_or(chrono::Duration::zero()),
         ..SchedulerConfig::default()
     };
+    let scheduler_loop_beat = scheduler_config.loop_beat.clone();
     // An API-only node runs no scheduler: it reports itself in the node table, and its
     // gateway (if a worker reaches it) names the leader.
     let (scheduler, scheduler_task) = if config.roles.scheduler {
@@ -215,11 +216,13 @@ pub async fn start_server(
         source: e,
     })?;
     let api_wake = crate::wake::bridge_wakes(&store, &scheduler, shutdown_rx.clone()).await;
+    let loop_beat = scheduler_loop_beat.clone();
     let state = AppState {
         store: store.clone(),
         clock,
         scheduler_wake: api_wake,
         render_metrics: Arc::new(crate::metrics::render_metrics),
+        scheduler_silence: Arc::new(move || loop_beat.silent_for()),
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
             default_timezone: config.default_timezone,

@@ -383,3 +383,149 @@ async fn a_restart_keeps_jobs_runs_and_logs_and_continues_queued_work() {
     assert!(second.id > done.id);
     server.stop().await;
 }
+
+/// The embedded worker's running count as `worker list` shows it.
+async fn worker_running(server: &TestServer) -> Option<u32> {
+    let workers = server.client.list_workers().await.ok()?;
+    Some(workers.iter().map(|w| w.running).sum())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancelled_attempts_give_their_worker_slots_back() {
+    let server = TestServer::start_with(|config| config.worker_slots = 2).await;
+    server
+        .apply("name: sleepy\ntasks:\n  - {name: t, type: shell, script: sleep 60}\n")
+        .await;
+    server
+        .apply("name: quick\ntasks:\n  - {name: t, type: shell, script: echo done}\n")
+        .await;
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        let run = server
+            .client
+            .start_run("sleepy", &Default::default())
+            .await
+            .expect("start");
+        runs.push(run.id);
+    }
+    for id in &runs {
+        eventually_async("the task to run", Duration::from_secs(20), || async {
+            let run = server.client.get_run(*id).await.ok()?;
+            (task(&run, "t").state == "running").then_some(())
+        })
+        .await;
+    }
+    eventually_async(
+        "worker list to show both running",
+        Duration::from_secs(20),
+        || async { (worker_running(&server).await? == 2).then_some(()) },
+    )
+    .await;
+    for id in &runs {
+        server.client.cancel_run(*id).await.expect("cancel");
+    }
+    eventually_async(
+        "worker list to show the slots free",
+        Duration::from_secs(20),
+        || async { (worker_running(&server).await? == 0).then_some(()) },
+    )
+    .await;
+    // Both slots take work again: two runs at once, not one after the other.
+    let first = server.run_to_end("quick").await;
+    assert_eq!(first.state, "success");
+    let mut again = Vec::new();
+    for _ in 0..2 {
+        let run = server
+            .client
+            .start_run("sleepy", &Default::default())
+            .await
+            .expect("start");
+        again.push(run.id);
+    }
+    for id in &again {
+        eventually_async(
+            "both new attempts to run at once",
+            Duration::from_secs(20),
+            || async {
+                let run = server.client.get_run(*id).await.ok()?;
+                (task(&run, "t").state == "running").then_some(())
+            },
+        )
+        .await;
+        server.client.cancel_run(*id).await.expect("cancel");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replaced_runs_do_not_fill_the_worker() {
+    let server = TestServer::start_with(|config| config.worker_slots = 2).await;
+    server
+        .apply(
+            "name: replacing\nschedule: {every: 1s, concurrency: replace}\ntasks:\n  - {name: t, type: shell, script: sleep 60}\n",
+        )
+        .await;
+    // Each fire cancels the run before it; with two slots, a leaked slot per
+    // replacement would leave the fourth run's task queued for good.
+    let filter = orrery_client::RunFilter {
+        job: Some("replacing".to_owned()),
+        ..Default::default()
+    };
+    eventually_async(
+        "a fifth run to have its task running",
+        Duration::from_secs(30),
+        || async {
+            let page = server.client.list_runs(&filter).await.ok()?;
+            let cancelled = page.items.iter().filter(|r| r.state == "cancelled").count();
+            let newest = page.items.first()?;
+            let newest = server.client.get_run(newest.id).await.ok()?;
+            (cancelled >= 4 && task(&newest, "t").state == "running").then_some(())
+        },
+    )
+    .await;
+    server
+        .client
+        .set_paused("replacing", true)
+        .await
+        .expect("pause");
+    let running = worker_running(&server).await.expect("workers");
+    assert!(
+        running <= 2,
+        "worker list shows {running} running on 2 slots"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_runaway_template_fails_its_own_task_and_nothing_else() {
+    let server = TestServer::start().await;
+    let runaway = "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}";
+    server
+        .apply(&format!(
+            "name: runaway\ntasks:\n  - name: t\n    type: shell\n    script: \"echo {runaway}\"\n"
+        ))
+        .await;
+    server
+        .apply("name: quick\ntasks:\n  - {name: t, type: shell, script: echo done}\n")
+        .await;
+    let runaway_run = server
+        .client
+        .start_run("runaway", &Default::default())
+        .await
+        .expect("start");
+    // The scheduler keeps working meanwhile: another job runs to its end.
+    let quick = server.run_to_end("quick").await;
+    assert_eq!(quick.state, "success");
+    let run = wait_for_run_end(&server.client, runaway_run.id, Duration::from_secs(30)).await;
+    assert_eq!(run.state, "failed");
+    let error = task(&run, "t").error.clone().unwrap_or_default();
+    assert!(
+        error.contains("cannot render script") && error.contains("simplify its loops"),
+        "{error}"
+    );
+    let ready = reqwest::get(format!("{}/readyz", server.server.url()))
+        .await
+        .expect("readyz");
+    assert_eq!(ready.status(), 200);
+    server.stop().await;
+}

@@ -53,6 +53,7 @@ impl TestApi {
             clock,
             scheduler_wake: scheduler_wake.clone(),
             render_metrics: Arc::new(String::new),
+            scheduler_silence: Arc::new(|| None),
             config: ApiConfig::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

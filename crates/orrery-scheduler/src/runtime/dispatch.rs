@@ -5,14 +5,14 @@ use super::active_run::Slot;
 use super::connections::group_name;
 use super::driver::Driver;
 use super::ready_queue::ReadyEntry;
-use super::render::{build_assignment, template_context};
+use super::render::{AssignmentInputs, assignment_inputs, template_context};
 use crate::engine::{Placement, TaskNeeds, WorkerOffer, place_tasks};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
 use orrery_core::spec::{TaskKind, TaskSpec};
 use orrery_core::state::{TaskEvent, TaskState};
 use orrery_core::template::render;
-use orrery_proto::{Resources, SchedulerMessage, TaskRef};
+use orrery_proto::{Assignment, Resources, SchedulerMessage, TaskRef};
 use std::collections::HashMap;
 
 /// Beyond the free slots, how many more ready tasks one pass looks at, so tasks that
@@ -147,6 +147,8 @@ impl Driver {
         render(template, &context).ok()
     }
 
+    /// Reserves `resources` on the worker for `slot` and queues its assignment to be
+    /// rendered; the task is assigned once it rendered (see `finish_assignments`).
     fn assign(
         &mut self,
         run_id: RunId,
@@ -157,14 +159,7 @@ impl Driver {
     ) {
         let fence = self.issue_fence();
         let options = self.render_options();
-        let Some((worker_name, worker_id)) = self
-            .sessions
-            .get(&session_id)
-            .map(|s| (s.name.clone(), s.worker_id.clone()))
-        else {
-            return;
-        };
-        let Some(run) = self.runs.get_mut(&run_id) else {
+        let Some(run) = self.runs.get(&run_id) else {
             return;
         };
         let Some(task) = run.record(slot) else {
@@ -178,42 +173,163 @@ impl Driver {
             attempt: task.attempt,
             fence,
         };
-        let assignment = build_assignment(run, slot, task_ref, &options);
-        let Some(task) = run.record_mut(slot) else {
-            return;
-        };
-        let Ok(assigned) = task.state.on(TaskEvent::Assign) else {
-            return;
-        };
-        task.state = assigned;
-        task.fence = fence;
-        task.worker = Some(worker_name);
-        task.worker_id = Some(worker_id);
-        task.waiting_reason = None;
-        self.dirty.insert((run_id, slot));
-        match assignment {
-            Ok(mut assignment) => {
-                assignment.resources = resources;
+        match assignment_inputs(run, slot, task_ref, &options) {
+            Ok(inputs) => {
                 self.assigned
                     .insert(task_instance_id, (run_id, slot, session_id));
                 if let Some(session) = self.sessions.get_mut(&session_id) {
                     session.outstanding.insert(task_instance_id, resources);
                 }
-                self.outbox
-                    .push((session_id, SchedulerMessage::Assign(assignment)));
+                self.to_render.push((
+                    PendingAssignment {
+                        run_id,
+                        slot,
+                        session_id,
+                        resources,
+                        task_instance_id,
+                    },
+                    inputs,
+                ));
             }
-            Err(error) => {
-                // A template that cannot render will not render on a retry either.
-                task.state = TaskState::Failed;
-                task.error = Some(error);
-                task.finished_at = Some(now);
-                self.touched.insert(run_id);
-                if slot.map.is_some() {
-                    self.settle_fanout(run_id, slot.idx, now);
+            Err(error) => self.fail_unrenderable(run_id, slot, error, now),
+        }
+    }
+
+    /// Renders the assignments `dispatch` queued, on the blocking pool and within
+    /// `RENDER_TIME_BUDGET`, then assigns each task that rendered and fails each one
+    /// that did not. Tasks not reached in time go back to the ready queue.
+    pub(crate) async fn finish_assignments(&mut self, now: DateTime<Utc>) {
+        let (pending, inputs): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.to_render).into_iter().unzip();
+        if pending.is_empty() {
+            return;
+        }
+        let mut outcomes = render_all(inputs).await.into_iter();
+        for item in pending {
+            match outcomes.next().flatten() {
+                Some(Ok(mut assignment)) => {
+                    assignment.resources = item.resources;
+                    self.commit_assignment(&item, assignment);
+                }
+                Some(Err(error)) => {
+                    self.release_attempt(item.session_id, item.task_instance_id);
+                    self.fail_unrenderable(item.run_id, item.slot, error, now);
+                }
+                None => {
+                    // Not rendered before the budget ran out (another task's template
+                    // used it): it waits for the next pass.
+                    self.release_attempt(item.session_id, item.task_instance_id);
+                    self.make_ready_slot(item.run_id, item.slot);
                 }
             }
         }
     }
+
+    /// Marks `item`'s task assigned (fenced) and queues its message.
+    fn commit_assignment(&mut self, item: &PendingAssignment, assignment: Assignment) {
+        let (worker_name, worker_id) = match self.sessions.get(&item.session_id) {
+            Some(s) => (s.name.clone(), s.worker_id.clone()),
+            None => return,
+        };
+        let Some(task) = self
+            .runs
+            .get_mut(&item.run_id)
+            .and_then(|r| r.record_mut(item.slot))
+        else {
+            return;
+        };
+        let Ok(assigned) = task.state.on(TaskEvent::Assign) else {
+            // Cancelled while it rendered: nothing to send.
+            self.release_attempt(item.session_id, assignment.task.task_instance_id);
+            return;
+        };
+        task.state = assigned;
+        task.fence = assignment.task.fence;
+        task.worker = Some(worker_name);
+        task.worker_id = Some(worker_id);
+        task.waiting_reason = None;
+        self.dirty.insert((item.run_id, item.slot));
+        self.outbox
+            .push((item.session_id, SchedulerMessage::Assign(assignment)));
+    }
+
+    /// Fails a task whose templates cannot render: they will not render on a retry
+    /// either.
+    fn fail_unrenderable(&mut self, run_id: RunId, slot: Slot, error: String, now: DateTime<Utc>) {
+        let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.record_mut(slot)) else {
+            return;
+        };
+        if task.state != TaskState::Queued {
+            return;
+        }
+        task.state = TaskState::Failed;
+        task.error = Some(error);
+        task.finished_at = Some(now);
+        self.dirty.insert((run_id, slot));
+        self.touched.insert(run_id);
+        if slot.map.is_some() {
+            self.settle_fanout(run_id, slot.idx, now);
+        }
+    }
+}
+
+/// A placed task waiting for its assignment to be rendered.
+pub(crate) struct PendingAssignment {
+    run_id: RunId,
+    slot: Slot,
+    session_id: u64,
+    resources: Resources,
+    task_instance_id: orrery_core::ids::TaskInstanceId,
+}
+
+/// How long one pass may spend rendering assignments. Fuel bounds each template's
+/// work; this bounds the wall-clock time the driver waits for them all.
+const RENDER_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Renders every pending assignment in order on the blocking pool; an entry is `None`
+/// when the budget ran out before it was rendered. The one being rendered when time
+/// ran out fails with a message that says so.
+async fn render_all(inputs: Vec<AssignmentInputs>) -> Vec<Option<Result<Assignment, String>>> {
+    let count = inputs.len();
+    let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
+    let worker = tokio::task::spawn_blocking(move || {
+        for (k, input) in inputs.iter().enumerate() {
+            if sender.send((k, input.render())).is_err() {
+                // The driver stopped waiting: leave the rest.
+                return;
+            }
+        }
+    });
+    let mut results: Vec<Option<Result<Assignment, String>>> = (0..count).map(|_| None).collect();
+    let deadline = tokio::time::Instant::now() + RENDER_TIME_BUDGET;
+    let mut received = 0;
+    while received < count {
+        match tokio::time::timeout_at(deadline, receiver.recv()).await {
+            Ok(Some((k, result))) => {
+                if let Some(entry) = results.get_mut(k) {
+                    *entry = Some(result);
+                }
+                received += 1;
+            }
+            Ok(None) => break,
+            Err(_) => {
+                // The template being rendered now took the whole budget.
+                if let Some(entry) = results.get_mut(received) {
+                    *entry = Some(Err(format!(
+                        "rendering the task's templates took longer than {}s; \
+                         simplify its loops",
+                        RENDER_TIME_BUDGET.as_secs()
+                    )));
+                }
+                break;
+            }
+        }
+    }
+    drop(receiver);
+    if received == count {
+        let _ = worker.await;
+    }
+    results
 }
 
 /// Whether `slot` is one shard of a broadcast task (pinned to the worker recorded on it).

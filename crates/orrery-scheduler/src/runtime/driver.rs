@@ -82,6 +82,11 @@ pub(crate) struct Driver {
     pub(crate) runs_reopened_seen: Option<i64>,
     /// Fires created runs that the driver has not taken up yet.
     pub(crate) new_runs_pending: bool,
+    /// Placed tasks whose assignments await rendering.
+    pub(crate) to_render: Vec<(
+        super::dispatch::PendingAssignment,
+        super::render::AssignmentInputs,
+    )>,
     /// Sub-workflow tasks to start as child runs.
     pub(crate) children_to_start: Vec<(RunId, usize)>,
     /// Runs that ended in this tick (their parents, if any, are told).
@@ -141,6 +146,7 @@ impl Driver {
             backfill_parallelism: HashMap::new(),
             finished_runs: Vec::new(),
             children_to_start: Vec::new(),
+            to_render: Vec::new(),
             deposed: false,
         }
     }
@@ -178,7 +184,21 @@ impl Driver {
         self.tick().await;
         let mut poll = tokio::time::interval(self.config.poll_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let beat = self.config.loop_beat.clone();
+        let result = self.turn_until(&mut shutdown, &mut poll, &beat).await;
+        beat.idle();
+        result
+    }
+
+    /// The loop itself, beating `beat` at each turn.
+    async fn turn_until(
+        &mut self,
+        shutdown: &mut watch::Receiver<bool>,
+        poll: &mut tokio::time::Interval,
+        beat: &super::loop_beat::LoopBeat,
+    ) -> Result<(), SchedulerError> {
         loop {
+            beat.beat();
             let retry_in = self.time_to_next_retry();
             let fire_in = self.time_to_next_fire();
             tokio::select! {
@@ -322,6 +342,7 @@ impl Driver {
             return false;
         }
         self.dispatch(now);
+        self.finish_assignments(now).await;
         self.start_children(now).await;
         if !self.commit().await {
             return false;

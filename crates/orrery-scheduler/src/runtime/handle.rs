@@ -55,6 +55,8 @@ pub struct SchedulerConfig {
     /// on one instant (every job on `0 * * * *`) then starts within milliseconds
     /// instead of waiting for its runs to be written. Zero fires at the due time.
     pub fire_lead: chrono::Duration,
+    /// Beaten by the driver at each turn of its loop; `/readyz` reads it.
+    pub loop_beat: super::loop_beat::LoopBeat,
 }
 
 impl Default for SchedulerConfig {
@@ -75,6 +77,7 @@ impl Default for SchedulerConfig {
             lease_renew_interval: Duration::from_millis(500),
             correct_clock_offset: true,
             fire_lead: chrono::Duration::milliseconds(500),
+            loop_beat: Default::default(),
         }
     }
 }

@@ -45,6 +45,10 @@ impl Driver {
                     now,
                 );
             }
+            // Attempts it still ran after they were cancelled go with it.
+            if let Some(session) = self.sessions.get_mut(&session_id) {
+                session.outstanding.clear();
+            }
         }
     }
 

@@ -15,6 +15,7 @@ mod fires;
 mod handle;
 mod job_trigger;
 mod liveness;
+mod loop_beat;
 mod nodes;
 mod ready_queue;
 mod render;
@@ -28,4 +29,5 @@ pub use election::SCHEDULER_LEASE;
 pub use handle::{
     Leadership, SchedulerConfig, SchedulerHandle, spawn_node_reporter, spawn_scheduler,
 };
+pub use loop_beat::LoopBeat;
 pub use nodes::NodeIdentity;

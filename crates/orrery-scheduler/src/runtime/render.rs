@@ -1,12 +1,14 @@
 //! Turning a task of a run into a fully rendered assignment for a worker.
 
 use super::active_run::{ActiveRun, Slot};
-use orrery_core::spec::{DispatchMode, IsolationMode, TaskKind};
+use orrery_core::spec::{DispatchMode, IsolationMode, JobSpec, TaskKind};
 use orrery_core::template::{TemplateContext, render};
 use orrery_proto::{
     Assignment, ExecSpec, HttpRequest, Isolation, PythonSource, Resources, Shard, TaskRef,
 };
+use orrery_store::records::RunRecord;
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 /// Settings that shape rendered assignments.
 #[derive(Clone, Debug)]
@@ -16,13 +18,28 @@ pub(crate) struct RenderOptions {
     pub(crate) max_http_body_bytes: usize,
 }
 
-/// Renders the task's templates with the run's params; the error names the field.
-pub(crate) fn build_assignment(
+/// Everything a task's assignment is rendered from, owned, so that rendering (user
+/// templates, bounded by fuel) runs on the blocking pool rather than the driver's loop.
+pub(crate) struct AssignmentInputs {
+    spec: Arc<JobSpec>,
+    slot: Slot,
+    task_ref: TaskRef,
+    task_name: String,
+    context: TemplateContext,
+    run: RunRecord,
+    params: serde_json::Map<String, serde_json::Value>,
+    shard: Option<Shard>,
+    options: RenderOptions,
+}
+
+/// Gathers what `slot` of `run` renders from; fails when the task or its fan-out item
+/// is unknown.
+pub(crate) fn assignment_inputs(
     run: &ActiveRun,
     slot: Slot,
     task_ref: TaskRef,
     options: &RenderOptions,
-) -> Result<Assignment, String> {
+) -> Result<AssignmentInputs, String> {
     let idx = slot.idx;
     let spec = run
         .spec
@@ -44,83 +61,6 @@ pub(crate) fn build_assignment(
         );
         context.task_name.clone_from(&task_name);
     }
-    let field = |name: &str, text: &str| {
-        render(text, &context)
-            .map_err(|e| format!("cannot render {name} of task {:?}: {e}", spec.name))
-    };
-    let exec = match &spec.kind {
-        TaskKind::Shell { script } => ExecSpec::Shell {
-            script: field("script", script)?,
-        },
-        TaskKind::Command { command } => ExecSpec::Command {
-            argv: command
-                .iter()
-                .enumerate()
-                .map(|(k, arg)| field(&format!("command[{k}]"), arg))
-                .collect::<Result<_, _>>()?,
-        },
-        TaskKind::Noop => ExecSpec::Noop,
-        TaskKind::Branch { script } => ExecSpec::Shell {
-            script: field("script", script)?,
-        },
-        TaskKind::Python { script, file } => ExecSpec::Python {
-            interpreter: options.python_interpreter.clone(),
-            source: match (script, file) {
-                (Some(script), _) => PythonSource::Inline(field("script", script)?),
-                (None, Some(file)) => PythonSource::File(field("file", file)?),
-                (None, None) => {
-                    return Err(format!(
-                        "python task {:?} has neither script nor file",
-                        spec.name
-                    ));
-                }
-            },
-            params_json: serde_json::Value::Object(run.params.clone()).to_string(),
-        },
-        TaskKind::Http {
-            method,
-            url,
-            headers,
-            body,
-            expect_status,
-            expect_json,
-        } => ExecSpec::Http(HttpRequest {
-            method: method.clone(),
-            url: field("url", url)?,
-            headers: headers
-                .iter()
-                .map(|(k, v)| Ok((k.clone(), field(&format!("headers.{k}"), v)?)))
-                .collect::<Result<_, String>>()?,
-            body: body.as_deref().map(|b| field("body", b)).transpose()?,
-            expect_status: expect_status.clone(),
-            expect_json: expect_json
-                .as_ref()
-                .map(|e| (e.path.clone(), e.equals.clone())),
-            max_body_bytes: options.max_http_body_bytes,
-        }),
-        // Sub-workflows never reach a worker: the driver runs them as child runs.
-        TaskKind::Job { job, .. } => {
-            return Err(format!(
-                "task {:?} starts job {job:?}; it is not a worker task",
-                spec.name
-            ));
-        }
-    };
-    let mut env = BTreeMap::new();
-    for (key, value) in &spec.env {
-        env.insert(key.clone(), field(&format!("env.{key}"), value)?);
-    }
-    env.insert("ORRERY_RUN_ID".to_owned(), run.record.id.to_string());
-    env.insert("ORRERY_PROJECT".to_owned(), run.record.project.clone());
-    env.insert("ORRERY_JOB".to_owned(), run.record.job_name.clone());
-    env.insert(
-        "ORRERY_JOB_VERSION".to_owned(),
-        run.record.job_version.to_string(),
-    );
-    env.insert("ORRERY_TASK".to_owned(), task_name.clone());
-    if let Some(map) = slot.map {
-        env.insert("ORRERY_MAP_INDEX".to_owned(), map.to_string());
-    }
     let broadcast = spec.dispatch == DispatchMode::Broadcast;
     let shard = slot.map.filter(|_| broadcast).map(|index| Shard {
         index,
@@ -129,43 +69,176 @@ pub(crate) fn build_assignment(
             .get(&idx)
             .map_or(0, |m| u32::try_from(m.len()).unwrap_or(u32::MAX)),
     });
-    if let Some(shard) = shard {
-        env.insert("ORRERY_SHARD_INDEX".to_owned(), shard.index.to_string());
-        env.insert("ORRERY_SHARD_TOTAL".to_owned(), shard.total.to_string());
-    }
-    env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
-    if let Some(logical_date) = context.logical_date {
-        env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
-        if let Some(scheduled_at) = run.record.scheduled_at {
-            let local = scheduled_at.with_timezone(&logical_date.timezone());
-            env.insert("ORRERY_SCHEDULED_AT".to_owned(), local.to_rfc3339());
-        }
-    }
-    let working_dir = spec
-        .working_dir
-        .as_deref()
-        .map(|dir| field("working_dir", dir))
-        .transpose()?;
-    Ok(Assignment {
-        task: task_ref,
-        run_id: run.record.id,
-        job_name: run.record.job_name.clone(),
+    Ok(AssignmentInputs {
+        spec: run.spec.clone(),
+        slot,
+        task_ref,
         task_name,
-        exec,
-        env,
-        working_dir,
-        timeout: spec.timeout.map(|t| t.0),
-        // Set by the dispatcher from what placement reserved.
-        resources: Resources::default(),
-        isolation: Isolation {
-            sandbox: spec.isolation == IsolationMode::Sandbox,
-            network: spec.network,
-            run_as: spec.run_as.clone(),
-        },
+        context,
+        run: run.record.clone(),
+        params: run.params.clone(),
         shard,
-        // Set when sent, for a run made ahead of its fire time.
-        start_delay: None,
+        options: options.clone(),
     })
+}
+
+impl AssignmentInputs {
+    /// Renders the task's templates with the run's params; the error names the field.
+    pub(crate) fn render(&self) -> Result<Assignment, String> {
+        let Self {
+            spec,
+            slot,
+            task_ref,
+            task_name,
+            context,
+            run,
+            params,
+            shard,
+            options,
+        } = self;
+        let (slot, task_ref, shard) = (*slot, *task_ref, *shard);
+        let idx = slot.idx;
+        let spec = spec
+            .tasks
+            .get(idx)
+            .ok_or_else(|| format!("task #{idx} is not in the job's spec"))?;
+        let field = |name: &str, text: &str| {
+            render(text, context)
+                .map_err(|e| format!("cannot render {name} of task {:?}: {e}", spec.name))
+        };
+        let exec = match &spec.kind {
+            TaskKind::Shell { script } => ExecSpec::Shell {
+                script: field("script", script)?,
+            },
+            TaskKind::Command { command } => ExecSpec::Command {
+                argv: command
+                    .iter()
+                    .enumerate()
+                    .map(|(k, arg)| field(&format!("command[{k}]"), arg))
+                    .collect::<Result<_, _>>()?,
+            },
+            TaskKind::Noop => ExecSpec::Noop,
+            TaskKind::Branch { script } => ExecSpec::Shell {
+                script: field("script", script)?,
+            },
+            TaskKind::Python { script, file } => ExecSpec::Python {
+                interpreter: options.python_interpreter.clone(),
+                source: match (script, file) {
+                    (Some(script), _) => PythonSource::Inline(field("script", script)?),
+                    (None, Some(file)) => PythonSource::File(field("file", file)?),
+                    (None, None) => {
+                        return Err(format!(
+                            "python task {:?} has neither script nor file",
+                            spec.name
+                        ));
+                    }
+                },
+                params_json: serde_json::Value::Object(params.clone()).to_string(),
+            },
+            TaskKind::Http {
+                method,
+                url,
+                headers,
+                body,
+                expect_status,
+                expect_json,
+            } => ExecSpec::Http(HttpRequest {
+                method: method.clone(),
+                url: field("url", url)?,
+                headers: headers
+                    .iter()
+                    .map(|(k, v)| Ok((k.clone(), field(&format!("headers.{k}"), v)?)))
+                    .collect::<Result<_, String>>()?,
+                body: body.as_deref().map(|b| field("body", b)).transpose()?,
+                expect_status: expect_status.clone(),
+                expect_json: expect_json
+                    .as_ref()
+                    .map(|e| (e.path.clone(), e.equals.clone())),
+                max_body_bytes: options.max_http_body_bytes,
+            }),
+            // Sub-workflows never reach a worker: the driver runs them as child runs.
+            TaskKind::Job { job, .. } => {
+                return Err(format!(
+                    "task {:?} starts job {job:?}; it is not a worker task",
+                    spec.name
+                ));
+            }
+        };
+        let mut env = BTreeMap::new();
+        // Every param, readable without a template: the safe way for a script to use
+        // a value it must not interpolate into shell code.
+        for (name, value) in params {
+            let text = match value {
+                serde_json::Value::String(text) => text.clone(),
+                other => other.to_string(),
+            };
+            env.insert(param_env_name(name), text);
+        }
+        for (key, value) in &spec.env {
+            env.insert(key.clone(), field(&format!("env.{key}"), value)?);
+        }
+        env.insert("ORRERY_RUN_ID".to_owned(), run.id.to_string());
+        env.insert("ORRERY_PROJECT".to_owned(), run.project.clone());
+        env.insert("ORRERY_JOB".to_owned(), run.job_name.clone());
+        env.insert("ORRERY_JOB_VERSION".to_owned(), run.job_version.to_string());
+        env.insert("ORRERY_TASK".to_owned(), task_name.clone());
+        if let Some(map) = slot.map {
+            env.insert("ORRERY_MAP_INDEX".to_owned(), map.to_string());
+        }
+        if let Some(shard) = shard {
+            env.insert("ORRERY_SHARD_INDEX".to_owned(), shard.index.to_string());
+            env.insert("ORRERY_SHARD_TOTAL".to_owned(), shard.total.to_string());
+        }
+        env.insert("ORRERY_ATTEMPT".to_owned(), task_ref.attempt.to_string());
+        if let Some(logical_date) = context.logical_date {
+            env.insert("ORRERY_LOGICAL_DATE".to_owned(), logical_date.to_rfc3339());
+            if let Some(scheduled_at) = run.scheduled_at {
+                let local = scheduled_at.with_timezone(&logical_date.timezone());
+                env.insert("ORRERY_SCHEDULED_AT".to_owned(), local.to_rfc3339());
+            }
+        }
+        let working_dir = spec
+            .working_dir
+            .as_deref()
+            .map(|dir| field("working_dir", dir))
+            .transpose()?;
+        Ok(Assignment {
+            task: task_ref,
+            run_id: run.id,
+            job_name: run.job_name.clone(),
+            task_name: task_name.clone(),
+            exec,
+            env,
+            working_dir,
+            timeout: spec.timeout.map(|t| t.0),
+            // Set by the dispatcher from what placement reserved.
+            resources: Resources::default(),
+            isolation: Isolation {
+                sandbox: spec.isolation == IsolationMode::Sandbox,
+                network: spec.network,
+                run_as: spec.run_as.clone(),
+            },
+            shard,
+            // Set when sent, for a run made ahead of its fire time.
+            start_delay: None,
+        })
+    }
+}
+
+/// `ORRERY_PARAM_<NAME>`: the param's name upper-cased, any character other than an
+/// ASCII letter or digit as `_` (`who` → `ORRERY_PARAM_WHO`, `a-b` → `ORRERY_PARAM_A_B`).
+pub(crate) fn param_env_name(name: &str) -> String {
+    let suffix: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("ORRERY_PARAM_{suffix}")
 }
 
 /// Every task `idx` depends on, directly or through others; tasks that are not

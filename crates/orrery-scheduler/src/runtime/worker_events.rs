@@ -168,7 +168,21 @@ impl Driver {
                 .assigned
                 .get(&task.task_instance_id)
                 .is_some_and(|(_, _, holder)| *holder == session_id);
-            if !(assigned_here && self.current_attempt(task).is_some()) {
+            let still_wanted = self.current_attempt(task).is_some_and(|(run_id, slot)| {
+                self.runs
+                    .get(&run_id)
+                    .and_then(|run| run.record(slot))
+                    .is_some_and(|record| record.state.is_on_worker())
+            });
+            if !(assigned_here && still_wanted) {
+                // It still runs there until the cancel lands: count its slot until the
+                // worker reports it ended.
+                if let Some(session) = self.sessions.get_mut(&session_id) {
+                    session
+                        .outstanding
+                        .entry(task.task_instance_id)
+                        .or_default();
+                }
                 self.outbox
                     .push((session_id, SchedulerMessage::Cancel(*task)));
             }
@@ -277,16 +291,19 @@ impl Driver {
         // re-sending it.
         self.outbox
             .push((session_id, SchedulerMessage::Ack(finished.task)));
-        let Some((run_id, slot)) = self.current_attempt(&finished.task) else {
-            self.record_rejected(session_id, finished.task, "result")
-                .await;
+        let current = self.current_attempt(&finished.task);
+        // The attempt's process has ended on this worker, whatever became of the
+        // attempt meanwhile (cancelled, replaced, timed out): its slot is free again.
+        let held_here = self.release_attempt(session_id, finished.task.task_instance_id);
+        let Some((run_id, slot)) = current else {
+            // A cancelled attempt reporting that it stopped is the expected answer to
+            // our cancel, not a revoked report.
+            if !(held_here && finished.outcome == TaskOutcome::Cancelled) {
+                self.record_rejected(session_id, finished.task, "result")
+                    .await;
+            }
             return;
         };
-        if let Some((_, _, holder)) = self.assigned.remove(&finished.task.task_instance_id)
-            && let Some(session) = self.sessions.get_mut(&holder)
-        {
-            session.outstanding.remove(&finished.task.task_instance_id);
-        }
         let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.record_mut(slot)) else {
             return;
         };
@@ -318,6 +335,33 @@ impl Driver {
             finished_at: Some(finished.finished_at),
         };
         self.end_attempt(run_id, slot, end, now);
+    }
+
+    /// Frees the capacity an attempt held on the worker of `session_id` and forgets
+    /// where it ran; true when that worker held it.
+    pub(crate) fn release_attempt(
+        &mut self,
+        session_id: u64,
+        task_instance_id: TaskInstanceId,
+    ) -> bool {
+        let held_here = self
+            .sessions
+            .get_mut(&session_id)
+            .and_then(|session| {
+                session.liveness_dirty = true;
+                session.outstanding.remove(&task_instance_id)
+            })
+            .is_some();
+        // An attempt held elsewhere (reassigned after this worker looked lost) stays
+        // with its current holder.
+        if self
+            .assigned
+            .get(&task_instance_id)
+            .is_some_and(|(_, _, holder)| *holder == session_id)
+        {
+            self.assigned.remove(&task_instance_id);
+        }
+        held_here
     }
 
     /// A link closed: its worker keeps its attempts until its TTL runs out.
