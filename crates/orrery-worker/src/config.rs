@@ -59,6 +59,9 @@ pub struct WorkerConfig {
     pub cgroup_parent: String,
     /// `pids.max` of each attempt's cgroup; 0 leaves attempts without a pids group.
     pub pids_limit: u32,
+    /// The account attempts run as when their task names no `run_as:` (`None`: the
+    /// worker's own).
+    pub task_user: Option<String>,
 }
 
 /// Worker variables attempts inherit unless configured otherwise.
@@ -94,6 +97,7 @@ impl WorkerConfig {
             cgroups: true,
             cgroup_parent: "orrery".to_owned(),
             pids_limit: 4096,
+            task_user: None,
         }
     }
 

@@ -78,6 +78,10 @@ pub struct ServerConfig {
     pub listen: SocketAddr,
     /// Tasks the embedded worker runs at once.
     pub worker_slots: u32,
+    /// The account the embedded worker's tasks run as when they name no `run_as:`
+    /// (`None`: the server's own). The CLI defaults it to `nobody` when the server runs
+    /// as root, so a task cannot read the data directory or the admin token.
+    pub task_user: Option<String>,
     pub worker_name: String,
     /// Log bytes kept per task attempt.
     pub max_log_bytes: u64,
@@ -133,6 +137,7 @@ impl ServerConfig {
             database: None,
             listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
             worker_slots: 16,
+            task_user: None,
             worker_name: "embedded".to_owned(),
             max_log_bytes: 10 * 1024 * 1024,
             max_line_bytes: 64 * 1024,

@@ -2,6 +2,7 @@
 //! all-in-one server (API, scheduler and embedded worker in one process).
 
 pub mod config;
+mod data_dir;
 mod embedded;
 mod gateway;
 pub mod metrics;

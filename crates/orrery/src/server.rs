@@ -118,11 +118,13 @@ pub async fn start_server(
         ));
     }
     crate::metrics::metrics_handle();
+    crate::data_dir::prepare_data_dir(&config.data_dir, config.task_user.is_some())?;
     let store = match &config.database {
         Some(url) => Store::connect(url).await?,
         None => Store::open(&config.data_dir).await?,
     };
     let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
+    crate::data_dir::restrict_files(&config.data_dir)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
 
     // Bind first, so the node table can tell where this node answers.
@@ -338,6 +340,7 @@ fn node_worker_config(config: &ServerConfig) -> WorkerConfig {
     worker_config.max_log_bytes = config.max_log_bytes;
     worker_config.max_line_bytes = config.max_line_bytes;
     worker_config.kill_grace = config.kill_grace;
+    worker_config.task_user.clone_from(&config.task_user);
     worker_config
 }
 

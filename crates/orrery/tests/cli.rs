@@ -74,6 +74,16 @@ fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// A directory every account may write in, like `/tmp`: tasks of a server started as
+/// root run as `nobody`.
+fn shared_dir() -> tempfile::TempDir {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o1777))
+        .expect("chmod the shared dir");
+    dir
+}
+
 fn run_json(server: &ServerProcess, id: i64) -> serde_json::Value {
     let out = server.cli(&["run", "get", &id.to_string(), "-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -165,7 +175,7 @@ fn failures_exit_non_zero_with_a_message_that_names_the_problem() {
 #[test]
 fn a_server_killed_mid_run_recovers_the_run_after_restart() {
     let data = tempfile::tempdir().expect("tempdir");
-    let work = tempfile::tempdir().expect("tempdir");
+    let work = shared_dir();
     let marker = work.path().join("started");
     let server = ServerProcess::start(data.path());
     // The first attempt blocks until killed with the server; the retry finishes.
@@ -392,5 +402,77 @@ fn scheduled_examples_apply_with_their_calendar_and_show_in_history_and_backfill
     ]);
     assert!(!out.status.success());
     assert!(stderr(&out).contains("after"), "{}", stderr(&out));
+    server.stop();
+}
+
+#[test]
+fn a_task_cannot_read_the_data_directory_the_database_or_the_admin_token() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(data.path());
+    let specs = shared_dir();
+    let dir = data.path().display().to_string();
+    let probes = [
+        ("token", format!("cat {dir}/admin.token")),
+        ("database", format!("head -c 16 {dir}/orrery.db")),
+        ("listing", format!("ls {dir}")),
+        (
+            "relative",
+            "cat orrery-data/admin.token ../admin.token ../../admin.token".to_owned(),
+        ),
+    ];
+    for (name, script) in &probes {
+        let spec = specs.path().join(format!("{name}.yaml"));
+        std::fs::write(
+            &spec,
+            format!("name: probe-{name}\ntasks:\n  - name: t\n    type: shell\n    script: \"{script}\"\n"),
+        )
+        .expect("write");
+        let out = server.cli(&["apply", "-f", spec.to_str().expect("path")]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let token = std::fs::read_to_string(data.path().join("admin.token")).expect("token");
+    for (name, _) in &probes {
+        let out = server.cli(&[
+            "run",
+            "start",
+            &format!("probe-{name}"),
+            "--wait",
+            "-o",
+            "json",
+        ]);
+        let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert_eq!(
+            run["state"], "failed",
+            "probe {name} read the data directory: {run:#}"
+        );
+        let id = run["id"].as_i64().expect("id").to_string();
+        let logs = stdout(&server.cli(&["run", "logs", &id]));
+        assert!(
+            !logs.contains(token.trim()),
+            "probe {name} printed the admin token"
+        );
+    }
+    // A task starts in a directory of its own, not the server's.
+    let spec = specs.path().join("where.yaml");
+    std::fs::write(
+        &spec,
+        "name: where\ntasks:\n  - name: t\n    type: shell\n    script: 'echo \"cwd=$PWD\" >> \"$ORRERY_OUTPUT\"; echo \"user=$(id -un)\" >> \"$ORRERY_OUTPUT\"'\n",
+    )
+    .expect("write");
+    assert!(
+        server
+            .cli(&["apply", "-f", spec.to_str().expect("path")])
+            .status
+            .success()
+    );
+    let out = server.cli(&["run", "start", "where", "--wait", "-o", "json"]);
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(run["state"], "success", "{run:#}");
+    let outputs = &run["tasks"][0]["outputs"];
+    let cwd = outputs["cwd"].as_str().expect("cwd");
+    assert!(cwd.contains("/attempt-"), "the task started in {cwd}");
+    if nix::unistd::geteuid().is_root() {
+        assert_eq!(outputs["user"], "nobody", "{outputs}");
+    }
     server.stop();
 }

@@ -60,15 +60,22 @@ async fn run_with_output_file(
     {
         return fail(error, None);
     }
+    // Without a directory of its own choosing, a task starts in its attempt's
+    // directory, never in the worker's (or the server's) working directory.
+    let working_dir = assignment
+        .working_dir
+        .as_deref()
+        .map_or_else(|| output_file.dir(), Path::new);
     let paths = AttemptPaths {
         output_file: output_file.path(),
-        working_dir: assignment.working_dir.as_deref().map(Path::new),
+        attempt_dir: output_file.dir(),
+        working_dir,
     };
     let mut isolation = match AttemptIsolation::prepare(assignment, &context.config, paths).await {
         Ok(isolation) => isolation,
         Err(error) => return fail(error.into(), None),
     };
-    let mut child = match spawn(&program, assignment, output_file.path(), &isolation) {
+    let mut child = match spawn(&program, assignment, paths, &isolation) {
         Ok(child) => child,
         Err(error) => return fail(error, None),
     };

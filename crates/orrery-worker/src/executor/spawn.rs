@@ -2,9 +2,8 @@
 
 use super::attempt_error::AttemptError;
 use super::program::Program;
-use crate::isolation::{AttemptIsolation, install_child_setup};
+use crate::isolation::{AttemptIsolation, AttemptPaths, install_child_setup};
 use orrery_proto::Assignment;
-use std::path::Path;
 use std::process::Stdio;
 use tokio::process::{Child, Command};
 
@@ -14,7 +13,7 @@ use tokio::process::{Child, Command};
 pub(super) fn spawn(
     program: &Program,
     assignment: &Assignment,
-    output_path: &Path,
+    paths: AttemptPaths<'_>,
     isolation: &AttemptIsolation,
 ) -> Result<Child, AttemptError> {
     let (executable, args) = isolation.command_line(&program.program, &program.args);
@@ -25,13 +24,11 @@ pub(super) fn spawn(
         .envs(isolation.base_environment())
         .envs(&assignment.env)
         .envs(program.extra_env.iter().map(|(key, value)| (key, value)))
-        .env("ORRERY_OUTPUT", output_path)
+        .env("ORRERY_OUTPUT", paths.output_file)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
-    if let Some(working_dir) = &assignment.working_dir {
-        command.current_dir(working_dir);
-    }
+    command.current_dir(paths.working_dir);
     install_child_setup(&mut command, isolation.child_setup()?);
     command.spawn().map_err(|source| {
         let program_name = if isolation.is_sandboxed() {

@@ -20,7 +20,10 @@ use std::path::Path;
 pub(crate) struct AttemptPaths<'a> {
     /// `$ORRERY_OUTPUT`.
     pub(crate) output_file: &'a Path,
-    pub(crate) working_dir: Option<&'a Path>,
+    /// The attempt's own directory, which holds `output_file`.
+    pub(crate) attempt_dir: &'a Path,
+    /// Where the process starts: the task's `working_dir`, or `attempt_dir`.
+    pub(crate) working_dir: &'a Path,
 }
 
 /// Prepared isolation of one attempt. Holds the attempt's cgroup until it is taken.
@@ -45,7 +48,9 @@ impl AttemptIsolation {
     ) -> Result<Self, IsolationError> {
         let isolation = &assignment.isolation;
         let mut base_environment = environment::inherited(&config.env_allow);
-        let user = match &isolation.run_as {
+        // The task's own `run_as:`, else the worker's default task user.
+        let run_as = isolation.run_as.as_ref().or(config.task_user.as_ref());
+        let user = match run_as {
             Some(name) => Some(RunAsUser::resolve(name, &config.name).await?),
             None => None,
         };
@@ -57,7 +62,7 @@ impl AttemptIsolation {
             Some(Sandbox::locate(SandboxSettings {
                 search_path: &search_path,
                 network: isolation.network,
-                output_file: paths.output_file,
+                attempt_dir: paths.attempt_dir,
                 working_dir: paths.working_dir,
                 worker_name: &config.name,
             })?)
@@ -65,7 +70,7 @@ impl AttemptIsolation {
             None
         };
         if let Some(user) = &user {
-            user.grant(paths.output_file)?;
+            user.grant(paths.attempt_dir, paths.output_file)?;
             base_environment.extend(user.environment());
         }
         let limits = Limits::new(&assignment.resources, config.pids_limit);

@@ -74,18 +74,24 @@ impl RunAsUser {
         ]
     }
 
-    /// Gives the attempt's output file to the user, and lets it reach the file through
-    /// the work directory (traverse only: it cannot list other attempts' files, and it
-    /// cannot open them either, as each is readable by its owner only).
-    pub(crate) fn grant(&self, output_file: &Path) -> Result<(), IsolationError> {
+    /// Gives the attempt's directory and output file to the user, and lets it reach
+    /// them through the work directory (traverse only: it cannot list other attempts'
+    /// directories, and it cannot enter them either, as each is its owner's only).
+    pub(crate) fn grant(
+        &self,
+        attempt_dir: &Path,
+        output_file: &Path,
+    ) -> Result<(), IsolationError> {
         let grant_error = |path: &Path, source| IsolationError::GrantToUser {
             path: path.to_owned(),
             user: self.name.clone(),
             source,
         };
-        chown(output_file, Some(self.uid), Some(self.gid))
-            .map_err(|errno| grant_error(output_file, errno.into()))?;
-        if let Some(work_dir) = output_file.parent() {
+        for owned in [attempt_dir, output_file] {
+            chown(owned, Some(self.uid), Some(self.gid))
+                .map_err(|errno| grant_error(owned, errno.into()))?;
+        }
+        if let Some(work_dir) = attempt_dir.parent() {
             let metadata =
                 std::fs::metadata(work_dir).map_err(|error| grant_error(work_dir, error))?;
             let mut permissions = metadata.permissions();

@@ -22,10 +22,11 @@ pub(crate) struct SandboxSettings<'a> {
     /// Where to look for `bwrap`: the `PATH` attempts get from the worker.
     pub(crate) search_path: &'a OsStr,
     pub(crate) network: bool,
-    /// `$ORRERY_OUTPUT`: the one file of the work dir the program sees (bubblewrap binds
-    /// single files as well as directories).
-    pub(crate) output_file: &'a Path,
-    pub(crate) working_dir: Option<&'a Path>,
+    /// The attempt's own directory (holding `$ORRERY_OUTPUT`): the one part of the work
+    /// dir the program sees, writable.
+    pub(crate) attempt_dir: &'a Path,
+    /// Where the program starts: the attempt's directory or the task's own.
+    pub(crate) working_dir: &'a Path,
     pub(crate) worker_name: &'a str,
 }
 
@@ -37,13 +38,15 @@ impl Sandbox {
                 worker: settings.worker_name.to_owned(),
             }
         })?;
-        let mut writable = vec![settings.output_file.to_owned()];
-        writable.extend(settings.working_dir.map(Path::to_owned));
+        let mut writable = vec![settings.attempt_dir.to_owned()];
+        if settings.working_dir != settings.attempt_dir {
+            writable.push(settings.working_dir.to_owned());
+        }
         Ok(Self {
             bwrap,
             network: settings.network,
             writable,
-            working_dir: settings.working_dir.map(Path::to_owned),
+            working_dir: Some(settings.working_dir.to_owned()),
         })
     }
 
@@ -143,8 +146,8 @@ mod tests {
         let settings = |search_path| SandboxSettings {
             search_path,
             network: false,
-            output_file: Path::new("/work/attempt-1-1-x7Yz"),
-            working_dir: None,
+            attempt_dir: Path::new("/work/attempt-1-1-x7Yz"),
+            working_dir: Path::new("/work/attempt-1-1-x7Yz"),
             worker_name: "w-7",
         };
         let empty = dir.path().as_os_str();

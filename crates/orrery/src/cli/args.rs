@@ -231,6 +231,11 @@ pub(crate) struct ServerArgs {
     /// Tasks the embedded worker runs at once [default: 16].
     #[arg(long, env = "ORRERY_WORKER_SLOTS", value_parser = clap::value_parser!(u32).range(1..))]
     pub(crate) worker_slots: Option<u32>,
+    /// The account the embedded worker's tasks run as when they name no `run_as:`;
+    /// `--task-user ''` runs them as the server's own user [default: nobody when the
+    /// server runs as root, else the server's user].
+    #[arg(long, env = "ORRERY_TASK_USER")]
+    pub(crate) task_user: Option<String>,
     /// Log bytes kept per task attempt; the rest is dropped with a marker [default: 10 MiB].
     #[arg(long, env = "ORRERY_MAX_LOG_BYTES")]
     pub(crate) max_log_bytes: Option<u64>,

@@ -17,6 +17,7 @@ struct FileConfig {
     database: Option<String>,
     listen: Option<SocketAddr>,
     worker_slots: Option<u32>,
+    task_user: Option<String>,
     max_log_bytes: Option<u64>,
     max_body_bytes: Option<usize>,
     timezone: Option<String>,
@@ -63,6 +64,13 @@ pub(crate) fn server_config(
         anyhow::ensure!(slots > 0, "worker_slots must be at least 1");
         config.worker_slots = slots;
     }
+    config.task_user = match args.task_user.clone().or(file.task_user) {
+        Some(user) if user.trim().is_empty() => None,
+        Some(user) => Some(user),
+        // Tasks of a root server would otherwise run as root beside its data directory.
+        None if nix::unistd::geteuid().is_root() => Some("nobody".to_owned()),
+        None => None,
+    };
     if let Some(bytes) = args.max_log_bytes.or(file.max_log_bytes) {
         config.max_log_bytes = bytes;
     }
