@@ -19,6 +19,7 @@ use serde::Deserialize;
 
 /// `?project=` on job routes; default `default`.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ProjectQuery {
     pub(crate) project: Option<String>,
 }

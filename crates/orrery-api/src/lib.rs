@@ -9,6 +9,7 @@ mod health;
 mod jobs;
 mod logs;
 mod openapi;
+mod plain_errors;
 mod run_control;
 mod runs;
 mod schedules;
@@ -70,6 +71,7 @@ pub fn router(state: AppState) -> Router {
         .layer(axum::extract::DefaultBodyLimit::max(transport_limit(
             state.config.max_body_bytes,
         )))
+        .layer(axum::middleware::from_fn(plain_errors::problems_only))
         .layer(axum::middleware::from_fn(error::log_errors))
         .with_state(state)
 }

@@ -20,6 +20,7 @@ const MAX_PAGE: u32 = 10_000;
 
 /// `GET /runs/{id}/logs` options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct LogQuery {
     /// Only this task's lines.
     task: Option<String>,

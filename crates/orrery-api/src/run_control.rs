@@ -142,6 +142,7 @@ pub(crate) async fn mark_task(
 
 /// `GET /jobs/{name}/graph` options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct GraphQuery {
     project: Option<String>,
     /// Show each task's state in this run (and the job version it ran).

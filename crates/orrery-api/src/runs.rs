@@ -86,6 +86,7 @@ pub(crate) async fn start_run(
 
 /// `GET /runs` filters.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct RunListQuery {
     /// Only runs of this job.
     job: Option<String>,

@@ -61,6 +61,7 @@ async fn set_paused(
 
 /// `GET /jobs/{name}/occurrences` options.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct OccurrenceQuery {
     project: Option<String>,
     /// Most entries, newest first; default 100, at most 10000.

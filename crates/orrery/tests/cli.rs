@@ -122,6 +122,25 @@ fn the_readme_tour_works() {
 
     let out = server.cli(&["run", "list", "--job", "etl-daily"]);
     assert!(stdout(&out).contains("success"), "{}", stdout(&out));
+    // A reader that goes away (`| head -1`) ends the CLI quietly, without a panic.
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(&server.data_dir)
+        .args(["run", "get", &id.to_string()])
+        .env_remove("ORRERY_SERVER")
+        .env_remove("ORRERY_TOKEN")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn the CLI");
+    drop(child.stdout.take());
+    let closed = child.wait_with_output().expect("wait for the CLI");
+    assert!(
+        closed.status.success() && !stderr(&closed).contains("panicked"),
+        "{:?}: {}",
+        closed.status,
+        stderr(&closed)
+    );
     let out = server.cli(&["job", "get", "etl-daily"]);
     assert!(
         stdout(&out).contains("Daily sales report"),

@@ -5,5 +5,6 @@ mod cluster;
 mod harness;
 mod openapi;
 mod pool;
+mod problems;
 mod tokens;
 mod workers;

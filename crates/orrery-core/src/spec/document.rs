@@ -13,6 +13,7 @@ pub(super) fn read_yaml(text: &str) -> Result<Value, SpecErrors> {
     if text.trim().is_empty() {
         return Err(SpecError::at("", "the document is empty").into());
     }
+    super::nesting::check_nesting(text)?;
     let mut yaml: yaml_serde::Value = yaml_serde::from_str(text).map_err(|error| {
         let location = error.location();
         let line = location.as_ref().map(|l| l.line());

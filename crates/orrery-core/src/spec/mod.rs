@@ -10,6 +10,7 @@ mod http;
 mod job;
 mod kind;
 mod names;
+mod nesting;
 mod params;
 mod params_read;
 mod parse;

@@ -1,6 +1,33 @@
 //! Everything the CLI prints to standard output: tables for people, JSON for tools.
 #![allow(clippy::print_stdout)] // this module is the CLI's output
 
+/// `println!`, except that a reader that went away (`orrery run get 1 | head -4`) ends
+/// the process quietly, as it ends `cat`, rather than with a panic.
+macro_rules! out {
+    () => {
+        write_line(format_args!(""))
+    };
+    ($($arg:tt)*) => {
+        write_line(format_args!($($arg)*))
+    };
+}
+
+fn write_line(args: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    let written = stdout
+        .write_fmt(args)
+        .and_then(|()| stdout.write_all(b"\n"))
+        .and_then(|()| stdout.flush());
+    if let Err(error) = written {
+        if error.kind() == std::io::ErrorKind::BrokenPipe {
+            std::process::exit(0);
+        }
+        eprintln!("error: cannot write the output: {error}");
+        std::process::exit(1);
+    }
+}
+
 use chrono::{DateTime, Utc};
 use orrery_client::types::{
     ApplyResult, ClusterStatus, Graph, JobDetail, JobSummary, LogLine, NodeState, Occurrence, Run,
@@ -9,7 +36,7 @@ use orrery_client::types::{
 use serde::Serialize;
 
 pub(crate) fn json<T: Serialize>(value: &T) -> anyhow::Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    out!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -30,7 +57,7 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) {
                 text.push_str(&format!("{cell:<width$}  "));
             }
         }
-        println!("{}", text.trim_end());
+        out!("{}", text.trim_end());
     };
     line(header.to_vec());
     for row in rows {
@@ -39,7 +66,7 @@ pub(crate) fn table(header: &[&str], rows: &[Vec<String>]) {
 }
 
 pub(crate) fn line(text: &str) {
-    println!("{text}");
+    out!("{text}");
 }
 
 fn time(at: Option<DateTime<Utc>>) -> String {
@@ -138,13 +165,13 @@ pub(crate) fn cluster_status(status: &ClusterStatus) {
         .as_ref()
         .filter(|lease| lease.expires_at > lease.db_now);
     match held {
-        Some(lease) => println!(
+        Some(lease) => out!(
             "leader: {} (epoch {}, renewed {})",
             leader.map_or(lease.holder.as_str(), |n| n.name.as_str()),
             lease.epoch,
             time(Some(lease.renewed_at))
         ),
-        None => println!("leader: none"),
+        None => out!("leader: none"),
     }
     let rows = status
         .nodes
@@ -216,11 +243,11 @@ pub(crate) fn jobs(jobs: &[JobSummary]) {
 
 pub(crate) fn job(job: &JobDetail) {
     let s = &job.summary;
-    println!("job:         {}/{}", s.project, s.name);
-    println!("description: {}", s.description.as_deref().unwrap_or("-"));
-    println!("version:     {} ({} tasks)", s.latest_version, s.n_tasks);
-    println!("created:     {}", time(Some(s.created_at)));
-    println!();
+    out!("job:         {}/{}", s.project, s.name);
+    out!("description: {}", s.description.as_deref().unwrap_or("-"));
+    out!("version:     {} ({} tasks)", s.latest_version, s.n_tasks);
+    out!("created:     {}", time(Some(s.created_at)));
+    out!();
     let rows = job
         .versions
         .iter()
@@ -253,12 +280,14 @@ pub(crate) fn runs(runs: &[Run]) {
 }
 
 pub(crate) fn run(run: &Run) {
-    println!("run:      {}", run.id);
-    println!(
+    out!("run:      {}", run.id);
+    out!(
         "job:      {}/{} (version {})",
-        run.project, run.job, run.job_version
+        run.project,
+        run.job,
+        run.job_version
     );
-    println!(
+    out!(
         "state:    {}{}",
         run.state,
         if run.cancel_requested {
@@ -267,15 +296,15 @@ pub(crate) fn run(run: &Run) {
             ""
         }
     );
-    println!("created:  {}", time(Some(run.created_at)));
-    println!("duration: {}", duration(run.started_at, run.finished_at));
+    out!("created:  {}", time(Some(run.created_at)));
+    out!("duration: {}", duration(run.started_at, run.finished_at));
     if !run.params.is_empty() {
-        println!(
+        out!(
             "params:   {}",
             serde_json::Value::Object(run.params.clone())
         );
     }
-    println!();
+    out!();
     let rows = run
         .tasks
         .iter()
@@ -344,12 +373,14 @@ pub(crate) fn log_line(line: &LogLine, with_task: bool) {
         _ => "",
     };
     if with_task {
-        println!(
+        out!(
             "{at} {}#{}{stream} | {}",
-            line.task, line.attempt, line.text
+            line.task,
+            line.attempt,
+            line.text
         );
     } else {
-        println!("{at}{stream} | {}", line.text);
+        out!("{at}{stream} | {}", line.text);
     }
 }
 
@@ -370,7 +401,7 @@ pub(crate) fn occurrences(entries: &[Occurrence]) {
 
 /// Each task with what it waits for, in spec order.
 pub(crate) fn graph_text(graph: &Graph) {
-    println!("{} (version {})", graph.job, graph.version);
+    out!("{} (version {})", graph.job, graph.version);
     for node in &graph.nodes {
         let upstream: Vec<&str> = graph
             .edges
@@ -384,9 +415,9 @@ pub(crate) fn graph_text(graph: &Graph) {
             .map(|s| format!(" [{s}]"))
             .unwrap_or_default();
         if upstream.is_empty() {
-            println!("  {} ({}){state}", node.name, node.task_type);
+            out!("  {} ({}){state}", node.name, node.task_type);
         } else {
-            println!(
+            out!(
                 "  {} ({}){state} <- {}",
                 node.name,
                 node.task_type,
@@ -398,8 +429,8 @@ pub(crate) fn graph_text(graph: &Graph) {
 
 /// Graphviz: `orrery job graph NAME --format dot | dot -Tsvg`.
 pub(crate) fn graph_dot(graph: &Graph) {
-    println!("digraph {:?} {{", graph.job);
-    println!("  rankdir=LR;");
+    out!("digraph {:?} {{", graph.job);
+    out!("  rankdir=LR;");
     for node in &graph.nodes {
         let color = match node.state.as_deref() {
             Some("success") => "palegreen",
@@ -412,13 +443,13 @@ pub(crate) fn graph_dot(graph: &Graph) {
             Some(state) => format!("{}\\n{state}", node.name),
             None => node.name.clone(),
         };
-        println!(
+        out!(
             "  {:?} [label=\"{label}\", shape=box, style=filled, fillcolor={color}];",
             node.name
         );
     }
     for edge in &graph.edges {
-        println!("  {:?} -> {:?};", edge.from, edge.to);
+        out!("  {:?} -> {:?};", edge.from, edge.to);
     }
-    println!("}}");
+    out!("}}");
 }
