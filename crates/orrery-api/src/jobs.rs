@@ -71,6 +71,7 @@ pub(crate) async fn apply_job(
                 job: calendar.name,
                 version: 1,
                 status,
+                warnings: Vec::new(),
             };
             Ok((code, Json(result)))
         }
@@ -86,6 +87,15 @@ async fn apply_job_spec(
     check_calendars_exist(state, &spec).await?;
     check_sub_workflows(state, &spec).await?;
     let canonical = spec.to_canonical_json();
+    let warnings = orrery_core::spec::spec_warnings(&spec)
+        .into_iter()
+        .map(|w| orrery_client::types::FieldError {
+            path: w.path,
+            message: w.message,
+            line: None,
+            column: None,
+        })
+        .collect();
     // The spec's `schedule.paused` sets the job's paused flag when it is new or
     // differs from the previous version's; otherwise a `job pause` stays in force.
     let spec_paused = spec.schedule.as_ref().is_some_and(|s| s.paused);
@@ -125,6 +135,7 @@ async fn apply_job_spec(
         job: spec.name,
         version,
         status,
+        warnings,
     };
     // A new or changed schedule is armed at once, not at the next poll.
     state.scheduler_wake.notify_one();

@@ -39,12 +39,14 @@ pub(crate) async fn rerun(
     let (run, latest, spec, dag) = load_ended_or_active(&state, &id).await?;
     let mut kept = Vec::new();
     if request.from_failed {
+        // Handlers belong to the run that fails or succeeds: they are never kept, so
+        // the rerun runs its own `on_failure` when it fails too.
         let redo = closure(
             &dag,
             latest
                 .iter()
                 .enumerate()
-                .filter(|(_, t)| t.state != TaskState::Success)
+                .filter(|(_, t)| t.state != TaskState::Success || spec.is_handler(&t.task_name))
                 .map(|(i, _)| i),
         );
         for (idx, task) in latest.iter().enumerate() {

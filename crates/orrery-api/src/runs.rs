@@ -14,7 +14,7 @@ use orrery_client::types::{Run, RunPage, StartRunRequest};
 use orrery_core::ids::RunId;
 use orrery_core::spec::{DEFAULT_PROJECT, SpecFormat, parse_job_spec};
 use orrery_core::state::RunState;
-use orrery_store::{NewRun, RunListFilter};
+use orrery_store::{NewRun, RunListFilter, RunSchedule};
 use serde::Deserialize;
 
 const DEFAULT_PAGE: u32 = 50;
@@ -65,6 +65,7 @@ pub(crate) async fn start_run(
     })?;
     let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
     let now = state.clock.now();
+    let dates = manual_run_dates(&state, &spec, request.logical_date, now)?;
     let run_id = state
         .store
         .create_run(&NewRun {
@@ -72,8 +73,12 @@ pub(crate) async fn start_run(
             job_version: job.latest_version,
             trigger: "manual",
             params: &params,
-            logical_date: None,
-            schedule: Default::default(),
+            logical_date: Some(dates.logical_date),
+            schedule: RunSchedule {
+                data_interval_start: Some(dates.interval_start),
+                data_interval_end: Some(dates.logical_date),
+                ..RunSchedule::default()
+            },
             task_names: &task_names,
             actor: &actor.0,
             now,
@@ -82,6 +87,46 @@ pub(crate) async fn start_run(
     state.scheduler_wake.notify_one();
     let run = load_run(&state, run_id).await?;
     Ok((StatusCode::CREATED, Json(run)))
+}
+
+/// The logical date and data interval of a manual run.
+struct ManualDates {
+    logical_date: chrono::DateTime<chrono::Utc>,
+    interval_start: chrono::DateTime<chrono::Utc>,
+}
+
+/// A manual run of a scheduled job covers the latest due fire (or the date given),
+/// with that fire's data interval; a job without a schedule covers the instant it
+/// starts (or the date given).
+fn manual_run_dates(
+    state: &AppState,
+    spec: &orrery_core::spec::JobSpec,
+    requested: Option<chrono::DateTime<chrono::Utc>>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<ManualDates, ApiError> {
+    let compiled = match &spec.schedule {
+        Some(schedule) => Some(
+            orrery_core::schedule::compile(schedule, state.config.default_timezone).map_err(
+                |e| {
+                    ApiError::Internal(format!(
+                        "stored schedule of job {:?} does not compile: {e}",
+                        spec.name
+                    ))
+                },
+            )?,
+        ),
+        None => None,
+    };
+    let logical_date = requested
+        .or_else(|| compiled.as_ref().and_then(|c| c.latest_due(now)))
+        .unwrap_or(now);
+    let interval_start = compiled
+        .as_ref()
+        .map_or(logical_date, |c| c.data_interval(logical_date).0);
+    Ok(ManualDates {
+        logical_date,
+        interval_start,
+    })
 }
 
 /// `GET /runs` filters.

@@ -165,24 +165,37 @@ pub(crate) async fn backfill(
         });
     }
     let now = state.clock.now();
+    // Dates an `exclude:` calendar rules out get no run, as live fires do; the data
+    // interval of the next fire still starts at the excluded one.
+    let calendars = excluding_calendars(&state, project, &schedule.exclude).await?;
+    let mut excluded = Vec::new();
+    let mut kept = Vec::new();
+    for (i, at) in fires.iter().enumerate() {
+        let date = compiled.local_date(*at);
+        match calendars.iter().find(|c| c.excludes(date)) {
+            Some(calendar) => {
+                excluded.push((*at, format!("{date} is in calendar {}", calendar.name)))
+            }
+            None => kept.push((i, *at)),
+        }
+    }
     let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
     let params = serde_json::Map::new();
-    let runs: Vec<NewRun<'_>> = fires
+    let runs: Vec<NewRun<'_>> = kept
         .iter()
-        .enumerate()
-        .map(|(i, at)| NewRun {
+        .map(|&(i, at)| NewRun {
             job_id: job.id,
             job_version: job.latest_version,
             trigger: "backfill",
             params: &params,
-            logical_date: Some(*at),
+            logical_date: Some(at),
             schedule: RunSchedule {
                 scheduled_at: None,
                 data_interval_start: i
                     .checked_sub(1)
                     .and_then(|p| fires.get(p).copied())
-                    .or_else(|| compiled.previous_before(*at)),
-                data_interval_end: Some(*at),
+                    .or_else(|| compiled.previous_before(at)),
+                data_interval_end: Some(at),
                 backfill_id: None,
                 rerun_of: None,
                 parent: None,
@@ -198,6 +211,7 @@ pub(crate) async fn backfill(
         range_end: request.to,
         parallelism,
         rerun_failed: request.rerun_failed,
+        excluded: &excluded,
         actor: &actor.0,
         now,
     };
@@ -215,6 +229,7 @@ pub(crate) async fn backfill(
         fires: u32::try_from(fires.len()).unwrap_or(u32::MAX),
         created: u32::try_from(created.len()).unwrap_or(u32::MAX),
         existing: u32::try_from(outcomes.len() - created.len()).unwrap_or(u32::MAX),
+        excluded: u32::try_from(excluded.len()).unwrap_or(u32::MAX),
         run_ids: created,
     };
     let status = if result.created > 0 {
@@ -223,4 +238,30 @@ pub(crate) async fn backfill(
         StatusCode::OK
     };
     Ok((status, Json(result)))
+}
+
+/// The calendars named by a schedule's `exclude:` in `project` (a calendar that is
+/// gone excludes nothing, as for live fires).
+async fn excluding_calendars(
+    state: &AppState,
+    project: &str,
+    names: &[String],
+) -> Result<Vec<orrery_core::spec::CalendarSpec>, ApiError> {
+    if names.is_empty() {
+        return Ok(Vec::new());
+    }
+    let stored = state.store.list_calendars(project).await?;
+    let mut calendars = Vec::new();
+    for calendar in stored.into_iter().filter(|c| names.contains(&c.name)) {
+        match orrery_core::spec::parse_document(&calendar.spec, SpecFormat::Json) {
+            Ok(orrery_core::spec::SpecDocument::Calendar(parsed)) => calendars.push(parsed),
+            _ => {
+                return Err(ApiError::Internal(format!(
+                    "stored calendar {:?} does not parse",
+                    calendar.name
+                )));
+            }
+        }
+    }
+    Ok(calendars)
 }

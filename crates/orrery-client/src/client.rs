@@ -15,6 +15,8 @@ pub struct Client {
     base: String,
     token: Option<String>,
     http: reqwest::Client,
+    /// Project of the jobs this client names; `None` is the server's `default`.
+    project: Option<String>,
 }
 
 /// Filters for listing runs.
@@ -43,7 +45,25 @@ impl Client {
             base: base.trim_end_matches('/').to_owned(),
             token,
             http: reqwest::Client::new(),
+            project: None,
         }
+    }
+
+    /// The same client addressing jobs in `project` (`default` when never set):
+    /// job routes get `?project=`, new runs name it, run lists are filtered by it.
+    pub fn in_project(mut self, project: impl Into<String>) -> Self {
+        self.project = Some(project.into());
+        self
+    }
+
+    /// The path of a job route, with this client's project.
+    fn job_path(&self, name: &str, suffix: &str) -> String {
+        let mut path = format!("/api/v1/jobs/{}{suffix}", encode(name));
+        if let Some(project) = &self.project {
+            path.push(if path.contains('?') { '&' } else { '?' });
+            path.push_str(&format!("project={}", encode(project)));
+        }
+        path
     }
 
     /// The server's base URL.
@@ -72,13 +92,12 @@ impl Client {
 
     /// One job with its versions.
     pub async fn get_job(&self, name: &str) -> Result<JobDetail, ClientError> {
-        self.get_json(&format!("/api/v1/jobs/{}", encode(name)))
-            .await
+        self.get_json(&self.job_path(name, "")).await
     }
 
     /// Deletes a job (its runs stay readable).
     pub async fn delete_job(&self, name: &str) -> Result<(), ClientError> {
-        let path = format!("/api/v1/jobs/{}", encode(name));
+        let path = self.job_path(name, "");
         let response = self
             .send(self.request(Method::DELETE, &path), &path)
             .await?;
@@ -89,7 +108,7 @@ impl Client {
     /// Stops (`true`) or resumes (`false`) a job's scheduled fires.
     pub async fn set_paused(&self, name: &str, paused: bool) -> Result<JobSummary, ClientError> {
         let verb = if paused { "pause" } else { "resume" };
-        let path = format!("/api/v1/jobs/{}/{verb}", encode(name));
+        let path = self.job_path(name, &format!("/{verb}"));
         self.send_json(self.request(Method::POST, &path), &path)
             .await
     }
@@ -100,11 +119,8 @@ impl Client {
         name: &str,
         limit: u32,
     ) -> Result<Vec<Occurrence>, ClientError> {
-        self.get_json(&format!(
-            "/api/v1/jobs/{}/occurrences?limit={limit}",
-            encode(name)
-        ))
-        .await
+        self.get_json(&self.job_path(name, &format!("/occurrences?limit={limit}")))
+            .await
     }
 
     /// Creates the runs for every fire time of a job's schedule in a range.
@@ -114,7 +130,11 @@ impl Client {
         request: &BackfillRequest,
     ) -> Result<BackfillResult, ClientError> {
         let path = format!("/api/v1/jobs/{}/backfill", encode(name));
-        self.send_json(self.request(Method::POST, &path).json(request), &path)
+        let mut request = request.clone();
+        if request.project.is_none() {
+            request.project.clone_from(&self.project);
+        }
+        self.send_json(self.request(Method::POST, &path).json(&request), &path)
             .await
     }
 
@@ -125,7 +145,11 @@ impl Client {
         request: &StartRunRequest,
     ) -> Result<Run, ClientError> {
         let path = format!("/api/v1/jobs/{}/runs", encode(job));
-        self.send_json(self.request(Method::POST, &path).json(request), &path)
+        let mut request = request.clone();
+        if request.project.is_none() {
+            request.project.clone_from(&self.project);
+        }
+        self.send_json(self.request(Method::POST, &path).json(&request), &path)
             .await
     }
 
@@ -139,6 +163,9 @@ impl Client {
         let mut query = Vec::new();
         if let Some(job) = &filter.job {
             query.push(format!("job={}", encode(job)));
+        }
+        if let Some(project) = &self.project {
+            query.push(format!("project={}", encode(project)));
         }
         if let Some(state) = &filter.state {
             query.push(format!("state={}", encode(state)));
@@ -188,11 +215,11 @@ impl Client {
 
     /// A job's DAG, with each task's state in `run` when given.
     pub async fn graph(&self, job: &str, run: Option<i64>) -> Result<Graph, ClientError> {
-        let mut path = format!("/api/v1/jobs/{}/graph", encode(job));
-        if let Some(run) = run {
-            path.push_str(&format!("?run={run}"));
-        }
-        self.get_json(&path).await
+        let suffix = match run {
+            Some(run) => format!("/graph?run={run}"),
+            None => "/graph".to_owned(),
+        };
+        self.get_json(&self.job_path(job, &suffix)).await
     }
 
     /// Asks the scheduler to cancel a run.

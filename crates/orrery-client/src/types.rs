@@ -17,6 +17,10 @@ pub struct ApplyResult {
     pub version: u32,
     /// `created`, `updated` (a new version) or `unchanged`.
     pub status: ApplyStatus,
+    /// What works but is unsafe (a param written into shell code unquoted), each with
+    /// its field path; the spec was applied.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<FieldError>,
 }
 
 fn default_kind() -> String {
@@ -82,6 +86,10 @@ pub struct StartRunRequest {
     /// Project of the job; default `default`.
     #[serde(default)]
     pub project: Option<String>,
+    /// The run's logical date; by default the latest due fire of a scheduled job (its
+    /// data interval too), or the run's start for a job without a schedule.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub logical_date: Option<DateTime<Utc>>,
 }
 
 /// One run with its task instances.
@@ -253,6 +261,9 @@ pub struct BackfillResult {
     pub created: u32,
     /// Fires that already had a run (a repeated backfill creates nothing new).
     pub existing: u32,
+    /// Fires on dates an `exclude:` calendar rules out: no run, recorded `excluded`.
+    #[serde(default)]
+    pub excluded: u32,
     pub run_ids: Vec<i64>,
 }
 

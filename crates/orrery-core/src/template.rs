@@ -18,6 +18,9 @@ pub struct TemplateContext {
     pub attempt: u32,
     /// Outputs of the tasks this one depends on (directly or not), by task name.
     pub upstream_outputs: BTreeMap<String, BTreeMap<String, String>>,
+    /// Outputs of each mapped instance of the fan-out tasks this one depends on, in
+    /// index order, by task name: `tasks.NAME.outputs_list[i].KEY`.
+    pub upstream_mapped_outputs: BTreeMap<String, Vec<BTreeMap<String, String>>>,
     /// States of the tasks this one depends on (`success`, `failed`, `skipped`, …, as
     /// [`crate::state::TaskState::as_str`] writes them), by task name.
     pub upstream_states: BTreeMap<String, String>,
@@ -203,8 +206,9 @@ pub fn check_syntax(template: &str) -> Result<(), TemplateError> {
         })
 }
 
-/// `{name: {outputs: {...}, state: "..."}}`, the shape templates read as
-/// `tasks.NAME.outputs.KEY` and `tasks.NAME.state`. A task with a state but no outputs
+/// `{name: {outputs: {...}, state: "...", outputs_list: [...]}}`, the shape templates
+/// read as `tasks.NAME.outputs.KEY`, `tasks.NAME.state` and, for a fan-out task,
+/// `tasks.NAME.outputs_list[i].KEY`. A task with a state but no outputs
 /// gets empty outputs, so `tasks.NAME.outputs.KEY` names the missing key.
 fn upstream_tasks(ctx: &TemplateContext) -> serde_json::Map<String, serde_json::Value> {
     let mut tasks = serde_json::Map::new();
@@ -229,6 +233,20 @@ fn upstream_tasks(ctx: &TemplateContext) -> serde_json::Map<String, serde_json::
         );
         if let Some(state) = ctx.upstream_states.get(name) {
             task.insert("state".to_owned(), serde_json::Value::from(state.as_str()));
+        }
+        if let Some(instances) = ctx.upstream_mapped_outputs.get(name) {
+            let list = instances
+                .iter()
+                .map(|outputs| {
+                    serde_json::Value::Object(
+                        outputs
+                            .iter()
+                            .map(|(k, v)| (k.clone(), serde_json::Value::from(v.as_str())))
+                            .collect(),
+                    )
+                })
+                .collect();
+            task.insert("outputs_list".to_owned(), serde_json::Value::Array(list));
         }
         tasks.insert(name.clone(), serde_json::Value::Object(task));
     }

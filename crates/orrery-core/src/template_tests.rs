@@ -40,6 +40,13 @@ fn context() -> TemplateContext {
     TemplateContext {
         upstream_outputs,
         upstream_states,
+        upstream_mapped_outputs: BTreeMap::from([(
+            "process".to_owned(),
+            vec![
+                BTreeMap::from([("out".to_owned(), "a".to_owned())]),
+                BTreeMap::from([("out".to_owned(), "b".to_owned())]),
+            ],
+        )]),
         item: None,
         index: None,
         logical_date: chrono::DateTime::parse_from_rfc3339("2026-03-08T02:30:00Z").ok(),
@@ -321,4 +328,13 @@ fn tojson_writes_json() {
         render("{{ params.rows | tojson }}", &ctx).ok().as_deref(),
         Some(r#"{"a":[1,"two"]}"#)
     );
+}
+
+#[test]
+fn mapped_instances_outputs_are_a_list_in_index_order() {
+    let rendered = render(
+        "{% for o in tasks.process.outputs_list %}{{ o.out }};{% endfor %} {{ tasks.process.outputs_list | map(attribute='out') | join(',') }}",
+        &context(),
+    );
+    assert_eq!(rendered.ok().as_deref(), Some("a;b; a,b"));
 }

@@ -20,6 +20,9 @@ pub struct NewBackfill<'a> {
     pub parallelism: u32,
     /// Fires whose latest run failed or was cancelled get a new run (a rerun).
     pub rerun_failed: bool,
+    /// Fire times of the range that an `exclude:` calendar rules out, with the reason:
+    /// recorded `excluded` in the occurrence ledger, as live fires are.
+    pub excluded: &'a [(DateTime<Utc>, String)],
     pub actor: &'a str,
     pub now: DateTime<Utc>,
 }
@@ -135,7 +138,7 @@ impl Store {
                     let existing = first_run_of(&mut tx, new.job_id, run.logical_date).await?;
                     let latest_state: String = on_tx!(&mut tx, |conn| {
                         sqlx::query_scalar(
-                            "SELECT state FROM runs WHERE job_id = $1 AND logical_date = $2 \
+                            "SELECT state FROM runs WHERE job_id = $1 AND logical_date = $2 AND trigger <> 'manual' \
                              ORDER BY id DESC LIMIT 1",
                         )
                         .bind(new.job_id.0)
@@ -156,11 +159,36 @@ impl Store {
             };
             outcomes.push(outcome);
         }
+        on_tx!(&mut tx, |conn| {
+            for (nominal_at, reason) in new.excluded {
+                sqlx::query(
+                    "INSERT INTO occurrences (job_id, nominal_at, outcome, run_id, reason, recorded_at) \
+                     VALUES ($1, $2, 'excluded', NULL, $3, $4) ON CONFLICT (job_id, nominal_at) DO NOTHING",
+                )
+                .bind(new.job_id.0)
+                .bind(*nominal_at)
+                .bind(reason)
+                .bind(new.now)
+                .execute(&mut *conn)
+                .await?;
+            }
+        });
         if !outcomes
             .iter()
             .any(|o| matches!(o, FireOutcome::Created(_)))
         {
-            tx.rollback().await?;
+            if new.excluded.is_empty() {
+                tx.rollback().await?;
+            } else {
+                // Nothing to run, but the excluded dates are recorded.
+                on_tx!(&mut tx, |conn| {
+                    sqlx::query("DELETE FROM backfills WHERE id = $1")
+                        .bind(id)
+                        .execute(&mut *conn)
+                        .await?;
+                });
+                tx.commit().await?;
+            }
             return Ok((None, outcomes));
         }
         let resource = format!("backfill/{id}");

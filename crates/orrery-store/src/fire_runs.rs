@@ -60,7 +60,8 @@ pub(crate) async fn insert_fired_runs(
                     .push_bind(run.actor);
             });
             insert.push(
-                " ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL DO NOTHING \
+                " ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL \
+                 AND trigger IN ('schedule', 'backfill') DO NOTHING \
                  RETURNING id, job_id, logical_date",
             );
             insert.build_query_as().fetch_all(&mut *conn).await?

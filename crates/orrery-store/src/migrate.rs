@@ -40,6 +40,11 @@ fn sqlite_migrations() -> Vec<Migration> {
             "scheduler_polls",
             include_str!("../migrations/sqlite/0004_scheduler_polls.sql"),
         ),
+        migration(
+            5,
+            "manual_logical_dates",
+            include_str!("../migrations/sqlite/0005_manual_logical_dates.sql"),
+        ),
     ]
 }
 
@@ -65,6 +70,11 @@ fn postgres_migrations() -> Vec<Migration> {
             4,
             "scheduler_polls",
             include_str!("../migrations/postgres/0004_scheduler_polls.sql"),
+        ),
+        migration(
+            5,
+            "manual_logical_dates",
+            include_str!("../migrations/postgres/0005_manual_logical_dates.sql"),
         ),
     ]
 }

@@ -238,7 +238,8 @@ pub(crate) async fn insert_run_with_tasks(
              data_interval_start, data_interval_end, backfill_id, rerun_of, parent_run_id, parent_task_id, \
              created_at, created_by) \
              VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
-             ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL DO NOTHING RETURNING id",
+             ON CONFLICT (job_id, logical_date) WHERE rerun_of IS NULL \
+             AND trigger IN ('schedule', 'backfill') DO NOTHING RETURNING id",
         )
         .bind(new.job_id.0)
         .bind(i64::from(new.job_version))
@@ -302,7 +303,8 @@ pub(crate) async fn first_run_of(
 ) -> Result<RunId, StoreError> {
     let id: i64 = on_tx!(tx, |conn| {
         sqlx::query_scalar(
-            "SELECT id FROM runs WHERE job_id = $1 AND logical_date = $2 AND rerun_of IS NULL",
+            "SELECT id FROM runs WHERE job_id = $1 AND logical_date = $2 AND rerun_of IS NULL \
+             AND trigger IN ('schedule', 'backfill')",
         )
         .bind(job_id.0)
         .bind(logical_date)

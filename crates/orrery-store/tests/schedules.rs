@@ -360,6 +360,7 @@ async fn backfills_create_missing_runs_and_rerun_failed_ones(test: TestStore) {
         range_end: at(200),
         parallelism: 3,
         rerun_failed,
+        excluded: &[],
         actor: "alice",
         now: at(300),
     };

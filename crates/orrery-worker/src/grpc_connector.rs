@@ -74,6 +74,10 @@ impl GrpcConnector {
                 Code::Unauthenticated | Code::PermissionDenied | Code::FailedPrecondition => {
                     WorkerError::Refused(status.message().to_owned())
                 }
+                _ if is_not_a_gateway(&status) => WorkerError::Unreachable(format!(
+                    "{address} is not an Orrery worker gateway (it answered: {}); point --scheduler at an Orrery server's URL",
+                    short_answer(status.message())
+                )),
                 _ => unreachable(&status),
             })?;
         let mut incoming = response.into_inner();
@@ -192,6 +196,26 @@ fn leader_hint(refused_by: &str, reason: &str) -> Option<String> {
         .split_once("://")
         .map_or("http", |(scheme, _)| scheme);
     Some(format!("{scheme}://{host_port}"))
+}
+
+/// Whether the answer came from something that does not speak the worker protocol: an
+/// HTTP server without the gRPC route (a 404 page, a proxy) or another gRPC service.
+fn is_not_a_gateway(status: &tonic::Status) -> bool {
+    let message = status.message();
+    status.code() == Code::Unimplemented
+        || message.contains("invalid compression flag")
+        || message.contains("invalid content type")
+        || message.contains("HTTP status")
+}
+
+/// The first line of an answer, cut to a readable length.
+fn short_answer(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    let mut short: String = line.chars().take(160).collect();
+    if short.len() < line.len() {
+        short.push('…');
+    }
+    short
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ mod results;
 mod shutdown;
 mod stale_attempts;
 mod unacked;
+mod work_dir_lock;
 mod worker;
 
 pub use channel_connector::ChannelConnector;

@@ -48,6 +48,9 @@ pub async fn run_worker<C: Connector>(
     mut shutdown: watch::Receiver<bool>,
     mut drain: watch::Receiver<bool>,
 ) -> Result<(), WorkerError> {
+    // Before anything touches the directory: another worker's attempts there are not
+    // stale.
+    let _lock = crate::work_dir_lock::lock_work_dir(&config.work_dir)?;
     crate::stale_attempts::reap_stale_attempts(&config.work_dir);
     let worker_id = match &config.worker_id {
         Some(id) => id.clone(),

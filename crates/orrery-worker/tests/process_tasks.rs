@@ -195,7 +195,7 @@ async fn attempt_output_files_are_removed_afterwards() {
     let leftovers = std::fs::read_dir(harness.work_dir.path())
         .expect("work dir")
         .filter_map(Result::ok)
-        .filter(|entry| entry.file_name() != "worker-id")
+        .filter(|entry| entry.file_name() != "worker-id" && entry.file_name() != "worker.lock")
         .count();
     assert_eq!(leftovers, 0);
 }

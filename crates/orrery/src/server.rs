@@ -143,6 +143,7 @@ pub async fn start_server(
         action: "read the worker gateway's address".to_owned(),
         source: e,
     })?;
+    let identity = node_identity(config, addr, grpc_addr)?;
     let scheduler_config = SchedulerConfig {
         poll_interval: config.poll_interval,
         default_timezone: config.default_timezone,
@@ -151,7 +152,7 @@ pub async fn start_server(
             .unwrap_or(chrono::Duration::MAX),
         heartbeat_interval: config.heartbeat_interval,
         worker_ttl: config.worker_ttl,
-        node: node_identity(config, addr, grpc_addr)?,
+        node: identity,
         lease_ttl: config.lease_ttl,
         lease_renew_interval: config.lease_renew_interval,
         correct_clock_offset: config.correct_clock_offset,
@@ -232,7 +233,22 @@ pub async fn start_server(
             ..ApiConfig::default()
         },
     };
-    let app = router(state);
+    // Workers may also connect to the API's own port (HTTP/2 `application/grpc`), so a
+    // worker given the server's URL just works. Not with gateway TLS: the API port is
+    // plaintext, and a worker must not be able to bypass the TLS the operator asked for.
+    let app = if config.grpc_tls.is_none() {
+        use tonic::server::NamedService;
+        let gateway = orrery_scheduler::worker_gateway(scheduler.clone(), store.clone());
+        let path = format!(
+            "/{}/{{*method}}",
+            orrery_proto::pb::worker_gateway_server::WorkerGatewayServer::<
+                orrery_scheduler::gateway::Gateway,
+            >::NAME
+        );
+        router(state).route_service(&path, gateway)
+    } else {
+        router(state)
+    };
     let mut api_shutdown = shutdown_rx;
     let api = tokio::spawn(async move {
         axum::serve(listener, app)
@@ -263,11 +279,12 @@ fn node_identity(
     api: std::net::SocketAddr,
     grpc: std::net::SocketAddr,
 ) -> Result<NodeIdentity, ServerError> {
-    let name = config
-        .node_name
-        .clone()
-        .or_else(crate::config::host_name)
-        .unwrap_or_else(|| "orrery".to_owned());
+    // Unique per host and API port by default, so several nodes on one host (tests,
+    // small clusters) never report under one name.
+    let name = config.node_name.clone().unwrap_or_else(|| {
+        let host = crate::config::host_name().unwrap_or_else(|| "orrery".to_owned());
+        format!("{host}:{}", api.port())
+    });
     let mut nonce = [0u8; 6];
     getrandom::fill(&mut nonce)
         .map_err(|e| ServerError::Config(format!("no randomness for the node's holder id: {e}")))?;

@@ -394,7 +394,9 @@ fn scheduled_examples_apply_with_their_calendar_and_show_in_history_and_backfill
     ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let result: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
-    assert_eq!(result["created"], 3, "{result}");
+    // 2026-01-01 is in cn-holidays: recorded `excluded`, no run.
+    assert_eq!(result["created"], 2, "{result}");
+    assert_eq!(result["excluded"], 1, "{result}");
     let first = result["run_ids"][0].as_i64().expect("run id");
     let run = eventually("the backfilled run to end", Duration::from_secs(30), || {
         let run = run_json(&server, first);
@@ -403,7 +405,7 @@ fn scheduled_examples_apply_with_their_calendar_and_show_in_history_and_backfill
     assert_eq!(run["state"], "success", "{run:#}");
     let out = server.cli(&["run", "logs", &first.to_string(), "--task", "notify"]);
     assert!(
-        stdout(&out).contains("settlement of 2025-12-31 done"),
+        stdout(&out).contains("settlement of 2026-01-01 done"),
         "{}",
         stdout(&out)
     );

@@ -201,3 +201,33 @@ async fn cancelling_during_a_fan_out_leaves_no_process_alive() {
     }
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn downstream_tasks_read_each_mapped_instance_s_outputs_in_index_order() {
+    let server = TestServer::start().await;
+    server
+        .apply(
+            r#"
+name: fan-outputs
+tasks:
+  - name: process
+    type: shell
+    for_each: [3, 1, 2]
+    script: 'sleep 0.0{{ item }}; echo "out=item{{ item }}" >> "$ORRERY_OUTPUT"'
+  - name: collect
+    type: shell
+    depends_on: [process]
+    script: echo "{{ tasks.process.outputs_list | map(attribute='out') | join(',') }}"
+"#,
+        )
+        .await;
+    let run = server.run_to_end("fan-outputs").await;
+    assert_eq!(run.state, "success");
+    let logs = server
+        .client
+        .logs(run.id, Some("collect"), None)
+        .await
+        .expect("logs");
+    assert_eq!(logs[0].text, "item3,item1,item2");
+    server.stop().await;
+}

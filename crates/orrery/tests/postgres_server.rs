@@ -173,3 +173,41 @@ fn an_unreachable_database_stops_the_server_with_a_message_naming_the_host() {
     assert!(!message.contains("hunter2"), "{message}");
     assert!(!message.contains("panicked"), "{message}");
 }
+
+#[test]
+fn nodes_on_one_host_get_distinct_names() {
+    let runtime = runtime();
+    let Some(database) = runtime
+        .block_on(TestDatabase::create())
+        .expect("create a test database")
+    else {
+        return;
+    };
+    let first_dir = tempfile::tempdir().expect("tempdir");
+    let second_dir = tempfile::tempdir().expect("tempdir");
+    let first = ServerProcess::start(first_dir.path(), database.url());
+    let second = ServerProcess::start(second_dir.path(), database.url());
+    let status: serde_json::Value = eventually(
+        "both nodes in cluster status",
+        Duration::from_secs(30),
+        || {
+            let out = first.cli(&["cluster", "status", "-o", "json"]);
+            let status: serde_json::Value = serde_json::from_slice(&out.stdout).ok()?;
+            (status["nodes"].as_array()?.len() == 2).then_some(status)
+        },
+    );
+    let nodes = status["nodes"].as_array().expect("nodes");
+    let names: Vec<&str> = nodes.iter().filter_map(|n| n["name"].as_str()).collect();
+    assert_ne!(names[0], names[1], "{status:#}");
+    for node in nodes {
+        let name = node["name"].as_str().expect("name");
+        let port = node["api_address"]
+            .as_str()
+            .and_then(|a| a.rsplit(':').next())
+            .expect("api address");
+        assert!(name.ends_with(&format!(":{port}")), "{node:#}");
+    }
+
+    assert!(first.stop().success());
+    assert!(second.stop().success());
+}

@@ -209,3 +209,34 @@ async fn the_graph_lists_tasks_edges_and_run_states() {
     assert!(plain.nodes.iter().all(|n| n.state.is_none()));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_rerun_from_failed_runs_its_own_on_failure_handler() {
+    let server = TestServer::start().await;
+    server
+        .apply(
+            "name: paged\non_failure: page\ntasks:\n  - {name: work, type: shell, script: 'exit 3'}\n  - {name: page, type: shell, script: 'echo paged for run $ORRERY_RUN_ID'}\n",
+        )
+        .await;
+    let first = server.run_to_end("paged").await;
+    assert_eq!(first.state, "failed");
+    assert_eq!(latest(&first, "page").state, "success");
+    let rerun = server
+        .client
+        .rerun(first.id, &RerunRequest { from_failed: true })
+        .await
+        .expect("rerun");
+    let rerun = wait_for_run_end(&server.client, rerun.id, Duration::from_secs(30)).await;
+    assert_eq!(rerun.state, "failed");
+    let logs = server
+        .client
+        .logs(rerun.id, Some("page"), None)
+        .await
+        .expect("logs");
+    assert_eq!(
+        logs.first().map(|l| l.text.clone()),
+        Some(format!("paged for run {}", rerun.id)),
+        "the rerun's own handler ran"
+    );
+    server.stop().await;
+}

@@ -529,3 +529,36 @@ async fn a_runaway_template_fails_its_own_task_and_nothing_else() {
     assert_eq!(ready.status(), 200);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_param_stays_text_when_quoted_or_read_from_the_environment() {
+    let server = TestServer::start().await;
+    let unsafe_spec = "name: unsafe\nparams: {who: world}\ntasks:\n  - name: t\n    type: shell\n    script: 'echo \"{{ params.who }}\"'\n";
+    let applied = server
+        .client
+        .apply(unsafe_spec, "yaml")
+        .await
+        .expect("an unsafe spec is applied, with a warning");
+    assert_eq!(applied.warnings.len(), 1, "{applied:?}");
+    assert_eq!(applied.warnings[0].path, "tasks[0].script");
+    assert!(applied.warnings[0].message.contains("shell_quote"));
+
+    let safe_spec = "name: safe\nparams: {who: world}\ntasks:\n  - name: t\n    type: shell\n    script: |\n      echo quoted={{ params.who | shell_quote }}\n      echo env=\"$ORRERY_PARAM_WHO\"\n";
+    let applied = server.client.apply(safe_spec, "yaml").await.expect("apply");
+    assert!(applied.warnings.is_empty(), "{applied:?}");
+    let hostile = "x\"; echo INJECTED; echo '";
+    let mut request = orrery_client::types::StartRunRequest::default();
+    request.params.insert("who".into(), hostile.into());
+    let run = server
+        .client
+        .start_run("safe", &request)
+        .await
+        .expect("start");
+    let run = wait_for_run_end(&server.client, run.id, Duration::from_secs(20)).await;
+    assert_eq!(run.state, "success");
+    let log = log_text(&server, run.id, "t").await;
+    assert!(log.contains(&format!("quoted={hostile}")), "{log}");
+    assert!(log.contains(&format!("env={hostile}")), "{log}");
+    assert!(!log.lines().any(|line| line == "INJECTED"), "{log}");
+    server.stop().await;
+}

@@ -343,3 +343,98 @@ tasks:
     assert_eq!(run.logical_date, Some(utc("2026-01-02T00:00:00Z")));
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfill_skips_and_records_excluded_dates() {
+    let server = TestServer::start().await;
+    server
+        .apply("kind: Calendar\nname: festival\ndates: [{from: '2026-02-16', to: '2026-02-18'}]\n")
+        .await;
+    server
+        .apply("name: settle\nschedule: {cron: '@daily', paused: true, exclude: [festival]}\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    let result = server
+        .client
+        .backfill(
+            "settle",
+            &BackfillRequest {
+                from: utc("2026-02-15T00:00:00Z"),
+                to: utc("2026-02-19T00:00:00Z"),
+                parallelism: Some(5),
+                rerun_failed: false,
+                project: None,
+            },
+        )
+        .await
+        .expect("backfill");
+    assert_eq!((result.fires, result.created, result.excluded), (5, 2, 3));
+    let mut dates = Vec::new();
+    for id in &result.run_ids {
+        let run = wait_for_run_end(&server.client, *id, Duration::from_secs(20)).await;
+        dates.push(run.logical_date.expect("logical date"));
+    }
+    dates.sort();
+    assert_eq!(
+        dates,
+        vec![utc("2026-02-15T00:00:00Z"), utc("2026-02-19T00:00:00Z")]
+    );
+    let entries = ledger_with(&server, "settle", 3).await;
+    let excluded: Vec<DateTime<Utc>> = entries
+        .iter()
+        .filter(|e| e.outcome == "excluded")
+        .map(|e| e.nominal_at)
+        .collect();
+    assert_eq!(
+        excluded,
+        vec![
+            utc("2026-02-16T00:00:00Z"),
+            utc("2026-02-17T00:00:00Z"),
+            utc("2026-02-18T00:00:00Z")
+        ]
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_manual_run_of_a_scheduled_job_takes_the_latest_due_fire_as_logical_date() {
+    let (server, _clock) = TestServer::start_manual(utc("2026-03-05T09:15:00Z")).await;
+    server
+        .apply("name: nightly\nschedule: {cron: '0 30 2 * * *', paused: true}\ntasks:\n  - name: t\n    type: shell\n    script: echo \"{{ data_interval_start | date('%Y-%m-%d') }}..{{ logical_date | date('%Y-%m-%d') }}\"\n")
+        .await;
+    let run = server
+        .client
+        .start_run("nightly", &Default::default())
+        .await
+        .expect("start");
+    assert_eq!(run.logical_date, Some(utc("2026-03-05T02:30:00Z")));
+    assert_eq!(run.data_interval_start, Some(utc("2026-03-04T02:30:00Z")));
+    let run = wait_for_run_end(&server.client, run.id, Duration::from_secs(20)).await;
+    assert_eq!(run.state, "success", "{run:#?}");
+    let logs = server
+        .client
+        .logs(run.id, Some("t"), None)
+        .await
+        .expect("logs");
+    assert_eq!(logs[0].text, "2026-03-04..2026-03-05");
+    // A second manual run of the same fire is allowed: manual runs are outside the
+    // one-run-per-fire key. A date given by hand is taken as is.
+    let again = server
+        .client
+        .start_run(
+            "nightly",
+            &orrery_client::types::StartRunRequest {
+                logical_date: Some(utc("2026-01-01T02:30:00Z")),
+                ..Default::default()
+            },
+        )
+        .await
+        .expect("a second manual run");
+    assert_eq!(again.logical_date, Some(utc("2026-01-01T02:30:00Z")));
+    let same = server
+        .client
+        .start_run("nightly", &Default::default())
+        .await
+        .expect("a third manual run of the same fire");
+    assert_eq!(same.logical_date, run.logical_date);
+    server.stop().await;
+}

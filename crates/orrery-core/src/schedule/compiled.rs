@@ -134,6 +134,19 @@ impl CompiledSchedule {
         self.start.is_none_or(|start| fire >= start).then_some(fire)
     }
 
+    /// The data interval of the fire at `fire`: from the fire before it (or `fire`
+    /// itself for the first) to `fire`. Scheduled fires, backfills and manual runs
+    /// all use this one rule.
+    pub fn data_interval(&self, fire: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+        (self.previous_before(fire).unwrap_or(fire), fire)
+    }
+
+    /// The latest fire at or before `now` (Airflow's rule for the logical date of a
+    /// manual run of a scheduled job).
+    pub fn latest_due(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        self.previous_before(now.checked_add_signed(TimeDelta::nanoseconds(1))?)
+    }
+
     /// The fires in `(after_exclusive, until_inclusive]`, oldest first, at most `limit`.
     pub fn fires_between(
         &self,

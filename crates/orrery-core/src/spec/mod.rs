@@ -25,6 +25,7 @@ mod task_policy;
 mod task_resources;
 mod task_spec;
 mod validate;
+mod warnings;
 
 pub use crate::calendar::{CalendarSpec, DateRange};
 pub use crate::schedule::ScheduleSpec;
@@ -39,3 +40,4 @@ pub use policy::{ForEach, RetryBackoff, RetryOn, TriggerRule};
 pub use quantity::{format_bytes, parse_cpu_millis, parse_memory};
 pub use task_kind::{ExpectJson, HTTP_METHODS, TaskKind};
 pub use task_spec::{MAX_PRIORITY, MIN_PRIORITY, TaskSpec};
+pub use warnings::spec_warnings;

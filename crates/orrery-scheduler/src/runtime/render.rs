@@ -266,6 +266,27 @@ pub(crate) fn upstream_outputs(
         .collect()
 }
 
+/// Outputs of the mapped instances of the upstream fan-out tasks of `idx`, in index
+/// order, by the fan-out task's name.
+pub(crate) fn upstream_mapped_outputs(
+    run: &ActiveRun,
+    idx: usize,
+) -> BTreeMap<String, Vec<BTreeMap<String, String>>> {
+    ancestors(run, idx)
+        .into_iter()
+        .filter_map(|upstream| {
+            let instances = run.mapped.get(&upstream)?;
+            let name = run.tasks.get(upstream)?.task_name.clone();
+            let mut ordered: Vec<&orrery_store::records::TaskRecord> = instances.iter().collect();
+            ordered.sort_by_key(|t| t.map_index);
+            Some((
+                name,
+                ordered.into_iter().map(|t| t.outputs.clone()).collect(),
+            ))
+        })
+        .collect()
+}
+
 /// States of the upstream tasks of `idx`, by name.
 pub(crate) fn upstream_states(run: &ActiveRun, idx: usize) -> BTreeMap<String, String> {
     ancestors(run, idx)
@@ -305,6 +326,7 @@ pub(crate) fn template_context(
         attempt,
         upstream_outputs: upstream_outputs(run, idx),
         upstream_states: upstream_states(run, idx),
+        upstream_mapped_outputs: upstream_mapped_outputs(run, idx),
         item: None,
         index: None,
         logical_date: Some(logical_date),

@@ -31,6 +31,10 @@ pub(crate) struct GlobalArgs {
     /// Output format of read commands.
     #[arg(short = 'o', long, global = true, value_enum, default_value_t = OutputFormat::Table)]
     pub(crate) output: OutputFormat,
+    /// Project of the jobs a command names [default: default]; lists show every
+    /// project unless it is given.
+    #[arg(long, global = true, env = "ORRERY_PROJECT")]
+    pub(crate) project: Option<String>,
 }
 
 impl GlobalArgs {
@@ -380,9 +384,10 @@ pub(crate) struct StartArgs {
     /// Override a param: `--param region=eu` (numbers and booleans are typed).
     #[arg(short = 'p', long = "param", value_name = "KEY=VALUE")]
     pub(crate) params: Vec<String>,
-    /// Project of the job.
+    /// The run's logical date (RFC 3339) [default: the latest due fire of a scheduled
+    /// job, else now].
     #[arg(long)]
-    pub(crate) project: Option<String>,
+    pub(crate) logical_date: Option<chrono::DateTime<chrono::FixedOffset>>,
     /// Wait for the run to end; exit 0 only when it succeeded.
     #[arg(long)]
     pub(crate) wait: bool,

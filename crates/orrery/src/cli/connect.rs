@@ -8,6 +8,9 @@ use orrery_client::Client;
 
 pub(crate) fn client(global: &GlobalArgs) -> anyhow::Result<Client> {
     let server = match &global.server {
+        Some(server) if !server.contains("://") => anyhow::bail!(
+            "--server {server:?}: give a URL with its scheme, such as http://{server}"
+        ),
         Some(server) => server.clone(),
         None => std::fs::read_to_string(global.data_dir().join(ENDPOINT_FILE))
             .map(|s| s.trim().to_owned())
@@ -28,5 +31,9 @@ pub(crate) fn client(global: &GlobalArgs) -> anyhow::Result<Client> {
                 })?
         }
     };
-    Ok(Client::new(&server, Some(token)))
+    let client = Client::new(&server, Some(token));
+    Ok(match &global.project {
+        Some(project) => client.in_project(project.clone()),
+        None => client,
+    })
 }

@@ -262,6 +262,7 @@ pub(crate) fn runs(runs: &[Run]) {
         .map(|r| {
             vec![
                 r.id.to_string(),
+                r.project.clone(),
                 r.job.clone(),
                 r.job_version.to_string(),
                 r.state.clone(),
@@ -273,7 +274,7 @@ pub(crate) fn runs(runs: &[Run]) {
         .collect::<Vec<_>>();
     table(
         &[
-            "RUN", "JOB", "VERSION", "STATE", "TRIGGER", "CREATED", "DURATION",
+            "RUN", "PROJECT", "JOB", "VERSION", "STATE", "TRIGGER", "CREATED", "DURATION",
         ],
         &rows,
     );
@@ -297,6 +298,9 @@ pub(crate) fn run(run: &Run) {
         }
     );
     out!("created:  {}", time(Some(run.created_at)));
+    if let Some(logical_date) = run.logical_date {
+        out!("logical:  {}", logical_date.to_rfc3339());
+    }
     out!("duration: {}", duration(run.started_at, run.finished_at));
     if !run.params.is_empty() {
         out!(

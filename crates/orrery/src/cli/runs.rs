@@ -86,7 +86,8 @@ async fn start(global: &GlobalArgs, client: &Client, args: StartArgs) -> anyhow:
     }
     let request = StartRunRequest {
         params,
-        project: args.project,
+        project: None,
+        logical_date: args.logical_date.map(|d| d.with_timezone(&chrono::Utc)),
     };
     let run = client.start_run(&args.job, &request).await?;
     finish(global, client, run, args.wait).await

@@ -48,7 +48,7 @@ pub async fn server_with_ttl(ttl: Duration) -> TestServer {
 /// An `orrery worker` process; killed when dropped.
 pub struct Worker {
     pub child: Child,
-    _dir: tempfile::TempDir,
+    pub dir: tempfile::TempDir,
 }
 
 impl Worker {
@@ -78,7 +78,7 @@ impl Worker {
             .stderr(Stdio::inherit())
             .spawn()
             .expect("spawn orrery worker");
-        Worker { child, _dir: dir }
+        Worker { child, dir }
     }
 
     pub fn pid(&self) -> Pid {

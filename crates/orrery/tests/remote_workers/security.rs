@@ -173,3 +173,92 @@ async fn a_worker_connects_over_tls() {
     );
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_worker_in_the_same_work_directory_exits_naming_the_first() {
+    let server = server().await;
+    let first = Worker::start(&server, "first", &[]);
+    wait_for_workers(&server, &["first"]).await;
+    let output = Command::new(BIN)
+        .args(["worker", "--scheduler", &server.server.grpc_url()])
+        .args(["--token", WORKER_TOKEN, "--name", "second", "--work-dir"])
+        .arg(first.dir.path())
+        .output()
+        .expect("run orrery worker");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "in use by another worker (pid {})",
+            first.child.id()
+        )),
+        "stderr: {stderr}"
+    );
+    // The first worker was not displaced: it is the only one and still connected.
+    let workers = server.client.list_workers().await.expect("workers");
+    let names: Vec<(&str, &str)> = workers
+        .iter()
+        .filter(|w| w.name != "embedded")
+        .map(|w| (w.name.as_str(), w.state.as_str()))
+        .collect();
+    assert_eq!(names, vec![("first", "connected")]);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_given_the_api_url_connects_through_it() {
+    let server = server().await;
+    let _worker = Worker::start_at(&server.server.url(), WORKER_TOKEN, "via-api", &[]);
+    wait_for_workers(&server, &["via-api"]).await;
+    apply_one(&server, "through-api", "echo ran").await;
+    let run = start(&server, "through-api").await;
+    let attempt = attempt_in(&server, run, "work", "success").await;
+    assert_eq!(attempt.worker.as_deref(), Some("via-api"));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_pointed_at_something_else_says_so_in_one_line() {
+    // An HTTP/2 server that is not an Orrery gateway: every path is a JSON 404.
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = axum::Router::new().fallback(|| async {
+        (
+            axum::http::StatusCode::NOT_FOUND,
+            [("content-type", "application/json")],
+            "{\"error\":\"not found\"}",
+        )
+    });
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(BIN)
+        .args(["worker", "--scheduler", &format!("http://{addr}")])
+        .args(["--token", WORKER_TOKEN, "--work-dir"])
+        .arg(dir.path())
+        .env("ORRERY_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn orrery worker");
+    let stderr = child.stderr.take().expect("stderr");
+    let line = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead;
+        std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+            .find(|line| line.contains("cannot connect"))
+    })
+    .await
+    .expect("read stderr")
+    .unwrap_or_default();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        line.contains("is not an Orrery worker gateway"),
+        "the worker said: {line}"
+    );
+}
