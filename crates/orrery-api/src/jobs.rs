@@ -241,9 +241,29 @@ pub(crate) async fn get_job(
             spec: serde_json::from_str(&v.spec).unwrap_or(serde_json::Value::Null),
         })
         .collect();
+    let misfire = parse_job_spec(&job.latest_spec, SpecFormat::Json)
+        .ok()
+        .and_then(|spec| spec.schedule)
+        .map(|schedule| {
+            let policy = match schedule.misfire {
+                orrery_core::schedule::MisfirePolicy::Skip => "skip".to_owned(),
+                orrery_core::schedule::MisfirePolicy::RunOnce => "run_once".to_owned(),
+                orrery_core::schedule::MisfirePolicy::RunAll => {
+                    format!("run_all (at most {})", schedule.max_catchup)
+                }
+            };
+            match schedule.misfire_threshold {
+                Some(own) => format!("{policy} after {own} (the schedule's own)"),
+                None => format!(
+                    "{policy} after {} (the server's default)",
+                    orrery_core::duration::HumanDuration(state.config.misfire_threshold)
+                ),
+            }
+        });
     Ok(Json(JobDetail {
         summary: job_summary(&job, trigger.as_ref()),
         versions,
+        misfire,
     }))
 }
 

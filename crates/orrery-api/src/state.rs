@@ -16,6 +16,8 @@ pub struct ApiConfig {
     pub default_timezone: chrono_tz::Tz,
     /// Most runs one backfill may create.
     pub max_backfill_runs: usize,
+    /// How late a fire may be and still run as usual, for schedules that set none.
+    pub misfire_threshold: std::time::Duration,
     /// `/readyz` fails when this node's scheduler loop has not turned for this long.
     pub max_scheduler_silence: std::time::Duration,
 }
@@ -28,6 +30,7 @@ impl Default for ApiConfig {
             default_timezone: chrono_tz::Tz::UTC,
             max_backfill_runs: 10_000,
             max_scheduler_silence: std::time::Duration::from_secs(10),
+            misfire_threshold: std::time::Duration::from_secs(5),
         }
     }
 }

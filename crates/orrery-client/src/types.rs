@@ -73,6 +73,10 @@ pub struct JobDetail {
     #[serde(flatten)]
     pub summary: JobSummary,
     pub versions: Vec<JobVersionInfo>,
+    /// For a scheduled job: its misfire policy and how late a fire may be before the
+    /// policy applies (`run_once after 5s`, `skip after 30s (the schedule's own)`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misfire: Option<String>,
 }
 
 /// Body of `POST /api/v1/jobs/{name}/runs`.

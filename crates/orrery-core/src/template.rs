@@ -215,7 +215,8 @@ fn upstream_tasks(ctx: &TemplateContext) -> serde_json::Map<String, serde_json::
     let names = ctx
         .upstream_outputs
         .keys()
-        .chain(ctx.upstream_states.keys());
+        .chain(ctx.upstream_states.keys())
+        .chain(ctx.upstream_mapped_outputs.keys());
     for name in names {
         if tasks.contains_key(name) {
             continue;

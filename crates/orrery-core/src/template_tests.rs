@@ -336,5 +336,8 @@ fn mapped_instances_outputs_are_a_list_in_index_order() {
         "{% for o in tasks.process.outputs_list %}{{ o.out }};{% endfor %} {{ tasks.process.outputs_list | map(attribute='out') | join(',') }}",
         &context(),
     );
-    assert_eq!(rendered.ok().as_deref(), Some("a;b; a,b"));
+    assert_eq!(
+        rendered.as_deref().map_err(ToString::to_string),
+        Ok("a;b; a,b")
+    );
 }

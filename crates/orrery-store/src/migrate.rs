@@ -137,11 +137,12 @@ mod tests {
 
     /// SHA-256 of each SQLite migration as released. Databases in the field recorded
     /// these migrations' checksums; a changed byte would make them refuse to open.
-    const RELEASED_SQLITE: [&str; 4] = [
+    const RELEASED_SQLITE: [&str; 5] = [
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
         "f4c675b7af93f4ab3a5c16131cd3928461a08e52df530c6d4a23a20aa083105f",
         "974687fbf029c40b34dab4720492415b1d81c203fdb1ee790b84ffa681061e12",
+        "33d93652f59322294038eb21b835dcac5fa33ead2b4810ad0b94685cb229c00b",
     ];
 
     #[test]

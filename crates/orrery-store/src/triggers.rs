@@ -184,7 +184,13 @@ impl Store {
                             .push_bind(now);
                     },
                 );
-                insert.push(" ON CONFLICT (job_id, nominal_at) DO NOTHING");
+                // A fire recorded `paused` while its job was paused takes its final
+                // outcome when the job resumes; any other entry is final.
+                insert.push(
+                    " ON CONFLICT (job_id, nominal_at) DO UPDATE SET outcome = excluded.outcome, \
+                     run_id = excluded.run_id, reason = excluded.reason, \
+                     recorded_at = excluded.recorded_at WHERE occurrences.outcome = 'paused'",
+                );
                 insert.build().execute(&mut *conn).await?;
             }
             for chunk in timers.chunks(ROWS_PER_STATEMENT) {

@@ -39,6 +39,12 @@ async fn new_run(
     job: &str,
     logical_date: Option<DateTime<Utc>>,
 ) -> Result<RunId, StoreError> {
+    // A run with a logical date stands for a scheduled fire; one without is manual.
+    let trigger = if logical_date.is_some() {
+        "schedule"
+    } else {
+        "manual"
+    };
     let job = store.find_job("default", job).await?.expect("job exists");
     let params = serde_json::Map::new();
     let names = vec!["a".to_owned(), "b".to_owned()];
@@ -46,7 +52,7 @@ async fn new_run(
         .create_run(&NewRun {
             job_id: job.id,
             job_version: job.latest_version,
-            trigger: "manual",
+            trigger,
             params: &params,
             logical_date,
             schedule: Default::default(),

@@ -145,7 +145,7 @@ impl ServerConfig {
             poll_interval: Duration::from_secs(1),
             kill_grace: Duration::from_secs(5),
             default_timezone: chrono_tz::Tz::UTC,
-            misfire_threshold: Duration::from_secs(60),
+            misfire_threshold: Duration::from_secs(5),
             max_backfill_runs: 10_000,
             python_interpreter: "python3".to_owned(),
             roles: Roles::ALL,

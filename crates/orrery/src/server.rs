@@ -230,6 +230,7 @@ pub async fn start_server(
             max_body_bytes: config.max_body_bytes,
             default_timezone: config.default_timezone,
             max_backfill_runs: config.max_backfill_runs,
+            misfire_threshold: config.misfire_threshold,
             ..ApiConfig::default()
         },
     };

@@ -55,10 +55,10 @@ async fn three_hours_of_downtime_follow_each_misfire_policy() {
         },
     )
     .await;
-    // Down from 00:00:30 to 03:00:20: the 01:00, 02:00 and 03:00 fires are missed,
-    // 03:00 by less than the misfire threshold (60 s), so it simply runs late.
+    // Down from 00:00:30 to 03:00:03: the 01:00, 02:00 and 03:00 fires are missed,
+    // 03:00 by less than the misfire threshold (5 s by default), so it simply runs late.
     let server = server
-        .restart_after(|| clock.advance(chrono::Duration::seconds(3 * 3600 - 10)))
+        .restart_after(|| clock.advance(chrono::Duration::seconds(3 * 3600 - 27)))
         .await;
     let skip = ledger_with(&server, "hourly-skip", 3).await;
     assert_eq!(
@@ -436,5 +436,137 @@ async fn a_manual_run_of_a_scheduled_job_takes_the_latest_due_fire_as_logical_da
         .await
         .expect("a third manual run of the same fire");
     assert_eq!(same.logical_date, run.logical_date);
+    server.stop().await;
+}
+
+fn outcomes_by_second(entries: &[Occurrence]) -> Vec<(String, &str)> {
+    entries
+        .iter()
+        .map(|o| (o.nominal_at.format("%M:%S").to_string(), o.outcome.as_str()))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_downtime_past_the_threshold_runs_once_not_in_a_burst() {
+    let (server, clock) = TestServer::start_manual(utc("2026-03-01T00:00:00Z")).await;
+    server
+        .apply("name: burst\nschedule: {every: 10s, start: '2026-03-01T00:00:00Z'}\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    server
+        .apply("name: tolerant\nschedule: {every: 10s, start: '2026-03-01T00:00:00Z', misfire_threshold: 2m}\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    eventually_async(
+        "the timers to be armed",
+        Duration::from_secs(10),
+        || async {
+            let jobs = server.client.list_jobs().await.ok()?;
+            (jobs.len() == 2
+                && jobs
+                    .iter()
+                    .all(|j| j.next_fire_at == Some(utc("2026-03-01T00:00:10Z"))))
+            .then_some(())
+        },
+    )
+    .await;
+    // Down for 66 s: the fires at :10 … :60 are all more than 5 s late.
+    let server = server
+        .restart_after(|| clock.advance(chrono::Duration::seconds(66)))
+        .await;
+    let burst = ledger_with(&server, "burst", 6).await;
+    assert_eq!(
+        outcomes_by_second(&burst),
+        vec![
+            ("00:10".into(), "missed"),
+            ("00:20".into(), "missed"),
+            ("00:30".into(), "missed"),
+            ("00:40".into(), "missed"),
+            ("00:50".into(), "missed"),
+            ("01:00".into(), "fired"),
+        ],
+        "run_once runs only the latest late fire"
+    );
+    // Within its own 2-minute threshold, every fire simply runs late.
+    let tolerant = ledger_with(&server, "tolerant", 6).await;
+    assert!(
+        tolerant.iter().all(|o| o.outcome == "fired"),
+        "{tolerant:?}"
+    );
+    let job = server.client.get_job("tolerant").await.expect("job");
+    assert_eq!(
+        job.misfire.as_deref(),
+        Some("run_once after 2m (the schedule's own)")
+    );
+    let job = server.client.get_job("burst").await.expect("job");
+    assert_eq!(
+        job.misfire.as_deref(),
+        Some("run_once after 5s (the server's default)")
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fires_of_a_paused_job_are_recorded_as_they_come_and_resume_runs_the_latest() {
+    let (server, clock) = TestServer::start_manual(utc("2026-03-01T00:00:00Z")).await;
+    server
+        .apply("name: pausable\nschedule: {every: 10s, start: '2026-03-01T00:00:00Z'}\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    eventually_async("the timer to be armed", Duration::from_secs(10), || async {
+        let job = server.client.get_job("pausable").await.ok()?;
+        (job.summary.next_fire_at == Some(utc("2026-03-01T00:00:10Z"))).then_some(())
+    })
+    .await;
+    server
+        .client
+        .set_paused("pausable", true)
+        .await
+        .expect("pause");
+    // Each fire is recorded `paused` when it comes due, before any resume.
+    for (second, n) in [(10, 1), (20, 2), (30, 3)] {
+        clock.advance(chrono::Duration::seconds(10));
+        let entries = ledger_with(&server, "pausable", n).await;
+        assert_eq!(entries.len(), n, "{entries:?}");
+        assert!(entries.iter().all(|o| o.outcome == "paused"), "{entries:?}");
+        assert_eq!(
+            entries.last().map(|o| o.nominal_at),
+            Some(utc(&format!("2026-03-01T00:00:{second}Z")))
+        );
+    }
+    clock.advance(chrono::Duration::seconds(7));
+    server
+        .client
+        .set_paused("pausable", false)
+        .await
+        .expect("resume");
+    // At resume (00:37) the policy, run_once, runs the latest paused fire only.
+    let entries = eventually_async(
+        "the resume to be applied",
+        Duration::from_secs(20),
+        || async {
+            let mut entries = server.client.occurrences("pausable", 100).await.ok()?;
+            entries.reverse();
+            entries
+                .iter()
+                .any(|o| o.outcome == "fired")
+                .then_some(entries)
+        },
+    )
+    .await;
+    assert_eq!(
+        outcomes_by_second(&entries),
+        vec![
+            ("00:10".into(), "paused"),
+            ("00:20".into(), "paused"),
+            ("00:30".into(), "fired"),
+        ]
+    );
+    let runs = server
+        .client
+        .list_runs(&orrery_client::RunFilter {
+            job: Some("pausable".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("runs");
+    assert_eq!(runs.items.len(), 1);
     server.stop().await;
 }

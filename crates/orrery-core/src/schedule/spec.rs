@@ -47,6 +47,10 @@ pub struct ScheduleSpec {
     /// Most missed fires replayed by `misfire: run_all`, 1 to 10,000.
     #[serde(default = "default_max_catchup")]
     pub max_catchup: NonZeroU32,
+    /// How late a fire may be and still run as usual; later fires are misfires, handled
+    /// by `misfire`. `None` means the server's `--misfire-threshold` (5s by default).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub misfire_threshold: Option<HumanDuration>,
     #[serde(default)]
     pub dst_gap: DstGapPolicy,
     #[serde(default)]
@@ -74,6 +78,7 @@ impl ScheduleSpec {
             end: None,
             misfire: MisfirePolicy::default(),
             max_catchup: default_max_catchup(),
+            misfire_threshold: None,
             dst_gap: DstGapPolicy::default(),
             dst_overlap: DstOverlapPolicy::default(),
             exclude: Vec::new(),

@@ -39,6 +39,9 @@ pub fn parse_job_spec(text: &str, format: SpecFormat) -> Result<JobSpec, SpecErr
 
 /// A valid spec document of any kind.
 #[derive(Clone, Debug, PartialEq)]
+// One document is parsed per apply and consumed at once; boxing the job would only
+// add an allocation.
+#[allow(clippy::large_enum_variant)]
 pub enum SpecDocument {
     Job(JobSpec),
     Calendar(CalendarSpec),

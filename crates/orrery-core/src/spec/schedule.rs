@@ -21,6 +21,7 @@ const SCHEDULE_FIELDS: &[&str] = &[
     "end",
     "misfire",
     "max_catchup",
+    "misfire_threshold",
     "dst_gap",
     "dst_overlap",
     "exclude",
@@ -81,6 +82,8 @@ pub(super) fn read_schedule(
     let dst_overlap = read_policy::<DstOverlapPolicy>(map, path, "dst_overlap", problems);
     let concurrency = read_policy::<ConcurrencyPolicy>(map, path, "concurrency", problems);
     let max_catchup = read_count(map, path, MAX_CATCHUP, problems);
+    let misfire_threshold = optional(map, "misfire_threshold")
+        .and_then(|value| problems.duration(value, &child(path, "misfire_threshold")));
     let max_active_runs = read_count(map, path, MAX_ACTIVE_RUNS, problems);
     let paused = match optional(map, "paused") {
         Some(Value::Bool(paused)) => Some(*paused),
@@ -104,6 +107,7 @@ pub(super) fn read_schedule(
         end,
         misfire: misfire?,
         max_catchup: max_catchup?,
+        misfire_threshold,
         dst_gap: dst_gap?,
         dst_overlap: dst_overlap?,
         exclude,

@@ -56,6 +56,7 @@ const FULL: &str = "  cron: \"0 30  2 * * *\"
   concurrency: queue
   max_active_runs: 2
   paused: true
+  misfire_threshold: 30s
 ";
 
 fn full_expected() -> ScheduleSpec {
@@ -66,6 +67,7 @@ fn full_expected() -> ScheduleSpec {
         end: Some(utc("2027-01-01T00:00:00Z")),
         misfire: MisfirePolicy::RunAll,
         max_catchup: count(50),
+        misfire_threshold: Some("30s".parse().expect("duration")),
         dst_gap: DstGapPolicy::Skip,
         dst_overlap: DstOverlapPolicy::Both,
         exclude: vec!["cn-holidays".into(), "freeze".into()],
@@ -108,7 +110,7 @@ fn canonical_json_round_trips_with_every_default_written() {
     let canonical = spec.to_canonical_json();
     assert!(
         canonical.contains(
-            r#""schedule":{"concurrency":"queue","cron":"0 30 2 * * *","dst_gap":"skip","dst_overlap":"both","end":"2027-01-01T00:00:00Z","exclude":["cn-holidays","freeze"],"max_active_runs":2,"max_catchup":50,"misfire":"run_all","paused":true,"start":"2026-01-01T00:00:00Z","timezone":"Asia/Shanghai"}"#
+            r#""schedule":{"concurrency":"queue","cron":"0 30 2 * * *","dst_gap":"skip","dst_overlap":"both","end":"2027-01-01T00:00:00Z","exclude":["cn-holidays","freeze"],"max_active_runs":2,"max_catchup":50,"misfire":"run_all","misfire_threshold":"30s","paused":true,"start":"2026-01-01T00:00:00Z","timezone":"Asia/Shanghai"}"#
         ),
         "{canonical}"
     );

@@ -27,8 +27,85 @@ impl Driver {
         // batch window after them, in one pass.
         let mut due = self.wheel.pop_due(now);
         due.extend(self.lead_wheel.pop_due(now + self.fire_batch_window()));
+        let (paused, due): (Vec<JobId>, Vec<JobId>) = due
+            .into_iter()
+            .partition(|id| self.triggers.get(id).is_some_and(|t| t.paused));
+        if !paused.is_empty() {
+            self.record_paused_fires(&paused, now).await;
+        }
         if !due.is_empty() {
             self.fire_jobs(&due, now, LateCause::Downtime).await;
+        }
+    }
+
+    /// Records the fires of paused jobs that came due as `paused`, as they come; the
+    /// jobs' timers stay at their first fire not run, for the misfire policy at resume.
+    async fn record_paused_fires(&mut self, job_ids: &[JobId], now: DateTime<Utc>) {
+        self.load_specs(job_ids).await;
+        let default_tz = self.config.default_timezone;
+        let mut recorded = Vec::new();
+        let mut batch = Vec::new();
+        for &job_id in job_ids {
+            let Some(trigger) = self.triggers.get_mut(&job_id) else {
+                continue;
+            };
+            let Some(from) = trigger.paused_next_record.or(trigger.next_fire_at) else {
+                continue;
+            };
+            let (version, frozen) = (trigger.version, trigger.next_fire_at);
+            let Ok(schedule) = trigger.schedule(default_tz) else {
+                continue;
+            };
+            if from > now {
+                continue;
+            }
+            let mut due = vec![from];
+            due.extend(schedule.fires_between(from, now, MAX_DUE_PER_FIRE));
+            let next = schedule.next_after(now.max(from));
+            let fires = due
+                .iter()
+                .map(|at| PlannedFire {
+                    nominal_at: *at,
+                    outcome: "paused",
+                    reason: Some("the job was paused".to_owned()),
+                    run: None,
+                })
+                .collect();
+            batch.push(JobFires {
+                job_id,
+                version,
+                fires,
+                next_fire_at: frozen,
+            });
+            recorded.push((job_id, next));
+        }
+        if batch.is_empty() {
+            for &job_id in job_ids {
+                self.rearm(job_id);
+            }
+            return;
+        }
+        match self.store.record_fires(&batch, now).await {
+            Ok(_) => {
+                for fires in &batch {
+                    metrics::counter!("orrery_fires_total", "outcome" => "paused")
+                        .increment(fires.fires.len() as u64);
+                }
+                for (job_id, next) in recorded {
+                    if let Some(trigger) = self.triggers.get_mut(&job_id) {
+                        trigger.paused_next_record = next;
+                    }
+                }
+            }
+            Err(orrery_store::StoreError::Fenced { .. }) => {
+                self.deposed = true;
+                return;
+            }
+            // Retried when the timer pops again.
+            Err(error) => tracing::error!(%error, "cannot record paused fires; retrying"),
+        }
+        for &job_id in job_ids {
+            self.rearm(job_id);
         }
     }
 
@@ -82,7 +159,8 @@ impl Driver {
                 continue;
             };
             let misfire = trigger.misfire();
-            let plans = plan_due_fires(&due, now, self.config.misfire_threshold, misfire, cause);
+            let threshold = trigger.misfire_threshold(self.config.misfire_threshold);
+            let plans = plan_due_fires(&due, now, threshold, misfire, cause);
             let exclude = trigger
                 .schedule_spec()
                 .map(|s| s.exclude.clone())

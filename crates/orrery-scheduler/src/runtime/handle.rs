@@ -65,7 +65,7 @@ impl Default for SchedulerConfig {
             poll_interval: Duration::from_secs(1),
             commit_retry_delay: Duration::from_millis(500),
             default_timezone: chrono_tz::Tz::UTC,
-            misfire_threshold: chrono::Duration::seconds(60),
+            misfire_threshold: chrono::Duration::seconds(5),
             max_waiting_runs: 100,
             python_interpreter: "python3".to_owned(),
             max_http_body_bytes: 64 * 1024,

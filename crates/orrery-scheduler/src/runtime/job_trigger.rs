@@ -17,8 +17,12 @@ use std::sync::Arc;
 pub(crate) struct JobTrigger {
     pub(crate) version: u32,
     pub(crate) paused: bool,
-    /// `None` once the schedule has no more fires.
+    /// `None` once the schedule has no more fires. While paused it stays at the first
+    /// fire not run, so that resuming applies the misfire policy from there.
     pub(crate) next_fire_at: Option<DateTime<Utc>>,
+    /// While paused: the next fire to record as `paused` in the ledger when it comes
+    /// due (fires are recorded as they come, not only at resume).
+    pub(crate) paused_next_record: Option<DateTime<Utc>>,
     /// The job's spec at `version`, while the next fire is near; shared with the runs
     /// it creates.
     pub(crate) spec: Option<Arc<JobSpec>>,
@@ -58,6 +62,15 @@ impl JobTrigger {
     /// The misfire policy; `run_once` (the default) while the spec is not loaded.
     pub(crate) fn misfire(&self) -> Misfire {
         self.schedule_spec().map_or(Misfire::RunOnce, misfire_of)
+    }
+
+    /// How late a fire may be and still run as usual: the schedule's own
+    /// `misfire_threshold`, else the server's.
+    pub(crate) fn misfire_threshold(&self, server_default: chrono::Duration) -> chrono::Duration {
+        self.schedule_spec()
+            .and_then(|s| s.misfire_threshold)
+            .and_then(|t| chrono::Duration::from_std(t.0).ok())
+            .unwrap_or(server_default)
     }
 
     /// Whether fires may be made ahead of their time (see `SchedulerConfig::fire_lead`):

@@ -107,6 +107,7 @@ impl Driver {
                     version: job.version,
                     paused: job.paused,
                     next_fire_at,
+                    paused_next_record: None,
                     spec: None,
                     compiled: None,
                 },
@@ -128,6 +129,7 @@ impl Driver {
         {
             if known.paused != paused {
                 known.paused = paused;
+                known.paused_next_record = None;
                 self.rearm(job_id);
                 if paused {
                     self.cancel_runs_ahead_of_time(job_id, now).await;
@@ -149,6 +151,7 @@ impl Driver {
                     version,
                     paused,
                     next_fire_at: stored.next_fire_at,
+                    paused_next_record: None,
                     spec: None,
                     compiled: None,
                 },
@@ -199,6 +202,7 @@ impl Driver {
             version,
             paused,
             next_fire_at,
+            paused_next_record: None,
             spec: Some(spec),
             compiled: Some(Box::new(schedule)),
         };
@@ -313,6 +317,16 @@ impl Driver {
             return;
         };
         let lead = self.lead_of(job_id);
+        if trigger.paused {
+            // Paused: woken when the next fire comes due, to record it as `paused`.
+            let record_at = trigger.paused_next_record.or(trigger.next_fire_at);
+            self.lead_wheel.disarm(job_id);
+            match record_at {
+                Some(at) => self.wheel.arm(job_id, at),
+                None => self.wheel.disarm(job_id),
+            }
+            return;
+        }
         match trigger.next_fire_at {
             Some(at) if !trigger.paused && lead > chrono::Duration::zero() => {
                 self.wheel.disarm(job_id);

@@ -252,6 +252,10 @@ pub(crate) struct ServerArgs {
     /// Most runs one backfill may create [default: 10000].
     #[arg(long, env = "ORRERY_MAX_BACKFILL_RUNS")]
     pub(crate) max_backfill_runs: Option<usize>,
+    /// How late a fire may be and still run as usual, for schedules that set no
+    /// `misfire_threshold`; later fires follow the job's misfire policy [default: 5s].
+    #[arg(long, env = "ORRERY_MISFIRE_THRESHOLD")]
+    pub(crate) misfire_threshold: Option<orrery_core::duration::HumanDuration>,
     /// Interpreter of `python` tasks [default: python3].
     #[arg(long, env = "ORRERY_PYTHON")]
     pub(crate) python: Option<String>,

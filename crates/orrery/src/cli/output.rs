@@ -247,6 +247,12 @@ pub(crate) fn job(job: &JobDetail) {
     out!("description: {}", s.description.as_deref().unwrap_or("-"));
     out!("version:     {} ({} tasks)", s.latest_version, s.n_tasks);
     out!("created:     {}", time(Some(s.created_at)));
+    if let Some(schedule) = &s.schedule {
+        out!("schedule:    {schedule}");
+    }
+    if let Some(misfire) = &job.misfire {
+        out!("misfire:     {misfire}");
+    }
     out!();
     let rows = job
         .versions

@@ -22,6 +22,7 @@ struct FileConfig {
     max_body_bytes: Option<usize>,
     timezone: Option<String>,
     max_backfill_runs: Option<usize>,
+    misfire_threshold: Option<orrery_core::duration::HumanDuration>,
     python: Option<String>,
     roles: Option<String>,
     grpc_listen: Option<SocketAddr>,
@@ -85,6 +86,9 @@ pub(crate) fn server_config(
                 "timezone: unknown time zone {name:?} (use an IANA name such as Europe/Paris)"
             )
         })?;
+    }
+    if let Some(threshold) = args.misfire_threshold.or(file.misfire_threshold) {
+        config.misfire_threshold = threshold.as_std();
     }
     if let Some(max) = args.max_backfill_runs.or(file.max_backfill_runs) {
         config.max_backfill_runs = max;
