@@ -9,8 +9,9 @@ pub enum ClientError {
     /// The server answered with an error status and a problem document.
     #[error("{}", render_problem(.0))]
     Api(Box<Problem>),
-    /// The request could not be sent or the answer not read.
-    #[error("cannot reach the Orrery server at {url}: {source}")]
+    /// The request could not be sent or the answer not read. The cause is the source,
+    /// not part of the message, so a printed chain names it once.
+    #[error("cannot reach the Orrery server at {url}")]
     Transport {
         url: String,
         #[source]

@@ -80,6 +80,19 @@ impl GrpcConnector {
                 )),
                 _ => unreachable(&status),
             })?;
+        // Something that is not a gateway (the wrong port, a proxy's error page) may
+        // still answer HTTP/2: its answer is not gRPC, and retrying will not change it.
+        let content_type = response
+            .metadata()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("none")
+            .to_owned();
+        if !content_type.starts_with("application/grpc") {
+            return Err(WorkerError::Unreachable(format!(
+                "{address} is not an Orrery worker gateway (it answered with content type {content_type}); point --scheduler at an Orrery server's URL"
+            )));
+        }
         let mut incoming = response.into_inner();
         let (to_worker, inbound) = mpsc::channel::<SchedulerMessage>(LINK_BUFFER);
         let address = address.to_owned();

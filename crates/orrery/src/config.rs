@@ -93,6 +93,9 @@ pub struct ServerConfig {
     pub poll_interval: Duration,
     /// SIGTERM → SIGKILL grace when a task is stopped.
     pub kill_grace: Duration,
+    /// On SIGTERM, how long the embedded worker's running tasks may finish before
+    /// they are cancelled.
+    pub drain_timeout: Duration,
     /// Zone of schedules that name none.
     pub default_timezone: chrono_tz::Tz,
     /// A fire later than this is a misfire (handled by the job's misfire policy).
@@ -144,6 +147,7 @@ impl ServerConfig {
             max_body_bytes: 1024 * 1024,
             poll_interval: Duration::from_secs(1),
             kill_grace: Duration::from_secs(5),
+            drain_timeout: Duration::from_secs(30),
             default_timezone: chrono_tz::Tz::UTC,
             misfire_threshold: Duration::from_secs(5),
             max_backfill_runs: 10_000,

@@ -52,6 +52,8 @@ pub struct RunningServer {
     api: JoinHandle<std::io::Result<()>>,
     scheduler_task: JoinHandle<Result<(), SchedulerError>>,
     worker_task: Option<JoinHandle<Result<(), WorkerError>>>,
+    /// Asks this node's worker to drain: no new attempts, running ones finish.
+    drain: watch::Sender<bool>,
     gateway: JoinHandle<Result<(), tonic::transport::Error>>,
 }
 
@@ -64,6 +66,27 @@ impl RunningServer {
     /// The URL remote workers connect to.
     pub fn grpc_url(&self) -> String {
         format!("http://{}", self.grpc_addr)
+    }
+
+    /// Drains this node's worker, as `orrery worker` does on SIGTERM: it takes no new
+    /// attempts and lets the running ones finish (the scheduler and API keep serving,
+    /// so their results are recorded), for at most `timeout`. True when every attempt
+    /// finished in time; `shutdown` then stops the rest (and cancels what still runs).
+    pub async fn drain(&mut self, timeout: std::time::Duration) -> bool {
+        let Some(worker) = self.worker_task.as_mut() else {
+            return true;
+        };
+        self.drain.send_replace(true);
+        match tokio::time::timeout(timeout, worker).await {
+            Ok(finished) => {
+                self.worker_task = None;
+                if let Ok(Err(error)) = finished {
+                    tracing::warn!(%error, "the worker stopped while draining");
+                }
+                true
+            }
+            Err(_) => false,
+        }
     }
 
     /// Stops accepting requests, stops the worker (killing its tasks), then the
@@ -192,12 +215,14 @@ pub async fn start_server(
         &store,
         shutdown_rx.clone(),
     )?;
+    let (drain, drain_rx) = watch::channel(false);
     let worker_task = match (config.roles.worker, config.roles.scheduler) {
         (true, true) => Some(spawn_embedded_worker(
             config,
             &scheduler,
             clock.clone(),
             shutdown_rx.clone(),
+            drain_rx,
         )),
         // A worker node without a scheduler joins the cluster's schedulers over gRPC.
         (true, false) => Some(
@@ -207,6 +232,7 @@ pub async fn start_server(
                 &admin_token,
                 clock.clone(),
                 shutdown_rx.clone(),
+                drain_rx,
             )
             .await?,
         ),
@@ -269,6 +295,7 @@ pub async fn start_server(
         api,
         scheduler_task,
         worker_task,
+        drain,
         gateway,
     })
 }
@@ -326,6 +353,7 @@ async fn spawn_cluster_worker(
     token: &str,
     clock: Arc<dyn Clock>,
     shutdown: watch::Receiver<bool>,
+    drain: watch::Receiver<bool>,
 ) -> Result<JoinHandle<Result<(), WorkerError>>, ServerError> {
     let gateways: Vec<String> = store
         .cluster_nodes()
@@ -346,7 +374,7 @@ async fn spawn_cluster_worker(
         orrery_worker::GrpcConnector::new(gateways, token.to_owned(), None),
         clock,
         shutdown,
-        watch::channel(false).1,
+        drain,
     )))
 }
 
@@ -367,6 +395,7 @@ fn spawn_embedded_worker(
     scheduler: &SchedulerHandle,
     clock: Arc<dyn Clock>,
     shutdown: watch::Receiver<bool>,
+    drain: watch::Receiver<bool>,
 ) -> JoinHandle<Result<(), WorkerError>> {
     let worker_config = node_worker_config(config);
     tokio::spawn(run_worker(
@@ -374,7 +403,7 @@ fn spawn_embedded_worker(
         EmbeddedConnector::new(scheduler.clone()),
         clock,
         shutdown,
-        // The embedded worker stops with the server; it never drains on its own.
-        watch::channel(false).1,
+        // Drained by `RunningServer::drain` (SIGTERM), before the server stops.
+        drain,
     ))
 }

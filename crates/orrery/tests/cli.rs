@@ -410,6 +410,26 @@ fn scheduled_examples_apply_with_their_calendar_and_show_in_history_and_backfill
         stdout(&out)
     );
 
+    // The README's manual run of the scheduled job: the latest due fire's dates.
+    let out = server.cli(&["run", "start", "nightly-settlement", "--wait", "-o", "json"]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let manual: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(manual["state"], "success", "{manual:#}");
+    assert!(manual["logical_date"].is_string(), "{manual:#}");
+    let out = server.cli(&[
+        "run",
+        "start",
+        "nightly-settlement",
+        "--logical-date",
+        "2026-01-05T02:30:00+08:00",
+        "--wait",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}{}", stdout(&out), stderr(&out));
+    let dated: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(dated["logical_date"], "2026-01-04T18:30:00Z", "{dated:#}");
+
     let out = server.cli(&["job", "history", "nightly-settlement"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("OUTCOME"), "{}", stdout(&out));
@@ -495,5 +515,165 @@ fn a_task_cannot_read_the_data_directory_the_database_or_the_admin_token() {
     if nix::unistd::geteuid().is_root() {
         assert_eq!(outputs["user"], "nobody", "{outputs}");
     }
+    server.stop();
+}
+
+#[test]
+fn sigterm_lets_running_tasks_finish_and_stops_without_errors() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let specs = shared_dir();
+    let log_path = specs.path().join("server.log");
+    let log = std::fs::File::create(&log_path).expect("log file");
+    let child = Command::new(BIN)
+        .args([
+            "server",
+            "--listen",
+            "127.0.0.1:0",
+            "--grpc-listen",
+            "127.0.0.1:0",
+        ])
+        .arg("--data-dir")
+        .arg(data.path())
+        .env("ORRERY_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .expect("spawn orrery server");
+    let mut server = ServerProcess {
+        child,
+        data_dir: data.path().to_owned(),
+    };
+    eventually("the server to listen", Duration::from_secs(30), || {
+        server.cli(&["job", "list"]).status.success().then_some(())
+    });
+    let spec = specs.path().join("slow.yaml");
+    std::fs::write(
+        &spec,
+        "name: slow\ntasks:\n  - {name: t, type: shell, script: 'sleep 2; echo finished'}\n",
+    )
+    .expect("write");
+    assert!(
+        server
+            .cli(&["apply", "-f", spec.to_str().expect("path")])
+            .status
+            .success()
+    );
+    let out = server.cli(&["run", "start", "slow", "-o", "json"]);
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let id = run["id"].as_i64().expect("id");
+    eventually("the task to run", Duration::from_secs(30), || {
+        (run_json(&server, id)["tasks"][0]["state"] == "running").then_some(())
+    });
+    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.child.id()).expect("pid"));
+    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
+    let status = server.child.wait().expect("wait for the server");
+    assert!(status.success(), "{status}");
+    let log = std::fs::read_to_string(&log_path).expect("log");
+    assert!(!log.contains("ERROR"), "the server logged an error:\n{log}");
+    assert!(log.contains("draining"), "{log}");
+
+    // The task ran to its end before the server stopped.
+    let again = ServerProcess::start(data.path());
+    let run = run_json(&again, id);
+    assert_eq!(run["state"], "success", "{run:#}");
+    let logs = stdout(&again.cli(&["run", "logs", &id.to_string()]));
+    assert!(logs.contains("finished"), "{logs}");
+    again.stop();
+}
+
+#[test]
+fn jobs_of_another_project_are_reached_with_project_and_specs_come_from_stdin() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = ServerProcess::start(data.path());
+    // Two documents on standard input, one of them in project team-a; the unquoted
+    // param draws a warning naming the field.
+    let stream = "name: etl\nproject: team-a\nparams: {who: a}\ntasks:\n  - {name: t, type: shell, script: 'echo {{ params.who }}'}\n---\nname: etl\ntasks:\n  - {name: t, type: noop}\n";
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["apply", "-f", "-"])
+        .env_remove("ORRERY_SERVER")
+        .env_remove("ORRERY_TOKEN")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn apply");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(stream.as_bytes()).expect("write the specs");
+    }
+    let out = child.wait_with_output().expect("apply");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let warnings = stderr(&out);
+    assert_eq!(
+        warnings.matches("warning: tasks[0].script").count(),
+        1,
+        "printed once: {warnings}"
+    );
+
+    let out = server.cli(&["job", "get", "etl", "--project", "team-a", "-o", "json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let job: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(job["project"], "team-a");
+    let out = server.cli(&["job", "graph", "etl", "--project", "team-a"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = server.cli(&[
+        "run",
+        "start",
+        "etl",
+        "--project",
+        "team-a",
+        "--wait",
+        "-o",
+        "json",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let run: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(
+        (run["project"].as_str(), run["state"].as_str()),
+        (Some("team-a"), Some("success"))
+    );
+    let out = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data.path())
+        .args(["job", "pause", "etl"])
+        .env("ORRERY_PROJECT", "team-a")
+        .env_remove("ORRERY_SERVER")
+        .env_remove("ORRERY_TOKEN")
+        .output()
+        .expect("pause");
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = server.cli(&["job", "list", "-o", "json"]);
+    let jobs: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let paused: Vec<(&str, bool)> = jobs
+        .as_array()
+        .expect("jobs")
+        .iter()
+        .map(|j| {
+            (
+                j["project"].as_str().unwrap_or(""),
+                j["paused"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect();
+    assert!(
+        paused.contains(&("team-a", true)) && paused.contains(&("default", false)),
+        "{paused:?}"
+    );
+    let out = server.cli(&["run", "list"]);
+    assert!(
+        stdout(&out).contains("PROJECT") && stdout(&out).contains("team-a"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A server address without its scheme says how to write it, once.
+    let out = server.cli(&["--server", "127.0.0.1:7070", "job", "list"]);
+    assert!(!out.status.success());
+    let message = stderr(&out);
+    assert!(message.contains("http://127.0.0.1:7070"), "{message}");
+    assert_eq!(message.matches("error").count(), 1, "{message}");
     server.stop();
 }

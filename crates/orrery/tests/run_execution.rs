@@ -562,3 +562,64 @@ async fn a_hostile_param_stays_text_when_quoted_or_read_from_the_environment() {
     assert!(!log.lines().any(|line| line == "INJECTED"), "{log}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_waiting_for_a_worker_says_why() {
+    let server = TestServer::start_with(|config| config.worker_slots = 1).await;
+    server
+        .apply("name: sleepy\ntasks:\n  - {name: t, type: shell, script: sleep 30}\n")
+        .await;
+    let first = server
+        .client
+        .start_run("sleepy", &Default::default())
+        .await
+        .expect("start");
+    let second = server
+        .client
+        .start_run("sleepy", &Default::default())
+        .await
+        .expect("start");
+    let busy = "waiting for a free slot: the one worker that can run it is busy";
+    eventually_async(
+        "the second task to say why it waits",
+        Duration::from_secs(20),
+        || async {
+            let run = server.client.get_run(second.id).await.ok()?;
+            (task(&run, "t").waiting_reason.as_deref() == Some(busy)).then_some(())
+        },
+    )
+    .await;
+    for id in [first.id, second.id] {
+        server.client.cancel_run(id).await.expect("cancel");
+    }
+    server.stop().await;
+
+    // A server without a worker: the task says none is connected.
+    let server = TestServer::start_with(|config| {
+        config.roles = orrery::config::Roles {
+            api: true,
+            scheduler: true,
+            worker: false,
+        };
+    })
+    .await;
+    server
+        .apply("name: alone\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    let run = server
+        .client
+        .start_run("alone", &Default::default())
+        .await
+        .expect("start");
+    let reason = eventually_async(
+        "the task to say why it waits",
+        Duration::from_secs(20),
+        || async {
+            let run = server.client.get_run(run.id).await.ok()?;
+            task(&run, "t").waiting_reason.clone()
+        },
+    )
+    .await;
+    assert_eq!(reason, "no worker in group \"default\" is connected");
+    server.stop().await;
+}

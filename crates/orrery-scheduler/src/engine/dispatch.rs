@@ -43,7 +43,8 @@ pub enum Placement {
     /// Assign it to this worker now.
     Place(u64),
     /// A worker that could run it is busy; it waits its turn.
-    Busy,
+    /// Every worker that could run it is full now; `matching` is how many there are.
+    Busy { matching: usize },
     /// No connected worker can ever run it; the reason names the unmet need.
     Unplaceable(String),
 }
@@ -187,7 +188,9 @@ pub fn place_tasks(tasks: &[TaskNeeds], workers: &mut [WorkerOffer]) -> Vec<Plac
                     task.take_from(&mut workers[i]);
                     Placement::Place(workers[i].worker)
                 }
-                None => Placement::Busy,
+                None => Placement::Busy {
+                    matching: selected.len(),
+                },
             }
         })
         .collect()

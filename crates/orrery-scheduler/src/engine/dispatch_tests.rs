@@ -30,7 +30,7 @@ fn placed(decisions: &[Placement]) -> Vec<Option<u64>> {
         .iter()
         .map(|d| match d {
             Placement::Place(w) => Some(*w),
-            Placement::Busy | Placement::Unplaceable(_) => None,
+            Placement::Busy { .. } | Placement::Unplaceable(_) => None,
         })
         .collect()
 }
@@ -114,7 +114,7 @@ fn a_big_task_waits_without_blocking_smaller_ones() {
     let decisions = place_tasks(&[big, small.clone(), small.clone(), small], &mut workers);
     assert_eq!(
         decisions[0],
-        Placement::Busy,
+        Placement::Busy { matching: 1 },
         "it fits the worker, just not now"
     );
     assert_eq!(
@@ -171,6 +171,6 @@ fn no_worker_no_placement() {
     ));
     assert_eq!(
         place_tasks(&[plain()], &mut [worker(1, 0)])[0],
-        Placement::Busy
+        Placement::Busy { matching: 1 }
     );
 }

@@ -43,14 +43,12 @@ impl Driver {
             .collect();
         offers.sort_by_key(|o| o.worker);
         let total_free: usize = offers.iter().map(|o| o.free_slots as usize).sum();
-        if total_free == 0 && self.ready.is_empty() {
+        if self.ready.is_empty() {
             return;
         }
-        let scan = if total_free == 0 {
-            0
-        } else {
-            total_free + EXTRA_SCAN
-        };
+        // With no free slot anywhere, the head of the queue is still looked at, so each
+        // waiting task says why it waits (every matching worker busy, none connected).
+        let scan = total_free + EXTRA_SCAN;
         let mut candidates: Vec<ReadyEntry> = Vec::new();
         let mut needs: Vec<TaskNeeds> = Vec::new();
         // Mapped instances held back by their fan-out's max_parallel, given back after.
@@ -114,7 +112,17 @@ impl Driver {
                     };
                     self.assign(entry.run(), entry.slot(), worker, resources, now);
                 }
-                Placement::Busy => self.ready.give_back(entry),
+                Placement::Busy { matching } => {
+                    let reason = if matching == 1 {
+                        "waiting for a free slot: the one worker that can run it is busy".to_owned()
+                    } else {
+                        format!(
+                            "waiting for a free slot: all {matching} workers that can run it are busy"
+                        )
+                    };
+                    self.set_waiting_reason(entry.run(), entry.slot(), reason);
+                    self.ready.give_back(entry);
+                }
                 Placement::Unplaceable(reason) => {
                     self.set_waiting_reason(entry.run(), entry.slot(), reason);
                     self.ready.give_back(entry);
@@ -132,7 +140,7 @@ impl Driver {
             return;
         };
         if task.waiting_reason.as_deref() != Some(reason.as_str()) {
-            tracing::info!(run = %run_id, task = %task.task_name, %reason, "task cannot be placed");
+            tracing::debug!(run = %run_id, task = %task.task_name, %reason, "task waits");
             task.waiting_reason = Some(reason);
             self.dirty.insert((run_id, slot));
         }

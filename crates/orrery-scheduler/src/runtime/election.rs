@@ -87,6 +87,11 @@ impl Elector {
                             Ok(Err(SchedulerError::Deposed)) => {
                                 tracing::warn!(epoch = ended_term.epoch, "deposed: another node holds the lease");
                             }
+                            // The process is stopping: the driver ended as asked.
+                            Ok(Ok(())) if *shutdown.borrow() => break,
+                            Ok(Ok(())) => {
+                                tracing::info!(epoch = ended_term.epoch, "the scheduler driver stopped");
+                            }
                             other => tracing::error!(?other, epoch = ended_term.epoch, "the scheduler driver stopped"),
                         }
                         self.publish(false, None, ended_term.epoch);

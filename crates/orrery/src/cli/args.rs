@@ -252,6 +252,10 @@ pub(crate) struct ServerArgs {
     /// Most runs one backfill may create [default: 10000].
     #[arg(long, env = "ORRERY_MAX_BACKFILL_RUNS")]
     pub(crate) max_backfill_runs: Option<usize>,
+    /// On SIGTERM, how long the embedded worker's running tasks may finish before they
+    /// are cancelled (a second signal cancels at once) [default: 30s].
+    #[arg(long, env = "ORRERY_DRAIN_TIMEOUT")]
+    pub(crate) drain_timeout: Option<orrery_core::duration::HumanDuration>,
     /// How late a fire may be and still run as usual, for schedules that set no
     /// `misfire_threshold`; later fires follow the job's misfire policy [default: 5s].
     #[arg(long, env = "ORRERY_MISFIRE_THRESHOLD")]

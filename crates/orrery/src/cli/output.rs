@@ -377,21 +377,40 @@ fn usage(cpu_time_ms: Option<u64>, peak_memory_bytes: Option<u64>) -> String {
 
 pub(crate) fn log_line(line: &LogLine, with_task: bool) {
     let at = line.at.format("%H:%M:%S%.3f");
+    let text = shown_on_terminal(&line.text);
     let stream = match line.stream.as_str() {
         "stderr" => " ERR",
         "system" => " SYS",
         _ => "",
     };
     if with_task {
-        out!(
-            "{at} {}#{}{stream} | {}",
-            line.task,
-            line.attempt,
-            line.text
-        );
+        out!("{at} {}#{}{stream} | {}", line.task, line.attempt, text);
     } else {
-        out!("{at}{stream} | {}", line.text);
+        out!("{at}{stream} | {text}");
     }
+}
+
+/// A task's text as it may be shown: on a terminal, control characters (escape
+/// sequences that could move the cursor, retitle the window or hide text) are written
+/// as `\u{1b}`; piped output is left as the task wrote it.
+fn shown_on_terminal(text: &str) -> std::borrow::Cow<'_, str> {
+    let risky = |c: char| c.is_control() && c != '\t';
+    if !text.contains(risky) || !std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    std::borrow::Cow::Owned(escape_controls(text))
+}
+
+fn escape_controls(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
 }
 
 pub(crate) fn occurrences(entries: &[Occurrence]) {
@@ -462,4 +481,15 @@ pub(crate) fn graph_dot(graph: &Graph) {
         out!("  {:?} -> {:?};", edge.from, edge.to);
     }
     out!("}}");
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn control_characters_are_escaped() {
+        assert_eq!(
+            super::escape_controls("red \u{1b}[31mtext\u{7}\tend"),
+            "red \\u{1b}[31mtext\\u{7}\tend"
+        );
+    }
 }

@@ -122,8 +122,25 @@ pub(crate) async fn finish(
 
 async fn wait_for_end(client: &Client, id: i64) -> anyhow::Result<Run> {
     let mut delay = Duration::from_millis(50);
+    // On a terminal, each task's state is shown as it changes; piped, nothing is.
+    let show_progress = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    let mut shown: std::collections::HashMap<(String, u32), String> = Default::default();
     loop {
         let run = client.get_run(id).await?;
+        if show_progress {
+            for task in &run.tasks {
+                let key = (task.task.clone(), task.attempt);
+                if shown.get(&key) != Some(&task.state) {
+                    let retry = if task.attempt > 1 {
+                        format!(" (attempt {})", task.attempt)
+                    } else {
+                        String::new()
+                    };
+                    eprintln!("  {}{retry}: {}", task.task, task.state);
+                    shown.insert(key, task.state.clone());
+                }
+            }
+        }
         if matches!(run.state.as_str(), "success" | "failed" | "cancelled") {
             return Ok(run);
         }

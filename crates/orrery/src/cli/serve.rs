@@ -32,10 +32,28 @@ pub(crate) async fn serve(
             .display()
     );
     let mut terminate = signal(SignalKind::terminate()).context("install the SIGTERM handler")?;
-    tokio::select! {
-        _ = tokio::signal::ctrl_c() => {}
-        _ = terminate.recv() => {}
-        () = server.stopped() => {}
+    let mut interrupt = signal(SignalKind::interrupt()).context("install the SIGINT handler")?;
+    let asked = tokio::select! {
+        _ = interrupt.recv() => true,
+        _ = terminate.recv() => true,
+        () = server.stopped() => false,
+    };
+    if asked {
+        // Like `orrery worker`: no new tasks, running ones may finish; a second signal
+        // or the drain timeout cancels them.
+        let grace = config.drain_timeout;
+        tracing::info!(
+            ?grace,
+            "stop requested: draining the embedded worker (a second signal stops at once)"
+        );
+        let drained = tokio::select! {
+            drained = server.drain(grace) => drained,
+            _ = interrupt.recv() => false,
+            _ = terminate.recv() => false,
+        };
+        if !drained {
+            tracing::warn!("stopping with tasks still running: they are cancelled");
+        }
     }
     tracing::info!("shutting down");
     server.shutdown().await.context("shut down")?;

@@ -23,6 +23,7 @@ struct FileConfig {
     timezone: Option<String>,
     max_backfill_runs: Option<usize>,
     misfire_threshold: Option<orrery_core::duration::HumanDuration>,
+    drain_timeout: Option<orrery_core::duration::HumanDuration>,
     python: Option<String>,
     roles: Option<String>,
     grpc_listen: Option<SocketAddr>,
@@ -86,6 +87,9 @@ pub(crate) fn server_config(
                 "timezone: unknown time zone {name:?} (use an IANA name such as Europe/Paris)"
             )
         })?;
+    }
+    if let Some(timeout) = args.drain_timeout.or(file.drain_timeout) {
+        config.drain_timeout = timeout.as_std();
     }
     if let Some(threshold) = args.misfire_threshold.or(file.misfire_threshold) {
         config.misfire_threshold = threshold.as_std();

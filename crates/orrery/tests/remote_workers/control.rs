@@ -31,6 +31,13 @@ tasks:
         (kill(Pid::from_raw(pid), None).is_err()).then_some(())
     })
     .await;
+    // Its slot is free again: worker list shows nothing running on it.
+    eventually_async("the worker's slot to be free", SAFETY, || async {
+        let workers = server.client.list_workers().await.ok()?;
+        let w = workers.iter().find(|w| w.name == "w")?;
+        (w.running == 0).then_some(())
+    })
+    .await;
     server.stop().await;
 }
 

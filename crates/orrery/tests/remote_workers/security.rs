@@ -245,18 +245,21 @@ async fn a_worker_pointed_at_something_else_says_so_in_one_line() {
         .spawn()
         .expect("spawn orrery worker");
     let stderr = child.stderr.take().expect("stderr");
-    let line = tokio::task::spawn_blocking(move || {
+    let reader = tokio::task::spawn_blocking(move || {
         use std::io::BufRead;
         std::io::BufReader::new(stderr)
             .lines()
             .map_while(Result::ok)
             .find(|line| line.contains("cannot connect"))
-    })
-    .await
-    .expect("read stderr")
-    .unwrap_or_default();
+    });
+    // Killing the worker closes its stderr, which ends the reader if it still waits.
+    let read = tokio::time::timeout(Duration::from_secs(30), reader).await;
     let _ = child.kill();
     let _ = child.wait();
+    let line = match read {
+        Ok(joined) => joined.expect("read stderr").unwrap_or_default(),
+        Err(_) => String::new(),
+    };
     assert!(
         line.contains("is not an Orrery worker gateway"),
         "the worker said: {line}"
