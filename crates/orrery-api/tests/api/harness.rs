@@ -43,6 +43,17 @@ impl TestApi {
         data_dir: tempfile::TempDir,
         clock: Arc<dyn Clock>,
     ) -> TestApi {
+        TestApi::start_with_silence(store, data_dir, clock, None).await
+    }
+
+    /// Like [`start_on`](Self::start_on), with a scheduler loop that has been silent
+    /// for `silence` (`None`: no scheduler on this node).
+    pub(crate) async fn start_with_silence(
+        store: Store,
+        data_dir: tempfile::TempDir,
+        clock: Arc<dyn Clock>,
+        silence: Option<std::time::Duration>,
+    ) -> TestApi {
         store
             .create_token("admin", "admin", ADMIN_SECRET, at(0))
             .await
@@ -53,7 +64,7 @@ impl TestApi {
             clock,
             scheduler_wake: scheduler_wake.clone(),
             render_metrics: Arc::new(String::new),
-            scheduler_silence: Arc::new(|| None),
+            scheduler_silence: Arc::new(move || silence),
             config: ApiConfig::default(),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

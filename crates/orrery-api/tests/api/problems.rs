@@ -67,3 +67,41 @@ async fn deeply_nested_yaml_is_refused_before_it_is_parsed() {
         "{problem:?}"
     );
 }
+
+#[tokio::test]
+async fn readyz_fails_while_the_scheduler_loop_is_stuck() {
+    use orrery_core::clock::ManualClock;
+    use std::sync::Arc;
+    use std::time::Duration;
+    for (silence, expected) in [
+        (None, 200),
+        (Some(Duration::from_secs(1)), 200),
+        (Some(Duration::from_secs(30)), 503),
+    ] {
+        let data_dir = tempfile::tempdir().expect("tempdir");
+        let store = orrery_store::Store::open(data_dir.path())
+            .await
+            .expect("store");
+        let clock = Arc::new(ManualClock::new(crate::harness::at(0)));
+        let api = TestApi::start_with_silence(store, data_dir, clock, silence).await;
+        let response = api
+            .http
+            .get(format!("{}/readyz", api.base))
+            .send()
+            .await
+            .expect("readyz");
+        assert_eq!(
+            response.status().as_u16(),
+            expected,
+            "silent for {silence:?}"
+        );
+        if expected == 503 {
+            let (_, content_type, problem) = raw_problem(response).await;
+            assert_eq!(content_type, "application/problem+json");
+            assert!(
+                problem.detail.contains("has not turned for 30s"),
+                "{problem:?}"
+            );
+        }
+    }
+}
