@@ -19,6 +19,14 @@ use std::collections::HashMap;
 /// fit nowhere now do not hide smaller ones behind them (bounded to keep a pass cheap).
 const EXTRA_SCAN: usize = 256;
 
+/// With no free slot anywhere, how many tasks at the head of the queue are looked at
+/// so they can say why they wait.
+const IDLE_SCAN: usize = 16;
+
+/// A task that waits only for a busy worker says so after this long: a burst of tasks
+/// queued for a moment needs no reason written to the store.
+const BUSY_REASON_AFTER: chrono::Duration = chrono::Duration::seconds(2);
+
 impl Driver {
     /// Hands ready tasks, by priority then oldest first, to workers that fit them.
     pub(crate) fn dispatch(&mut self, now: DateTime<Utc>) {
@@ -46,9 +54,13 @@ impl Driver {
         if self.ready.is_empty() {
             return;
         }
-        // With no free slot anywhere, the head of the queue is still looked at, so each
-        // waiting task says why it waits (every matching worker busy, none connected).
-        let scan = total_free + EXTRA_SCAN;
+        // With no free slot anywhere, the head of the queue is still looked at, so its
+        // tasks say why they wait (every matching worker busy, none connected).
+        let scan = if total_free == 0 {
+            IDLE_SCAN
+        } else {
+            total_free + EXTRA_SCAN
+        };
         let mut candidates: Vec<ReadyEntry> = Vec::new();
         let mut needs: Vec<TaskNeeds> = Vec::new();
         // Mapped instances held back by their fan-out's max_parallel, given back after.
@@ -113,6 +125,16 @@ impl Driver {
                     self.assign(entry.run(), entry.slot(), worker, resources, now);
                 }
                 Placement::Busy { matching } => {
+                    let waited_long = self
+                        .runs
+                        .get(&entry.run())
+                        .and_then(|run| run.record(entry.slot()))
+                        .and_then(|task| task.queued_at)
+                        .is_some_and(|queued_at| now - queued_at >= BUSY_REASON_AFTER);
+                    if !waited_long {
+                        self.ready.give_back(entry);
+                        continue;
+                    }
                     let reason = if matching == 1 {
                         "waiting for a free slot: the one worker that can run it is busy".to_owned()
                     } else {
@@ -299,6 +321,10 @@ const RENDER_TIME_BUDGET: std::time::Duration = std::time::Duration::from_secs(2
 /// ran out fails with a message that says so.
 async fn render_all(inputs: Vec<AssignmentInputs>) -> Vec<Option<Result<Assignment, String>>> {
     let count = inputs.len();
+    // Nothing to render (noop tasks, plain scripts): no hand-off to another thread.
+    if !inputs.iter().any(AssignmentInputs::has_templates) {
+        return inputs.iter().map(|input| Some(input.render())).collect();
+    }
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel();
     let worker = tokio::task::spawn_blocking(move || {
         for (k, input) in inputs.iter().enumerate() {

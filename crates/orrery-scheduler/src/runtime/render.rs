@@ -83,6 +83,35 @@ pub(crate) fn assignment_inputs(
 }
 
 impl AssignmentInputs {
+    /// Whether any field of the task holds template markup. One that does not renders
+    /// to itself, cheaply enough for the driver's own thread.
+    pub(crate) fn has_templates(&self) -> bool {
+        let Some(spec) = self.spec.tasks.get(self.slot.idx) else {
+            return false;
+        };
+        let fields: Vec<&str> = match &spec.kind {
+            TaskKind::Shell { script } | TaskKind::Branch { script } => vec![script.as_str()],
+            TaskKind::Command { command } => command.iter().map(String::as_str).collect(),
+            TaskKind::Python { script, file } => script
+                .iter()
+                .chain(file.iter())
+                .map(String::as_str)
+                .collect(),
+            TaskKind::Http {
+                url, headers, body, ..
+            } => std::iter::once(url.as_str())
+                .chain(headers.values().map(String::as_str))
+                .chain(body.iter().map(String::as_str))
+                .collect(),
+            TaskKind::Noop | TaskKind::Job { .. } => Vec::new(),
+        };
+        fields
+            .into_iter()
+            .chain(spec.env.values().map(String::as_str))
+            .chain(spec.working_dir.iter().map(String::as_str))
+            .any(orrery_core::template::is_template)
+    }
+
     /// Renders the task's templates with the run's params; the error names the field.
     pub(crate) fn render(&self) -> Result<Assignment, String> {
         let Self {
