@@ -170,20 +170,20 @@ pub(crate) async fn backfill(
     let calendars = excluding_calendars(&state, project, &schedule.exclude).await?;
     let mut excluded = Vec::new();
     let mut kept = Vec::new();
-    for (i, at) in fires.iter().enumerate() {
+    for at in &fires {
         let date = compiled.local_date(*at);
         match calendars.iter().find(|c| c.excludes(date)) {
             Some(calendar) => {
                 excluded.push((*at, format!("{date} is in calendar {}", calendar.name)))
             }
-            None => kept.push((i, *at)),
+            None => kept.push(*at),
         }
     }
     let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
     let params = serde_json::Map::new();
     let runs: Vec<NewRun<'_>> = kept
         .iter()
-        .map(|&(i, at)| NewRun {
+        .map(|&at| NewRun {
             job_id: job.id,
             job_version: job.latest_version,
             trigger: "backfill",
@@ -191,10 +191,9 @@ pub(crate) async fn backfill(
             logical_date: Some(at),
             schedule: RunSchedule {
                 scheduled_at: None,
-                data_interval_start: i
-                    .checked_sub(1)
-                    .and_then(|p| fires.get(p).copied())
-                    .or_else(|| compiled.previous_before(at)),
+                // The same rule as a live fire: from the fire before it (excluded or
+                // not), or from itself for the schedule's first fire.
+                data_interval_start: Some(compiled.data_interval(at).0),
                 data_interval_end: Some(at),
                 backfill_id: None,
                 rerun_of: None,

@@ -12,6 +12,10 @@ pub enum StoreError {
     /// The database is unreachable or busy; the call may succeed if retried.
     #[error("database unavailable: {0}")]
     Unavailable(#[source] sqlx::Error),
+    /// The database refused a statement for a reason retrying will not change (a bug in
+    /// a query, a violated constraint other than uniqueness).
+    #[error("database error: {0}")]
+    Internal(#[source] sqlx::Error),
     /// The database holds something this code cannot read (corruption or a newer schema).
     #[error("corrupt or unreadable data in {what}: {message}")]
     Corrupt { what: &'static str, message: String },
@@ -53,7 +57,93 @@ impl From<sqlx::Error> for StoreError {
                 what: "row",
                 message: error.to_string(),
             },
-            _ => StoreError::Unavailable(error),
+            _ if is_transient(&error) => StoreError::Unavailable(error),
+            _ => StoreError::Internal(error),
         }
+    }
+}
+
+/// PostgreSQL error codes that a retry may get past: serialization failures and
+/// deadlocks, lock timeouts, a statement or transaction timeout, too many connections,
+/// a server shutting down or starting.
+const TRANSIENT_POSTGRES_CODES: [&str; 10] = [
+    "40001", "40P01", "55P03", "57014", "25P03", "53300", "57P01", "57P02", "57P03", "53400",
+];
+
+/// SQLite's result codes for a busy or locked database (primary codes, as extended
+/// codes carry them in their low byte).
+const TRANSIENT_SQLITE_CODES: [i64; 2] = [5, 6];
+
+/// Whether `error` says the database is unreachable, overloaded or busy, rather than
+/// that the statement itself is wrong.
+fn is_transient(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_)
+        | sqlx::Error::Tls(_)
+        | sqlx::Error::Protocol(_)
+        | sqlx::Error::PoolTimedOut
+        | sqlx::Error::PoolClosed
+        | sqlx::Error::WorkerCrashed => true,
+        sqlx::Error::Database(db) => {
+            let Some(code) = db.code() else {
+                return false;
+            };
+            if db.try_downcast_ref::<sqlx::sqlite::SqliteError>().is_some() {
+                return code
+                    .parse::<i64>()
+                    .is_ok_and(|c| TRANSIENT_SQLITE_CODES.contains(&(c & 0xff)));
+            }
+            // PostgreSQL's connection exceptions are class 08.
+            code.starts_with("08") || TRANSIENT_POSTGRES_CODES.contains(&code.as_ref())
+        }
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
+    use std::time::Duration;
+
+    #[tokio::test]
+    async fn a_bad_statement_is_internal_and_a_busy_database_is_unavailable() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let options = SqliteConnectOptions::new()
+            .filename(dir.path().join("t.db"))
+            .create_if_missing(true)
+            .busy_timeout(Duration::ZERO);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(2)
+            .connect_with(options)
+            .await
+            .expect("open");
+        sqlx::query("CREATE TABLE t (x INTEGER)")
+            .execute(&pool)
+            .await
+            .expect("create");
+        let bug = sqlx::query("SELEC x FROM t")
+            .execute(&pool)
+            .await
+            .expect_err("syntax");
+        assert!(matches!(StoreError::from(bug), StoreError::Internal(_)));
+
+        let mut holder = pool.acquire().await.expect("first connection");
+        sqlx::query("BEGIN IMMEDIATE")
+            .execute(&mut *holder)
+            .await
+            .expect("take the write lock");
+        let busy = sqlx::query("INSERT INTO t (x) VALUES (1)")
+            .execute(&pool)
+            .await
+            .expect_err("the database is locked");
+        assert!(
+            matches!(StoreError::from(busy), StoreError::Unavailable(_)),
+            "a busy database may be retried"
+        );
+        assert!(matches!(
+            StoreError::from(sqlx::Error::PoolTimedOut),
+            StoreError::Unavailable(_)
+        ));
     }
 }

@@ -570,3 +570,46 @@ async fn fires_of_a_paused_job_are_recorded_as_they_come_and_resume_runs_the_lat
     assert_eq!(runs.items.len(), 1);
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backfilled_first_fire_has_the_data_interval_of_a_live_one() {
+    let server = TestServer::start().await;
+    server
+        .apply("name: from-start\nschedule: {cron: '@daily', start: '2026-02-15T00:00:00Z', paused: true}\ntasks:\n  - {name: t, type: noop}\n")
+        .await;
+    let result = server
+        .client
+        .backfill(
+            "from-start",
+            &BackfillRequest {
+                from: utc("2026-02-15T00:00:00Z"),
+                to: utc("2026-02-16T00:00:00Z"),
+                parallelism: Some(2),
+                rerun_failed: false,
+                project: None,
+            },
+        )
+        .await
+        .expect("backfill");
+    let mut intervals = Vec::new();
+    for id in &result.run_ids {
+        let run = server.client.get_run(*id).await.expect("run");
+        intervals.push((run.data_interval_start, run.data_interval_end));
+    }
+    intervals.sort();
+    // The schedule's first fire covers itself, as a live first fire does.
+    assert_eq!(
+        intervals,
+        vec![
+            (
+                Some(utc("2026-02-15T00:00:00Z")),
+                Some(utc("2026-02-15T00:00:00Z"))
+            ),
+            (
+                Some(utc("2026-02-15T00:00:00Z")),
+                Some(utc("2026-02-16T00:00:00Z"))
+            ),
+        ]
+    );
+    server.stop().await;
+}
