@@ -19,7 +19,8 @@ const INSERT_TOKEN: &str = "INSERT INTO api_tokens (name, kind, secret_sha256, c
      VALUES ($1, $2, $3, $4) RETURNING id";
 
 impl Store {
-    /// Stores a new token.
+    /// Stores a new token (the bootstrap admin token, test tokens). Through the writer
+    /// lock like every other write, so it never races the scheduler's commits.
     pub async fn create_token(
         &self,
         name: &str,
@@ -27,15 +28,17 @@ impl Store {
         secret: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenRecord, StoreError> {
-        let id: i64 = on_pool!(self, |pool| {
+        let mut tx = self.unfenced().write_tx().await?;
+        let id: i64 = on_tx!(&mut tx, |conn| {
             sqlx::query_scalar(INSERT_TOKEN)
                 .bind(name)
                 .bind(kind)
                 .bind(hash_secret(secret))
                 .bind(now)
-                .fetch_one(pool)
+                .fetch_one(&mut *conn)
                 .await?
         });
+        tx.commit().await?;
         Ok(TokenRecord {
             id,
             name: name.to_owned(),
