@@ -305,7 +305,10 @@ pub(crate) fn run(run: &Run) {
     );
     out!("created:  {}", time(Some(run.created_at)));
     if let Some(logical_date) = run.logical_date {
-        out!("logical:  {}", logical_date.to_rfc3339());
+        out!(
+            "logical:  {}",
+            logical_date.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        );
     }
     out!("duration: {}", duration(run.started_at, run.finished_at));
     if !run.params.is_empty() {
