@@ -2,11 +2,13 @@
 //! ephemeral port with a temporary data directory, a client for it, and
 //! `eventually` for waiting on a condition without sleeping blindly.
 
+mod binary;
 mod eventually;
 mod http_server;
 mod logging;
 mod server;
 
+pub use binary::{BinaryServer, Stopped};
 pub use eventually::{eventually, eventually_async};
 pub use http_server::{Scripted, ScriptedHttpServer};
 pub use logging::errors_logged;

@@ -1,69 +1,16 @@
 //! The real binary, as a user drives it: `orrery server` in one process, the CLI in
 //! others; including a SIGKILL of the server in the middle of a run.
 
-use orrery_testkit::{eventually, repo_root};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use orrery_testkit::{BinaryServer, eventually};
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_orrery");
 
-struct ServerProcess {
-    child: Child,
-    data_dir: PathBuf,
-}
-
-impl ServerProcess {
-    fn start(data_dir: &Path) -> ServerProcess {
-        let _ = std::fs::remove_file(data_dir.join("endpoint"));
-        let child = Command::new(BIN)
-            .args([
-                "server",
-                "--listen",
-                "127.0.0.1:0",
-                "--grpc-listen",
-                "127.0.0.1:0",
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("ORRERY_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn orrery server");
-        let server = ServerProcess {
-            child,
-            data_dir: data_dir.to_owned(),
-        };
-        eventually("the server to listen", Duration::from_secs(30), || {
-            let out = server.cli(&["job", "list"]);
-            out.status.success().then_some(())
-        });
-        server
-    }
-
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(args)
-            .env_remove("ORRERY_SERVER")
-            .env_remove("ORRERY_TOKEN")
-            .current_dir(repo_root())
-            .output()
-            .expect("run orrery")
-    }
-
-    fn kill(mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-
-    fn stop(mut self) {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        let _ = self.child.wait();
-    }
+/// The real server on `data_dir`, with the defaults a user gets.
+fn start(data_dir: &Path) -> BinaryServer {
+    BinaryServer::start(BIN, data_dir, &[])
 }
 
 fn stdout(output: &Output) -> String {
@@ -84,7 +31,7 @@ fn shared_dir() -> tempfile::TempDir {
     dir
 }
 
-fn run_json(server: &ServerProcess, id: i64) -> serde_json::Value {
+fn run_json(server: &BinaryServer, id: i64) -> serde_json::Value {
     let out = server.cli(&["run", "get", &id.to_string(), "-o", "json"]);
     assert!(out.status.success(), "{}", stderr(&out));
     serde_json::from_slice(&out.stdout).expect("run json")
@@ -93,7 +40,7 @@ fn run_json(server: &ServerProcess, id: i64) -> serde_json::Value {
 #[test]
 fn the_readme_tour_works() {
     let data = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(data.path());
+    let server = start(data.path());
 
     let out = server.cli(&["apply", "-f", "examples/"]);
     assert!(out.status.success(), "apply: {}", stderr(&out));
@@ -125,7 +72,7 @@ fn the_readme_tour_works() {
     // A reader that goes away (`| head -1`) ends the CLI quietly, without a panic.
     let mut child = Command::new(BIN)
         .arg("--data-dir")
-        .arg(&server.data_dir)
+        .arg(server.data_dir())
         .args(["run", "get", &id.to_string()])
         .env_remove("ORRERY_SERVER")
         .env_remove("ORRERY_TOKEN")
@@ -154,7 +101,7 @@ fn the_readme_tour_works() {
 fn failures_exit_non_zero_with_a_message_that_names_the_problem() {
     let data = tempfile::tempdir().expect("tempdir");
     let specs = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(data.path());
+    let server = start(data.path());
 
     let bad = specs.path().join("bad.yaml");
     std::fs::write(
@@ -196,7 +143,7 @@ fn a_server_killed_mid_run_recovers_the_run_after_restart() {
     let data = tempfile::tempdir().expect("tempdir");
     let work = shared_dir();
     let marker = work.path().join("started");
-    let server = ServerProcess::start(data.path());
+    let server = start(data.path());
     // The first attempt blocks until killed with the server; the retry finishes.
     let spec = work.path().join("recover.yaml");
     std::fs::write(
@@ -224,7 +171,7 @@ fn a_server_killed_mid_run_recovers_the_run_after_restart() {
     );
     server.kill();
 
-    let server = ServerProcess::start(data.path());
+    let server = start(data.path());
     let run = eventually(
         "the run to end after restart",
         Duration::from_secs(60),
@@ -368,7 +315,7 @@ fn cron_next_previews_fire_times_across_a_dst_gap_without_a_server() {
 #[test]
 fn scheduled_examples_apply_with_their_calendar_and_show_in_history_and_backfill() {
     let data = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(data.path());
+    let server = start(data.path());
     let out = server.cli(&["apply", "-f", "examples/"]);
     assert!(out.status.success(), "apply: {}", stderr(&out));
     let out = server.cli(&["job", "list"]);
@@ -449,7 +396,7 @@ fn scheduled_examples_apply_with_their_calendar_and_show_in_history_and_backfill
 #[test]
 fn a_task_cannot_read_the_data_directory_the_database_or_the_admin_token() {
     let data = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(data.path());
+    let server = start(data.path());
     let specs = shared_dir();
     let dir = data.path().display().to_string();
     let probes = [
@@ -522,30 +469,7 @@ fn a_task_cannot_read_the_data_directory_the_database_or_the_admin_token() {
 fn sigterm_lets_running_tasks_finish_and_stops_without_errors() {
     let data = tempfile::tempdir().expect("tempdir");
     let specs = shared_dir();
-    let log_path = specs.path().join("server.log");
-    let log = std::fs::File::create(&log_path).expect("log file");
-    let child = Command::new(BIN)
-        .args([
-            "server",
-            "--listen",
-            "127.0.0.1:0",
-            "--grpc-listen",
-            "127.0.0.1:0",
-        ])
-        .arg("--data-dir")
-        .arg(data.path())
-        .env("ORRERY_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .expect("spawn orrery server");
-    let mut server = ServerProcess {
-        child,
-        data_dir: data.path().to_owned(),
-    };
-    eventually("the server to listen", Duration::from_secs(30), || {
-        server.cli(&["job", "list"]).status.success().then_some(())
-    });
+    let server = BinaryServer::start_logging(BIN, data.path(), &[], "info");
     let spec = specs.path().join("slow.yaml");
     std::fs::write(
         &spec,
@@ -564,16 +488,13 @@ fn sigterm_lets_running_tasks_finish_and_stops_without_errors() {
     eventually("the task to run", Duration::from_secs(30), || {
         (run_json(&server, id)["tasks"][0]["state"] == "running").then_some(())
     });
-    let pid = nix::unistd::Pid::from_raw(i32::try_from(server.child.id()).expect("pid"));
-    nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM).expect("SIGTERM");
-    let status = server.child.wait().expect("wait for the server");
-    assert!(status.success(), "{status}");
-    let log = std::fs::read_to_string(&log_path).expect("log");
-    assert!(!log.contains("ERROR"), "the server logged an error:\n{log}");
-    assert!(log.contains("draining"), "{log}");
+    // `stop` sends SIGTERM, waits, and fails the test on any ERROR the server logged.
+    let stopped = server.stop();
+    assert!(stopped.status.success(), "{}", stopped.status);
+    assert!(stopped.log.contains("draining"), "{}", stopped.log);
 
     // The task ran to its end before the server stopped.
-    let again = ServerProcess::start(data.path());
+    let again = start(data.path());
     let run = run_json(&again, id);
     assert_eq!(run["state"], "success", "{run:#}");
     let logs = stdout(&again.cli(&["run", "logs", &id.to_string()]));
@@ -584,7 +505,7 @@ fn sigterm_lets_running_tasks_finish_and_stops_without_errors() {
 #[test]
 fn jobs_of_another_project_are_reached_with_project_and_specs_come_from_stdin() {
     let data = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(data.path());
+    let server = start(data.path());
     // Two documents on standard input, one of them in project team-a; the unquoted
     // param draws a warning naming the field.
     let stream = "name: etl\nproject: team-a\nparams: {who: a}\ntasks:\n  - {name: t, type: shell, script: 'echo {{ params.who }}'}\n---\nname: etl\ntasks:\n  - {name: t, type: noop}\n";

@@ -4,9 +4,8 @@
 
 use orrery_store::Store;
 use orrery_store::test_support::TestDatabase;
-use orrery_testkit::{eventually, repo_root};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use orrery_testkit::{BinaryServer, eventually};
+use std::process::{Command, Output};
 use std::time::Duration;
 
 const BIN: &str = env!("CARGO_BIN_EXE_orrery");
@@ -27,66 +26,8 @@ fn stderr(output: &Output) -> String {
 }
 
 /// `orrery server` on `database`, with its token and endpoint files in `data_dir`.
-struct ServerProcess {
-    child: Child,
-    data_dir: PathBuf,
-}
-
-impl ServerProcess {
-    fn start(data_dir: &Path, database: &str) -> ServerProcess {
-        let child = Command::new(BIN)
-            .args([
-                "server",
-                "--listen",
-                "127.0.0.1:0",
-                "--grpc-listen",
-                "127.0.0.1:0",
-                "--database",
-                database,
-            ])
-            .arg("--data-dir")
-            .arg(data_dir)
-            .env("ORRERY_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("spawn orrery server");
-        let server = ServerProcess {
-            child,
-            data_dir: data_dir.to_owned(),
-        };
-        eventually("the server to listen", Duration::from_secs(30), || {
-            server.cli(&["job", "list"]).status.success().then_some(())
-        });
-        server
-    }
-
-    fn cli(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(&self.data_dir)
-            .args(args)
-            .env_remove("ORRERY_SERVER")
-            .env_remove("ORRERY_TOKEN")
-            .current_dir(repo_root())
-            .output()
-            .expect("run orrery")
-    }
-
-    /// SIGTERM, then the exit status: a clean shutdown succeeds.
-    fn stop(mut self) -> std::process::ExitStatus {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id()).unwrap_or(i32::MAX));
-        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM);
-        self.child.wait().expect("wait for the server")
-    }
-}
-
-impl Drop for ServerProcess {
-    fn drop(&mut self) {
-        // A failed assertion must not leave a server behind.
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+fn start(data_dir: &std::path::Path, database: &str) -> BinaryServer {
+    BinaryServer::start(BIN, data_dir, &["--database", database])
 }
 
 #[test]
@@ -99,7 +40,7 @@ fn the_server_runs_hello_on_postgres() {
         return;
     };
     let data = tempfile::tempdir().expect("tempdir");
-    let server = ServerProcess::start(data.path(), database.url());
+    let server = start(data.path(), database.url());
 
     let out = server.cli(&["apply", "-f", "examples/hello.yaml"]);
     assert!(out.status.success(), "apply: {}", stderr(&out));
@@ -129,7 +70,7 @@ fn the_server_runs_hello_on_postgres() {
         stdout(&out),
         stderr(&out)
     );
-    let status = server.stop();
+    let status = server.stop().status;
     assert!(status.success(), "a clean shutdown: {status}");
 
     // Everything went to PostgreSQL: no SQLite file, and the job is in the database.
@@ -185,8 +126,8 @@ fn nodes_on_one_host_get_distinct_names() {
     };
     let first_dir = tempfile::tempdir().expect("tempdir");
     let second_dir = tempfile::tempdir().expect("tempdir");
-    let first = ServerProcess::start(first_dir.path(), database.url());
-    let second = ServerProcess::start(second_dir.path(), database.url());
+    let first = start(first_dir.path(), database.url());
+    let second = start(second_dir.path(), database.url());
     let status: serde_json::Value = eventually(
         "both nodes in cluster status",
         Duration::from_secs(30),
@@ -208,6 +149,6 @@ fn nodes_on_one_host_get_distinct_names() {
         assert!(name.ends_with(&format!(":{port}")), "{node:#}");
     }
 
-    assert!(first.stop().success());
-    assert!(second.stop().success());
+    assert!(first.stop().status.success());
+    assert!(second.stop().status.success());
 }
