@@ -16,13 +16,13 @@ use orrery_client::types::{
 };
 use orrery_core::dag::Dag;
 use orrery_core::ids::RunId;
+use orrery_core::rerun::{downstream_to_reset, kept_by_rerun_from_failed};
 use orrery_core::spec::{JobSpec, SpecFormat, parse_job_spec};
 use orrery_core::state::TaskState;
 use orrery_store::records::{RunRecord, TaskRecord};
 use orrery_store::{KeptTask, NewRun, RunSchedule, TaskReset};
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
-use std::collections::BTreeSet;
 
 /// Starts a new run with the same params and logical date, linked to this one. With
 /// `from_failed`, tasks that succeeded are kept with their outputs and only the rest
@@ -39,18 +39,14 @@ pub(crate) async fn rerun(
     let (run, latest, spec, dag) = load_ended_or_active(&state, &id).await?;
     let mut kept = Vec::new();
     if request.from_failed {
-        // Handlers belong to the run that fails or succeeds: they are never kept, so
-        // the rerun runs its own `on_failure` when it fails too.
-        let redo = closure(
-            &dag,
+        let states: Vec<TaskState> = latest.iter().map(|t| t.state).collect();
+        let keep = kept_by_rerun_from_failed(&dag, &states, |idx| {
             latest
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| t.state != TaskState::Success || spec.is_handler(&t.task_name))
-                .map(|(i, _)| i),
-        );
-        for (idx, task) in latest.iter().enumerate() {
-            if task.state == TaskState::Success && !redo.contains(&idx) {
+                .get(idx)
+                .is_some_and(|t| spec.is_handler(&t.task_name))
+        });
+        for idx in keep {
+            if let Some(task) = latest.get(idx) {
                 kept.push(KeptTask {
                     task_name: task.task_name.clone(),
                     outputs: task.outputs.clone(),
@@ -280,36 +276,17 @@ fn task_index(dag: &Dag, run: &RunRecord, task: &str) -> Result<usize, ApiError>
     })
 }
 
-/// `start` and every task that depends on them, directly or not.
-fn closure(dag: &Dag, start: impl Iterator<Item = usize>) -> BTreeSet<usize> {
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<usize> = start.collect();
-    while let Some(idx) = stack.pop() {
-        if seen.insert(idx) {
-            stack.extend_from_slice(dag.downstreams(idx));
-        }
-    }
-    seen
-}
-
-/// Tasks after `idx` to run again: those that never ran (upstream failed, cancelled,
-/// skipped by propagation), or all of them with `everything`.
+/// Tasks after `idx` to run again (see `rerun::downstream_to_reset`), as resets.
 fn downstream_resets(
     dag: &Dag,
     latest: &[TaskRecord],
     idx: usize,
     everything: bool,
 ) -> Vec<TaskReset> {
-    closure(dag, dag.downstreams(idx).iter().copied())
+    let states: Vec<TaskState> = latest.iter().map(|t| t.state).collect();
+    downstream_to_reset(dag, &states, idx, everything)
         .into_iter()
         .filter_map(|d| latest.get(d))
-        .filter(|t| {
-            everything
-                || matches!(
-                    t.state,
-                    TaskState::UpstreamFailed | TaskState::Cancelled | TaskState::Skipped
-                )
-        })
         .map(|t| TaskReset {
             task_name: t.task_name.clone(),
             state: "pending",

@@ -4,7 +4,7 @@ use crate::spec::JobSpec;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
 
 /// The dependency graph of a valid job; task indices follow spec order.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -44,6 +44,31 @@ impl Dag {
             upstreams,
             downstreams,
         }
+    }
+
+    /// `start` and every task that depends on them, directly or not.
+    pub fn with_descendants(&self, start: impl IntoIterator<Item = usize>) -> BTreeSet<usize> {
+        self.reach(start, |idx| self.downstreams(idx))
+    }
+
+    /// Every task `idx` depends on, directly or not (not `idx` itself).
+    pub fn ancestors(&self, idx: usize) -> BTreeSet<usize> {
+        self.reach(self.upstreams(idx).iter().copied(), |i| self.upstreams(i))
+    }
+
+    fn reach<'a>(
+        &'a self,
+        start: impl IntoIterator<Item = usize>,
+        next: impl Fn(usize) -> &'a [usize],
+    ) -> BTreeSet<usize> {
+        let mut seen = BTreeSet::new();
+        let mut stack: Vec<usize> = start.into_iter().collect();
+        while let Some(idx) = stack.pop() {
+            if seen.insert(idx) {
+                stack.extend_from_slice(next(idx));
+            }
+        }
+        seen
     }
 
     /// Number of tasks.

@@ -273,14 +273,7 @@ pub(crate) fn param_env_name(name: &str) -> String {
 /// Every task `idx` depends on, directly or through others; tasks that are not
 /// upstream are left out so a template cannot race with them.
 pub(crate) fn ancestors(run: &ActiveRun, idx: usize) -> BTreeSet<usize> {
-    let mut seen = BTreeSet::new();
-    let mut stack: Vec<usize> = run.dag.upstreams(idx).to_vec();
-    while let Some(upstream) = stack.pop() {
-        if seen.insert(upstream) {
-            stack.extend_from_slice(run.dag.upstreams(upstream));
-        }
-    }
-    seen
+    run.dag.ancestors(idx)
 }
 
 /// Outputs of the upstream tasks of `idx`, by name.
