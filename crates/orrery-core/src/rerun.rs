@@ -91,3 +91,7 @@ mod tests {
         assert_eq!(dag.with_descendants([0]), BTreeSet::from([0, 1, 2, 3]));
     }
 }
+
+#[cfg(test)]
+#[path = "rerun_props.rs"]
+mod props;

@@ -3,6 +3,9 @@
 mod run;
 mod task;
 
+#[cfg(test)]
+mod props;
+
 pub use run::{RunEvent, RunState};
 pub use task::{TaskEvent, TaskState};
 
