@@ -51,7 +51,7 @@ pub(crate) fn run(run: &RunRecord, tasks: &[TaskRecord]) -> Run {
         job: run.job_name.clone(),
         job_version: run.job_version,
         state: run.state.as_str().to_owned(),
-        trigger: run.trigger.clone(),
+        trigger: run.trigger.as_str().to_owned(),
         params: run.params.clone(),
         created_at: run.created_at,
         started_at: run.started_at,

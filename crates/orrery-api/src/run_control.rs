@@ -59,7 +59,7 @@ pub(crate) async fn rerun(
     let new = NewRun {
         job_id: run.job_id,
         job_version: run.job_version,
-        trigger: "rerun",
+        trigger: orrery_core::state::RunTrigger::Rerun,
         params: &run.params,
         logical_date: run.logical_date,
         schedule: RunSchedule {

@@ -71,7 +71,7 @@ pub(crate) async fn start_run(
         .create_run(&NewRun {
             job_id: job.id,
             job_version: job.latest_version,
-            trigger: "manual",
+            trigger: orrery_core::state::RunTrigger::Manual,
             params: &params,
             logical_date: Some(dates.logical_date),
             schedule: RunSchedule {

@@ -94,7 +94,7 @@ pub(crate) async fn list_occurrences(
             .into_iter()
             .map(|o| Occurrence {
                 nominal_at: o.nominal_at,
-                outcome: o.outcome,
+                outcome: o.outcome.as_str().to_owned(),
                 run_id: o.run_id.map(|id| id.0),
                 reason: o.reason,
                 recorded_at: o.recorded_at,
@@ -186,7 +186,7 @@ pub(crate) async fn backfill(
         .map(|&at| NewRun {
             job_id: job.id,
             job_version: job.latest_version,
-            trigger: "backfill",
+            trigger: orrery_core::state::RunTrigger::Backfill,
             params: &params,
             logical_date: Some(at),
             schedule: RunSchedule {

@@ -7,6 +7,7 @@ pub mod clock;
 pub mod dag;
 pub mod duration;
 pub mod ids;
+pub mod keyword;
 pub mod rerun;
 pub mod retry;
 pub mod schedule;

@@ -46,7 +46,7 @@ pub(crate) async fn insert_fired_runs(
                 row.push_bind(run.job_id.0)
                     .push_bind(i64::from(run.job_version))
                     .push_bind("queued")
-                    .push_bind(run.trigger)
+                    .push_bind(run.trigger.as_str())
                     .push_bind(params.clone())
                     .push_bind(run.logical_date)
                     .push_bind(run.schedule.scheduled_at)

@@ -39,7 +39,7 @@ pub struct RunRecord {
     pub job_name: String,
     pub job_version: u32,
     pub state: RunState,
-    pub trigger: String,
+    pub trigger: orrery_core::state::RunTrigger,
     pub params: serde_json::Map<String, serde_json::Value>,
     pub logical_date: Option<DateTime<Utc>>,
     /// When the fire that made this run was due (scheduled runs only).
@@ -177,8 +177,7 @@ pub struct ScheduledJobRecord {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OccurrenceRecord {
     pub nominal_at: DateTime<Utc>,
-    /// fired, skipped_overlap, missed, excluded, paused.
-    pub outcome: String,
+    pub outcome: orrery_core::state::FireFate,
     pub run_id: Option<RunId>,
     pub reason: Option<String>,
     pub recorded_at: DateTime<Utc>,

@@ -17,7 +17,7 @@ use sqlx::QueryBuilder;
 pub struct NewRun<'a> {
     pub job_id: JobId,
     pub job_version: u32,
-    pub trigger: &'a str,
+    pub trigger: orrery_core::state::RunTrigger,
     pub params: &'a serde_json::Map<String, serde_json::Value>,
     pub logical_date: Option<DateTime<Utc>>,
     /// For scheduled and backfilled runs.
@@ -243,7 +243,7 @@ pub(crate) async fn insert_run_with_tasks(
         )
         .bind(new.job_id.0)
         .bind(i64::from(new.job_version))
-        .bind(new.trigger)
+        .bind(new.trigger.as_str())
         .bind(params)
         .bind(new.logical_date)
         .bind(new.schedule.scheduled_at)
@@ -336,7 +336,15 @@ pub(crate) fn run_from_row(row: &impl StoreRow) -> Result<RunRecord, StoreError>
             what: "runs.state",
             message: format!("unknown state {state:?}"),
         })?,
-        trigger: row.value(6)?,
+        trigger: {
+            let trigger: String = row.value(6)?;
+            orrery_core::state::RunTrigger::from_name(&trigger).ok_or_else(|| {
+                StoreError::Corrupt {
+                    what: "runs.trigger",
+                    message: format!("unknown trigger {trigger:?}"),
+                }
+            })?
+        },
         params,
         logical_date: row.value(8)?,
         cancel_requested: row.value(9)?,

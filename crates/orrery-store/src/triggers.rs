@@ -21,7 +21,7 @@ use std::collections::HashMap;
 pub struct PlannedFire<'a> {
     pub nominal_at: DateTime<Utc>,
     /// `fired`, `skipped_overlap`, `missed`, `excluded` or `paused`.
-    pub outcome: &'a str,
+    pub outcome: orrery_core::state::FireFate,
     pub reason: Option<String>,
     /// The run to create when the outcome is `fired`.
     pub run: Option<NewRun<'a>>,
@@ -159,7 +159,7 @@ impl Store {
                 ledger.push((
                     job.job_id,
                     fire.nominal_at,
-                    fire.outcome,
+                    fire.outcome.as_str(),
                     run_id,
                     fire.reason.as_deref(),
                 ));
@@ -221,7 +221,7 @@ impl Store {
         &self,
         job_id: JobId,
         nominal_at: DateTime<Utc>,
-        outcome: &str,
+        outcome: orrery_core::state::FireFate,
         reason: &str,
     ) -> Result<bool, StoreError> {
         let mut tx = self.write_tx().await?;
@@ -230,7 +230,7 @@ impl Store {
                 "UPDATE occurrences SET outcome = $1, reason = $2 \
                  WHERE job_id = $3 AND nominal_at = $4",
             )
-            .bind(outcome)
+            .bind(outcome.as_str())
             .bind(reason)
             .bind(job_id.0)
             .bind(nominal_at)
@@ -453,7 +453,15 @@ fn occurrence_from_row(row: &impl StoreRow) -> Result<OccurrenceRecord, StoreErr
     let run_id: Option<i64> = row.value(2)?;
     Ok(OccurrenceRecord {
         nominal_at: row.value(0)?,
-        outcome: row.value(1)?,
+        outcome: {
+            let outcome: String = row.value(1)?;
+            orrery_core::state::FireFate::from_name(&outcome).ok_or_else(|| {
+                StoreError::Corrupt {
+                    what: "occurrences.outcome",
+                    message: format!("unknown outcome {outcome:?}"),
+                }
+            })?
+        },
         run_id: run_id.map(RunId),
         reason: row.value(3)?,
         recorded_at: row.value(4)?,

@@ -36,7 +36,7 @@ async fn a_rerun_keeps_the_succeeded_tasks_and_links_to_its_original(test: TestS
             &NewRun {
                 job_id: job.id,
                 job_version: 1,
-                trigger: "rerun",
+                trigger: orrery_core::state::RunTrigger::Rerun,
                 params: &params,
                 logical_date: Some(at(100)),
                 schedule: RunSchedule {

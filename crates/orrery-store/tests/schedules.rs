@@ -69,13 +69,13 @@ async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: Tes
             fires: vec![
                 PlannedFire {
                     nominal_at: at(100),
-                    outcome: "fired",
+                    outcome: orrery_core::state::FireFate::Fired,
                     reason: None,
                     run: Some(run_of(&job, &names, &params, Some(at(100)))),
                 },
                 PlannedFire {
                     nominal_at: at(160),
-                    outcome: "missed",
+                    outcome: orrery_core::state::FireFate::Missed,
                     reason: Some("the server was down".to_owned()),
                     run: None,
                 },
@@ -471,7 +471,7 @@ async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
         version: 1,
         fires: vec![PlannedFire {
             nominal_at: at(100),
-            outcome: "fired",
+            outcome: orrery_core::state::FireFate::Fired,
             reason: None,
             run: Some(run_of(&job, &names, &params, Some(at(100)))),
         }],
@@ -483,7 +483,12 @@ async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
     };
     assert!(
         store
-            .reclassify_fire(job.id, at(100), "paused", "paused before its time")
+            .reclassify_fire(
+                job.id,
+                at(100),
+                orrery_core::state::FireFate::Paused,
+                "paused before its time"
+            )
             .await
             .expect("reclassify")
     );
@@ -499,7 +504,12 @@ async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
     );
     assert!(
         !store
-            .reclassify_fire(job.id, at(160), "paused", "no such fire")
+            .reclassify_fire(
+                job.id,
+                at(160),
+                orrery_core::state::FireFate::Paused,
+                "no such fire"
+            )
             .await
             .expect("reclassify"),
         "a fire that never happened is not invented"

@@ -41,9 +41,9 @@ async fn new_run(
 ) -> Result<RunId, StoreError> {
     // A run with a logical date stands for a scheduled fire; one without is manual.
     let trigger = if logical_date.is_some() {
-        "schedule"
+        orrery_core::state::RunTrigger::Schedule
     } else {
-        "manual"
+        orrery_core::state::RunTrigger::Manual
     };
     let job = store.find_job("default", job).await?.expect("job exists");
     let params = serde_json::Map::new();
@@ -413,7 +413,7 @@ async fn a_run_with_ten_thousand_tasks_is_created_whole(test: TestStore) {
         .create_run(&NewRun {
             job_id: job.id,
             job_version: 1,
-            trigger: "manual",
+            trigger: orrery_core::state::RunTrigger::Manual,
             params: &params,
             logical_date: None,
             schedule: Default::default(),

@@ -122,65 +122,12 @@ impl Trigger {
     }
 }
 
-/// Declares a policy enum whose values are written in snake case in specs, with the
-/// list of those values for messages.
-macro_rules! policy_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
-        default $default:ident
-    ) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
-        }
+use crate::keyword::keyword_enum as policy_enum;
 
-        impl $name {
-            /// Every value as written in a spec.
-            pub const NAMES: &'static [&'static str] = &[$($text),+];
+/// A policy enum as the spec parser reads it: a keyword with a default.
+pub(crate) trait PolicyName: crate::keyword::Keyword + Default {}
 
-            /// The value as written in a spec.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $text ),+
-                }
-            }
-
-            /// The value written `text` in a spec.
-            pub fn from_name(text: &str) -> Option<Self> {
-                match text {
-                    $( $text => Some($name::$variant), )+
-                    _ => None,
-                }
-            }
-        }
-
-        impl Default for $name {
-            fn default() -> Self {
-                $name::$default
-            }
-        }
-
-        impl PolicyName for $name {
-            const NAMES: &'static [&'static str] = &[$($text),+];
-
-            fn from_name(text: &str) -> Option<Self> {
-                $name::from_name(text)
-            }
-        }
-    };
-}
-
-/// A policy enum as the spec parser reads it.
-pub(crate) trait PolicyName: Sized + Default {
-    /// Every value as written in a spec.
-    const NAMES: &'static [&'static str];
-
-    /// The value written `text` in a spec.
-    fn from_name(text: &str) -> Option<Self>;
-}
+impl<T: crate::keyword::Keyword + Default> PolicyName for T {}
 
 policy_enum! {
     /// What happens to fires missed while the scheduler was down or the job paused.

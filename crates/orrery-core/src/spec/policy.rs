@@ -2,54 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Declares an enum whose values are written in snake case in specs, with the list of
-/// those values for messages.
-macro_rules! spec_enum {
-    (
-        $(#[$meta:meta])*
-        $name:ident { $( $(#[$vmeta:meta])* $variant:ident => $text:literal ),+ $(,)? }
-        $(default $default:ident)?
-    ) => {
-        $(#[$meta])*
-        #[derive(
-            Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
-        )]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $( $(#[$vmeta])* $variant ),+
-        }
-
-        impl $name {
-            /// Every value, in declaration order.
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            /// The value as written in a spec.
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $( $name::$variant => $text ),+
-                }
-            }
-
-            /// The value written `text` in a spec.
-            pub fn from_name(text: &str) -> Option<Self> {
-                match text {
-                    $( $text => Some($name::$variant), )+
-                    _ => None,
-                }
-            }
-        }
-
-        $(
-            impl Default for $name {
-                fn default() -> Self {
-                    $name::$default
-                }
-            }
-        )?
-    };
-}
-
-pub(super) use spec_enum;
+pub(super) use crate::keyword::keyword_enum as spec_enum;
 
 spec_enum! {
     /// When a task may start, given the final states of its upstream tasks. A task

@@ -1,11 +1,13 @@
 //! Run and task-instance state machines: pure `(state, event) → state` functions.
 
+mod origin;
 mod run;
 mod task;
 
 #[cfg(test)]
 mod props;
 
+pub use origin::{FireFate, RunTrigger};
 pub use run::{RunEvent, RunState};
 pub use task::{TaskEvent, TaskState};
 

@@ -94,7 +94,7 @@ impl Driver {
         let new = NewRun {
             job_id: child_job.id,
             job_version: child_job.latest_version,
-            trigger: "parent",
+            trigger: orrery_core::state::RunTrigger::Parent,
             params: &child_params,
             logical_date: None,
             schedule: RunSchedule {

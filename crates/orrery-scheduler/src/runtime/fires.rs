@@ -11,7 +11,7 @@ use orrery_core::calendar::CalendarSpec;
 use orrery_core::ids::JobId;
 use orrery_core::ids::RunId;
 use orrery_core::spec::JobSpec;
-use orrery_core::state::RunState;
+use orrery_core::state::{FireFate, RunState, RunTrigger};
 use orrery_store::records::RunRecord;
 use orrery_store::{FireOutcome, JobFires, NewRun, PlannedFire, RunSchedule};
 use std::sync::Arc;
@@ -66,7 +66,7 @@ impl Driver {
                 .iter()
                 .map(|at| PlannedFire {
                     nominal_at: *at,
-                    outcome: "paused",
+                    outcome: FireFate::Paused,
                     reason: Some("the job was paused".to_owned()),
                     run: None,
                 })
@@ -222,9 +222,9 @@ impl Driver {
         };
         for (job, fires) in prepared.iter().zip(&batch) {
             for fire in &fires.fires {
-                metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.to_owned())
+                metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.as_str())
                     .increment(1);
-                if fire.outcome == "missed" || fire.outcome == "paused" {
+                if matches!(fire.outcome, FireFate::Missed | FireFate::Paused) {
                     metrics::counter!("orrery_misfires_total", "policy" => job.misfire)
                         .increment(1);
                 }
@@ -280,7 +280,7 @@ impl Driver {
                 job_name: spec.name.clone(),
                 job_version: version,
                 state: RunState::Queued,
-                trigger: "schedule".to_owned(),
+                trigger: RunTrigger::Schedule,
                 params: serde_json::Map::new(),
                 logical_date,
                 scheduled_at: schedule.scheduled_at,
@@ -327,13 +327,17 @@ impl Driver {
             let fire = match (plan, excluded_by) {
                 (FirePlan::Drop { paused, reason }, _) => PlannedFire {
                     nominal_at: *at,
-                    outcome: if *paused { "paused" } else { "missed" },
+                    outcome: if *paused {
+                        FireFate::Paused
+                    } else {
+                        FireFate::Missed
+                    },
                     reason: Some(reason.clone()),
                     run: None,
                 },
                 (FirePlan::Run, Some((date, calendar))) => PlannedFire {
                     nominal_at: *at,
-                    outcome: "excluded",
+                    outcome: FireFate::Excluded,
                     reason: Some(format!("{date} is in calendar {calendar}")),
                     run: None,
                 },
@@ -341,7 +345,7 @@ impl Driver {
                     match admit_fire(job.policy, running, waiting, self.config.max_waiting_runs) {
                         Admission::Skip(reason) => PlannedFire {
                             nominal_at: *at,
-                            outcome: "skipped_overlap",
+                            outcome: FireFate::SkippedOverlap,
                             reason: Some(reason),
                             run: None,
                         },
@@ -354,12 +358,12 @@ impl Driver {
                             waiting += 1;
                             PlannedFire {
                                 nominal_at: *at,
-                                outcome: "fired",
+                                outcome: FireFate::Fired,
                                 reason: None,
                                 run: Some(NewRun {
                                     job_id: job.job_id,
                                     job_version: job.version,
-                                    trigger: "schedule",
+                                    trigger: RunTrigger::Schedule,
                                     params,
                                     logical_date: Some(*at),
                                     schedule: RunSchedule {

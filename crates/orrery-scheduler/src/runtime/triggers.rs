@@ -292,7 +292,12 @@ impl Driver {
             );
             match self
                 .store
-                .reclassify_fire(job_id, nominal_at, "paused", &reason)
+                .reclassify_fire(
+                    job_id,
+                    nominal_at,
+                    orrery_core::state::FireFate::Paused,
+                    &reason,
+                )
                 .await
             {
                 Ok(_) => {}

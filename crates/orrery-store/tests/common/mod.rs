@@ -40,9 +40,9 @@ pub(crate) fn run_of<'a>(
         job_id: job.id,
         job_version: job.latest_version,
         trigger: if logical_date.is_some() {
-            "schedule"
+            orrery_core::state::RunTrigger::Schedule
         } else {
-            "manual"
+            orrery_core::state::RunTrigger::Manual
         },
         params,
         logical_date,
