@@ -343,39 +343,30 @@ async fn check_sub_workflows(
     }
 }
 
-/// The chain of jobs leading from `start` back to `root`, if sub-workflows loop.
+/// The chain of jobs leading from `start` back to `root`, if sub-workflows loop: the
+/// jobs reachable from `start` are read, then `sub_workflow::cycle_through` decides.
 async fn sub_workflow_cycle(
     state: &AppState,
     project: &str,
     root: &str,
     start: &str,
 ) -> Result<Option<Vec<String>>, ApiError> {
-    use orrery_core::spec::TaskKind;
-    let mut stack = vec![vec![root.to_owned(), start.to_owned()]];
-    let mut seen = std::collections::BTreeSet::new();
-    while let Some(path) = stack.pop() {
-        let Some(current) = path.last().cloned() else {
-            continue;
-        };
-        if current == root {
-            return Ok(Some(path));
-        }
-        if !seen.insert(current.clone()) {
+    let mut children = std::collections::BTreeMap::new();
+    let mut to_read = vec![start.to_owned()];
+    while let Some(name) = to_read.pop() {
+        if name == root || children.contains_key(&name) {
             continue;
         }
-        let Some(job) = state.store.find_job(project, &current).await? else {
-            continue;
+        let started = match state.store.find_job(project, &name).await? {
+            Some(job) => parse_job_spec(&job.latest_spec, SpecFormat::Json)
+                .map(|spec| orrery_core::sub_workflow::started_jobs(&spec))
+                .unwrap_or_default(),
+            None => Vec::new(),
         };
-        let Ok(spec) = parse_job_spec(&job.latest_spec, SpecFormat::Json) else {
-            continue;
-        };
-        for task in &spec.tasks {
-            if let TaskKind::Job { job, .. } = &task.kind {
-                let mut next = path.clone();
-                next.push(job.clone());
-                stack.push(next);
-            }
-        }
+        to_read.extend(started.iter().cloned());
+        children.insert(name, started);
     }
-    Ok(None)
+    Ok(orrery_core::sub_workflow::cycle_through(
+        root, start, &children,
+    ))
 }

@@ -13,4 +13,5 @@ pub mod retry;
 pub mod schedule;
 pub mod spec;
 pub mod state;
+pub mod sub_workflow;
 pub mod template;
