@@ -4,15 +4,14 @@ use super::*;
 use crate::spec::{SpecFormat, parse_job_spec};
 use proptest::prelude::*;
 
-const FINAL: [TaskState; 7] = [
-    TaskState::Success,
-    TaskState::Failed,
-    TaskState::TimedOut,
-    TaskState::Lost,
-    TaskState::Cancelled,
-    TaskState::Skipped,
-    TaskState::UpstreamFailed,
-];
+/// The states a task can end in.
+fn final_states() -> Vec<TaskState> {
+    TaskState::ALL
+        .iter()
+        .copied()
+        .filter(|s| s.is_terminal())
+        .collect()
+}
 
 /// A job of `deps.len()` noop tasks where task `i` depends on the earlier tasks
 /// `deps[i]` names (so it is acyclic by construction); the last task is the
@@ -49,7 +48,7 @@ fn runs() -> impl Strategy<Value = (Vec<Vec<usize>>, Vec<TaskState>)> {
                     .boxed()
             })
             .collect::<Vec<_>>();
-        let states = proptest::collection::vec(proptest::sample::select(FINAL.to_vec()), n);
+        let states = proptest::collection::vec(proptest::sample::select(final_states()), n);
         (deps, states)
     })
 }

@@ -33,7 +33,7 @@ pub use error::{SpecError, SpecErrors};
 pub(crate) use job::sort_keys;
 pub use job::{DEFAULT_PROJECT, JobSpec};
 pub(crate) use names::suggest as suggest_word;
-pub use params::{ParamSpec, ParamType, resolve_params};
+pub use params::{ParamSpec, ParamType, param_env_name, resolve_params};
 pub use parse::{SpecDocument, SpecFormat, parse_document, parse_job_spec};
 pub use placement::{DispatchMode, IsolationMode, ResourceRequest, WorkerSelector};
 pub use policy::{ForEach, RetryBackoff, RetryOn, TriggerRule};

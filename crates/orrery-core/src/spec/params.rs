@@ -65,6 +65,22 @@ pub struct ParamSpec {
     pub description: Option<String>,
 }
 
+/// `ORRERY_PARAM_<NAME>`: the param's name upper-cased, any character other than an
+/// ASCII letter or digit as `_` (`who` → `ORRERY_PARAM_WHO`, `a-b` → `ORRERY_PARAM_A_B`).
+pub fn param_env_name(name: &str) -> String {
+    let suffix: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_uppercase()
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("ORRERY_PARAM_{suffix}")
+}
+
 /// The params of a run of `spec`: the defaults (plain ones and typed ones that have a
 /// default) overlaid by `overrides`, every problem reported at once at `params.KEY`.
 ///

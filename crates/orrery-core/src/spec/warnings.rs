@@ -18,17 +18,7 @@ pub fn spec_warnings(spec: &JobSpec) -> Vec<SpecError> {
             _ => continue,
         };
         for param in unquoted_params(script) {
-            let variable = format!(
-                "ORRERY_PARAM_{}",
-                param
-                    .chars()
-                    .map(|c| if c.is_ascii_alphanumeric() {
-                        c.to_ascii_uppercase()
-                    } else {
-                        '_'
-                    })
-                    .collect::<String>()
-            );
+            let variable = super::params::param_env_name(&param);
             warnings.push(SpecError::at(
                 format!("tasks[{index}].script"),
                 format!(

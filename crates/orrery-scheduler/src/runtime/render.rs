@@ -201,7 +201,7 @@ impl AssignmentInputs {
                 serde_json::Value::String(text) => text.clone(),
                 other => other.to_string(),
             };
-            env.insert(param_env_name(name), text);
+            env.insert(orrery_core::spec::param_env_name(name), text);
         }
         for (key, value) in &spec.env {
             env.insert(key.clone(), field(&format!("env.{key}"), value)?);
@@ -252,22 +252,6 @@ impl AssignmentInputs {
             start_delay: None,
         })
     }
-}
-
-/// `ORRERY_PARAM_<NAME>`: the param's name upper-cased, any character other than an
-/// ASCII letter or digit as `_` (`who` → `ORRERY_PARAM_WHO`, `a-b` → `ORRERY_PARAM_A_B`).
-pub(crate) fn param_env_name(name: &str) -> String {
-    let suffix: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() {
-                c.to_ascii_uppercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("ORRERY_PARAM_{suffix}")
 }
 
 /// Every task `idx` depends on, directly or through others; tasks that are not
