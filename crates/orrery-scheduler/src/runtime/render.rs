@@ -254,35 +254,29 @@ impl AssignmentInputs {
     }
 }
 
-/// Every task `idx` depends on, directly or through others; tasks that are not
-/// upstream are left out so a template cannot race with them.
-pub(crate) fn ancestors(run: &ActiveRun, idx: usize) -> BTreeSet<usize> {
-    run.dag.ancestors(idx)
-}
-
-/// Outputs of the upstream tasks of `idx`, by name.
-pub(crate) fn upstream_outputs(
+/// Outputs of the tasks in `upstream`, by name.
+fn upstream_outputs(
     run: &ActiveRun,
-    idx: usize,
+    upstream: &BTreeSet<usize>,
 ) -> BTreeMap<String, BTreeMap<String, String>> {
-    ancestors(run, idx)
-        .into_iter()
-        .filter_map(|upstream| run.tasks.get(upstream))
+    upstream
+        .iter()
+        .filter_map(|idx| run.tasks.get(*idx))
         .map(|task| (task.task_name.clone(), task.outputs.clone()))
         .collect()
 }
 
-/// Outputs of the mapped instances of the upstream fan-out tasks of `idx`, in index
-/// order, by the fan-out task's name.
-pub(crate) fn upstream_mapped_outputs(
+/// Outputs of the mapped instances of the fan-out tasks in `upstream`, in index order,
+/// by the fan-out task's name.
+fn upstream_mapped_outputs(
     run: &ActiveRun,
-    idx: usize,
+    upstream: &BTreeSet<usize>,
 ) -> BTreeMap<String, Vec<BTreeMap<String, String>>> {
-    ancestors(run, idx)
-        .into_iter()
-        .filter_map(|upstream| {
-            let instances = run.mapped.get(&upstream)?;
-            let name = run.tasks.get(upstream)?.task_name.clone();
+    upstream
+        .iter()
+        .filter_map(|idx| {
+            let instances = run.mapped.get(idx)?;
+            let name = run.tasks.get(*idx)?.task_name.clone();
             let mut ordered: Vec<&orrery_store::records::TaskRecord> = instances.iter().collect();
             ordered.sort_by_key(|t| t.map_index);
             Some((
@@ -293,11 +287,11 @@ pub(crate) fn upstream_mapped_outputs(
         .collect()
 }
 
-/// States of the upstream tasks of `idx`, by name.
-pub(crate) fn upstream_states(run: &ActiveRun, idx: usize) -> BTreeMap<String, String> {
-    ancestors(run, idx)
-        .into_iter()
-        .filter_map(|upstream| run.tasks.get(upstream))
+/// States of the tasks in `upstream`, by name.
+fn upstream_states(run: &ActiveRun, upstream: &BTreeSet<usize>) -> BTreeMap<String, String> {
+    upstream
+        .iter()
+        .filter_map(|idx| run.tasks.get(*idx))
         .map(|task| (task.task_name.clone(), task.state.as_str().to_owned()))
         .collect()
 }
@@ -319,6 +313,9 @@ pub(crate) fn template_context(
         .unwrap_or(options.default_timezone);
     let local = |t: chrono::DateTime<chrono::Utc>| t.with_timezone(&zone).fixed_offset();
     let logical_date = local(run.record.logical_date.unwrap_or(run.record.created_at));
+    // Only tasks upstream of this one are visible, so a template cannot race with
+    // tasks that run beside it.
+    let upstream = run.dag.ancestors(idx);
     TemplateContext {
         params: run.params.clone(),
         run_id: run.record.id.0,
@@ -330,9 +327,9 @@ pub(crate) fn template_context(
             .map(|t| t.name.clone())
             .unwrap_or_default(),
         attempt,
-        upstream_outputs: upstream_outputs(run, idx),
-        upstream_states: upstream_states(run, idx),
-        upstream_mapped_outputs: upstream_mapped_outputs(run, idx),
+        upstream_outputs: upstream_outputs(run, &upstream),
+        upstream_states: upstream_states(run, &upstream),
+        upstream_mapped_outputs: upstream_mapped_outputs(run, &upstream),
         item: None,
         index: None,
         logical_date: Some(logical_date),
