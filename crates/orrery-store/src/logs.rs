@@ -29,16 +29,29 @@ impl Store {
         owner: LogOwner<'_>,
         lines: &[NewLogLine],
     ) -> Result<(), StoreError> {
-        if lines.is_empty() {
+        self.append_log_batches(&[(owner, lines)]).await
+    }
+
+    /// Appends the lines of several attempts, each in order, in one transaction: a
+    /// log writer collects what arrived meanwhile and writes it at once.
+    pub async fn append_log_batches(
+        &self,
+        batches: &[(LogOwner<'_>, &[NewLogLine])],
+    ) -> Result<(), StoreError> {
+        let rows: Vec<(&LogOwner<'_>, &NewLogLine)> = batches
+            .iter()
+            .flat_map(|(owner, lines)| lines.iter().map(move |line| (owner, line)))
+            .collect();
+        if rows.is_empty() {
             return Ok(());
         }
         let mut tx = self.write_tx().await?;
         on_tx!(&mut tx, |conn| {
-            for chunk in lines.chunks(LINES_PER_INSERT) {
+            for chunk in rows.chunks(LINES_PER_INSERT) {
                 let mut insert = QueryBuilder::new(
                     "INSERT INTO task_logs (run_id, task_instance_id, task_name, attempt, at, stream, text) ",
                 );
-                insert.push_values(chunk, |mut row, line| {
+                insert.push_values(chunk, |mut row, (owner, line)| {
                     row.push_bind(owner.run_id.0)
                         .push_bind(owner.task_instance_id.0)
                         .push_bind(owner.task_name)

@@ -5,6 +5,7 @@ use super::active_run::ActiveRun;
 use super::active_run::Slot;
 use super::driver::Driver;
 use super::render::{RenderOptions, template_context};
+use super::state::SchedulerState;
 use crate::engine::{Decision, Rule, RunShape, advance_run_with};
 use chrono::{DateTime, Utc};
 use orrery_core::dag::Dag;
@@ -16,118 +17,7 @@ use orrery_core::template::eval_condition;
 /// Rounds of advancing in one tick: a skipped condition can unblock more tasks.
 const MAX_ROUNDS: usize = 16;
 
-impl Driver {
-    /// Applies the engine's decisions to every touched run, until nothing changes.
-    pub(crate) fn advance_touched(&mut self, now: DateTime<Utc>) {
-        for _ in 0..MAX_ROUNDS {
-            let touched = std::mem::take(&mut self.touched);
-            if touched.is_empty() {
-                return;
-            }
-            for id in touched {
-                self.advance_one(id, now);
-            }
-        }
-    }
-
-    fn advance_one(&mut self, id: RunId, now: DateTime<Utc>) {
-        self.requeue_due_mapped(id, now);
-        let mut fanouts = Vec::new();
-        self.advance_decisions(id, now, &mut fanouts);
-        for idx in fanouts {
-            if let Err(message) = self.expand_fanout(id, idx, now)
-                && let Some(task) = self.runs.get_mut(&id).and_then(|r| r.tasks.get_mut(idx))
-                && let Ok(next) = task.state.on(TaskEvent::Fail)
-            {
-                task.state = next;
-                task.finished_at = Some(now);
-                task.error = Some(message);
-                self.dirty.insert((id, Slot::task(idx)));
-            }
-            self.touched.insert(id);
-        }
-    }
-
-    /// Carries out the engine's decisions for one run; fan-out tasks that may start
-    /// are left in `fanouts` for expansion.
-    fn advance_decisions(&mut self, id: RunId, now: DateTime<Utc>, fanouts: &mut Vec<usize>) {
-        let options = self.render_options();
-        let Some(run) = self.runs.get_mut(&id) else {
-            return;
-        };
-        if run.record.state != RunState::Running {
-            return;
-        }
-        refresh_branch_choices(run);
-        for decision in advance_run_with(&run.dag, &run.views(), now, &run.shape) {
-            match decision {
-                Decision::Enqueue(idx) => {
-                    let verdict = condition(run, idx, &options);
-                    let is_fanout = run.spec.tasks.get(idx).is_some_and(super::fanout::expands);
-                    if is_fanout && matches!(verdict, Ok(true)) {
-                        fanouts.push(idx);
-                        continue;
-                    }
-                    let Some(task) = run.tasks.get_mut(idx) else {
-                        continue;
-                    };
-                    let event = match &verdict {
-                        Ok(true) => TaskEvent::Enqueue,
-                        Ok(false) => TaskEvent::Skip,
-                        Err(_) => TaskEvent::Fail,
-                    };
-                    let Ok(next) = task.state.on(event) else {
-                        continue;
-                    };
-                    task.state = next;
-                    self.dirty.insert((id, Slot::task(idx)));
-                    match verdict {
-                        Ok(true) => {
-                            task.queued_at = Some(now);
-                            let priority = run.spec.tasks.get(idx).map_or(0, |t| t.priority);
-                            self.ready.push(id, Slot::task(idx), priority);
-                        }
-                        Ok(false) => {
-                            task.finished_at = Some(now);
-                            task.error = Some("skipped: its `when` condition is false".to_owned());
-                            self.touched.insert(id);
-                        }
-                        Err(message) => {
-                            task.finished_at = Some(now);
-                            task.error = Some(message);
-                            self.touched.insert(id);
-                        }
-                    }
-                }
-                Decision::UpstreamFailed(idx) | Decision::Skip(idx) => {
-                    let event = match decision {
-                        Decision::Skip(_) => TaskEvent::Skip,
-                        _ => TaskEvent::UpstreamFail,
-                    };
-                    if let Some(task) = run.tasks.get_mut(idx)
-                        && let Ok(next) = task.state.on(event)
-                    {
-                        task.state = next;
-                        task.finished_at = Some(now);
-                        self.dirty.insert((id, Slot::task(idx)));
-                    }
-                }
-                Decision::Finish(outcome) => {
-                    let event = if outcome == RunState::Success {
-                        RunEvent::Succeed
-                    } else {
-                        RunEvent::Fail
-                    };
-                    if let Ok(next) = run.record.state.on(event) {
-                        self.run_updates.push(run.end(next, now));
-                        self.finished_runs.push(id);
-                        self.run_index.ended(&run.record, true);
-                    }
-                }
-            }
-        }
-    }
-}
+impl Driver {}
 
 /// The engine's view of a job's rules and handlers.
 pub(crate) fn shape_of(spec: &JobSpec, dag: &Dag) -> RunShape {
@@ -197,4 +87,121 @@ fn condition(run: &ActiveRun, idx: usize, options: &RenderOptions) -> Result<boo
     let context = template_context(run, idx, attempt, options);
     eval_condition(expression, &context)
         .map_err(|e| format!("cannot evaluate `when` of task {:?}: {e}", spec.name))
+}
+
+impl SchedulerState {
+    /// Applies the engine's decisions to every touched run, until nothing changes.
+    pub(crate) fn advance_touched(&mut self, now: DateTime<Utc>) {
+        for _ in 0..MAX_ROUNDS {
+            let touched = std::mem::take(&mut self.runs.touched);
+            if touched.is_empty() {
+                return;
+            }
+            for id in touched {
+                self.advance_one(id, now);
+            }
+        }
+    }
+
+    fn advance_one(&mut self, id: RunId, now: DateTime<Utc>) {
+        self.requeue_due_mapped(id, now);
+        let mut fanouts = Vec::new();
+        self.advance_decisions(id, now, &mut fanouts);
+        for idx in fanouts {
+            if let Err(message) = self.expand_fanout(id, idx, now)
+                && let Some(task) = self
+                    .runs
+                    .map
+                    .get_mut(&id)
+                    .and_then(|r| r.tasks.get_mut(idx))
+                && let Ok(next) = task.state.on(TaskEvent::Fail)
+            {
+                task.state = next;
+                task.finished_at = Some(now);
+                task.error = Some(message);
+                self.pending.dirty.insert((id, Slot::task(idx)));
+            }
+            self.runs.touched.insert(id);
+        }
+    }
+
+    /// Carries out the engine's decisions for one run; fan-out tasks that may start
+    /// are left in `fanouts` for expansion.
+    fn advance_decisions(&mut self, id: RunId, now: DateTime<Utc>, fanouts: &mut Vec<usize>) {
+        let options = self.render_options();
+        let Some(run) = self.runs.map.get_mut(&id) else {
+            return;
+        };
+        if run.record.state != RunState::Running {
+            return;
+        }
+        refresh_branch_choices(run);
+        for decision in advance_run_with(&run.dag, &run.views(), now, &run.shape) {
+            match decision {
+                Decision::Enqueue(idx) => {
+                    let verdict = condition(run, idx, &options);
+                    let is_fanout = run.spec.tasks.get(idx).is_some_and(super::fanout::expands);
+                    if is_fanout && matches!(verdict, Ok(true)) {
+                        fanouts.push(idx);
+                        continue;
+                    }
+                    let Some(task) = run.tasks.get_mut(idx) else {
+                        continue;
+                    };
+                    let event = match &verdict {
+                        Ok(true) => TaskEvent::Enqueue,
+                        Ok(false) => TaskEvent::Skip,
+                        Err(_) => TaskEvent::Fail,
+                    };
+                    let Ok(next) = task.state.on(event) else {
+                        continue;
+                    };
+                    task.state = next;
+                    self.pending.dirty.insert((id, Slot::task(idx)));
+                    match verdict {
+                        Ok(true) => {
+                            task.queued_at = Some(now);
+                            let priority = run.spec.tasks.get(idx).map_or(0, |t| t.priority);
+                            self.runs.ready.push(id, Slot::task(idx), priority);
+                        }
+                        Ok(false) => {
+                            task.finished_at = Some(now);
+                            task.error = Some("skipped: its `when` condition is false".to_owned());
+                            self.runs.touched.insert(id);
+                        }
+                        Err(message) => {
+                            task.finished_at = Some(now);
+                            task.error = Some(message);
+                            self.runs.touched.insert(id);
+                        }
+                    }
+                }
+                Decision::UpstreamFailed(idx) | Decision::Skip(idx) => {
+                    let event = match decision {
+                        Decision::Skip(_) => TaskEvent::Skip,
+                        _ => TaskEvent::UpstreamFail,
+                    };
+                    if let Some(task) = run.tasks.get_mut(idx)
+                        && let Ok(next) = task.state.on(event)
+                    {
+                        task.state = next;
+                        task.finished_at = Some(now);
+                        self.pending.dirty.insert((id, Slot::task(idx)));
+                    }
+                }
+                Decision::Finish(outcome) => {
+                    let event = if outcome == RunState::Success {
+                        RunEvent::Succeed
+                    } else {
+                        RunEvent::Fail
+                    };
+                    if let Ok(next) = run.record.state.on(event) {
+                        self.pending.run_updates.push(run.end(next, now));
+                        self.runs.finished.push(id);
+                        self.runs.index.ended(&run.record, true);
+                    }
+                }
+            }
+        }
+    }
 }

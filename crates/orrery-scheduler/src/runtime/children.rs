@@ -5,6 +5,7 @@ use super::active_run::Slot;
 use super::driver::Driver;
 use super::render::template_context;
 use super::run_control::AttemptEnd;
+use super::state::SchedulerState;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
 use orrery_core::spec::{SpecFormat, TaskKind, parse_job_spec};
@@ -15,10 +16,12 @@ use orrery_store::{NewRun, RunSchedule};
 impl Driver {
     /// Starts a child run for each sub-workflow task the dispatcher set aside.
     pub(crate) async fn start_children(&mut self, now: DateTime<Utc>) {
-        for (run_id, idx) in std::mem::take(&mut self.children_to_start) {
+        for (run_id, idx) in std::mem::take(&mut self.state.pending.children_to_start) {
             let started = self.start_child(run_id, idx, now).await;
             let Some(task) = self
+                .state
                 .runs
+                .map
                 .get_mut(&run_id)
                 .and_then(|r| r.tasks.get_mut(idx))
             else {
@@ -35,16 +38,16 @@ impl Driver {
                     task.started_at = Some(now);
                     task.outputs
                         .insert("run_id".to_owned(), child.0.to_string());
-                    self.dirty.insert((run_id, Slot::task(idx)));
-                    self.new_runs_pending = true;
+                    self.state.pending.dirty.insert((run_id, Slot::task(idx)));
+                    self.state.pending.new_runs_pending = true;
                 }
                 Err(message) => {
                     if let Ok(next) = task.state.on(TaskEvent::Fail) {
                         task.state = next;
                         task.finished_at = Some(now);
                         task.error = Some(message);
-                        self.dirty.insert((run_id, Slot::task(idx)));
-                        self.touched.insert(run_id);
+                        self.state.pending.dirty.insert((run_id, Slot::task(idx)));
+                        self.state.runs.touched.insert(run_id);
                     }
                 }
             }
@@ -57,7 +60,12 @@ impl Driver {
         idx: usize,
         now: DateTime<Utc>,
     ) -> Result<RunId, String> {
-        let run = self.runs.get(&run_id).ok_or("the parent run is gone")?;
+        let run = self
+            .state
+            .runs
+            .map
+            .get(&run_id)
+            .ok_or("the parent run is gone")?;
         let spec = run
             .spec
             .tasks
@@ -68,7 +76,7 @@ impl Driver {
         };
         let task = run.tasks.get(idx).ok_or("the task has no attempt")?;
         let task_id = task.id.ok_or("the task attempt is not stored yet")?;
-        let context = template_context(run, idx, task.attempt, &self.render_options());
+        let context = template_context(run, idx, task.attempt, &self.state.render_options());
         let mut child_params = serde_json::Map::new();
         for (key, value) in params {
             let value = match value {
@@ -110,11 +118,13 @@ impl Driver {
             .await
             .map_err(|e| format!("cannot start a run of job {job:?}: {e}"))
     }
+}
 
+impl SchedulerState {
     /// Ends the parent tasks of child runs that ended.
     pub(crate) fn settle_children(&mut self, now: DateTime<Utc>) {
-        for child in std::mem::take(&mut self.finished_runs) {
-            let Some(run) = self.runs.get(&child) else {
+        for child in std::mem::take(&mut self.runs.finished) {
+            let Some(run) = self.runs.map.get(&child) else {
                 continue;
             };
             let (Some(parent), Some(task_id)) =
@@ -123,7 +133,7 @@ impl Driver {
                 continue;
             };
             let state = run.record.state;
-            let Some(parent_run) = self.runs.get(&parent) else {
+            let Some(parent_run) = self.runs.map.get(&parent) else {
                 continue;
             };
             let Some(idx) = parent_run

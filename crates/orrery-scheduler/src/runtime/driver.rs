@@ -1,20 +1,17 @@
 //! The driver loop: waits for worker events, wake-up hints, poll ticks and retry
 //! deadlines, then advances runs, dispatches ready tasks and commits in batches.
 
-use super::active_run::ActiveRun;
 use super::active_run::Slot;
-use super::connections::{Link, Session};
+use super::connections::Link;
 use super::handle::{NewConnection, SchedulerConfig};
-use super::job_trigger::JobTrigger;
-use super::ready_queue::ReadyQueue;
-use crate::engine::TimerWheel;
+use super::state::SchedulerState;
 use crate::error::SchedulerError;
 use orrery_core::clock::Clock;
-use orrery_core::ids::{JobId, RunId, TaskInstanceId};
+use orrery_core::ids::RunId;
 use orrery_proto::{SchedulerMessage, WorkerMessage};
+use orrery_store::Store;
 use orrery_store::records::TaskRecord;
-use orrery_store::{RunUpdate, Store};
-use std::collections::{BTreeSet, HashMap};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -26,11 +23,11 @@ pub(crate) enum ConnectionEvent {
     Closed(u64),
 }
 
-/// Owns the scheduler's hot state.
+/// The scheduler's I/O: the store, the clock, worker links and wake-ups around the
+/// state that decides.
 pub(crate) struct Driver {
     pub(crate) store: Store,
     pub(crate) clock: Arc<dyn Clock>,
-    pub(crate) config: SchedulerConfig,
     wake: Arc<Notify>,
     new_connections: mpsc::UnboundedReceiver<NewConnection>,
     events_tx: mpsc::Sender<ConnectionEvent>,
@@ -38,61 +35,10 @@ pub(crate) struct Driver {
     next_link: u64,
     /// Open worker connections by link id.
     pub(crate) links: HashMap<u64, Link>,
-    /// Workers by session id; a session outlives its links.
-    pub(crate) sessions: HashMap<u64, Session>,
-    /// Session ids by the workers' stable ids.
-    pub(crate) session_ids: HashMap<String, u64>,
-    pub(crate) next_session: u64,
-    pub(crate) runs: HashMap<RunId, ActiveRun>,
-    /// What waits, runs and falls due among `runs`, kept up as they change.
-    pub(crate) run_index: super::run_index::RunIndex,
-    /// Where each assigned attempt lives: run, task index and worker session.
-    pub(crate) assigned: HashMap<TaskInstanceId, (RunId, Slot, u64)>,
-    /// Ready tasks, oldest first; entries whose task is no longer queued are skipped.
-    pub(crate) ready: ReadyQueue,
-    /// Runs whose tasks changed since they were last advanced.
-    pub(crate) touched: BTreeSet<RunId>,
-    /// Latest attempts changed since the last commit.
-    pub(crate) dirty: BTreeSet<(RunId, Slot)>,
-    /// Earlier attempts replaced by a retry, final, awaiting commit.
-    pub(crate) retired: Vec<TaskRecord>,
-    pub(crate) run_updates: Vec<RunUpdate>,
-    /// Messages to workers (by session) to send once the changes they announce are
-    /// committed.
-    pub(crate) outbox: Vec<(u64, SchedulerMessage)>,
-    next_fence: u64,
-    /// The (version, paused) of every job last synced, scheduled or not.
-    pub(crate) synced_jobs: HashMap<JobId, (u32, bool)>,
-    /// The jobs' change count when `synced_jobs` was last brought up to date; a poll
-    /// that reads the same count has nothing to scan.
-    pub(crate) jobs_synced_at: Option<i64>,
-    /// Scheduled jobs by id.
-    pub(crate) triggers: HashMap<JobId, JobTrigger>,
-    /// Whether the stored timers were armed in bulk at start.
-    pub(crate) stored_timers_armed: bool,
-    /// Armed fires ordered by time: the timer wheel.
-    pub(crate) wheel: TimerWheel<JobId>,
-    /// Armed fires made ahead of their time (concurrency `allow`), at their fire time
-    /// less the lead; popped a batch window early so nearby fires share a pass.
-    pub(crate) lead_wheel: TimerWheel<JobId>,
-    /// Every active run up to this id has been read from the store (later ones are
-    /// read by the next sync; see `sync_with_store`).
-    pub(crate) runs_seen_up_to: RunId,
-    /// The store's reopened-runs count at the last sync.
-    pub(crate) runs_reopened_seen: Option<i64>,
-    /// Fires created runs that the driver has not taken up yet.
-    pub(crate) new_runs_pending: bool,
-    /// Placed tasks whose assignments await rendering.
-    pub(crate) to_render: Vec<(
-        super::dispatch::PendingAssignment,
-        super::render::AssignmentInputs,
-    )>,
-    /// Sub-workflow tasks to start as child runs.
-    pub(crate) children_to_start: Vec<(RunId, usize)>,
-    /// Runs that ended in this tick (their parents, if any, are told).
-    pub(crate) finished_runs: Vec<RunId>,
-    /// Most running runs per backfill.
-    pub(crate) backfill_parallelism: HashMap<i64, u32>,
+    /// Stores workers' log lines in batches, outside the scheduling transaction.
+    pub(crate) log_writer: super::log_writer::LogWriter,
+    /// What the scheduler decides from, and the effects it decided.
+    pub(crate) state: SchedulerState,
     /// A write was fenced off: another node leads; this driver must stop.
     pub(crate) deposed: bool,
 }
@@ -112,66 +58,18 @@ impl Driver {
             .unwrap_or(1)
             .max(1);
         Self {
+            log_writer: super::log_writer::LogWriter::spawn(store.clone()),
             store,
             clock,
-            config,
             wake,
             new_connections,
             events_tx,
             events_rx,
             next_link: 1,
             links: HashMap::new(),
-            sessions: HashMap::new(),
-            session_ids: HashMap::new(),
-            next_session: 1,
-            runs: HashMap::new(),
-            run_index: Default::default(),
-            assigned: HashMap::new(),
-            ready: ReadyQueue::default(),
-            touched: BTreeSet::new(),
-            dirty: BTreeSet::new(),
-            retired: Vec::new(),
-            run_updates: Vec::new(),
-            outbox: Vec::new(),
-            next_fence,
-            triggers: HashMap::new(),
-            stored_timers_armed: false,
-            synced_jobs: HashMap::new(),
-            jobs_synced_at: None,
-            wheel: TimerWheel::default(),
-            lead_wheel: TimerWheel::default(),
-            new_runs_pending: false,
-            runs_seen_up_to: RunId(0),
-            runs_reopened_seen: None,
-            backfill_parallelism: HashMap::new(),
-            finished_runs: Vec::new(),
-            children_to_start: Vec::new(),
-            to_render: Vec::new(),
+            state: SchedulerState::new(config, next_fence),
             deposed: false,
         }
-    }
-
-    pub(crate) fn render_options(&self) -> super::render::RenderOptions {
-        super::render::RenderOptions {
-            default_timezone: self.config.default_timezone,
-            python_interpreter: self.config.python_interpreter.clone(),
-            max_http_body_bytes: self.config.max_http_body_bytes,
-        }
-    }
-
-    /// Queues `slot` of run `id` for dispatch at its task's priority.
-    pub(crate) fn make_ready_slot(&mut self, id: RunId, slot: Slot) {
-        let priority = self
-            .runs
-            .get(&id)
-            .and_then(|run| run.spec.tasks.get(slot.idx))
-            .map_or(0, |task| task.priority);
-        self.ready.push(id, slot, priority);
-    }
-
-    pub(crate) fn issue_fence(&mut self) -> u64 {
-        self.next_fence += 1;
-        self.next_fence
     }
 
     /// Runs until `shutdown` turns true.
@@ -182,9 +80,9 @@ impl Driver {
         self.sync_with_store().await;
         self.sync_triggers().await;
         self.tick().await;
-        let mut poll = tokio::time::interval(self.config.poll_interval);
+        let mut poll = tokio::time::interval(self.state.config.poll_interval);
         poll.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let beat = self.config.loop_beat.clone();
+        let beat = self.state.config.loop_beat.clone();
         let result = self.turn_until(&mut shutdown, &mut poll, &beat).await;
         beat.idle();
         result
@@ -223,7 +121,7 @@ impl Driver {
                 // An interval, not a fresh sleep per turn: events and fires must not
                 // keep postponing the poll, or new jobs are never seen while others fire.
                 _ = poll.tick() => {
-                    self.rebuild_run_index();
+                    self.state.rebuild_run_index();
                     self.sync_with_store().await;
                     self.sync_triggers().await;
                     self.warm_triggers(self.clock.now()).await;
@@ -234,7 +132,7 @@ impl Driver {
                 () = tokio::time::sleep(fire_in) => {}
             }
             self.fire_due_jobs().await;
-            if std::mem::take(&mut self.new_runs_pending) {
+            if std::mem::take(&mut self.state.pending.new_runs_pending) {
                 self.sync_with_store().await;
             }
             self.tick().await;
@@ -285,23 +183,23 @@ impl Driver {
     }
 
     fn time_to_next_fire(&self) -> Duration {
-        match self.next_wheel_deadline() {
+        match self.state.next_wheel_deadline() {
             Some(at) => (at - self.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
-                .min(self.config.poll_interval),
-            None => self.config.poll_interval,
+                .min(self.state.config.poll_interval),
+            None => self.state.config.poll_interval,
         }
     }
 
     fn time_to_next_retry(&self) -> Duration {
-        match self.run_index.next_alarm() {
+        match self.state.runs.index.next_alarm() {
             // Poll at least every poll interval: a manual clock may have moved.
             Some(at) => (at - self.clock.now())
                 .to_std()
                 .unwrap_or(Duration::ZERO)
-                .min(self.config.poll_interval),
-            None => self.config.poll_interval,
+                .min(self.state.config.poll_interval),
+            None => self.state.config.poll_interval,
         }
     }
 
@@ -310,17 +208,17 @@ impl Driver {
     /// for the next event.
     async fn tick(&mut self) {
         for _ in 0..3 {
-            let before = self.runs.len();
+            let before = self.state.runs.map.len();
             if !self.tick_once().await {
                 return;
             }
-            if std::mem::take(&mut self.new_runs_pending) {
+            if std::mem::take(&mut self.state.pending.new_runs_pending) {
                 // Child runs just created: take them up now rather than at the next poll.
                 self.sync_with_store().await;
                 continue;
             }
-            let ended = before > self.runs.len();
-            if !(ended && self.run_index.may_start_some()) {
+            let ended = before > self.state.runs.map.len();
+            if !(ended && self.state.runs.index.may_start_some()) {
                 return;
             }
         }
@@ -328,32 +226,36 @@ impl Driver {
 
     async fn tick_once(&mut self) -> bool {
         let now = self.clock.now();
-        self.check_liveness(now);
-        let due = self.take_due_alarms(now);
-        self.enforce_deadlines(now, &due);
-        self.start_waiting_runs(now);
-        self.advance_touched(now);
-        self.settle_children(now);
-        self.advance_touched(now);
+        self.note_heard();
+        self.state.check_liveness(now);
+        self.drop_links();
+        let due = self.state.take_due_alarms(now);
+        self.state.enforce_deadlines(now, &due);
+        self.state.start_waiting_runs(now);
+        self.state.advance_touched(now);
+        self.state.settle_children(now);
+        self.state.advance_touched(now);
         // Dispatch names attempts by their ids: new attempts (retries, mapped
         // instances) are committed first. Otherwise one commit covers both steps, which
         // halves the commits of a busy scheduler and of a burst of fires.
-        if self.has_unsaved_attempts() && !self.commit().await {
+        if self.state.has_unsaved_attempts() && !self.commit().await {
             return false;
         }
-        self.dispatch(now);
+        self.state.dispatch(now);
         self.finish_assignments(now).await;
         self.start_children(now).await;
         if !self.commit().await {
             return false;
         }
         let sent_at = self.clock.now();
-        for (session, mut message) in std::mem::take(&mut self.outbox) {
+        for (session, mut message) in std::mem::take(&mut self.state.pending.outbox) {
             // A task of a run made ahead of its fire time: the worker holds it until
             // then. The wait counts from now, after the commit, so it starts on time.
             if let SchedulerMessage::Assign(assignment) = &mut message {
                 assignment.start_delay = self
+                    .state
                     .runs
+                    .map
                     .get(&assignment.run_id)
                     .and_then(|run| run.record.scheduled_at)
                     .filter(|at| *at > sent_at)
@@ -362,6 +264,8 @@ impl Driver {
             // A worker away on a dropped link misses this; it says what it holds when
             // it registers again, and is reconciled then.
             if let Some(link) = self
+                .state
+                .fleet
                 .sessions
                 .get(&session)
                 .and_then(|s| s.link)
@@ -370,72 +274,59 @@ impl Driver {
                 link.send(message);
             }
         }
-        self.drop_ended_runs();
-        metrics::gauge!("orrery_active_runs").set(self.runs.len() as f64);
-        metrics::gauge!("orrery_ready_tasks").set(self.ready.len() as f64);
+        self.state.drop_ended_runs();
+        metrics::gauge!("orrery_active_runs").set(self.state.runs.map.len() as f64);
+        metrics::gauge!("orrery_ready_tasks").set(self.state.runs.ready.len() as f64);
         metrics::gauge!("orrery_workers_connected").set(self.links.len() as f64);
-        metrics::gauge!("orrery_scheduled_jobs").set(self.triggers.len() as f64);
+        metrics::gauge!("orrery_scheduled_jobs").set(self.state.schedules.triggers.len() as f64);
         true
-    }
-
-    /// Whether a changed attempt has no id yet (it was never inserted).
-    fn has_unsaved_attempts(&self) -> bool {
-        self.dirty.iter().any(|(run_id, slot)| {
-            self.runs
-                .get(run_id)
-                .and_then(|run| run.record(*slot))
-                .is_some_and(|task| task.id.is_none())
-        })
-    }
-
-    /// Touches the runs with a retry, deadline or fire time due by `now` (and lets the
-    /// waiting ones be reconsidered); returns them.
-    fn take_due_alarms(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<RunId> {
-        let due = self.run_index.take_due_alarms(now);
-        for id in &due {
-            if let Some(run) = self.runs.get(id) {
-                self.touched.insert(*id);
-                if run.record.state == orrery_core::state::RunState::Queued {
-                    self.run_index
-                        .reconsider(super::run_index::PaceKey::of(&run.record));
-                }
-            }
-        }
-        due
     }
 
     /// Writes every pending change in one transaction. On failure everything stays
     /// pending (nothing was sent yet) and is retried after a pause.
     async fn commit(&mut self) -> bool {
-        if self.dirty.is_empty() && self.retired.is_empty() && self.run_updates.is_empty() {
+        // An attempt's lines are stored before its end is.
+        self.write_reports().await;
+        if self.state.pending.has_changes() {
+            self.log_writer.flush().await;
+        }
+        if !self.state.pending.has_changes() {
             return true;
         }
-        let keys: Vec<(RunId, Slot)> = self.dirty.iter().copied().collect();
-        let mut records: Vec<TaskRecord> = self.retired.clone();
+        let keys: Vec<(RunId, Slot)> = self.state.pending.dirty.iter().copied().collect();
+        let mut records: Vec<TaskRecord> = self.state.pending.retired.clone();
         let n_retired = records.len();
         for (run_id, idx) in &keys {
-            if let Some(task) = self.runs.get(run_id).and_then(|run| run.record(*idx)) {
+            if let Some(task) = self
+                .state
+                .runs
+                .map
+                .get(run_id)
+                .and_then(|run| run.record(*idx))
+            {
                 records.push(task.clone());
             }
         }
         match self
             .store
-            .commit_changes(&mut records, &self.run_updates)
+            .commit_changes(&mut records, &self.state.pending.run_updates)
             .await
         {
             Ok(()) => {
                 for ((run_id, idx), record) in keys.iter().zip(records.iter().skip(n_retired)) {
                     if let Some(task) = self
+                        .state
                         .runs
+                        .map
                         .get_mut(run_id)
                         .and_then(|run| run.record_mut(*idx))
                     {
                         task.id = record.id;
                     }
                 }
-                self.dirty.clear();
-                self.retired.clear();
-                self.run_updates.clear();
+                self.state.pending.dirty.clear();
+                self.state.pending.retired.clear();
+                self.state.pending.run_updates.clear();
                 true
             }
             Err(orrery_store::StoreError::Fenced { epoch, .. }) => {
@@ -448,9 +339,58 @@ impl Driver {
             }
             Err(error) => {
                 tracing::error!(%error, "cannot commit scheduler changes; retrying");
-                tokio::time::sleep(self.config.commit_retry_delay).await;
+                tokio::time::sleep(self.state.config.commit_retry_delay).await;
                 false
             }
         }
+    }
+}
+
+impl SchedulerState {
+    pub(crate) fn render_options(&self) -> super::render::RenderOptions {
+        super::render::RenderOptions {
+            default_timezone: self.config.default_timezone,
+            python_interpreter: self.config.python_interpreter.clone(),
+            max_http_body_bytes: self.config.max_http_body_bytes,
+        }
+    }
+
+    /// Queues `slot` of run `id` for dispatch at its task's priority.
+    pub(crate) fn make_ready_slot(&mut self, id: RunId, slot: Slot) {
+        let priority = self
+            .runs
+            .map
+            .get(&id)
+            .and_then(|run| run.spec.tasks.get(slot.idx))
+            .map_or(0, |task| task.priority);
+        self.runs.ready.push(id, slot, priority);
+    }
+
+    /// Whether a changed attempt has no id yet (it was never inserted).
+    fn has_unsaved_attempts(&self) -> bool {
+        self.pending.dirty.iter().any(|(run_id, slot)| {
+            self.runs
+                .map
+                .get(run_id)
+                .and_then(|run| run.record(*slot))
+                .is_some_and(|task| task.id.is_none())
+        })
+    }
+
+    /// Touches the runs with a retry, deadline or fire time due by `now` (and lets the
+    /// waiting ones be reconsidered); returns them.
+    fn take_due_alarms(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<RunId> {
+        let due = self.runs.index.take_due_alarms(now);
+        for id in &due {
+            if let Some(run) = self.runs.map.get(id) {
+                self.runs.touched.insert(*id);
+                if run.record.state == orrery_core::state::RunState::Queued {
+                    self.runs
+                        .index
+                        .reconsider(super::run_index::PaceKey::of(&run.record));
+                }
+            }
+        }
+        due
     }
 }

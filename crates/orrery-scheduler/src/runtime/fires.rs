@@ -3,6 +3,7 @@
 
 use super::driver::Driver;
 use super::job_trigger::concurrency_of;
+use super::state::SchedulerState;
 use crate::engine::{
     Admission, Concurrency, FirePlan, LateCause, Misfire, admit_fire, plan_due_fires,
 };
@@ -25,11 +26,20 @@ impl Driver {
         let now = self.clock.now();
         // Exact fires when due; leading fires from their lead on, with those in the
         // batch window after them, in one pass.
-        let mut due = self.wheel.pop_due(now);
-        due.extend(self.lead_wheel.pop_due(now + self.fire_batch_window()));
-        let (paused, due): (Vec<JobId>, Vec<JobId>) = due
-            .into_iter()
-            .partition(|id| self.triggers.get(id).is_some_and(|t| t.paused));
+        let mut due = self.state.schedules.wheel.pop_due(now);
+        due.extend(
+            self.state
+                .schedules
+                .lead_wheel
+                .pop_due(now + self.state.fire_batch_window()),
+        );
+        let (paused, due): (Vec<JobId>, Vec<JobId>) = due.into_iter().partition(|id| {
+            self.state
+                .schedules
+                .triggers
+                .get(id)
+                .is_some_and(|t| t.paused)
+        });
         if !paused.is_empty() {
             self.record_paused_fires(&paused, now).await;
         }
@@ -42,11 +52,11 @@ impl Driver {
     /// jobs' timers stay at their first fire not run, for the misfire policy at resume.
     async fn record_paused_fires(&mut self, job_ids: &[JobId], now: DateTime<Utc>) {
         self.load_specs(job_ids).await;
-        let default_tz = self.config.default_timezone;
+        let default_tz = self.state.config.default_timezone;
         let mut recorded = Vec::new();
         let mut batch = Vec::new();
         for &job_id in job_ids {
-            let Some(trigger) = self.triggers.get_mut(&job_id) else {
+            let Some(trigger) = self.state.schedules.triggers.get_mut(&job_id) else {
                 continue;
             };
             let Some(from) = trigger.paused_next_record.or(trigger.next_fire_at) else {
@@ -81,7 +91,7 @@ impl Driver {
         }
         if batch.is_empty() {
             for &job_id in job_ids {
-                self.rearm(job_id);
+                self.state.rearm(job_id);
             }
             return;
         }
@@ -92,7 +102,7 @@ impl Driver {
                         .increment(fires.fires.len() as u64);
                 }
                 for (job_id, next) in recorded {
-                    if let Some(trigger) = self.triggers.get_mut(&job_id) {
+                    if let Some(trigger) = self.state.schedules.triggers.get_mut(&job_id) {
                         trigger.paused_next_record = next;
                     }
                 }
@@ -105,7 +115,7 @@ impl Driver {
             Err(error) => tracing::error!(%error, "cannot record paused fires; retrying"),
         }
         for &job_id in job_ids {
-            self.rearm(job_id);
+            self.state.rearm(job_id);
         }
     }
 
@@ -120,8 +130,8 @@ impl Driver {
         self.load_specs(job_ids).await;
         let mut prepared = Vec::with_capacity(job_ids.len());
         for &job_id in job_ids {
-            let horizon = self.fire_horizon(job_id);
-            let Some(trigger) = self.triggers.get(&job_id) else {
+            let horizon = self.state.fire_horizon(job_id);
+            let Some(trigger) = self.state.schedules.triggers.get(&job_id) else {
                 continue;
             };
             let due_from = match trigger.next_fire_at {
@@ -129,17 +139,17 @@ impl Driver {
                 // `start_waiting_runs`) and its worker holds the first tasks until then.
                 Some(first) if first <= now + horizon && !trigger.paused => first,
                 _ => {
-                    self.rearm(job_id);
+                    self.state.rearm(job_id);
                     continue;
                 }
             };
             let Some(spec) = trigger.spec.clone() else {
                 // Its spec could not be read: try again on the next tick.
-                self.wheel.arm(job_id, due_from);
+                self.state.schedules.wheel.arm(job_id, due_from);
                 continue;
             };
-            let default_tz = self.config.default_timezone;
-            let Some(trigger) = self.triggers.get_mut(&job_id) else {
+            let default_tz = self.state.config.default_timezone;
+            let Some(trigger) = self.state.schedules.triggers.get_mut(&job_id) else {
                 continue;
             };
             let schedule = match trigger.schedule(default_tz) {
@@ -155,11 +165,11 @@ impl Driver {
             let next_fire_at = schedule.next_after(now.max(due_from));
             let local_dates: Vec<chrono::NaiveDate> =
                 due.iter().map(|at| schedule.local_date(*at)).collect();
-            let Some(trigger) = self.triggers.get(&job_id) else {
+            let Some(trigger) = self.state.schedules.triggers.get(&job_id) else {
                 continue;
             };
             let misfire = trigger.misfire();
-            let threshold = trigger.misfire_threshold(self.config.misfire_threshold);
+            let threshold = trigger.misfire_threshold(self.state.config.misfire_threshold);
             let plans = plan_due_fires(&due, now, threshold, misfire, cause);
             let exclude = trigger
                 .schedule_spec()
@@ -188,10 +198,10 @@ impl Driver {
             // The schedule's own runs; a backfill's are paced by its parallelism.
             let key = super::run_index::PaceKey::Job(job.job_id);
             let active = (
-                self.run_index.running(key),
-                self.run_index.waiting_count(key),
+                self.state.runs.index.running(key),
+                self.state.runs.index.waiting_count(key),
             );
-            let (fires, replaces) = self.plan_job_fires(job, &params, active, now);
+            let (fires, replaces) = self.state.plan_job_fires(job, &params, active, now);
             if replaces {
                 replace.push(job.job_id);
             }
@@ -214,7 +224,7 @@ impl Driver {
                 tracing::error!(%error, jobs = batch.len(), "cannot store fires; retrying");
                 for job in &prepared {
                     if let Some(first) = job.due.first() {
-                        self.wheel.arm(job.job_id, *first);
+                        self.state.schedules.wheel.arm(job.job_id, *first);
                     }
                 }
                 return;
@@ -248,21 +258,23 @@ impl Driver {
         drop(batch);
         for job_id in replace {
             let active: Vec<_> = self
+                .state
                 .runs
+                .map
                 .iter()
                 .filter(|(_, run)| run.record.job_id == job_id && !run.record.state.is_terminal())
                 .map(|(id, _)| *id)
                 .collect();
             for run_id in active {
-                self.cancel_run(run_id);
+                self.state.cancel_run(run_id, now);
             }
         }
         for job in &prepared {
-            if let Some(trigger) = self.triggers.get_mut(&job.job_id) {
+            if let Some(trigger) = self.state.schedules.triggers.get_mut(&job.job_id) {
                 trigger.next_fire_at = job.next_fire_at;
                 trigger.trim(now);
             }
-            self.rearm(job.job_id);
+            self.state.rearm(job.job_id);
         }
         let specs: std::collections::HashMap<JobId, Arc<JobSpec>> = prepared
             .iter()
@@ -270,7 +282,7 @@ impl Driver {
             .collect();
         for (job_id, version, run_id, logical_date, schedule) in fired {
             let Some(spec) = specs.get(&job_id).cloned() else {
-                self.new_runs_pending = true;
+                self.state.pending.new_runs_pending = true;
                 continue;
             };
             let record = RunRecord {
@@ -301,10 +313,50 @@ impl Driver {
                 .get(&run_id)
                 .cloned()
                 .unwrap_or_default();
-            self.install_new_run(record, spec, &task_ids);
+            self.state.install_new_run(record, spec, &task_ids);
         }
     }
+}
 
+/// The name of the first calendar that excludes `date`.
+fn excluding(calendars: &[CalendarSpec], date: chrono::NaiveDate) -> Option<String> {
+    calendars
+        .iter()
+        .find(|c| c.excludes(date))
+        .map(|c| c.name.clone())
+}
+
+fn misfire_name(misfire: Misfire) -> &'static str {
+    match misfire {
+        Misfire::Skip => "skip",
+        Misfire::RunOnce => "run_once",
+        Misfire::RunAll { .. } => "run_all",
+    }
+}
+
+/// One job's due fires, computed before anything is stored.
+pub(crate) struct Prepared {
+    job_id: JobId,
+    version: u32,
+    due: Vec<DateTime<Utc>>,
+    plans: Vec<FirePlan>,
+    /// The fire before the first due one, for its data interval.
+    previous: Option<DateTime<Utc>>,
+    next_fire_at: Option<DateTime<Utc>>,
+    /// The local date of each due fire, for calendars.
+    local_dates: Vec<chrono::NaiveDate>,
+    calendars: Vec<CalendarSpec>,
+    task_names: Vec<String>,
+    policy: Concurrency,
+    misfire: &'static str,
+    /// The spec the runs are created from (the trigger may let go of it after).
+    spec: Arc<JobSpec>,
+}
+
+/// A run a fire created: job, version, run id, logical date and schedule fields.
+type FiredRun = (JobId, u32, RunId, Option<DateTime<Utc>>, RunSchedule);
+
+impl SchedulerState {
     /// The ledger entries (and runs) for one job's due fires; `true` when the job's
     /// active runs are to be replaced.
     fn plan_job_fires<'a>(
@@ -388,41 +440,3 @@ impl Driver {
         (fires, replaces)
     }
 }
-
-/// The name of the first calendar that excludes `date`.
-fn excluding(calendars: &[CalendarSpec], date: chrono::NaiveDate) -> Option<String> {
-    calendars
-        .iter()
-        .find(|c| c.excludes(date))
-        .map(|c| c.name.clone())
-}
-
-fn misfire_name(misfire: Misfire) -> &'static str {
-    match misfire {
-        Misfire::Skip => "skip",
-        Misfire::RunOnce => "run_once",
-        Misfire::RunAll { .. } => "run_all",
-    }
-}
-
-/// One job's due fires, computed before anything is stored.
-pub(crate) struct Prepared {
-    job_id: JobId,
-    version: u32,
-    due: Vec<DateTime<Utc>>,
-    plans: Vec<FirePlan>,
-    /// The fire before the first due one, for its data interval.
-    previous: Option<DateTime<Utc>>,
-    next_fire_at: Option<DateTime<Utc>>,
-    /// The local date of each due fire, for calendars.
-    local_dates: Vec<chrono::NaiveDate>,
-    calendars: Vec<CalendarSpec>,
-    task_names: Vec<String>,
-    policy: Concurrency,
-    misfire: &'static str,
-    /// The spec the runs are created from (the trigger may let go of it after).
-    spec: Arc<JobSpec>,
-}
-
-/// A run a fire created: job, version, run id, logical date and schedule fields.
-type FiredRun = (JobId, u32, RunId, Option<DateTime<Utc>>, RunSchedule);

@@ -5,6 +5,7 @@ use super::active_run::Slot;
 use super::driver::Driver;
 use super::job_trigger::concurrency_of;
 use super::run_index::PaceKey;
+use super::state::SchedulerState;
 use crate::engine::{may_start, next_retry_at};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
@@ -34,20 +35,34 @@ impl AttemptEnd {
     }
 }
 
-impl Driver {
+impl Driver {}
+
+/// A number in [0, 1) that differs per run and task, for retry jitter: spreading
+/// retries only needs them not to coincide, not randomness.
+fn jitter_unit(id: RunId, idx: usize) -> f64 {
+    let mut x = (id.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+        ^ (idx as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    x ^= x >> 31;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 29;
+    (x >> 11) as f64 / (1u64 << 53) as f64
+}
+
+impl SchedulerState {
     /// Starts queued runs, oldest first, as far as their job's concurrency (or their
     /// backfill's parallelism) allows. Only jobs and backfills where something changed
     /// are looked at (see `RunIndex`).
     pub(crate) fn start_waiting_runs(&mut self, now: DateTime<Utc>) {
         let lead = self.max_ahead();
-        for key in self.run_index.take_reconsider() {
-            while let Some(id) = self.run_index.first_waiting(key) {
+        for key in self.runs.index.take_reconsider() {
+            while let Some(id) = self.runs.index.first_waiting(key) {
                 let Some(run) = self
                     .runs
+                    .map
                     .get(&id)
                     .filter(|run| run.record.state == RunState::Queued)
                 else {
-                    self.run_index.forget_waiting(key, id);
+                    self.runs.index.forget_waiting(key, id);
                     continue;
                 };
                 // A run made ahead of its time starts at most `max_ahead` early, and
@@ -55,15 +70,16 @@ impl Driver {
                 // its first tasks until then (see `dispatch`).
                 let not_before = run.record.scheduled_at.filter(|at| *at > now);
                 if let Some(at) = not_before.filter(|at| *at > now + lead) {
-                    self.run_index.alarm(at - lead, id);
+                    self.runs.index.alarm(at - lead, id);
                     break;
                 }
-                let running = self.run_index.running(key);
+                let running = self.runs.index.running(key);
                 let allowed = match key {
                     // Backfills are paced by their own parallelism, not the schedule's
                     // policy.
                     PaceKey::Backfill(backfill) => {
                         let limit = self
+                            .runs
                             .backfill_parallelism
                             .get(&backfill)
                             .copied()
@@ -80,14 +96,14 @@ impl Driver {
                 }
                 let started_at = not_before.unwrap_or(now);
                 self.start_run(id, started_at);
-                self.run_index.started(key, id);
+                self.runs.index.started(key, id);
             }
         }
     }
 
     /// Moves a waiting run to running as of `started_at`.
     fn start_run(&mut self, id: RunId, started_at: DateTime<Utc>) {
-        let Some(run) = self.runs.get_mut(&id) else {
+        let Some(run) = self.runs.map.get_mut(&id) else {
             return;
         };
         let Ok(next) = run.record.state.on(RunEvent::Start) else {
@@ -101,21 +117,21 @@ impl Driver {
             .and_then(|t| chrono::Duration::from_std(t.0).ok())
             .map(|t| started_at + t);
         if let Some(deadline) = run.deadline {
-            self.run_index.alarm(deadline, id);
+            self.runs.index.alarm(deadline, id);
         }
-        self.run_updates.push(RunUpdate {
+        self.pending.run_updates.push(RunUpdate {
             id,
             state: next,
             started_at: Some(started_at),
             finished_at: None,
         });
-        self.touched.insert(id);
+        self.runs.touched.insert(id);
     }
 
     /// Cancels every unfinished task of a run and the run itself; workers holding an
     /// attempt are told to kill it, and its late result will be rejected.
-    pub(crate) fn cancel_run(&mut self, id: RunId) {
-        self.stop_run(id, RunEvent::Cancel, None);
+    pub(crate) fn cancel_run(&mut self, id: RunId, now: DateTime<Utc>) {
+        self.stop_run(id, RunEvent::Cancel, None, now);
     }
 
     /// Fails runs that passed their job's `timeout`, cancelling what still runs.
@@ -124,7 +140,7 @@ impl Driver {
             .iter()
             .copied()
             .filter(|id| {
-                self.runs.get(id).is_some_and(|run| {
+                self.runs.map.get(id).is_some_and(|run| {
                     run.record.state == RunState::Running && run.deadline.is_some_and(|d| d <= now)
                 })
             })
@@ -132,6 +148,7 @@ impl Driver {
         for id in overdue {
             let limit = self
                 .runs
+                .map
                 .get(&id)
                 .and_then(|run| run.spec.timeout)
                 .map(|t| t.to_string())
@@ -140,15 +157,15 @@ impl Driver {
                 id,
                 RunEvent::Fail,
                 Some(format!("the run timed out after {limit}")),
+                now,
             );
         }
     }
 
     /// Ends a run with `event` (cancel, or fail on timeout): every unfinished task is
     /// cancelled (with `reason`), child runs too.
-    fn stop_run(&mut self, id: RunId, event: RunEvent, reason: Option<String>) {
-        let now = self.clock.now();
-        let Some(run) = self.runs.get_mut(&id) else {
+    fn stop_run(&mut self, id: RunId, event: RunEvent, reason: Option<String>, now: DateTime<Utc>) {
+        let Some(run) = self.runs.map.get_mut(&id) else {
             return;
         };
         let Ok(next) = run.record.state.on(event) else {
@@ -166,13 +183,14 @@ impl Driver {
             if task.state.is_on_worker()
                 && let Some(task_instance_id) = task.id
             {
-                if let Some((_, _, connection)) = self.assigned.get(&task_instance_id) {
+                if let Some((_, _, connection)) = self.fleet.assigned.get(&task_instance_id) {
                     let task_ref = TaskRef {
                         task_instance_id,
                         attempt: task.attempt,
                         fence: task.fence,
                     };
-                    self.outbox
+                    self.pending
+                        .outbox
                         .push((*connection, SchedulerMessage::Cancel(task_ref)));
                 }
                 if let Some(child) = task
@@ -189,16 +207,17 @@ impl Driver {
             if reason.is_some() {
                 task.error.clone_from(&reason);
             }
-            self.dirty.insert((id, slot));
+            self.pending.dirty.insert((id, slot));
         }
-        self.run_updates.push(run.end(next, now));
-        self.finished_runs.push(id);
-        self.run_index.ended(&run.record, was_running);
+        self.pending.run_updates.push(run.end(next, now));
+        self.runs.finished.push(id);
+        self.runs.index.ended(&run.record, was_running);
         for child in children {
             self.stop_run(
                 child,
                 RunEvent::Cancel,
                 Some(format!("its parent run {id} ended")),
+                now,
             );
         }
     }
@@ -217,7 +236,7 @@ impl Driver {
             error,
             finished_at,
         } = end;
-        let Some(run) = self.runs.get_mut(&id) else {
+        let Some(run) = self.runs.map.get_mut(&id) else {
             return;
         };
         let Some(task_spec) = run.spec.tasks.get(slot.idx).cloned() else {
@@ -237,8 +256,8 @@ impl Driver {
         if error.is_some() {
             task.error = error;
         }
-        self.dirty.insert((id, slot));
-        self.touched.insert(id);
+        self.pending.dirty.insert((id, slot));
+        self.runs.touched.insert(id);
         let retry_delay = retry_delay_for(&task_spec, task.attempt, jitter);
         let retries = if next == TaskState::Lost {
             task_spec.retries.max(self.config.lost_retries)
@@ -258,21 +277,10 @@ impl Driver {
             retry.state = TaskState::RetryWait;
             retry.retry_at = Some(retry_at);
             let finished = std::mem::replace(task, retry);
-            self.retired.push(finished);
-            self.run_index.alarm(retry_at, id);
+            self.pending.retired.push(finished);
+            self.runs.index.alarm(retry_at, id);
         } else if slot.map.is_some() {
             self.settle_fanout(id, slot.idx, now);
         }
     }
-}
-
-/// A number in [0, 1) that differs per run and task, for retry jitter: spreading
-/// retries only needs them not to coincide, not randomness.
-fn jitter_unit(id: RunId, idx: usize) -> f64 {
-    let mut x = (id.0 as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
-        ^ (idx as u64).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-    x ^= x >> 31;
-    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-    x ^= x >> 29;
-    (x >> 11) as f64 / (1u64 << 53) as f64
 }

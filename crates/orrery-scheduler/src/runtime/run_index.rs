@@ -5,6 +5,7 @@
 //! and runs made ahead of their time.
 
 use super::driver::Driver;
+use super::state::SchedulerState;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId};
 use orrery_core::state::{RunState, TaskState};
@@ -156,10 +157,12 @@ impl RunIndex {
     }
 }
 
-impl Driver {
-    /// Files run `id` (just put in `self.runs`) in the index.
+impl Driver {}
+
+impl SchedulerState {
+    /// Files run `id` (just put in `self.runs.map`) in the index.
     pub(crate) fn index_run(&mut self, id: RunId) {
-        let Some(run) = self.runs.get(&id) else {
+        let Some(run) = self.runs.map.get(&id) else {
             return;
         };
         let retries = run
@@ -174,19 +177,19 @@ impl Driver {
             .filter(|_| run.record.state == RunState::Queued)
             .map(|at| at - self.max_ahead());
         let alarms: Vec<_> = retries.chain(run.deadline).chain(ahead).collect();
-        self.run_index.add(&run.record, alarms);
+        self.runs.index.add(&run.record, alarms);
     }
 
     /// Rebuilds the index from the runs in memory: a check, once per poll, that no
     /// change went unrecorded.
     pub(crate) fn rebuild_run_index(&mut self) {
         // Ended runs stay in memory until their changes are committed.
-        let ended = self.run_index.take_ended();
-        self.run_index = RunIndex {
+        let ended = self.runs.index.take_ended();
+        self.runs.index = RunIndex {
             ended,
             ..RunIndex::default()
         };
-        let ids: Vec<RunId> = self.runs.keys().copied().collect();
+        let ids: Vec<RunId> = self.runs.map.keys().copied().collect();
         for id in ids {
             self.index_run(id);
         }
@@ -194,13 +197,14 @@ impl Driver {
 
     /// Removes the runs that ended from memory.
     pub(crate) fn drop_ended_runs(&mut self) {
-        for id in self.run_index.take_ended() {
+        for id in self.runs.index.take_ended() {
             if self
                 .runs
+                .map
                 .get(&id)
                 .is_some_and(|run| run.record.state.is_terminal())
             {
-                self.runs.remove(&id);
+                self.runs.map.remove(&id);
             }
         }
     }

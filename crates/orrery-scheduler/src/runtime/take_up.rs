@@ -6,6 +6,7 @@ use super::active_run::ActiveRun;
 use super::active_run::Slot;
 use super::advance::shape_of;
 use super::driver::Driver;
+use super::state::SchedulerState;
 use orrery_core::dag::Dag;
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::spec::JobSpec;
@@ -31,11 +32,13 @@ impl Driver {
                 None
             }
         };
-        let complete = reopened.is_none() || reopened != self.runs_reopened_seen;
+        let complete = reopened.is_none() || reopened != self.state.runs.reopened_seen;
         let read = if complete {
             self.store.active_runs().await
         } else {
-            self.store.active_runs_after(self.runs_seen_up_to).await
+            self.store
+                .active_runs_after(self.state.runs.seen_up_to)
+                .await
         };
         let active = match read {
             Ok(active) => active,
@@ -49,11 +52,11 @@ impl Driver {
         for record in active {
             let cancel = record.cancel_requested;
             let id = record.id;
-            match self.runs.get_mut(&id) {
+            match self.state.runs.map.get_mut(&id) {
                 Some(run) => {
                     if cancel && !run.record.cancel_requested {
                         run.record.cancel_requested = true;
-                        self.cancel_run(id);
+                        self.state.cancel_run(id, self.clock.now());
                     }
                 }
                 None => {
@@ -63,19 +66,19 @@ impl Driver {
                         continue;
                     }
                     if cancel {
-                        self.cancel_run(id);
+                        self.state.cancel_run(id, self.clock.now());
                     }
                 }
             }
         }
         if take_up_failed {
             // Read every active run next time, so the run is tried again.
-            self.runs_reopened_seen = None;
+            self.state.runs.reopened_seen = None;
         } else {
             if let Some(newest) = newest {
-                self.runs_seen_up_to = self.runs_seen_up_to.max(newest);
+                self.state.runs.seen_up_to = self.state.runs.seen_up_to.max(newest);
             }
-            self.runs_reopened_seen = reopened;
+            self.state.runs.reopened_seen = reopened;
         }
     }
 
@@ -88,6 +91,8 @@ impl Driver {
         let now = self.clock.now();
         // A fired run's spec is the one its trigger holds; others are read and parsed.
         let cached = self
+            .state
+            .schedules
             .triggers
             .get(&record.job_id)
             .filter(|t| t.version == record.job_version)
@@ -106,7 +111,7 @@ impl Driver {
             Ok(spec) => spec,
             Err(errors) => {
                 tracing::error!(run = %record.id, %errors, "stored spec no longer parses; failing the run");
-                self.run_updates.push(RunUpdate {
+                self.state.pending.run_updates.push(RunUpdate {
                     id: record.id,
                     state: RunState::Failed,
                     started_at: record.started_at.or(Some(now)),
@@ -116,10 +121,13 @@ impl Driver {
             }
         };
         if let Some(backfill) = record.backfill_id
-            && !self.backfill_parallelism.contains_key(&backfill)
+            && !self.state.runs.backfill_parallelism.contains_key(&backfill)
         {
             let parallelism = self.store.backfill_parallelism(backfill).await?;
-            self.backfill_parallelism.insert(backfill, parallelism);
+            self.state
+                .runs
+                .backfill_parallelism
+                .insert(backfill, parallelism);
         }
         let stored = self.store.run_tasks(record.id).await?;
         let dag = Dag::from_spec(&spec);
@@ -184,11 +192,13 @@ impl Driver {
             fanout_items: BTreeMap::new(),
         };
         let slots = run.slots();
-        self.runs.insert(id, run);
-        self.index_run(id);
+        self.state.runs.map.insert(id, run);
+        self.state.index_run(id);
         for slot in slots {
             let idx = slot.idx;
-            let Some(run) = self.runs.get(&id) else { break };
+            let Some(run) = self.state.runs.map.get(&id) else {
+                break;
+            };
             let state = run.record(slot).map(|t| t.state);
             let child = run
                 .record(slot)
@@ -212,11 +222,11 @@ impl Driver {
                                 error: None,
                                 finished_at: None,
                             };
-                            self.end_attempt(id, Slot::task(idx), end, now);
+                            self.state.end_attempt(id, Slot::task(idx), end, now);
                         }
                         Some(ended) if ended.is_terminal() => {
                             let message = format!("sub-workflow run {child} ended {ended}");
-                            self.end_attempt(
+                            self.state.end_attempt(
                                 id,
                                 Slot::task(idx),
                                 AttemptEnd::decided(TaskEvent::Fail, message),
@@ -230,29 +240,38 @@ impl Driver {
                     if s.is_on_worker()
                     // The worker may still run it: wait for it to come back within its
                     // TTL (it then says what it holds) before calling the attempt lost.
-                    && !self.adopt_attempt(id, slot, now) =>
+                    && !self.state.adopt_attempt(id, slot, now) =>
                 {
                     let message =
                         "lost: Orrery restarted while this attempt was running".to_owned();
-                    self.end_attempt(id, slot, AttemptEnd::decided(TaskEvent::Lose, message), now);
+                    self.state.end_attempt(
+                        id,
+                        slot,
+                        AttemptEnd::decided(TaskEvent::Lose, message),
+                        now,
+                    );
                 }
-                (Some(TaskState::Queued), _) => self.make_ready_slot(id, slot),
+                (Some(TaskState::Queued), _) => self.state.make_ready_slot(id, slot),
                 _ => {}
             }
         }
         let fanouts: Vec<usize> = self
+            .state
             .runs
+            .map
             .get(&id)
             .map(|r| r.mapped.keys().copied().collect())
             .unwrap_or_default();
-        self.restore_fanout_items(id);
+        self.state.restore_fanout_items(id);
         for idx in fanouts {
-            self.settle_fanout(id, idx, now);
+            self.state.settle_fanout(id, idx, now);
         }
-        self.touched.insert(id);
+        self.state.runs.touched.insert(id);
         Ok(())
     }
+}
 
+impl SchedulerState {
     /// Takes up a run just created by this driver (a fire), without reading it back.
     pub(crate) fn install_new_run(
         &mut self,
@@ -282,8 +301,8 @@ impl Driver {
             mapped: BTreeMap::new(),
             fanout_items: BTreeMap::new(),
         };
-        self.runs.insert(id, run);
+        self.runs.map.insert(id, run);
         self.index_run(id);
-        self.touched.insert(id);
+        self.runs.touched.insert(id);
     }
 }

@@ -3,6 +3,7 @@
 
 use super::driver::Driver;
 use super::job_trigger::JobTrigger;
+use super::state::SchedulerState;
 use crate::engine::LateCause;
 use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
@@ -19,7 +20,7 @@ const WARM_PER_POLL: usize = 2_000;
 impl Driver {
     /// Reads scheduled jobs from the store: new, changed, paused, resumed, deleted.
     pub(crate) async fn sync_triggers(&mut self) {
-        if !self.stored_timers_armed {
+        if !self.state.schedules.stored_timers_armed {
             self.arm_stored_timers().await;
         }
         // Read before the scan: a change committed during the scan moves the count past
@@ -31,7 +32,7 @@ impl Driver {
                 None
             }
         };
-        if count.is_some() && count == self.jobs_synced_at {
+        if count.is_some() && count == self.state.schedules.jobs_synced_at {
             return;
         }
         let jobs = match self.store.job_versions_brief().await {
@@ -47,13 +48,16 @@ impl Driver {
         for (job_id, version, paused) in jobs {
             seen.insert(job_id);
             // Only new, changed, paused or resumed jobs are read and parsed.
-            if self.synced_jobs.get(&job_id) == Some(&(version, paused)) {
+            if self.state.schedules.synced_jobs.get(&job_id) == Some(&(version, paused)) {
                 continue;
             }
             match self.store.scheduled_job(job_id).await {
                 Ok(Some(record)) => {
                     if self.sync_trigger(record, now).await {
-                        self.synced_jobs.insert(job_id, (version, paused));
+                        self.state
+                            .schedules
+                            .synced_jobs
+                            .insert(job_id, (version, paused));
                     } else {
                         complete = false;
                     }
@@ -66,16 +70,18 @@ impl Driver {
             }
         }
         // A job left behind by an error is retried by scanning again next poll.
-        self.jobs_synced_at = if complete { count } else { None };
+        self.state.schedules.jobs_synced_at = if complete { count } else { None };
         let gone: Vec<JobId> = self
+            .state
+            .schedules
             .synced_jobs
             .keys()
             .filter(|id| !seen.contains(id))
             .copied()
             .collect();
         for job_id in gone {
-            self.synced_jobs.remove(&job_id);
-            self.drop_trigger(job_id);
+            self.state.schedules.synced_jobs.remove(&job_id);
+            self.state.drop_trigger(job_id);
             self.cancel_runs_ahead_of_time(job_id, now).await;
         }
     }
@@ -86,7 +92,7 @@ impl Driver {
     async fn arm_stored_timers(&mut self) {
         let timers = match self.store.job_timers().await {
             Ok(timers) => {
-                self.stored_timers_armed = true;
+                self.state.schedules.stored_timers_armed = true;
                 timers
             }
             Err(error) => {
@@ -98,10 +104,12 @@ impl Driver {
             let Some((timer_version, next_fire_at)) = job.timer else {
                 continue;
             };
-            if timer_version != job.version || self.triggers.contains_key(&job.job_id) {
+            if timer_version != job.version
+                || self.state.schedules.triggers.contains_key(&job.job_id)
+            {
                 continue;
             }
-            self.triggers.insert(
+            self.state.schedules.triggers.insert(
                 job.job_id,
                 JobTrigger {
                     version: job.version,
@@ -112,9 +120,11 @@ impl Driver {
                     compiled: None,
                 },
             );
-            self.synced_jobs
+            self.state
+                .schedules
+                .synced_jobs
                 .insert(job.job_id, (job.version, job.paused));
-            self.rearm(job.job_id);
+            self.state.rearm(job.job_id);
         }
     }
 
@@ -124,13 +134,13 @@ impl Driver {
         let job_id = record.job.id;
         let version = record.job.latest_version;
         let paused = record.job.paused;
-        if let Some(known) = self.triggers.get_mut(&job_id)
+        if let Some(known) = self.state.schedules.triggers.get_mut(&job_id)
             && known.version == version
         {
             if known.paused != paused {
                 known.paused = paused;
                 known.paused_next_record = None;
-                self.rearm(job_id);
+                self.state.rearm(job_id);
                 if paused {
                     self.cancel_runs_ahead_of_time(job_id, now).await;
                 } else {
@@ -142,10 +152,10 @@ impl Driver {
         }
         // Same version as the stored timer (a restart, or a job first seen): arm at the
         // stored time without parsing; the spec is loaded when the fire comes near.
-        if !self.triggers.contains_key(&job_id)
+        if !self.state.schedules.triggers.contains_key(&job_id)
             && let Some(stored) = record.trigger.as_ref().filter(|t| t.version == version)
         {
-            self.triggers.insert(
+            self.state.schedules.triggers.insert(
                 job_id,
                 JobTrigger {
                     version,
@@ -156,7 +166,7 @@ impl Driver {
                     compiled: None,
                 },
             );
-            self.rearm(job_id);
+            self.state.rearm(job_id);
             return true;
         }
         let spec = match parse_job_spec(&record.job.latest_spec, SpecFormat::Json) {
@@ -173,10 +183,10 @@ impl Driver {
                 tracing::error!(job = %record.job.name, %error, "cannot remove the trigger");
                 return false;
             }
-            self.drop_trigger(job_id);
+            self.state.drop_trigger(job_id);
             return true;
         };
-        let schedule = match compile(schedule_spec, self.config.default_timezone) {
+        let schedule = match compile(schedule_spec, self.state.config.default_timezone) {
             Ok(schedule) => schedule,
             Err(error) => {
                 tracing::error!(job = %record.job.name, %error, "schedule does not compile");
@@ -207,9 +217,9 @@ impl Driver {
             compiled: Some(Box::new(schedule)),
         };
         trigger.trim(now);
-        self.drop_trigger(job_id);
-        self.triggers.insert(job_id, trigger);
-        self.rearm(job_id);
+        self.state.drop_trigger(job_id);
+        self.state.schedules.triggers.insert(job_id, trigger);
+        self.state.rearm(job_id);
         true
     }
 
@@ -219,6 +229,8 @@ impl Driver {
     pub(crate) async fn load_specs(&mut self, job_ids: &[JobId]) {
         for &job_id in job_ids {
             let Some(version) = self
+                .state
+                .schedules
                 .triggers
                 .get(&job_id)
                 .filter(|t| t.spec.is_none())
@@ -235,14 +247,14 @@ impl Driver {
             };
             match parse_job_spec(&text, SpecFormat::Json) {
                 Ok(spec) if spec.schedule.is_some() => {
-                    if let Some(trigger) = self.triggers.get_mut(&job_id) {
+                    if let Some(trigger) = self.state.schedules.triggers.get_mut(&job_id) {
                         trigger.spec = Some(Arc::new(spec));
                     }
                 }
                 Ok(_) => {
                     // The stored timer outlived its schedule: read the job afresh.
-                    self.synced_jobs.remove(&job_id);
-                    self.drop_trigger(job_id);
+                    self.state.schedules.synced_jobs.remove(&job_id);
+                    self.state.drop_trigger(job_id);
                 }
                 Err(errors) => {
                     tracing::error!(job = %job_id, %errors, "stored spec does not parse");
@@ -255,6 +267,8 @@ impl Driver {
     /// so fires find them ready.
     pub(crate) async fn warm_triggers(&mut self, now: DateTime<Utc>) {
         let cold: Vec<JobId> = self
+            .state
+            .schedules
             .triggers
             .iter()
             .filter(|(_, t)| t.spec.is_none() && !t.paused && t.fires_soon(now))
@@ -265,7 +279,7 @@ impl Driver {
             self.load_specs(&cold).await;
             // A loaded spec may let the fire be made ahead of its time.
             for job_id in cold {
-                self.rearm(job_id);
+                self.state.rearm(job_id);
             }
         }
     }
@@ -275,7 +289,9 @@ impl Driver {
     /// does not fire after all.
     async fn cancel_runs_ahead_of_time(&mut self, job_id: JobId, now: DateTime<Utc>) {
         let ahead: Vec<_> = self
+            .state
             .runs
+            .map
             .iter()
             .filter(|(_, run)| {
                 run.record.job_id == job_id
@@ -286,7 +302,7 @@ impl Driver {
             .collect();
         for (run_id, nominal_at) in ahead {
             tracing::info!(run = %run_id, job = %job_id, "cancelling a run made ahead of its time: its job was paused or deleted");
-            self.cancel_run(run_id);
+            self.state.cancel_run(run_id, now);
             let reason = format!(
                 "the job was paused or deleted before this fire time; run {run_id}, made ahead of it, was cancelled"
             );
@@ -309,48 +325,76 @@ impl Driver {
         }
     }
 
+    /// The calendars the trigger excludes, read fresh so an edited calendar counts
+    /// from the next fire. A calendar that is gone no longer excludes anything.
+    pub(crate) async fn exclusions(&self, project: &str, names: &[String]) -> Vec<CalendarSpec> {
+        if names.is_empty() {
+            return Vec::new();
+        }
+        let stored = match self.store.list_calendars(project).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                tracing::error!(%error, "cannot read calendars; firing without exclusions");
+                return Vec::new();
+            }
+        };
+        stored
+            .into_iter()
+            .filter(|c| names.contains(&c.name))
+            .filter_map(|c| match parse_document(&c.spec, SpecFormat::Json) {
+                Ok(SpecDocument::Calendar(calendar)) => Some(calendar),
+                _ => {
+                    tracing::error!(calendar = %c.name, "stored calendar does not parse");
+                    None
+                }
+            })
+            .collect()
+    }
+}
+
+impl SchedulerState {
     fn drop_trigger(&mut self, job_id: JobId) {
-        self.triggers.remove(&job_id);
-        self.wheel.disarm(job_id);
-        self.lead_wheel.disarm(job_id);
+        self.schedules.triggers.remove(&job_id);
+        self.schedules.wheel.disarm(job_id);
+        self.schedules.lead_wheel.disarm(job_id);
     }
 
     /// Puts the job in its wheel at its next fire time (less its lead), unless paused
     /// or exhausted.
     pub(crate) fn rearm(&mut self, job_id: JobId) {
-        let Some(trigger) = self.triggers.get(&job_id) else {
+        let Some(trigger) = self.schedules.triggers.get(&job_id) else {
             return;
         };
         let lead = self.lead_of(job_id);
         if trigger.paused {
             // Paused: woken when the next fire comes due, to record it as `paused`.
             let record_at = trigger.paused_next_record.or(trigger.next_fire_at);
-            self.lead_wheel.disarm(job_id);
+            self.schedules.lead_wheel.disarm(job_id);
             match record_at {
-                Some(at) => self.wheel.arm(job_id, at),
-                None => self.wheel.disarm(job_id),
+                Some(at) => self.schedules.wheel.arm(job_id, at),
+                None => self.schedules.wheel.disarm(job_id),
             }
             return;
         }
         match trigger.next_fire_at {
             Some(at) if !trigger.paused && lead > chrono::Duration::zero() => {
-                self.wheel.disarm(job_id);
-                self.lead_wheel.arm(job_id, at - lead);
+                self.schedules.wheel.disarm(job_id);
+                self.schedules.lead_wheel.arm(job_id, at - lead);
             }
             Some(at) if !trigger.paused => {
-                self.lead_wheel.disarm(job_id);
-                self.wheel.arm(job_id, at);
+                self.schedules.lead_wheel.disarm(job_id);
+                self.schedules.wheel.arm(job_id, at);
             }
             _ => {
-                self.wheel.disarm(job_id);
-                self.lead_wheel.disarm(job_id);
+                self.schedules.wheel.disarm(job_id);
+                self.schedules.lead_wheel.disarm(job_id);
             }
         }
     }
 
     /// How long before its next fire the job's fire is made (zero unless it leads).
     pub(crate) fn lead_of(&self, job_id: JobId) -> chrono::Duration {
-        match self.triggers.get(&job_id) {
+        match self.schedules.triggers.get(&job_id) {
             Some(trigger) if trigger.leads() => self.config.fire_lead,
             _ => chrono::Duration::zero(),
         }
@@ -380,35 +424,12 @@ impl Driver {
 
     /// The earliest armed fire time (less its lead).
     pub(crate) fn next_wheel_deadline(&self) -> Option<DateTime<Utc>> {
-        match (self.wheel.next_deadline(), self.lead_wheel.next_deadline()) {
+        match (
+            self.schedules.wheel.next_deadline(),
+            self.schedules.lead_wheel.next_deadline(),
+        ) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
-    }
-
-    /// The calendars the trigger excludes, read fresh so an edited calendar counts
-    /// from the next fire. A calendar that is gone no longer excludes anything.
-    pub(crate) async fn exclusions(&self, project: &str, names: &[String]) -> Vec<CalendarSpec> {
-        if names.is_empty() {
-            return Vec::new();
-        }
-        let stored = match self.store.list_calendars(project).await {
-            Ok(stored) => stored,
-            Err(error) => {
-                tracing::error!(%error, "cannot read calendars; firing without exclusions");
-                return Vec::new();
-            }
-        };
-        stored
-            .into_iter()
-            .filter(|c| names.contains(&c.name))
-            .filter_map(|c| match parse_document(&c.spec, SpecFormat::Json) {
-                Ok(SpecDocument::Calendar(calendar)) => Some(calendar),
-                _ => {
-                    tracing::error!(calendar = %c.name, "stored calendar does not parse");
-                    None
-                }
-            })
-            .collect()
     }
 }

@@ -1,367 +1,41 @@
-//! Reports from workers: registration (and reconciling what a reconnecting worker
-//! holds), starts, logs, results and closed links. Reports about revoked attempts are
-//! rejected and recorded, never applied.
+//! Worker connections as the driver sees them: a message is routed by its link to
+//! the worker's session and handed to the state; registration answers go straight
+//! back on the link. What the state decided (log lines, rejected reports,
+//! registrations) is written here.
 
-use super::active_run::Slot;
-use super::connections::{Session, SessionState};
 use super::driver::Driver;
-use super::run_control::AttemptEnd;
-use orrery_core::ids::{RunId, TaskInstanceId};
-use orrery_core::state::{TaskEvent, TaskState};
-use orrery_proto::{
-    LogChunk, PROTOCOL_VERSION, Register, SchedulerMessage, TaskFinished, TaskOutcome, TaskRef,
-    TaskStarted, WorkerMessage,
-};
-use orrery_store::LogOwner;
-use orrery_store::records::NewLogLine;
-use std::collections::HashSet;
+use orrery_proto::{SchedulerMessage, WorkerMessage};
 
 impl Driver {
-    pub(crate) async fn on_worker_message(&mut self, link: u64, message: WorkerMessage) {
+    pub(crate) async fn on_worker_message(&mut self, link_id: u64, message: WorkerMessage) {
+        let now = self.clock.now();
         if let WorkerMessage::Register(register) = message {
-            self.on_register(link, register).await;
+            let answer = self.state.register(link_id, &register, now);
+            self.drop_links();
+            let Some(link) = self.links.get_mut(&link_id) else {
+                return;
+            };
+            match answer {
+                Ok(session_id) => {
+                    link.session = Some(session_id);
+                    link.send(SchedulerMessage::Registered {
+                        worker_id: register.worker_id.clone(),
+                        heartbeat_interval: self.state.config.heartbeat_interval,
+                    });
+                }
+                Err(reason) => link.send(SchedulerMessage::Refused { reason }),
+            }
+            self.write_registrations().await;
             return;
         }
-        let now = self.clock.now();
-        let Some(session_id) = self.links.get(&link).and_then(|l| l.session) else {
+        let Some(session_id) = self.links.get(&link_id).and_then(|l| l.session) else {
             tracing::warn!(
-                link,
+                link = link_id,
                 "ignoring a message from a worker that has not registered"
             );
             return;
         };
-        if let Some(session) = self.sessions.get_mut(&session_id) {
-            session.last_seen = now;
-        }
-        match message {
-            WorkerMessage::Register(_) | WorkerMessage::Heartbeat => {}
-            WorkerMessage::Credits { draining, .. } => {
-                if let Some(session) = self.sessions.get_mut(&session_id)
-                    && draining
-                    && !session.draining
-                {
-                    tracing::info!(worker = %session.name, "worker is draining");
-                    session.draining = true;
-                    session.liveness_dirty = true;
-                }
-            }
-            WorkerMessage::TaskStarted(started) => self.on_task_started(&started),
-            WorkerMessage::LogChunk(chunk) => self.on_log_chunk(session_id, chunk).await,
-            WorkerMessage::TaskFinished(finished) => {
-                self.on_task_finished(session_id, finished).await
-            }
-        }
-    }
-
-    async fn on_register(&mut self, link_id: u64, register: Register) {
-        let now = self.clock.now();
-        let Some(link) = self.links.get(&link_id) else {
-            return;
-        };
-        if register.protocol_version != PROTOCOL_VERSION {
-            tracing::warn!(worker = %register.name, version = register.protocol_version, "refused worker");
-            link.send(SchedulerMessage::Refused {
-                reason: format!(
-                    "worker speaks protocol {} but this scheduler speaks {PROTOCOL_VERSION}; upgrade the worker",
-                    register.protocol_version
-                ),
-            });
-            return;
-        }
-        if register.worker_id.is_empty() || register.capacity.slots == 0 {
-            link.send(SchedulerMessage::Refused {
-                reason: "a worker must give an id and at least one slot".to_owned(),
-            });
-            return;
-        }
-        let known = self
-            .session_ids
-            .get(&register.worker_id)
-            .copied()
-            .filter(|id| {
-                self.sessions
-                    .get(id)
-                    .is_some_and(|s| s.state != SessionState::Lost)
-            });
-        let session_id = match known {
-            Some(session_id) => {
-                self.rebind(session_id, link_id, &register, now);
-                session_id
-            }
-            None => {
-                let session_id = self.next_session;
-                self.next_session += 1;
-                self.sessions
-                    .insert(session_id, Session::new(&register, link_id, now));
-                self.session_ids
-                    .insert(register.worker_id.clone(), session_id);
-                session_id
-            }
-        };
-        if let Some(link) = self.links.get_mut(&link_id) {
-            link.session = Some(session_id);
-            link.send(SchedulerMessage::Registered {
-                worker_id: register.worker_id.clone(),
-                heartbeat_interval: self.config.heartbeat_interval,
-            });
-        }
-        tracing::info!(worker = %register.name, id = %register.worker_id, group = %register.group, slots = register.capacity.slots, "worker registered");
-        self.reconcile(session_id, &register.attempts, now);
-        if self.sessions.get(&session_id).is_some_and(|s| s.draining) {
-            self.outbox.push((session_id, SchedulerMessage::Drain));
-        }
-        self.persist_session(session_id).await;
-    }
-
-    /// A known worker registered again (a new link): it keeps its session and attempts.
-    fn rebind(
-        &mut self,
-        session_id: u64,
-        link_id: u64,
-        register: &Register,
-        now: chrono::DateTime<chrono::Utc>,
-    ) {
-        let Some(session) = self.sessions.get_mut(&session_id) else {
-            return;
-        };
-        if let Some(old) = session.link.replace(link_id)
-            && old != link_id
-        {
-            // Dropping the old link's sender ends its stream; its reader reports it closed.
-            self.links.remove(&old);
-        }
-        session.state = SessionState::Connected;
-        session.last_seen = now;
-        session.name.clone_from(&register.name);
-        session.labels.clone_from(&register.labels);
-        session.group = super::connections::group_name(&register.group).to_owned();
-        session.capacity = register.capacity;
-        session.version.clone_from(&register.version);
-        session.liveness_dirty = true;
-        tracing::info!(worker = %session.name, running = session.outstanding.len(), "worker reconnected within its TTL");
-    }
-
-    /// Squares what the worker says it holds with what the scheduler assigned to it:
-    /// attempts it forgot (it restarted) are lost; attempts it holds that are no
-    /// longer current (revoked while it was away) are cancelled on the worker.
-    fn reconcile(&mut self, session_id: u64, held: &[TaskRef], now: chrono::DateTime<chrono::Utc>) {
-        let held_ids: HashSet<TaskInstanceId> = held.iter().map(|t| t.task_instance_id).collect();
-        let Some(session) = self.sessions.get(&session_id) else {
-            return;
-        };
-        let name = session.name.clone();
-        let forgotten: Vec<TaskInstanceId> = session
-            .outstanding
-            .keys()
-            .filter(|id| !held_ids.contains(id))
-            .copied()
-            .collect();
-        for task_instance_id in forgotten {
-            self.lose_attempt(
-                task_instance_id,
-                format!("lost: worker {name} restarted and no longer runs this attempt"),
-                now,
-            );
-        }
-        for task in held {
-            let assigned_here = self
-                .assigned
-                .get(&task.task_instance_id)
-                .is_some_and(|(_, _, holder)| *holder == session_id);
-            let still_wanted = self.current_attempt(task).is_some_and(|(run_id, slot)| {
-                self.runs
-                    .get(&run_id)
-                    .and_then(|run| run.record(slot))
-                    .is_some_and(|record| record.state.is_on_worker())
-            });
-            if !(assigned_here && still_wanted) {
-                // It still runs there until the cancel lands: count its slot until the
-                // worker reports it ended.
-                if let Some(session) = self.sessions.get_mut(&session_id) {
-                    session
-                        .outstanding
-                        .entry(task.task_instance_id)
-                        .or_default();
-                }
-                self.outbox
-                    .push((session_id, SchedulerMessage::Cancel(*task)));
-            }
-        }
-    }
-
-    /// Ends an attempt that its worker can no longer report on.
-    pub(crate) fn lose_attempt(
-        &mut self,
-        task_instance_id: TaskInstanceId,
-        message: String,
-        now: chrono::DateTime<chrono::Utc>,
-    ) {
-        let Some((run_id, slot, holder)) = self.assigned.remove(&task_instance_id) else {
-            return;
-        };
-        if let Some(session) = self.sessions.get_mut(&holder) {
-            session.outstanding.remove(&task_instance_id);
-            session.liveness_dirty = true;
-        }
-        let still_held = self
-            .runs
-            .get(&run_id)
-            .and_then(|r| r.record(slot))
-            .is_some_and(|t| t.id == Some(task_instance_id) && t.state.is_on_worker());
-        if still_held {
-            self.end_attempt(
-                run_id,
-                slot,
-                AttemptEnd::decided(TaskEvent::Lose, message),
-                now,
-            );
-        }
-    }
-
-    /// The current attempt this report is about, if its fence is still valid.
-    pub(crate) fn current_attempt(&self, task: &TaskRef) -> Option<(RunId, Slot)> {
-        let (run_id, slot, _) = self.assigned.get(&task.task_instance_id)?;
-        let record = self.runs.get(run_id)?.record(*slot)?;
-        let current = record.id == Some(task.task_instance_id) && record.fence == task.fence;
-        current.then_some((*run_id, *slot))
-    }
-
-    fn on_task_started(&mut self, started: &TaskStarted) {
-        let Some((run_id, slot)) = self.current_attempt(&started.task) else {
-            return;
-        };
-        let Some(run) = self.runs.get_mut(&run_id) else {
-            return;
-        };
-        // Lateness of a scheduled run: its first task's start against the fire time.
-        if let Some(scheduled_at) = run.record.scheduled_at
-            && run.tasks.iter().all(|t| t.started_at.is_none())
-        {
-            let late = (started.started_at - scheduled_at)
-                .to_std()
-                .unwrap_or_default();
-            metrics::histogram!("orrery_schedule_lateness_seconds").record(late.as_secs_f64());
-        }
-        let Some(task) = run.record_mut(slot) else {
-            return;
-        };
-        if let Ok(next) = task.state.on(TaskEvent::Start) {
-            task.state = next;
-            task.started_at = Some(started.started_at);
-            self.dirty.insert((run_id, slot));
-        }
-    }
-
-    async fn on_log_chunk(&mut self, session_id: u64, chunk: LogChunk) {
-        let accepted = self
-            .current_attempt(&chunk.task)
-            .and_then(|(run_id, slot)| {
-                let task = self.runs.get(&run_id)?.record(slot)?;
-                (task.state != TaskState::Lost)
-                    .then(|| (run_id, task.task_name.clone(), task.attempt))
-            });
-        let Some((run_id, task_name, attempt)) = accepted else {
-            self.record_rejected(session_id, chunk.task, "log lines")
-                .await;
-            return;
-        };
-        let lines: Vec<NewLogLine> = chunk
-            .lines
-            .into_iter()
-            .map(|line| NewLogLine {
-                at: line.at,
-                stream: line.stream.as_str(),
-                text: line.text,
-            })
-            .collect();
-        let owner = LogOwner {
-            run_id,
-            task_instance_id: chunk.task.task_instance_id,
-            task_name: &task_name,
-            attempt,
-        };
-        if let Err(error) = self.store.append_logs(owner, &lines).await {
-            tracing::error!(run = %run_id, task = %task_name, %error, "cannot store log lines");
-        }
-    }
-
-    async fn on_task_finished(&mut self, session_id: u64, finished: TaskFinished) {
-        let now = self.clock.now();
-        // Acknowledged either way: a rejected result is final too, so the worker stops
-        // re-sending it.
-        self.outbox
-            .push((session_id, SchedulerMessage::Ack(finished.task)));
-        let current = self.current_attempt(&finished.task);
-        // The attempt's process has ended on this worker, whatever became of the
-        // attempt meanwhile (cancelled, replaced, timed out): its slot is free again.
-        let held_here = self.release_attempt(session_id, finished.task.task_instance_id);
-        let Some((run_id, slot)) = current else {
-            // A cancelled attempt reporting that it stopped is the expected answer to
-            // our cancel, not a revoked report.
-            if !(held_here && finished.outcome == TaskOutcome::Cancelled) {
-                self.record_rejected(session_id, finished.task, "result")
-                    .await;
-            }
-            return;
-        };
-        let Some(task) = self.runs.get_mut(&run_id).and_then(|r| r.record_mut(slot)) else {
-            return;
-        };
-        if !task.state.is_on_worker() {
-            return;
-        }
-        task.exit_code = finished.exit_code;
-        task.outputs = finished.outputs;
-        if let Some(usage) = finished.usage {
-            task.cpu_time_ms = usage
-                .cpu_time
-                .map(|t| u64::try_from(t.as_millis()).unwrap_or(u64::MAX));
-            task.peak_memory_bytes = usage.peak_memory_bytes;
-        }
-        if task.started_at.is_none() {
-            task.started_at = finished.started_at;
-        }
-        let event = match finished.outcome {
-            TaskOutcome::Succeeded => TaskEvent::Succeed,
-            TaskOutcome::Failed => TaskEvent::Fail,
-            TaskOutcome::TimedOut => TaskEvent::TimeOut,
-            // We did not ask for it (our cancels make the attempt terminal at once):
-            // the worker is shutting down, so the attempt is lost and may be retried.
-            TaskOutcome::Cancelled => TaskEvent::Lose,
-        };
-        let end = AttemptEnd {
-            event,
-            error: finished.error,
-            finished_at: Some(finished.finished_at),
-        };
-        self.end_attempt(run_id, slot, end, now);
-    }
-
-    /// Frees the capacity an attempt held on the worker of `session_id` and forgets
-    /// where it ran; true when that worker held it.
-    pub(crate) fn release_attempt(
-        &mut self,
-        session_id: u64,
-        task_instance_id: TaskInstanceId,
-    ) -> bool {
-        let held_here = self
-            .sessions
-            .get_mut(&session_id)
-            .and_then(|session| {
-                session.liveness_dirty = true;
-                session.outstanding.remove(&task_instance_id)
-            })
-            .is_some();
-        // An attempt held elsewhere (reassigned after this worker looked lost) stays
-        // with its current holder.
-        if self
-            .assigned
-            .get(&task_instance_id)
-            .is_some_and(|(_, _, holder)| *holder == session_id)
-        {
-            self.assigned.remove(&task_instance_id);
-        }
-        held_here
+        self.state.on_report(session_id, message, now);
     }
 
     /// A link closed: its worker keeps its attempts until its TTL runs out.
@@ -369,50 +43,26 @@ impl Driver {
         let Some(link) = self.links.remove(&link_id) else {
             return;
         };
-        let Some(session) = link.session.and_then(|id| self.sessions.get_mut(&id)) else {
-            return;
-        };
-        if session.link == Some(link_id) {
-            session.link = None;
-            session.state = SessionState::Disconnected;
-            session.liveness_dirty = true;
-            tracing::warn!(worker = %session.name, running = session.outstanding.len(), "worker disconnected; keeping its attempts until its TTL runs out");
+        if let Some(session_id) = link.session {
+            self.state.on_link_closed(session_id, link_id);
         }
     }
 
-    /// Records a report about an attempt that is no longer the worker's to report on
-    /// (cancelled, declared lost or reassigned): a line in the attempt's log and a metric.
-    async fn record_rejected(&mut self, session_id: u64, task: TaskRef, what: &'static str) {
-        metrics::counter!("orrery_rejected_reports_total", "kind" => what).increment(1);
-        let worker = self
-            .sessions
-            .get(&session_id)
-            .map_or_else(|| "?".to_owned(), |s| s.name.clone());
-        tracing::warn!(%worker, task_instance = %task.task_instance_id, fence = task.fence, "rejected {what} from a revoked assignment");
-        let attempt = match self.store.task_instance(task.task_instance_id).await {
-            Ok(Some(attempt)) => attempt,
-            Ok(None) => return,
-            Err(error) => {
-                tracing::error!(%error, "cannot look up a rejected report's attempt");
-                return;
-            }
-        };
-        let line = NewLogLine {
-            at: self.clock.now(),
-            stream: "system",
-            text: format!(
-                "[orrery] rejected {what} from worker {worker}: this attempt was revoked (fence {} is no longer current)",
-                task.fence
-            ),
-        };
-        let owner = LogOwner {
-            run_id: attempt.run_id,
-            task_instance_id: task.task_instance_id,
-            task_name: &attempt.task_name,
-            attempt: attempt.attempt,
-        };
-        if let Err(error) = self.store.append_logs(owner, &[line]).await {
-            tracing::error!(%error, "cannot record a rejected report");
+    /// Writes the registrations the state recorded.
+    async fn write_registrations(&mut self) {
+        for session_id in std::mem::take(&mut self.state.pending.registered) {
+            self.persist_session(session_id).await;
+        }
+    }
+
+    /// Hands accepted log lines and rejected reports to the log writer.
+    pub(crate) async fn write_reports(&mut self) {
+        let now = self.clock.now();
+        for logs in std::mem::take(&mut self.state.pending.logs) {
+            self.log_writer.append(logs).await;
+        }
+        for rejected in std::mem::take(&mut self.state.pending.rejected) {
+            self.log_writer.record_rejected(rejected, now).await;
         }
     }
 }
