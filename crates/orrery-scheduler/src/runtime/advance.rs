@@ -3,7 +3,6 @@
 
 use super::active_run::ActiveRun;
 use super::active_run::Slot;
-use super::driver::Driver;
 use super::render::{RenderOptions, template_context};
 use super::state::SchedulerState;
 use crate::engine::{Decision, Rule, RunShape, advance_run_with};
@@ -16,8 +15,6 @@ use orrery_core::template::eval_condition;
 
 /// Rounds of advancing in one tick: a skipped condition can unblock more tasks.
 const MAX_ROUNDS: usize = 16;
-
-impl Driver {}
 
 /// The engine's view of a job's rules and handlers.
 pub(crate) fn shape_of(spec: &JobSpec, dag: &Dag) -> RunShape {
@@ -90,6 +87,19 @@ fn condition(run: &ActiveRun, idx: usize, options: &RenderOptions) -> Result<boo
 }
 
 impl SchedulerState {
+    /// Everything time and the last events decided, before dispatch: silent workers
+    /// are lost, due retries, deadlines and fire times are taken, waiting runs start,
+    /// touched runs advance and child runs that ended settle their parents' tasks.
+    pub(crate) fn advance(&mut self, now: DateTime<Utc>) {
+        self.check_liveness(now);
+        let due = self.take_due_alarms(now);
+        self.enforce_deadlines(now, &due);
+        self.start_waiting_runs(now);
+        self.advance_touched(now);
+        self.settle_children(now);
+        self.advance_touched(now);
+    }
+
     /// Applies the engine's decisions to every touched run, until nothing changes.
     pub(crate) fn advance_touched(&mut self, now: DateTime<Utc>) {
         for _ in 0..MAX_ROUNDS {

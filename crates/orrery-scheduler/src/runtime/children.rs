@@ -7,96 +7,42 @@ use super::render::template_context;
 use super::run_control::AttemptEnd;
 use super::state::SchedulerState;
 use chrono::{DateTime, Utc};
-use orrery_core::ids::RunId;
+use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::spec::{SpecFormat, TaskKind, parse_job_spec};
 use orrery_core::state::{RunState, TaskEvent};
 use orrery_core::template::render_value;
 use orrery_store::{NewRun, RunSchedule};
 
 impl Driver {
-    /// Starts a child run for each sub-workflow task the dispatcher set aside.
+    /// Starts a child run for each sub-workflow task the dispatcher set aside: the
+    /// state plans it, the store creates it, the state records the outcome.
     pub(crate) async fn start_children(&mut self, now: DateTime<Utc>) {
         for (run_id, idx) in std::mem::take(&mut self.state.pending.children_to_start) {
-            let started = self.start_child(run_id, idx, now).await;
-            let Some(task) = self
-                .state
-                .runs
-                .map
-                .get_mut(&run_id)
-                .and_then(|r| r.tasks.get_mut(idx))
-            else {
-                continue;
+            let started = match self.state.plan_child(run_id, idx) {
+                Ok(plan) => self.create_child(plan, now).await,
+                Err(message) => Err(message),
             };
-            match started {
-                Ok(child) => {
-                    for event in [TaskEvent::Assign, TaskEvent::Start] {
-                        if let Ok(next) = task.state.on(event) {
-                            task.state = next;
-                        }
-                    }
-                    task.worker = Some("sub-workflow".to_owned());
-                    task.started_at = Some(now);
-                    task.outputs
-                        .insert("run_id".to_owned(), child.0.to_string());
-                    self.state.pending.dirty.insert((run_id, Slot::task(idx)));
-                    self.state.pending.new_runs_pending = true;
-                }
-                Err(message) => {
-                    if let Ok(next) = task.state.on(TaskEvent::Fail) {
-                        task.state = next;
-                        task.finished_at = Some(now);
-                        task.error = Some(message);
-                        self.state.pending.dirty.insert((run_id, Slot::task(idx)));
-                        self.state.runs.touched.insert(run_id);
-                    }
-                }
-            }
+            self.state.child_started(run_id, idx, started, now);
         }
     }
 
-    async fn start_child(
-        &self,
-        run_id: RunId,
-        idx: usize,
-        now: DateTime<Utc>,
-    ) -> Result<RunId, String> {
-        let run = self
-            .state
-            .runs
-            .map
-            .get(&run_id)
-            .ok_or("the parent run is gone")?;
-        let spec = run
-            .spec
-            .tasks
-            .get(idx)
-            .ok_or("the task is not in the spec")?;
-        let TaskKind::Job { job, params } = &spec.kind else {
-            return Err(format!("task {:?} is not a sub-workflow", spec.name));
-        };
-        let task = run.tasks.get(idx).ok_or("the task has no attempt")?;
-        let task_id = task.id.ok_or("the task attempt is not stored yet")?;
-        let context = template_context(run, idx, task.attempt, &self.state.render_options());
-        let mut child_params = serde_json::Map::new();
-        for (key, value) in params {
-            let value = match value {
-                serde_json::Value::String(text) => render_value(text, &context).map_err(|e| {
-                    format!("cannot render params.{key} of task {:?}: {e}", spec.name)
-                })?,
-                other => other.clone(),
-            };
-            child_params.insert(key.clone(), value);
-        }
-        let project = run.record.project.clone();
+    /// Creates the child run `plan` describes, with its job's latest spec.
+    async fn create_child(&self, plan: ChildPlan, now: DateTime<Utc>) -> Result<RunId, String> {
+        let ChildPlan {
+            project,
+            job,
+            params,
+            parent,
+        } = plan;
         let child_job = self
             .store
-            .find_job(&project, job)
+            .find_job(&project, &job)
             .await
             .map_err(|e| format!("cannot read job {job:?}: {e}"))?
             .ok_or_else(|| format!("job {job:?} does not exist in project {project:?}"))?;
         let child_spec = parse_job_spec(&child_job.latest_spec, SpecFormat::Json)
             .map_err(|e| format!("the spec of job {job:?} does not parse: {e}"))?;
-        let child_params = orrery_core::spec::resolve_params(&child_spec, &child_params)
+        let child_params = orrery_core::spec::resolve_params(&child_spec, &params)
             .map_err(|e| format!("params for job {job:?} are not valid: {e}"))?;
         let task_names: Vec<String> = child_spec.tasks.iter().map(|t| t.name.clone()).collect();
         let new = NewRun {
@@ -106,7 +52,7 @@ impl Driver {
             params: &child_params,
             logical_date: None,
             schedule: RunSchedule {
-                parent: Some((run_id, task_id)),
+                parent: Some(parent),
                 ..RunSchedule::default()
             },
             task_names: &task_names,
@@ -120,7 +66,94 @@ impl Driver {
     }
 }
 
+/// A child run to start for a sub-workflow task.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct ChildPlan {
+    pub(crate) project: String,
+    pub(crate) job: String,
+    /// The task's `params:`, rendered.
+    pub(crate) params: serde_json::Map<String, serde_json::Value>,
+    /// The parent run and the task attempt that starts the child.
+    pub(crate) parent: (RunId, TaskInstanceId),
+}
+
 impl SchedulerState {
+    /// What starting the child run of sub-workflow task `idx` of `run_id` takes: its
+    /// job and its params rendered in the task's context.
+    pub(crate) fn plan_child(&self, run_id: RunId, idx: usize) -> Result<ChildPlan, String> {
+        let run = self.runs.map.get(&run_id).ok_or("the parent run is gone")?;
+        let spec = run
+            .spec
+            .tasks
+            .get(idx)
+            .ok_or("the task is not in the spec")?;
+        let TaskKind::Job { job, params } = &spec.kind else {
+            return Err(format!("task {:?} is not a sub-workflow", spec.name));
+        };
+        let task = run.tasks.get(idx).ok_or("the task has no attempt")?;
+        let task_id = task.id.ok_or("the task attempt is not stored yet")?;
+        let context = template_context(run, idx, task.attempt, &self.render_options());
+        let mut child_params = serde_json::Map::new();
+        for (key, value) in params {
+            let value = match value {
+                serde_json::Value::String(text) => render_value(text, &context).map_err(|e| {
+                    format!("cannot render params.{key} of task {:?}: {e}", spec.name)
+                })?,
+                other => other.clone(),
+            };
+            child_params.insert(key.clone(), value);
+        }
+        Ok(ChildPlan {
+            project: run.record.project.clone(),
+            job: job.clone(),
+            params: child_params,
+            parent: (run_id, task_id),
+        })
+    }
+
+    /// Records how starting the child run of task `idx` of `run_id` went: the task
+    /// runs while the child does, or fails with why the child could not start.
+    pub(crate) fn child_started(
+        &mut self,
+        run_id: RunId,
+        idx: usize,
+        started: Result<RunId, String>,
+        now: DateTime<Utc>,
+    ) {
+        let Some(task) = self
+            .runs
+            .map
+            .get_mut(&run_id)
+            .and_then(|r| r.tasks.get_mut(idx))
+        else {
+            return;
+        };
+        match started {
+            Ok(child) => {
+                for event in [TaskEvent::Assign, TaskEvent::Start] {
+                    if let Ok(next) = task.state.on(event) {
+                        task.state = next;
+                    }
+                }
+                task.worker = Some("sub-workflow".to_owned());
+                task.started_at = Some(now);
+                task.outputs
+                    .insert("run_id".to_owned(), child.0.to_string());
+                self.pending.dirty.insert((run_id, Slot::task(idx)));
+                self.pending.new_runs_pending = true;
+            }
+            Err(message) => {
+                if let Ok(next) = task.state.on(TaskEvent::Fail) {
+                    task.state = next;
+                    task.finished_at = Some(now);
+                    task.error = Some(message);
+                    self.pending.dirty.insert((run_id, Slot::task(idx)));
+                    self.runs.touched.insert(run_id);
+                }
+            }
+        }
+    }
+
     /// Ends the parent tasks of child runs that ended.
     pub(crate) fn settle_children(&mut self, now: DateTime<Utc>) {
         for child in std::mem::take(&mut self.runs.finished) {

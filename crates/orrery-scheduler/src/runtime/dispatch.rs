@@ -39,25 +39,37 @@ impl Driver {
         if pending.is_empty() {
             return;
         }
-        let mut outcomes = render_all(inputs).await.into_iter();
+        let outcomes = render_all(inputs).await;
+        self.state.place_rendered(pending, outcomes, now);
+    }
+}
+
+impl SchedulerState {
+    /// Sends each rendered assignment (`outcomes` in the order of `pending`); an
+    /// assignment that failed to render fails its task, one not rendered in time
+    /// waits for the next pass.
+    pub(crate) fn place_rendered(
+        &mut self,
+        pending: Vec<PendingAssignment>,
+        outcomes: Vec<Option<Result<Assignment, String>>>,
+        now: DateTime<Utc>,
+    ) {
+        let mut outcomes = outcomes.into_iter();
         for item in pending {
             match outcomes.next().flatten() {
                 Some(Ok(mut assignment)) => {
                     assignment.resources = item.resources;
-                    self.state.commit_assignment(&item, assignment);
+                    self.commit_assignment(&item, assignment);
                 }
                 Some(Err(error)) => {
-                    self.state
-                        .release_attempt(item.session_id, item.task_instance_id);
-                    self.state
-                        .fail_unrenderable(item.run_id, item.slot, error, now);
+                    self.release_attempt(item.session_id, item.task_instance_id);
+                    self.fail_unrenderable(item.run_id, item.slot, error, now);
                 }
                 None => {
                     // Not rendered before the budget ran out (another task's template
                     // used it): it waits for the next pass.
-                    self.state
-                        .release_attempt(item.session_id, item.task_instance_id);
-                    self.state.make_ready_slot(item.run_id, item.slot);
+                    self.release_attempt(item.session_id, item.task_instance_id);
+                    self.make_ready_slot(item.run_id, item.slot);
                 }
             }
         }

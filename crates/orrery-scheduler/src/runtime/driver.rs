@@ -227,14 +227,8 @@ impl Driver {
     async fn tick_once(&mut self) -> bool {
         let now = self.clock.now();
         self.note_heard();
-        self.state.check_liveness(now);
+        self.state.advance(now);
         self.drop_links();
-        let due = self.state.take_due_alarms(now);
-        self.state.enforce_deadlines(now, &due);
-        self.state.start_waiting_runs(now);
-        self.state.advance_touched(now);
-        self.state.settle_children(now);
-        self.state.advance_touched(now);
         // Dispatch names attempts by their ids: new attempts (retries, mapped
         // instances) are committed first. Otherwise one commit covers both steps, which
         // halves the commits of a busy scheduler and of a burst of fires.
@@ -343,54 +337,5 @@ impl Driver {
                 false
             }
         }
-    }
-}
-
-impl SchedulerState {
-    pub(crate) fn render_options(&self) -> super::render::RenderOptions {
-        super::render::RenderOptions {
-            default_timezone: self.config.default_timezone,
-            python_interpreter: self.config.python_interpreter.clone(),
-            max_http_body_bytes: self.config.max_http_body_bytes,
-        }
-    }
-
-    /// Queues `slot` of run `id` for dispatch at its task's priority.
-    pub(crate) fn make_ready_slot(&mut self, id: RunId, slot: Slot) {
-        let priority = self
-            .runs
-            .map
-            .get(&id)
-            .and_then(|run| run.spec.tasks.get(slot.idx))
-            .map_or(0, |task| task.priority);
-        self.runs.ready.push(id, slot, priority);
-    }
-
-    /// Whether a changed attempt has no id yet (it was never inserted).
-    fn has_unsaved_attempts(&self) -> bool {
-        self.pending.dirty.iter().any(|(run_id, slot)| {
-            self.runs
-                .map
-                .get(run_id)
-                .and_then(|run| run.record(*slot))
-                .is_some_and(|task| task.id.is_none())
-        })
-    }
-
-    /// Touches the runs with a retry, deadline or fire time due by `now` (and lets the
-    /// waiting ones be reconsidered); returns them.
-    fn take_due_alarms(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<RunId> {
-        let due = self.runs.index.take_due_alarms(now);
-        for id in &due {
-            if let Some(run) = self.runs.map.get(id) {
-                self.runs.touched.insert(*id);
-                if run.record.state == orrery_core::state::RunState::Queued {
-                    self.runs
-                        .index
-                        .reconsider(super::run_index::PaceKey::of(&run.record));
-                }
-            }
-        }
-        due
     }
 }

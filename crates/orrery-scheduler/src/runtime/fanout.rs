@@ -6,7 +6,6 @@
 
 use super::active_run::{ActiveRun, Slot};
 use super::connections::group_name;
-use super::driver::Driver;
 use super::render::{RenderOptions, template_context};
 use super::state::SchedulerState;
 use chrono::{DateTime, Utc};
@@ -15,10 +14,6 @@ use orrery_core::spec::{DispatchMode, ForEach, TaskSpec};
 use orrery_core::state::{TaskEvent, TaskState};
 use orrery_core::template::eval_expression;
 use orrery_store::records::TaskRecord;
-
-impl Driver {}
-
-impl Driver {}
 
 /// Whether a task expands into mapped instances (fan-out or broadcast).
 pub(crate) fn expands(task: &TaskSpec) -> bool {

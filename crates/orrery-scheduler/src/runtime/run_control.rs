@@ -2,7 +2,6 @@
 //! deadlines, and ending attempts (with retries).
 
 use super::active_run::Slot;
-use super::driver::Driver;
 use super::job_trigger::concurrency_of;
 use super::run_index::PaceKey;
 use super::state::SchedulerState;
@@ -34,8 +33,6 @@ impl AttemptEnd {
         }
     }
 }
-
-impl Driver {}
 
 /// A number in [0, 1) that differs per run and task, for retry jitter: spreading
 /// retries only needs them not to coincide, not randomness.

@@ -4,7 +4,6 @@
 //! each job or backfill, how many of those run, and the alarms of retries, deadlines
 //! and runs made ahead of their time.
 
-use super::driver::Driver;
 use super::state::SchedulerState;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId};
@@ -156,8 +155,6 @@ impl RunIndex {
         std::mem::take(&mut self.ended)
     }
 }
-
-impl Driver {}
 
 impl SchedulerState {
     /// Files run `id` (just put in `self.runs.map`) in the index.

@@ -7,6 +7,7 @@ use super::active_run::Slot;
 use super::advance::shape_of;
 use super::driver::Driver;
 use super::state::SchedulerState;
+use chrono::{DateTime, Utc};
 use orrery_core::dag::Dag;
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::spec::JobSpec;
@@ -14,7 +15,7 @@ use orrery_core::spec::{SpecFormat, parse_job_spec};
 use orrery_core::state::{RunState, TaskEvent, TaskState};
 use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 
 use super::run_control::AttemptEnd;
@@ -82,8 +83,9 @@ impl Driver {
         }
     }
 
-    /// Loads a run into memory. Attempts it finds on a worker were held by an earlier
-    /// life of this process; they are recorded as lost and retried by their policy.
+    /// Loads a run into memory: gathers what the state needs from the store (its spec,
+    /// its attempts, the state of child runs its sub-workflow tasks follow), then lets
+    /// the state take it up.
     pub(crate) async fn take_up_run(
         &mut self,
         record: RunRecord,
@@ -130,17 +132,62 @@ impl Driver {
                 .insert(backfill, parallelism);
         }
         let stored = self.store.run_tasks(record.id).await?;
-        let dag = Dag::from_spec(&spec);
+        let mut children = HashMap::new();
+        for child in stored.iter().filter_map(followed_child) {
+            if let Some(run) = self.store.get_run(child).await? {
+                children.insert(child, run.state);
+            }
+        }
+        self.state.take_up(
+            StoredRun {
+                record,
+                spec,
+                tasks: stored,
+                children,
+            },
+            now,
+        );
+        Ok(())
+    }
+}
+
+/// A run as read from the store, with what its take-up depends on.
+pub(crate) struct StoredRun {
+    pub(crate) record: RunRecord,
+    pub(crate) spec: Arc<JobSpec>,
+    /// Every stored attempt of the run.
+    pub(crate) tasks: Vec<TaskRecord>,
+    /// The state of each child run a sub-workflow task on a worker follows.
+    pub(crate) children: HashMap<RunId, RunState>,
+}
+
+/// The child run an attempt of a sub-workflow task follows, while it is on a worker.
+fn followed_child(task: &TaskRecord) -> Option<RunId> {
+    task.outputs
+        .get("run_id")
+        .and_then(|c| c.parse::<i64>().ok())
+        .map(RunId)
+        .filter(|_| task.state.is_on_worker())
+}
+
+impl SchedulerState {
+    /// Takes up a run read from the store. Attempts it finds on a worker were held by
+    /// an earlier life of the scheduler: adopted by their worker's session (which may
+    /// come back within its TTL), or lost and retried by their policy; a sub-workflow
+    /// task follows its child run.
+    pub(crate) fn take_up(&mut self, stored: StoredRun, now: DateTime<Utc>) {
+        let dag = Dag::from_spec(&stored.spec);
         let mut latest: Vec<Option<TaskRecord>> = vec![None; dag.len()];
         let mut mapped: BTreeMap<usize, Vec<TaskRecord>> = BTreeMap::new();
-        for task in stored {
+        for task in stored.tasks {
             let idx = task.task_idx as usize;
             if let Some(map) = task.map_index {
                 let instances = mapped.entry(idx).or_default();
                 let map = map as usize;
                 if instances.len() <= map {
-                    instances
-                        .resize_with(map + 1, || TaskRecord::pending(record.id, "", idx as u32));
+                    instances.resize_with(map + 1, || {
+                        TaskRecord::pending(stored.record.id, "", idx as u32)
+                    });
                 }
                 if let Some(slot) = instances.get_mut(map)
                     && (slot.task_name.is_empty() || slot.attempt < task.attempt)
@@ -159,9 +206,13 @@ impl Driver {
             .into_iter()
             .enumerate()
             .map(|(idx, task)| {
-                task.unwrap_or_else(|| TaskRecord::pending(record.id, dag.name(idx), idx as u32))
+                task.unwrap_or_else(|| {
+                    TaskRecord::pending(stored.record.id, dag.name(idx), idx as u32)
+                })
             })
             .collect();
+        let spec = stored.spec;
+        let record = stored.record;
         let mut params = spec
             .params
             .clone()
@@ -192,11 +243,11 @@ impl Driver {
             fanout_items: BTreeMap::new(),
         };
         let slots = run.slots();
-        self.state.runs.map.insert(id, run);
-        self.state.index_run(id);
+        self.runs.map.insert(id, run);
+        self.index_run(id);
         for slot in slots {
             let idx = slot.idx;
-            let Some(run) = self.state.runs.map.get(&id) else {
+            let Some(run) = self.runs.map.get(&id) else {
                 break;
             };
             let state = run.record(slot).map(|t| t.state);
@@ -214,19 +265,18 @@ impl Driver {
             match (state, child) {
                 // A sub-workflow lives on as its child run: follow it, don't retry it.
                 (Some(s), Some(child)) if s.is_on_worker() => {
-                    let child_state = self.store.get_run(child).await?.map(|r| r.state);
-                    match child_state {
+                    match stored.children.get(&child).copied() {
                         Some(RunState::Success) => {
                             let end = AttemptEnd {
                                 event: TaskEvent::Succeed,
                                 error: None,
                                 finished_at: None,
                             };
-                            self.state.end_attempt(id, Slot::task(idx), end, now);
+                            self.end_attempt(id, Slot::task(idx), end, now);
                         }
                         Some(ended) if ended.is_terminal() => {
                             let message = format!("sub-workflow run {child} ended {ended}");
-                            self.state.end_attempt(
+                            self.end_attempt(
                                 id,
                                 Slot::task(idx),
                                 AttemptEnd::decided(TaskEvent::Fail, message),
@@ -240,38 +290,29 @@ impl Driver {
                     if s.is_on_worker()
                     // The worker may still run it: wait for it to come back within its
                     // TTL (it then says what it holds) before calling the attempt lost.
-                    && !self.state.adopt_attempt(id, slot, now) =>
+                    && !self.adopt_attempt(id, slot, now) =>
                 {
                     let message =
                         "lost: Orrery restarted while this attempt was running".to_owned();
-                    self.state.end_attempt(
-                        id,
-                        slot,
-                        AttemptEnd::decided(TaskEvent::Lose, message),
-                        now,
-                    );
+                    self.end_attempt(id, slot, AttemptEnd::decided(TaskEvent::Lose, message), now);
                 }
-                (Some(TaskState::Queued), _) => self.state.make_ready_slot(id, slot),
+                (Some(TaskState::Queued), _) => self.make_ready_slot(id, slot),
                 _ => {}
             }
         }
         let fanouts: Vec<usize> = self
-            .state
             .runs
             .map
             .get(&id)
             .map(|r| r.mapped.keys().copied().collect())
             .unwrap_or_default();
-        self.state.restore_fanout_items(id);
+        self.restore_fanout_items(id);
         for idx in fanouts {
-            self.state.settle_fanout(id, idx, now);
+            self.settle_fanout(id, idx, now);
         }
-        self.state.runs.touched.insert(id);
-        Ok(())
+        self.runs.touched.insert(id);
     }
-}
 
-impl SchedulerState {
     /// Takes up a run just created by this driver (a fire), without reading it back.
     pub(crate) fn install_new_run(
         &mut self,

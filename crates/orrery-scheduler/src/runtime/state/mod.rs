@@ -14,6 +14,8 @@ pub(crate) use runs::ActiveRuns;
 pub(crate) use schedules::Schedules;
 
 use super::handle::SchedulerConfig;
+use crate::runtime::active_run::Slot;
+use orrery_core::ids::RunId;
 
 /// Everything the scheduler decides from, split by concern.
 pub(crate) struct SchedulerState {
@@ -35,5 +37,54 @@ impl SchedulerState {
             schedules: Schedules::default(),
             pending: Effects::default(),
         }
+    }
+}
+
+impl SchedulerState {
+    pub(crate) fn render_options(&self) -> crate::runtime::render::RenderOptions {
+        crate::runtime::render::RenderOptions {
+            default_timezone: self.config.default_timezone,
+            python_interpreter: self.config.python_interpreter.clone(),
+            max_http_body_bytes: self.config.max_http_body_bytes,
+        }
+    }
+
+    /// Queues `slot` of run `id` for dispatch at its task's priority.
+    pub(crate) fn make_ready_slot(&mut self, id: RunId, slot: Slot) {
+        let priority = self
+            .runs
+            .map
+            .get(&id)
+            .and_then(|run| run.spec.tasks.get(slot.idx))
+            .map_or(0, |task| task.priority);
+        self.runs.ready.push(id, slot, priority);
+    }
+
+    /// Whether a changed attempt has no id yet (it was never inserted).
+    pub(crate) fn has_unsaved_attempts(&self) -> bool {
+        self.pending.dirty.iter().any(|(run_id, slot)| {
+            self.runs
+                .map
+                .get(run_id)
+                .and_then(|run| run.record(*slot))
+                .is_some_and(|task| task.id.is_none())
+        })
+    }
+
+    /// Touches the runs with a retry, deadline or fire time due by `now` (and lets the
+    /// waiting ones be reconsidered); returns them.
+    pub(crate) fn take_due_alarms(&mut self, now: chrono::DateTime<chrono::Utc>) -> Vec<RunId> {
+        let due = self.runs.index.take_due_alarms(now);
+        for id in &due {
+            if let Some(run) = self.runs.map.get(id) {
+                self.runs.touched.insert(*id);
+                if run.record.state == orrery_core::state::RunState::Queued {
+                    self.runs
+                        .index
+                        .reconsider(crate::runtime::run_index::PaceKey::of(&run.record));
+                }
+            }
+        }
+        due
     }
 }
