@@ -88,3 +88,6 @@ impl SchedulerState {
         due
     }
 }
+
+#[cfg(test)]
+mod tests;
