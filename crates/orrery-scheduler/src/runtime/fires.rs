@@ -9,12 +9,12 @@ use crate::engine::{
 };
 use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
-use orrery_core::ids::JobId;
-use orrery_core::ids::RunId;
+use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::spec::JobSpec;
 use orrery_core::state::{FireFate, RunState, RunTrigger};
 use orrery_store::records::RunRecord;
 use orrery_store::{FireOutcome, JobFires, NewRun, PlannedFire, RunSchedule};
+use std::collections::HashMap;
 use std::sync::Arc;
 
 /// Most due fires of one job handled in one go (a long downtime of an every-second job).
@@ -24,22 +24,7 @@ impl Driver {
     /// Fires every job whose time has come, all in one store transaction.
     pub(crate) async fn fire_due_jobs(&mut self) {
         let now = self.clock.now();
-        // Exact fires when due; leading fires from their lead on, with those in the
-        // batch window after them, in one pass.
-        let mut due = self.state.schedules.wheel.pop_due(now);
-        due.extend(
-            self.state
-                .schedules
-                .lead_wheel
-                .pop_due(now + self.state.fire_batch_window()),
-        );
-        let (paused, due): (Vec<JobId>, Vec<JobId>) = due.into_iter().partition(|id| {
-            self.state
-                .schedules
-                .triggers
-                .get(id)
-                .is_some_and(|t| t.paused)
-        });
+        let (paused, due) = self.state.take_due_jobs(now);
         if !paused.is_empty() {
             self.record_paused_fires(&paused, now).await;
         }
@@ -120,7 +105,8 @@ impl Driver {
     }
 
     /// Plans and stores every fire of `job_ids` due by `now`, then arms their next
-    /// fires and takes up the runs created.
+    /// fires and takes up the runs created: specs and calendars are gathered first,
+    /// the state plans, the store records, the state applies.
     pub(crate) async fn fire_jobs(
         &mut self,
         job_ids: &[JobId],
@@ -128,90 +114,10 @@ impl Driver {
         cause: LateCause,
     ) {
         self.load_specs(job_ids).await;
-        let mut prepared = Vec::with_capacity(job_ids.len());
-        for &job_id in job_ids {
-            let horizon = self.state.fire_horizon(job_id);
-            let Some(trigger) = self.state.schedules.triggers.get(&job_id) else {
-                continue;
-            };
-            let due_from = match trigger.next_fire_at {
-                // Made up to `horizon` early: its run waits for its time (see
-                // `start_waiting_runs`) and its worker holds the first tasks until then.
-                Some(first) if first <= now + horizon && !trigger.paused => first,
-                _ => {
-                    self.state.rearm(job_id);
-                    continue;
-                }
-            };
-            let Some(spec) = trigger.spec.clone() else {
-                // Its spec could not be read: try again on the next tick.
-                self.state.schedules.wheel.arm(job_id, due_from);
-                continue;
-            };
-            let default_tz = self.state.config.default_timezone;
-            let Some(trigger) = self.state.schedules.triggers.get_mut(&job_id) else {
-                continue;
-            };
-            let schedule = match trigger.schedule(default_tz) {
-                Ok(schedule) => schedule,
-                Err(error) => {
-                    tracing::error!(job = %job_id, %error, "schedule does not compile");
-                    continue;
-                }
-            };
-            let mut due = vec![due_from];
-            due.extend(schedule.fires_between(due_from, now, MAX_DUE_PER_FIRE));
-            let previous = schedule.previous_before(due_from);
-            let next_fire_at = schedule.next_after(now.max(due_from));
-            let local_dates: Vec<chrono::NaiveDate> =
-                due.iter().map(|at| schedule.local_date(*at)).collect();
-            let Some(trigger) = self.state.schedules.triggers.get(&job_id) else {
-                continue;
-            };
-            let misfire = trigger.misfire();
-            let threshold = trigger.misfire_threshold(self.state.config.misfire_threshold);
-            let plans = plan_due_fires(&due, now, threshold, misfire, cause);
-            let exclude = trigger
-                .schedule_spec()
-                .map(|s| s.exclude.clone())
-                .unwrap_or_default();
-            let calendars = self.exclusions(&spec.project, &exclude).await;
-            prepared.push(Prepared {
-                job_id,
-                version: trigger.version,
-                due,
-                plans,
-                previous,
-                next_fire_at,
-                local_dates,
-                calendars,
-                task_names: spec.tasks.iter().map(|t| t.name.clone()).collect(),
-                policy: concurrency_of(&spec).0,
-                misfire: misfire_name(misfire),
-                spec,
-            });
-        }
+        let calendars = self.gather_calendars(job_ids).await;
+        let prepared = self.state.prepare_fires(job_ids, &calendars, now, cause);
         let params = serde_json::Map::new();
-        let mut replace = Vec::new();
-        let mut batch = Vec::with_capacity(prepared.len());
-        for job in &prepared {
-            // The schedule's own runs; a backfill's are paced by its parallelism.
-            let key = super::run_index::PaceKey::Job(job.job_id);
-            let active = (
-                self.state.runs.index.running(key),
-                self.state.runs.index.waiting_count(key),
-            );
-            let (fires, replaces) = self.state.plan_job_fires(job, &params, active, now);
-            if replaces {
-                replace.push(job.job_id);
-            }
-            batch.push(JobFires {
-                job_id: job.job_id,
-                version: job.version,
-                fires,
-                next_fire_at: job.next_fire_at,
-            });
-        }
+        let (batch, replace) = self.state.plan_fires(&prepared, &params, now);
         let stored = match self.store.record_fires(&batch, now).await {
             Ok(stored) => stored,
             Err(orrery_store::StoreError::Fenced { .. }) => {
@@ -222,100 +128,73 @@ impl Driver {
             Err(error) => {
                 // Nothing was stored: the fires stay due and are retried on the next tick.
                 tracing::error!(%error, jobs = batch.len(), "cannot store fires; retrying");
-                for job in &prepared {
-                    if let Some(first) = job.due.first() {
-                        self.state.schedules.wheel.arm(job.job_id, *first);
-                    }
-                }
+                self.state.rearm_unstored(&prepared);
                 return;
             }
         };
-        for (job, fires) in prepared.iter().zip(&batch) {
-            for fire in &fires.fires {
-                metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.as_str())
-                    .increment(1);
-                if matches!(fire.outcome, FireFate::Missed | FireFate::Paused) {
-                    metrics::counter!("orrery_misfires_total", "policy" => job.misfire)
-                        .increment(1);
-                }
-            }
-        }
-        // What the created runs need to be taken up without reading them back.
-        let mut fired: Vec<FiredRun> = Vec::new();
-        for (fires, outcomes) in batch.iter().zip(&stored.outcomes) {
-            for (fire, outcome) in fires.fires.iter().zip(outcomes) {
-                if let (FireOutcome::Created(id), Some(run)) = (outcome, &fire.run) {
-                    fired.push((
-                        fires.job_id,
-                        fires.version,
-                        *id,
-                        run.logical_date,
-                        run.schedule,
-                    ));
-                }
-            }
-        }
+        count_fires(&prepared, &batch);
+        let fired = fired_runs(&batch, &stored.outcomes, &stored.created_tasks);
         drop(batch);
-        for job_id in replace {
-            let active: Vec<_> = self
-                .state
-                .runs
-                .map
-                .iter()
-                .filter(|(_, run)| run.record.job_id == job_id && !run.record.state.is_terminal())
-                .map(|(id, _)| *id)
-                .collect();
-            for run_id in active {
-                self.state.cancel_run(run_id, now);
-            }
-        }
-        for job in &prepared {
-            if let Some(trigger) = self.state.schedules.triggers.get_mut(&job.job_id) {
-                trigger.next_fire_at = job.next_fire_at;
-                trigger.trim(now);
-            }
-            self.state.rearm(job.job_id);
-        }
-        let specs: std::collections::HashMap<JobId, Arc<JobSpec>> = prepared
-            .iter()
-            .map(|job| (job.job_id, job.spec.clone()))
-            .collect();
-        for (job_id, version, run_id, logical_date, schedule) in fired {
-            let Some(spec) = specs.get(&job_id).cloned() else {
-                self.state.pending.new_runs_pending = true;
+        self.state.apply_fires(&prepared, fired, &replace, now);
+    }
+
+    /// The calendars each job's schedule excludes, read fresh so an edited calendar
+    /// counts from the next fire.
+    async fn gather_calendars(&self, job_ids: &[JobId]) -> HashMap<JobId, Vec<CalendarSpec>> {
+        let mut calendars = HashMap::new();
+        for &job_id in job_ids {
+            let Some(trigger) = self.state.schedules.triggers.get(&job_id) else {
                 continue;
             };
-            let record = RunRecord {
-                id: run_id,
-                job_id,
-                project: spec.project.clone(),
-                job_name: spec.name.clone(),
-                job_version: version,
-                state: RunState::Queued,
-                trigger: RunTrigger::Schedule,
-                params: serde_json::Map::new(),
-                logical_date,
-                scheduled_at: schedule.scheduled_at,
-                data_interval_start: schedule.data_interval_start,
-                data_interval_end: schedule.data_interval_end,
-                backfill_id: None,
-                rerun_of: None,
-                parent_run_id: None,
-                parent_task_id: None,
-                cancel_requested: false,
-                created_at: now,
-                created_by: "scheduler".to_owned(),
-                started_at: None,
-                finished_at: None,
-            };
-            let task_ids = stored
-                .created_tasks
-                .get(&run_id)
-                .cloned()
+            let exclude = trigger
+                .schedule_spec()
+                .map(|s| s.exclude.clone())
                 .unwrap_or_default();
-            self.state.install_new_run(record, spec, &task_ids);
+            let Some(spec) = trigger.spec.as_ref().filter(|_| !exclude.is_empty()) else {
+                continue;
+            };
+            let project = spec.project.clone();
+            calendars.insert(job_id, self.exclusions(&project, &exclude).await);
+        }
+        calendars
+    }
+}
+
+/// Counts stored fires by outcome, and misfires by policy.
+fn count_fires(prepared: &[Prepared], batch: &[JobFires<'_>]) {
+    for (job, fires) in prepared.iter().zip(batch) {
+        for fire in &fires.fires {
+            metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.as_str())
+                .increment(1);
+            if matches!(fire.outcome, FireFate::Missed | FireFate::Paused) {
+                metrics::counter!("orrery_misfires_total", "policy" => job.misfire).increment(1);
+            }
         }
     }
+}
+
+/// What the runs the fires created need to be taken up without reading them back.
+pub(crate) fn fired_runs(
+    batch: &[JobFires<'_>],
+    outcomes: &[Vec<FireOutcome>],
+    created_tasks: &HashMap<RunId, Vec<TaskInstanceId>>,
+) -> Vec<FiredRun> {
+    let mut fired = Vec::new();
+    for (fires, outcomes) in batch.iter().zip(outcomes) {
+        for (fire, outcome) in fires.fires.iter().zip(outcomes) {
+            if let (FireOutcome::Created(id), Some(run)) = (outcome, &fire.run) {
+                fired.push(FiredRun {
+                    job_id: fires.job_id,
+                    version: fires.version,
+                    run_id: *id,
+                    logical_date: run.logical_date,
+                    schedule: run.schedule,
+                    task_ids: created_tasks.get(id).cloned().unwrap_or_default(),
+                });
+            }
+        }
+    }
+    fired
 }
 
 /// The name of the first calendar that excludes `date`.
@@ -353,10 +232,207 @@ pub(crate) struct Prepared {
     spec: Arc<JobSpec>,
 }
 
-/// A run a fire created: job, version, run id, logical date and schedule fields.
-type FiredRun = (JobId, u32, RunId, Option<DateTime<Utc>>, RunSchedule);
+/// A run a fire created, with what taking it up needs.
+pub(crate) struct FiredRun {
+    job_id: JobId,
+    version: u32,
+    run_id: RunId,
+    logical_date: Option<DateTime<Utc>>,
+    schedule: RunSchedule,
+    /// Its task attempts' ids, in spec order.
+    task_ids: Vec<TaskInstanceId>,
+}
 
 impl SchedulerState {
+    /// The jobs whose fire (or fire lead) has come, taken off the wheels: the paused
+    /// ones, whose fires are only recorded, and the others.
+    pub(crate) fn take_due_jobs(&mut self, now: DateTime<Utc>) -> (Vec<JobId>, Vec<JobId>) {
+        // Exact fires when due; leading fires from their lead on, with those in the
+        // batch window after them, in one pass.
+        let mut due = self.schedules.wheel.pop_due(now);
+        due.extend(
+            self.schedules
+                .lead_wheel
+                .pop_due(now + self.fire_batch_window()),
+        );
+        due.into_iter()
+            .partition(|id| self.schedules.triggers.get(id).is_some_and(|t| t.paused))
+    }
+
+    /// Each due job's fires, computed before anything is stored: its due times, the
+    /// misfire policy's plan for each, the data interval's start and the next fire.
+    pub(crate) fn prepare_fires(
+        &mut self,
+        job_ids: &[JobId],
+        calendars: &HashMap<JobId, Vec<CalendarSpec>>,
+        now: DateTime<Utc>,
+        cause: LateCause,
+    ) -> Vec<Prepared> {
+        let mut prepared = Vec::with_capacity(job_ids.len());
+        for &job_id in job_ids {
+            let horizon = self.fire_horizon(job_id);
+            let Some(trigger) = self.schedules.triggers.get(&job_id) else {
+                continue;
+            };
+            let due_from = match trigger.next_fire_at {
+                // Made up to `horizon` early: its run waits for its time (see
+                // `start_waiting_runs`) and its worker holds the first tasks until then.
+                Some(first) if first <= now + horizon && !trigger.paused => first,
+                _ => {
+                    self.rearm(job_id);
+                    continue;
+                }
+            };
+            let Some(spec) = trigger.spec.clone() else {
+                // Its spec could not be read: try again on the next tick.
+                self.schedules.wheel.arm(job_id, due_from);
+                continue;
+            };
+            let default_tz = self.config.default_timezone;
+            let Some(trigger) = self.schedules.triggers.get_mut(&job_id) else {
+                continue;
+            };
+            let schedule = match trigger.schedule(default_tz) {
+                Ok(schedule) => schedule,
+                Err(error) => {
+                    tracing::error!(job = %job_id, %error, "schedule does not compile");
+                    continue;
+                }
+            };
+            let mut due = vec![due_from];
+            due.extend(schedule.fires_between(due_from, now, MAX_DUE_PER_FIRE));
+            let previous = schedule.previous_before(due_from);
+            let next_fire_at = schedule.next_after(now.max(due_from));
+            let local_dates: Vec<chrono::NaiveDate> =
+                due.iter().map(|at| schedule.local_date(*at)).collect();
+            let Some(trigger) = self.schedules.triggers.get(&job_id) else {
+                continue;
+            };
+            let misfire = trigger.misfire();
+            let threshold = trigger.misfire_threshold(self.config.misfire_threshold);
+            let plans = plan_due_fires(&due, now, threshold, misfire, cause);
+            prepared.push(Prepared {
+                job_id,
+                version: trigger.version,
+                due,
+                plans,
+                previous,
+                next_fire_at,
+                local_dates,
+                calendars: calendars.get(&job_id).cloned().unwrap_or_default(),
+                task_names: spec.tasks.iter().map(|t| t.name.clone()).collect(),
+                policy: concurrency_of(&spec).0,
+                misfire: misfire_name(misfire),
+                spec,
+            });
+        }
+        prepared
+    }
+
+    /// The ledger entries (and runs) of every prepared job, and the jobs whose active
+    /// runs the new ones replace.
+    pub(crate) fn plan_fires<'a>(
+        &self,
+        prepared: &'a [Prepared],
+        params: &'a serde_json::Map<String, serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> (Vec<JobFires<'a>>, Vec<JobId>) {
+        let mut replace = Vec::new();
+        let mut batch = Vec::with_capacity(prepared.len());
+        for job in prepared {
+            // The schedule's own runs; a backfill's are paced by its parallelism.
+            let key = crate::runtime::run_index::PaceKey::Job(job.job_id);
+            let active = (
+                self.runs.index.running(key),
+                self.runs.index.waiting_count(key),
+            );
+            let (fires, replaces) = self.plan_job_fires(job, params, active, now);
+            if replaces {
+                replace.push(job.job_id);
+            }
+            batch.push(JobFires {
+                job_id: job.job_id,
+                version: job.version,
+                fires,
+                next_fire_at: job.next_fire_at,
+            });
+        }
+        (batch, replace)
+    }
+
+    /// Fires that could not be stored stay due: armed again at their first due time.
+    pub(crate) fn rearm_unstored(&mut self, prepared: &[Prepared]) {
+        for job in prepared {
+            if let Some(first) = job.due.first() {
+                self.schedules.wheel.arm(job.job_id, *first);
+            }
+        }
+    }
+
+    /// After the fires are stored: replaced runs are cancelled, the jobs' next fires
+    /// armed and the runs created taken up.
+    pub(crate) fn apply_fires(
+        &mut self,
+        prepared: &[Prepared],
+        fired: Vec<FiredRun>,
+        replace: &[JobId],
+        now: DateTime<Utc>,
+    ) {
+        for job_id in replace {
+            let active: Vec<_> = self
+                .runs
+                .map
+                .iter()
+                .filter(|(_, run)| run.record.job_id == *job_id && !run.record.state.is_terminal())
+                .map(|(id, _)| *id)
+                .collect();
+            for run_id in active {
+                self.cancel_run(run_id, now);
+            }
+        }
+        for job in prepared {
+            if let Some(trigger) = self.schedules.triggers.get_mut(&job.job_id) {
+                trigger.next_fire_at = job.next_fire_at;
+                trigger.trim(now);
+            }
+            self.rearm(job.job_id);
+        }
+        let specs: HashMap<JobId, Arc<JobSpec>> = prepared
+            .iter()
+            .map(|job| (job.job_id, job.spec.clone()))
+            .collect();
+        for run in fired {
+            let Some(spec) = specs.get(&run.job_id).cloned() else {
+                self.pending.new_runs_pending = true;
+                continue;
+            };
+            let record = RunRecord {
+                id: run.run_id,
+                job_id: run.job_id,
+                project: spec.project.clone(),
+                job_name: spec.name.clone(),
+                job_version: run.version,
+                state: RunState::Queued,
+                trigger: RunTrigger::Schedule,
+                params: serde_json::Map::new(),
+                logical_date: run.logical_date,
+                scheduled_at: run.schedule.scheduled_at,
+                data_interval_start: run.schedule.data_interval_start,
+                data_interval_end: run.schedule.data_interval_end,
+                backfill_id: None,
+                rerun_of: None,
+                parent_run_id: None,
+                parent_task_id: None,
+                cancel_requested: false,
+                created_at: now,
+                created_by: "scheduler".to_owned(),
+                started_at: None,
+                finished_at: None,
+            };
+            self.install_new_run(record, spec, &run.task_ids);
+        }
+    }
+
     /// The ledger entries (and runs) for one job's due fires; `true` when the job's
     /// active runs are to be replaced.
     fn plan_job_fires<'a>(

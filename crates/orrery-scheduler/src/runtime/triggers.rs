@@ -7,7 +7,7 @@ use super::state::SchedulerState;
 use crate::engine::LateCause;
 use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
-use orrery_core::ids::JobId;
+use orrery_core::ids::{JobId, RunId};
 use orrery_core::schedule::compile;
 use orrery_core::spec::{SpecDocument, SpecFormat, parse_document, parse_job_spec};
 use orrery_store::records::ScheduledJobRecord;
@@ -288,21 +288,7 @@ impl Driver {
     /// records those fires as `paused`: a job paused or deleted within the fire lead
     /// does not fire after all.
     async fn cancel_runs_ahead_of_time(&mut self, job_id: JobId, now: DateTime<Utc>) {
-        let ahead: Vec<_> = self
-            .state
-            .runs
-            .map
-            .iter()
-            .filter(|(_, run)| {
-                run.record.job_id == job_id
-                    && !run.record.state.is_terminal()
-                    && run.record.scheduled_at.is_some_and(|at| at > now)
-            })
-            .filter_map(|(id, run)| Some((*id, run.record.scheduled_at?)))
-            .collect();
-        for (run_id, nominal_at) in ahead {
-            tracing::info!(run = %run_id, job = %job_id, "cancelling a run made ahead of its time: its job was paused or deleted");
-            self.state.cancel_run(run_id, now);
+        for (run_id, nominal_at) in self.state.cancel_runs_ahead_of_time(job_id, now) {
             let reason = format!(
                 "the job was paused or deleted before this fire time; run {run_id}, made ahead of it, was cancelled"
             );
@@ -353,6 +339,31 @@ impl Driver {
 }
 
 impl SchedulerState {
+    /// Cancels the job's runs made ahead of a fire time that has not come yet;
+    /// answers them with their fire times, to be recorded `paused`.
+    pub(crate) fn cancel_runs_ahead_of_time(
+        &mut self,
+        job_id: JobId,
+        now: DateTime<Utc>,
+    ) -> Vec<(RunId, DateTime<Utc>)> {
+        let ahead: Vec<_> = self
+            .runs
+            .map
+            .iter()
+            .filter(|(_, run)| {
+                run.record.job_id == job_id
+                    && !run.record.state.is_terminal()
+                    && run.record.scheduled_at.is_some_and(|at| at > now)
+            })
+            .filter_map(|(id, run)| Some((*id, run.record.scheduled_at?)))
+            .collect();
+        for (run_id, _) in &ahead {
+            tracing::info!(run = %run_id, job = %job_id, "cancelling a run made ahead of its time: its job was paused or deleted");
+            self.cancel_run(*run_id, now);
+        }
+        ahead
+    }
+
     fn drop_trigger(&mut self, job_id: JobId) {
         self.schedules.triggers.remove(&job_id);
         self.schedules.wheel.disarm(job_id);

@@ -2,19 +2,22 @@
 //! effects out. A commit is simulated by numbering new attempts (what the store's
 //! insert does); everything else is the state's own behaviour.
 
+use crate::engine::LateCause;
+use crate::runtime::fires::fired_runs;
 use crate::runtime::handle::SchedulerConfig;
+use crate::runtime::job_trigger::JobTrigger;
 use crate::runtime::state::SchedulerState;
 use crate::runtime::take_up::StoredRun;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::spec::{JobSpec, SpecFormat, parse_job_spec};
-use orrery_core::state::{RunState, RunTrigger, TaskState};
+use orrery_core::state::{FireFate, RunState, RunTrigger, TaskState};
 use orrery_proto::{
     Assignment, Capacity, PROTOCOL_VERSION, Register, SchedulerMessage, TaskFinished, TaskOutcome,
     TaskRef, WorkerMessage,
 };
-use orrery_store::RunUpdate;
 use orrery_store::records::{RunRecord, TaskRecord};
+use orrery_store::{FireOutcome, RunUpdate};
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -32,6 +35,8 @@ pub(crate) struct Harness {
     pub(crate) attempts: BTreeMap<TaskInstanceId, TaskRecord>,
     /// Sessions of workers that stopped sending heartbeats.
     silent: HashSet<u64>,
+    /// Every fire recorded, in order: job, nominal time, what became of it.
+    pub(crate) ledger: Vec<(String, DateTime<Utc>, FireFate)>,
 }
 
 impl Harness {
@@ -53,6 +58,7 @@ impl Harness {
             run_updates: Vec::new(),
             attempts: BTreeMap::new(),
             silent: HashSet::new(),
+            ledger: Vec::new(),
         }
     }
 
@@ -216,6 +222,113 @@ impl Harness {
         }
         self.run_updates
             .extend(std::mem::take(&mut self.state.pending.run_updates));
+    }
+
+    /// Arms the schedule of a defined job from its next fire after now.
+    pub(crate) fn schedule(&mut self, job: &str) {
+        let (job_id, spec) = self.jobs.get(job).cloned().expect("the job is defined");
+        let mut trigger = JobTrigger {
+            version: 1,
+            paused: false,
+            next_fire_at: None,
+            paused_next_record: None,
+            spec: Some(spec),
+            compiled: None,
+        };
+        let next = trigger
+            .schedule(self.state.config.default_timezone)
+            .map(|schedule| schedule.next_after(self.now));
+        trigger.next_fire_at = next.ok().flatten();
+        self.state.schedules.triggers.insert(job_id, trigger);
+        self.state.rearm(job_id);
+    }
+
+    /// Fires what is due by now, as the driver's fire step does; the store's part
+    /// (a run per fire that asks for one, a ledger row per fire) is simulated.
+    pub(crate) fn fire(&mut self) {
+        let (_paused, due) = self.state.take_due_jobs(self.now);
+        self.fire_jobs(&due, LateCause::Downtime);
+    }
+
+    fn fire_jobs(&mut self, job_ids: &[JobId], cause: LateCause) {
+        let now = self.now;
+        let prepared = self
+            .state
+            .prepare_fires(job_ids, &HashMap::new(), now, cause);
+        let params = serde_json::Map::new();
+        let (batch, replace) = self.state.plan_fires(&prepared, &params, now);
+        let mut outcomes = Vec::new();
+        let mut created = HashMap::new();
+        for job in &batch {
+            let name = self.job_name(job.job_id);
+            let mut stored = Vec::new();
+            for fire in &job.fires {
+                self.ledger
+                    .push((name.clone(), fire.nominal_at, fire.outcome));
+                if fire.run.is_some() {
+                    self.next_run += 1;
+                    let id = RunId(self.next_run);
+                    created.insert(id, Vec::new());
+                    stored.push(FireOutcome::Created(id));
+                } else {
+                    stored.push(FireOutcome::Recorded);
+                }
+            }
+            outcomes.push(stored);
+        }
+        let fired = fired_runs(&batch, &outcomes, &created);
+        drop(batch);
+        self.state.apply_fires(&prepared, fired, &replace, now);
+    }
+
+    /// Pauses a scheduled job as the driver does when it sees the change: runs made
+    /// ahead of a fire time not yet come are cancelled and their fires recorded paused.
+    pub(crate) fn pause(&mut self, job: &str) {
+        let (job_id, _) = self.jobs.get(job).cloned().expect("the job is defined");
+        if let Some(trigger) = self.state.schedules.triggers.get_mut(&job_id) {
+            trigger.paused = true;
+            trigger.paused_next_record = None;
+        }
+        self.state.rearm(job_id);
+        let now = self.now;
+        for (_, nominal_at) in self.state.cancel_runs_ahead_of_time(job_id, now) {
+            for entry in self.ledger.iter_mut() {
+                if entry.0 == job && entry.1 == nominal_at {
+                    entry.2 = FireFate::Paused;
+                }
+            }
+        }
+    }
+
+    fn job_name(&self, id: JobId) -> String {
+        self.jobs
+            .iter()
+            .find(|(_, (job_id, _))| *job_id == id)
+            .map(|(name, _)| name.clone())
+            .unwrap_or_default()
+    }
+
+    /// The fates of a job's recorded fires, oldest first.
+    pub(crate) fn fates(&self, job: &str) -> Vec<FireFate> {
+        self.ledger
+            .iter()
+            .filter(|(name, _, _)| name == job)
+            .map(|(_, _, fate)| *fate)
+            .collect()
+    }
+
+    /// The runs of a job in memory or committed, by id.
+    pub(crate) fn runs_of(&self, job: &str) -> Vec<RunId> {
+        let mut ids: Vec<RunId> = self
+            .state
+            .runs
+            .map
+            .values()
+            .filter(|run| run.record.job_name == job)
+            .map(|run| run.record.id)
+            .collect();
+        ids.sort();
+        ids
     }
 
     /// Time passes; connected workers that are not silent send heartbeats meanwhile.
