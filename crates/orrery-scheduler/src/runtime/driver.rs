@@ -1,10 +1,10 @@
 //! The driver loop: waits for worker events, wake-up hints, poll ticks and retry
 //! deadlines, then advances runs, dispatches ready tasks and commits in batches.
 
-use super::active_run::Slot;
 use super::connections::Link;
 use super::handle::{NewConnection, SchedulerConfig};
 use super::state::SchedulerState;
+use super::state::active_run::Slot;
 use crate::error::SchedulerError;
 use orrery_core::clock::Clock;
 use orrery_core::ids::RunId;

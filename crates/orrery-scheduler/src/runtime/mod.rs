@@ -2,26 +2,18 @@
 //! active run and every connected worker, and carries the engine's decisions out.
 //! Changes are committed to the store before anything is sent to a worker.
 
-mod active_run;
-mod advance;
 mod children;
 mod clock_offset;
 mod connections;
 mod dispatch;
 mod driver;
 mod election;
-mod fanout;
 mod fires;
 mod handle;
-mod job_trigger;
 mod liveness;
 mod log_writer;
 mod loop_beat;
 mod nodes;
-mod ready_queue;
-mod render;
-mod run_control;
-mod run_index;
 mod state;
 mod take_up;
 mod triggers;

@@ -1,9 +1,9 @@
 //! Effects the state decided and the driver has yet to carry out: changes to commit,
 //! messages to send once they are committed, log lines to store, runs to create.
 
-use crate::runtime::active_run::Slot;
-use crate::runtime::dispatch::PendingAssignment;
-use crate::runtime::render::AssignmentInputs;
+use super::active_run::Slot;
+use super::dispatch::PendingAssignment;
+use super::render::AssignmentInputs;
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_proto::{SchedulerMessage, TaskRef};
 use orrery_store::RunUpdate;

@@ -1,8 +1,8 @@
 //! The worker fleet: sessions by id and by worker, and where each assigned attempt
 //! lives.
 
-use crate::runtime::active_run::Slot;
-use crate::runtime::connections::Session;
+use super::active_run::Slot;
+use super::session::Session;
 use orrery_core::ids::{RunId, TaskInstanceId};
 use std::collections::HashMap;
 

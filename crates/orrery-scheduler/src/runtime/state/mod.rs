@@ -2,19 +2,34 @@
 //! schedules and the effects decided but not yet carried out. Its methods take `now`
 //! and record effects; the driver commits them in one transaction and then sends.
 
+pub(crate) mod active_run;
+pub(crate) mod advance;
+pub(crate) mod children;
+pub(crate) mod dispatch;
 mod effects;
+pub(crate) mod fanout;
+pub(crate) mod fires;
 mod fleet;
+pub(crate) mod job_trigger;
+mod liveness;
+pub(crate) mod ready_queue;
+pub(crate) mod render;
 mod reports;
+pub(crate) mod run_control;
+pub(crate) mod run_index;
 mod runs;
 mod schedules;
+pub(crate) mod session;
+pub(crate) mod take_up;
+mod timers;
 
 pub(crate) use effects::{AcceptedLogs, Effects, RejectedReport};
 pub(crate) use fleet::Fleet;
 pub(crate) use runs::ActiveRuns;
 pub(crate) use schedules::Schedules;
 
-use super::handle::SchedulerConfig;
-use crate::runtime::active_run::Slot;
+use self::active_run::Slot;
+use crate::runtime::handle::SchedulerConfig;
 use orrery_core::ids::RunId;
 
 /// Everything the scheduler decides from, split by concern.
@@ -41,8 +56,8 @@ impl SchedulerState {
 }
 
 impl SchedulerState {
-    pub(crate) fn render_options(&self) -> crate::runtime::render::RenderOptions {
-        crate::runtime::render::RenderOptions {
+    pub(crate) fn render_options(&self) -> self::render::RenderOptions {
+        self::render::RenderOptions {
             default_timezone: self.config.default_timezone,
             python_interpreter: self.config.python_interpreter.clone(),
             max_http_body_bytes: self.config.max_http_body_bytes,
@@ -81,7 +96,7 @@ impl SchedulerState {
                 if run.record.state == orrery_core::state::RunState::Queued {
                     self.runs
                         .index
-                        .reconsider(crate::runtime::run_index::PaceKey::of(&run.record));
+                        .reconsider(self::run_index::PaceKey::of(&run.record));
                 }
             }
         }

@@ -3,10 +3,10 @@
 //! about revoked attempts are rejected and recorded, never applied.
 
 use super::SchedulerState;
+use super::active_run::Slot;
 use super::effects::{AcceptedLogs, RejectedReport};
-use crate::runtime::active_run::Slot;
-use crate::runtime::connections::{Session, SessionState};
-use crate::runtime::run_control::AttemptEnd;
+use super::run_control::AttemptEnd;
+use super::session::{Session, SessionState};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::state::{TaskEvent, TaskState};
@@ -386,7 +386,7 @@ impl SchedulerState {
         session.last_seen = now;
         session.name.clone_from(&register.name);
         session.labels.clone_from(&register.labels);
-        session.group = crate::runtime::connections::group_name(&register.group).to_owned();
+        session.group = super::session::group_name(&register.group).to_owned();
         session.capacity = register.capacity;
         session.version.clone_from(&register.version);
         session.liveness_dirty = true;

@@ -1,9 +1,9 @@
 //! The active runs: each run's hot state, the index of what waits and falls due, the
 //! ready queue and the runs touched since they were last advanced.
 
-use crate::runtime::active_run::ActiveRun;
-use crate::runtime::ready_queue::ReadyQueue;
-use crate::runtime::run_index::RunIndex;
+use super::active_run::ActiveRun;
+use super::ready_queue::ReadyQueue;
+use super::run_index::RunIndex;
 use orrery_core::ids::RunId;
 use std::collections::{BTreeSet, HashMap};
 

@@ -1,7 +1,7 @@
 //! The schedules: every scheduled job's trigger and the timer wheels of armed fires.
 
+use super::job_trigger::JobTrigger;
 use crate::engine::TimerWheel;
-use crate::runtime::job_trigger::JobTrigger;
 use orrery_core::ids::JobId;
 use std::collections::HashMap;
 

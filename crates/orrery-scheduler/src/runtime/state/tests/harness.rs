@@ -3,11 +3,11 @@
 //! insert does); everything else is the state's own behaviour.
 
 use crate::engine::LateCause;
-use crate::runtime::fires::fired_runs;
 use crate::runtime::handle::SchedulerConfig;
-use crate::runtime::job_trigger::JobTrigger;
 use crate::runtime::state::SchedulerState;
-use crate::runtime::take_up::StoredRun;
+use crate::runtime::state::fires::fired_runs;
+use crate::runtime::state::job_trigger::JobTrigger;
+use crate::runtime::state::take_up::StoredRun;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::spec::{JobSpec, SpecFormat, parse_job_spec};

@@ -1,10 +1,10 @@
 //! Applying the engine's decisions to touched runs: branch choices, `when`
 //! conditions, enqueueing, skipping and finishing runs.
 
+use super::SchedulerState;
 use super::active_run::ActiveRun;
 use super::active_run::Slot;
 use super::render::{RenderOptions, template_context};
-use super::state::SchedulerState;
 use crate::engine::{Decision, Rule, RunShape, advance_run_with};
 use chrono::{DateTime, Utc};
 use orrery_core::dag::Dag;

@@ -4,7 +4,7 @@
 //! each job or backfill, how many of those run, and the alarms of retries, deadlines
 //! and runs made ahead of their time.
 
-use super::state::SchedulerState;
+use super::SchedulerState;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId};
 use orrery_core::state::{RunState, TaskState};

@@ -1,10 +1,10 @@
 //! Run control in the driver: starting queued runs as concurrency allows, cancelling,
 //! deadlines, and ending attempts (with retries).
 
+use super::SchedulerState;
 use super::active_run::Slot;
 use super::job_trigger::concurrency_of;
 use super::run_index::PaceKey;
-use super::state::SchedulerState;
 use crate::engine::{may_start, next_retry_at};
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;

@@ -4,10 +4,10 @@
 //! broadcast` task expands the same way, one shard per matching worker, each pinned to
 //! its worker.
 
+use super::SchedulerState;
 use super::active_run::{ActiveRun, Slot};
-use super::connections::group_name;
 use super::render::{RenderOptions, template_context};
-use super::state::SchedulerState;
+use super::session::group_name;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::RunId;
 use orrery_core::spec::{DispatchMode, ForEach, TaskSpec};
