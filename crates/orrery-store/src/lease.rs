@@ -3,6 +3,7 @@
 
 use crate::error::StoreError;
 use crate::exec::{WriteTx, on_tx};
+use crate::leader::LeaderStore;
 use crate::store::Store;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
@@ -40,6 +41,30 @@ pub struct Fence {
     pub epoch: i64,
 }
 
+/// What a claim answered: the lease as it stands and, for the holder, the store
+/// through which a leader writes. Reads as the lease.
+#[derive(Clone, Debug)]
+pub struct Claim {
+    pub lease: Lease,
+    leader: Option<LeaderStore>,
+}
+
+impl Claim {
+    /// The leader's store, when this claim won or renewed the lease: the only way to
+    /// get one, so a leader-only write without a fence does not compile.
+    pub fn into_leader(self) -> Option<LeaderStore> {
+        self.leader
+    }
+}
+
+impl std::ops::Deref for Claim {
+    type Target = Lease;
+
+    fn deref(&self) -> &Lease {
+        &self.lease
+    }
+}
+
 impl Store {
     /// The same database without a fence (claims and node reports are never fenced).
     pub(crate) fn unfenced(&self) -> Store {
@@ -50,7 +75,7 @@ impl Store {
     }
 
     /// A handle whose every write transaction first checks `fence` (the leader's).
-    pub fn fenced(&self, fence: Fence) -> Store {
+    pub(crate) fn fenced(&self, fence: Fence) -> Store {
         Store {
             backend: self.backend.clone(),
             fence: Some(Arc::new(fence)),
@@ -60,13 +85,14 @@ impl Store {
     /// Claims or renews lease `name` for `holder` for `ttl`, by the database's clock:
     /// taken when absent or expired (the epoch then grows by one), renewed when
     /// `holder` already holds it, and otherwise left as it is. Returns the lease as it
-    /// stands; [`Lease::held_by`] says who won.
+    /// stands; [`Lease::held_by`] says who won, and the winner gets the store through
+    /// which a leader writes ([`Claim::into_leader`]).
     pub async fn claim_lease(
         &self,
         name: &str,
         holder: &str,
         ttl: Duration,
-    ) -> Result<Lease, StoreError> {
+    ) -> Result<Claim, StoreError> {
         let ttl = chrono::Duration::from_std(ttl).unwrap_or(chrono::Duration::MAX);
         // Claims are never fenced (they are how a node becomes or stays the leader) and
         // on PostgreSQL do not take the writers' lock: they lock only the lease row, so
@@ -85,7 +111,10 @@ impl Store {
                     ..lease.clone()
                 };
                 tx.rollback().await?;
-                return Ok(lease);
+                return Ok(Claim {
+                    lease,
+                    leader: None,
+                });
             }
         };
         let expires_at = now + ttl;
@@ -106,13 +135,24 @@ impl Store {
             .await?;
         });
         tx.commit().await?;
-        Ok(Lease {
-            name: name.to_owned(),
-            holder,
-            epoch,
-            expires_at,
-            renewed_at,
-            db_now: now,
+        let leader = LeaderStore::new(
+            self,
+            Fence {
+                lease: name.to_owned(),
+                holder: holder.clone(),
+                epoch,
+            },
+        );
+        Ok(Claim {
+            lease: Lease {
+                name: name.to_owned(),
+                holder,
+                epoch,
+                expires_at,
+                renewed_at,
+                db_now: now,
+            },
+            leader: Some(leader),
         })
     }
 

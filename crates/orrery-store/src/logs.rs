@@ -2,6 +2,7 @@
 
 use crate::error::StoreError;
 use crate::exec::{on_pool, on_tx};
+use crate::leader::LeaderStore;
 use crate::records::{LogRecord, NewLogLine};
 use crate::row::{StoreRow, to_version};
 use crate::store::Store;
@@ -22,6 +23,40 @@ pub struct LogOwner<'a> {
 const LINES_PER_INSERT: usize = 4000;
 
 impl Store {
+    /// Lines of a run (optionally one task) with `seq > after`, oldest first.
+    pub async fn read_logs(
+        &self,
+        run_id: RunId,
+        task: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            let mut query = QueryBuilder::new(
+                "SELECT seq, task_name, attempt, at, stream, text FROM task_logs WHERE run_id = ",
+            );
+            query
+                .push_bind(run_id.0)
+                .push(" AND seq > ")
+                .push_bind(after);
+            if let Some(task) = task {
+                query.push(" AND task_name = ").push_bind(task);
+            }
+            query
+                .push(" ORDER BY seq LIMIT ")
+                .push_bind(i64::from(limit));
+            query
+                .build()
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(log_from_row)
+                .collect()
+        })
+    }
+}
+
+impl LeaderStore {
     /// Appends lines in order, in one transaction. NUL characters, which PostgreSQL
     /// text cannot hold, are stored as U+FFFD on every backend.
     pub async fn append_logs(
@@ -65,38 +100,6 @@ impl Store {
         });
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Lines of a run (optionally one task) with `seq > after`, oldest first.
-    pub async fn read_logs(
-        &self,
-        run_id: RunId,
-        task: Option<&str>,
-        after: i64,
-        limit: u32,
-    ) -> Result<Vec<LogRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            let mut query = QueryBuilder::new(
-                "SELECT seq, task_name, attempt, at, stream, text FROM task_logs WHERE run_id = ",
-            );
-            query
-                .push_bind(run_id.0)
-                .push(" AND seq > ")
-                .push_bind(after);
-            if let Some(task) = task {
-                query.push(" AND task_name = ").push_bind(task);
-            }
-            query
-                .push(" ORDER BY seq LIMIT ")
-                .push_bind(i64::from(limit));
-            query
-                .build()
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(log_from_row)
-                .collect()
-        })
     }
 }
 

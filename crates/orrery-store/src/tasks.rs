@@ -2,6 +2,7 @@
 
 use crate::error::StoreError;
 use crate::exec::{on_pool, on_tx};
+use crate::leader::LeaderStore;
 use crate::records::TaskRecord;
 use crate::row::{StoreRow, to_i64, to_u64, to_version};
 use crate::store::Store;
@@ -110,7 +111,9 @@ impl Store {
                 .transpose()
         })
     }
+}
 
+impl LeaderStore {
     /// Writes task attempts (inserting those without an id, whose ids are then set)
     /// and run state changes in one transaction.
     pub async fn commit_changes(

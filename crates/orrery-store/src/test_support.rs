@@ -288,6 +288,24 @@ pub async fn hold_connection(store: &Store) -> Result<HeldConnection, StoreError
     })
 }
 
+/// The scheduler's store for a test that writes what only a leader writes (timers,
+/// fires, worker rows): claims the scheduler lease as `test` for an hour. Panics when
+/// another holder has it, which a test's own store never has.
+pub async fn leader_of(store: &Store) -> crate::LeaderStore {
+    let claim = store
+        .claim_lease(
+            crate::SCHEDULER_LEASE,
+            "test",
+            std::time::Duration::from_secs(3600),
+        )
+        .await;
+    match claim.map(crate::Claim::into_leader) {
+        Ok(Some(leader)) => leader,
+        Ok(None) => panic!("another holder has the scheduler lease"),
+        Err(error) => panic!("cannot claim the scheduler lease: {error}"),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::with_database;

@@ -7,6 +7,7 @@ use crate::error::StoreError;
 use crate::exec::{on_pool, on_tx};
 use crate::fire_runs::{Inserted, insert_fired_runs};
 use crate::jobs::{JOB_COLUMNS, job_from_row};
+use crate::leader::LeaderStore;
 use crate::records::{OccurrenceRecord, ScheduledJobRecord, TriggerRecord};
 use crate::row::{StoreRow, to_version};
 use crate::runs::NewRun;
@@ -84,6 +85,68 @@ impl Store {
         })
     }
 
+    /// The ledger of a job, newest first.
+    pub async fn list_occurrences(
+        &self,
+        job_id: JobId,
+        limit: u32,
+    ) -> Result<Vec<OccurrenceRecord>, StoreError> {
+        on_pool!(self, |pool| {
+            sqlx::query(
+                "SELECT nominal_at, outcome, run_id, reason, recorded_at FROM occurrences \
+                 WHERE job_id = $1 ORDER BY nominal_at DESC LIMIT $2",
+            )
+            .bind(job_id.0)
+            .bind(i64::from(limit))
+            .fetch_all(pool)
+            .await?
+            .iter()
+            .map(occurrence_from_row)
+            .collect()
+        })
+    }
+
+    /// Pauses or resumes a live job; `None` when there is no such job. The audit row
+    /// records the version that was current.
+    pub async fn set_paused(
+        &self,
+        project: &str,
+        name: &str,
+        paused: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::records::JobRecord>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let version: Option<i64> = on_tx!(&mut tx, |conn| {
+            sqlx::query_scalar(
+                "UPDATE jobs SET paused = $1, updated_at = $2 \
+                 WHERE project = $3 AND name = $4 AND deleted_at IS NULL RETURNING latest_version",
+            )
+            .bind(paused)
+            .bind(now)
+            .bind(project)
+            .bind(name)
+            .fetch_optional(&mut *conn)
+            .await?
+        });
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        let version = to_version(version)?;
+        let action = if paused { "job.pause" } else { "job.resume" };
+        let resource = format!("job/{project}/{name}");
+        write_audit(
+            &mut tx,
+            &AuditEntry::new(actor, action, &resource, Some(version), Some(version)),
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        self.find_job(project, name).await
+    }
+}
+
+impl LeaderStore {
     /// Sets where a job's timer stands.
     pub async fn set_trigger(
         &self,
@@ -240,66 +303,6 @@ impl Store {
         });
         tx.commit().await?;
         Ok(changed > 0)
-    }
-
-    /// The ledger of a job, newest first.
-    pub async fn list_occurrences(
-        &self,
-        job_id: JobId,
-        limit: u32,
-    ) -> Result<Vec<OccurrenceRecord>, StoreError> {
-        on_pool!(self, |pool| {
-            sqlx::query(
-                "SELECT nominal_at, outcome, run_id, reason, recorded_at FROM occurrences \
-                 WHERE job_id = $1 ORDER BY nominal_at DESC LIMIT $2",
-            )
-            .bind(job_id.0)
-            .bind(i64::from(limit))
-            .fetch_all(pool)
-            .await?
-            .iter()
-            .map(occurrence_from_row)
-            .collect()
-        })
-    }
-
-    /// Pauses or resumes a live job; `None` when there is no such job. The audit row
-    /// records the version that was current.
-    pub async fn set_paused(
-        &self,
-        project: &str,
-        name: &str,
-        paused: bool,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Option<crate::records::JobRecord>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let version: Option<i64> = on_tx!(&mut tx, |conn| {
-            sqlx::query_scalar(
-                "UPDATE jobs SET paused = $1, updated_at = $2 \
-                 WHERE project = $3 AND name = $4 AND deleted_at IS NULL RETURNING latest_version",
-            )
-            .bind(paused)
-            .bind(now)
-            .bind(project)
-            .bind(name)
-            .fetch_optional(&mut *conn)
-            .await?
-        });
-        let Some(version) = version else {
-            return Ok(None);
-        };
-        let version = to_version(version)?;
-        let action = if paused { "job.pause" } else { "job.resume" };
-        let resource = format!("job/{project}/{name}");
-        write_audit(
-            &mut tx,
-            &AuditEntry::new(actor, action, &resource, Some(version), Some(version)),
-            now,
-        )
-        .await?;
-        tx.commit().await?;
-        self.find_job(project, name).await
     }
 }
 

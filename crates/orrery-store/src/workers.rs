@@ -4,6 +4,7 @@
 use crate::audit::{AuditEntry, write_audit};
 use crate::error::StoreError;
 use crate::exec::{on_pool, on_tx};
+use crate::leader::LeaderStore;
 use crate::records::WorkerRecord;
 use crate::row::{StoreRow, to_i64, to_u32, to_u64};
 use crate::store::Store;
@@ -27,6 +28,75 @@ pub struct WorkerLiveness {
 }
 
 impl Store {
+    /// Every known worker, by name then id.
+    pub async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
+        let sql = format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY name, id");
+        on_pool!(self, |pool| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?
+                .iter()
+                .map(worker_from_row)
+                .collect()
+        })
+    }
+
+    /// Asks the scheduler to drain the workers with this name or id; returns them.
+    /// Workers already lost cannot be drained. Audited as `worker.drain` by `actor`.
+    pub async fn request_drain(
+        &self,
+        name_or_id: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WorkerRecord>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let sql = format!(
+            "UPDATE workers SET drain_requested = TRUE WHERE (name = $1 OR id = $1) AND state <> 'lost' \
+             RETURNING {WORKER_COLUMNS}"
+        );
+        let mut workers: Vec<WorkerRecord> = on_tx!(&mut tx, |conn| {
+            sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(name_or_id)
+                .fetch_all(&mut *conn)
+                .await?
+                .iter()
+                .map(worker_from_row)
+                .collect::<Result<_, _>>()?
+        });
+        if workers.is_empty() {
+            return Err(StoreError::NotFound {
+                kind: "worker",
+                id: name_or_id.to_owned(),
+            });
+        }
+        workers.sort_by(|a, b| a.id.cmp(&b.id));
+        for worker in &workers {
+            let resource = format!("worker/{}", worker.id);
+            write_audit(
+                &mut tx,
+                &AuditEntry::new(actor, "worker.drain", &resource, None, None),
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(workers)
+    }
+
+    /// Ids of workers with a drain requested that are not draining yet.
+    pub async fn pending_drains(&self) -> Result<Vec<String>, StoreError> {
+        on_pool!(self, |pool| {
+            Ok(sqlx::query_scalar(
+                "SELECT id FROM workers WHERE drain_requested = TRUE \
+                 AND state NOT IN ('draining', 'drained', 'lost') ORDER BY id",
+            )
+            .fetch_all(pool)
+            .await?)
+        })
+    }
+}
+
+impl LeaderStore {
     /// Records a registration: inserts the worker or replaces what is known of it
     /// (a pending drain request survives a reconnect).
     pub async fn upsert_worker(&self, worker: &WorkerRecord) -> Result<(), StoreError> {
@@ -98,73 +168,6 @@ impl Store {
         });
         tx.commit().await?;
         Ok(())
-    }
-
-    /// Every known worker, by name then id.
-    pub async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
-        let sql = format!("SELECT {WORKER_COLUMNS} FROM workers ORDER BY name, id");
-        on_pool!(self, |pool| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .fetch_all(pool)
-                .await?
-                .iter()
-                .map(worker_from_row)
-                .collect()
-        })
-    }
-
-    /// Asks the scheduler to drain the workers with this name or id; returns them.
-    /// Workers already lost cannot be drained. Audited as `worker.drain` by `actor`.
-    pub async fn request_drain(
-        &self,
-        name_or_id: &str,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<WorkerRecord>, StoreError> {
-        let mut tx = self.write_tx().await?;
-        let sql = format!(
-            "UPDATE workers SET drain_requested = TRUE WHERE (name = $1 OR id = $1) AND state <> 'lost' \
-             RETURNING {WORKER_COLUMNS}"
-        );
-        let mut workers: Vec<WorkerRecord> = on_tx!(&mut tx, |conn| {
-            sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(name_or_id)
-                .fetch_all(&mut *conn)
-                .await?
-                .iter()
-                .map(worker_from_row)
-                .collect::<Result<_, _>>()?
-        });
-        if workers.is_empty() {
-            return Err(StoreError::NotFound {
-                kind: "worker",
-                id: name_or_id.to_owned(),
-            });
-        }
-        workers.sort_by(|a, b| a.id.cmp(&b.id));
-        for worker in &workers {
-            let resource = format!("worker/{}", worker.id);
-            write_audit(
-                &mut tx,
-                &AuditEntry::new(actor, "worker.drain", &resource, None, None),
-                now,
-            )
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(workers)
-    }
-
-    /// Ids of workers with a drain requested that are not draining yet.
-    pub async fn pending_drains(&self) -> Result<Vec<String>, StoreError> {
-        on_pool!(self, |pool| {
-            Ok(sqlx::query_scalar(
-                "SELECT id FROM workers WHERE drain_requested = TRUE \
-                 AND state NOT IN ('draining', 'drained', 'lost') ORDER BY id",
-            )
-            .fetch_all(pool)
-            .await?)
-        })
     }
 }
 

@@ -22,6 +22,7 @@ backend_tests!(
 
 async fn a_fan_outs_own_row_lists_before_its_mapped_instances(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "fan", "{}").await;
     let id = create_run(store, &job, &names(2), None).await;
     let mut mapped: Vec<TaskRecord> = [1, 0]
@@ -33,7 +34,7 @@ async fn a_fan_outs_own_row_lists_before_its_mapped_instances(test: TestStore) {
             task
         })
         .collect();
-    store
+    leader
         .commit_changes(&mut mapped, &[])
         .await
         .expect("commit");
@@ -55,6 +56,7 @@ async fn a_fan_outs_own_row_lists_before_its_mapped_instances(test: TestStore) {
 
 async fn nul_characters_in_log_lines_are_stored_as_replacement_characters(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "j", "{}").await;
     let id = create_run(store, &job, &names(1), None).await;
     let task = store.run_tasks(id).await.expect("tasks").remove(0);
@@ -69,7 +71,7 @@ async fn nul_characters_in_log_lines_are_stored_as_replacement_characters(test: 
         stream: "stdout",
         text: text.to_owned(),
     };
-    store
+    leader
         .append_logs(owner, &[line("bin\0ary\0"), line("plain ünïcode")])
         .await
         .expect("append");
@@ -100,6 +102,7 @@ async fn names_list_in_byte_order(test: TestStore) {
 
 async fn extreme_integers_round_trip(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "j", "{}").await;
     let id = create_run(store, &job, &names(1), None).await;
     let mut task = store.run_tasks(id).await.expect("tasks").remove(0);
@@ -112,7 +115,7 @@ async fn extreme_integers_round_trip(test: TestStore) {
     retry.map_index = Some(u32::MAX - 1);
     retry.exit_code = Some(i32::MIN);
     let mut changes = vec![task.clone(), retry.clone()];
-    store
+    leader
         .commit_changes(&mut changes, &[])
         .await
         .expect("commit");

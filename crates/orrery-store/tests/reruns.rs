@@ -72,6 +72,7 @@ async fn a_rerun_keeps_the_succeeded_tasks_and_links_to_its_original(test: TestS
 
 async fn reopening_an_ended_run_adds_attempts_and_queues_it_again(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "j", "{}").await;
     let id = create_run(store, &job, &names(2), None).await;
     let reset = |task: &str, state: &'static str| TaskReset {
@@ -97,7 +98,7 @@ async fn reopening_an_ended_run_adds_attempts_and_queues_it_again(test: TestStor
         started_at: Some(at(12)),
         finished_at: Some(at(13)),
     };
-    store.commit_changes(&mut [], &[ended]).await.expect("end");
+    leader.commit_changes(&mut [], &[ended]).await.expect("end");
     store
         .reopen_run(
             id,
@@ -146,7 +147,7 @@ async fn reopening_an_ended_run_adds_attempts_and_queues_it_again(test: TestStor
         "task.retry"
     );
 
-    store
+    leader
         .commit_changes(&mut [], &[ended_again(id)])
         .await
         .expect("end");
@@ -229,6 +230,7 @@ fn ended_again(id: orrery_core::ids::RunId) -> RunUpdate {
 /// reopened (it is older than anything the cheap read looks at).
 async fn the_scheduler_reads_only_new_runs_cancels_and_reopenings(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "j", "{}").await;
     let ids_after = |after: orrery_core::ids::RunId| async move {
         store
@@ -257,7 +259,7 @@ async fn the_scheduler_reads_only_new_runs_cancels_and_reopenings(test: TestStor
         started_at: Some(at(12)),
         finished_at: Some(at(13)),
     };
-    store.commit_changes(&mut [], &[ended]).await.expect("end");
+    leader.commit_changes(&mut [], &[ended]).await.expect("end");
     assert_eq!(ids_after(second).await, vec![third]);
     assert_eq!(
         store.runs_reopened_count().await.expect("count"),

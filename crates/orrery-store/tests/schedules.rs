@@ -25,15 +25,16 @@ backend_tests!(
 
 async fn timers_are_set_replaced_and_deleted(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "tick", "{}").await;
     assert_eq!(store.trigger(job.id).await.expect("trigger"), None);
-    store
+    leader
         .set_trigger(job.id, 1, Some(at(60)), at(0))
         .await
         .expect("set");
     let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
     assert_eq!((trigger.version, trigger.next_fire_at), (1, Some(at(60))));
-    store
+    leader
         .set_trigger(job.id, 2, None, at(1))
         .await
         .expect("replace");
@@ -47,7 +48,7 @@ async fn timers_are_set_replaced_and_deleted(test: TestStore) {
     assert_eq!(scheduled.job, job);
     let all = store.scheduled_jobs().await.expect("scheduled jobs");
     assert_eq!(all.len(), 1);
-    store.delete_trigger(job.id).await.expect("delete");
+    leader.delete_trigger(job.id).await.expect("delete");
     assert_eq!(store.trigger(job.id).await.expect("trigger"), None);
     let scheduled = store
         .scheduled_job(job.id)
@@ -59,6 +60,7 @@ async fn timers_are_set_replaced_and_deleted(test: TestStore) {
 
 async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "tick", "{}").await;
     let names = names(2);
     let params = serde_json::Map::new();
@@ -83,7 +85,7 @@ async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: Tes
             next_fire_at: Some(at(next)),
         }]
     };
-    let stored = store
+    let stored = leader
         .record_fires(&batch(220), at(200))
         .await
         .expect("fires");
@@ -109,7 +111,7 @@ async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: Tes
     );
 
     // Another process fires the same times: the run and the ledger stay as they are.
-    let again = store
+    let again = leader
         .record_fires(&batch(280), at(201))
         .await
         .expect("fires");
@@ -161,6 +163,7 @@ async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: Tes
 
 async fn a_batch_naming_a_job_twice_keeps_its_last_timer(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "tick", "{}").await;
     let entry = |next: i64| JobFires {
         job_id: job.id,
@@ -168,7 +171,7 @@ async fn a_batch_naming_a_job_twice_keeps_its_last_timer(test: TestStore) {
         fires: Vec::new(),
         next_fire_at: Some(at(next)),
     };
-    store
+    leader
         .record_fires(&[entry(60), entry(120)], at(0))
         .await
         .expect("fires");
@@ -178,9 +181,10 @@ async fn a_batch_naming_a_job_twice_keeps_its_last_timer(test: TestStore) {
 
 async fn stored_timers_are_read_in_one_go_with_each_job(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let timed = job(store, "timed", "{}").await;
     let plain = job(store, "plain", "{}").await;
-    store
+    leader
         .set_trigger(timed.id, 1, Some(at(60)), at(0))
         .await
         .expect("set");
@@ -338,11 +342,12 @@ async fn calendars_are_created_replaced_and_listed_by_name(test: TestStore) {
 
 async fn backfills_create_missing_runs_and_rerun_failed_ones(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "daily", "{}").await;
     let names = names(1);
     let params = serde_json::Map::new();
     let original = create_run(store, &job, &names, Some(at(100))).await;
-    store
+    leader
         .commit_changes(
             &mut [],
             &[RunUpdate {
@@ -417,6 +422,7 @@ async fn backfills_create_missing_runs_and_rerun_failed_ones(test: TestStore) {
 
 async fn every_job_change_moves_the_change_count_and_timers_do_not(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let count = || async { store.jobs_change_count().await.expect("count") };
     let mut last = count().await;
     let job = job(store, "tick", "{}").await;
@@ -442,7 +448,7 @@ async fn every_job_change_moves_the_change_count_and_timers_do_not(test: TestSto
         .expect("resume");
     moved(&mut last, count().await, "resuming");
     // The scheduler's own writes (timers, fires) are not job changes: polls stay cheap.
-    store
+    leader
         .set_trigger(job.id, 2, Some(at(60)), at(9))
         .await
         .expect("timer");
@@ -463,6 +469,7 @@ fn moved(last: &mut i64, now: i64, what: &str) {
 
 async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let job = job(store, "ahead", "{}").await;
     let names = names(1);
     let params = serde_json::Map::new();
@@ -477,12 +484,12 @@ async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
         }],
         next_fire_at: Some(at(160)),
     }];
-    let stored = store.record_fires(&batch, at(99)).await.expect("fires");
+    let stored = leader.record_fires(&batch, at(99)).await.expect("fires");
     let Some([FireOutcome::Created(run_id)]) = stored.outcomes.first().map(Vec::as_slice) else {
         panic!("one run expected: {:?}", stored.outcomes);
     };
     assert!(
-        store
+        leader
             .reclassify_fire(
                 job.id,
                 at(100),
@@ -503,7 +510,7 @@ async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
         ("paused", Some("paused before its time"), Some(*run_id))
     );
     assert!(
-        !store
+        !leader
             .reclassify_fire(
                 job.id,
                 at(160),

@@ -194,6 +194,7 @@ async fn a_second_run_for_the_same_logical_date_is_a_conflict(test: TestStore) {
 
 async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
@@ -213,7 +214,7 @@ async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs(test: Te
         started_at: Some(at(11)),
         finished_at: None,
     };
-    store
+    leader
         .commit_changes(&mut changes, &[update])
         .await
         .expect("commit");
@@ -243,6 +244,7 @@ async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs(test: Te
 
 async fn logs_read_back_in_order_by_task_and_after_a_cursor(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     apply(store, "default", "j", "{}", "t", at(0))
         .await
         .expect("apply");
@@ -262,7 +264,7 @@ async fn logs_read_back_in_order_by_task_and_after_a_cursor(test: TestStore) {
             task_name: &task.task_name,
             attempt: 1,
         };
-        store.append_logs(owner, &lines).await.expect("append");
+        leader.append_logs(owner, &lines).await.expect("append");
     }
     let all = store.read_logs(id, None, 0, 100).await.expect("read");
     assert_eq!(all.len(), 5);

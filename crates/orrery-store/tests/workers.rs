@@ -38,15 +38,16 @@ backend_tests!(
 
 async fn registrations_liveness_and_drains_round_trip(test: TestStore) {
     let store = &test.store;
-    store
+    let leader = orrery_store::test_support::leader_of(store).await;
+    leader
         .upsert_worker(&worker("w1", "alpha"))
         .await
         .expect("insert");
-    store
+    leader
         .upsert_worker(&worker("w2", "beta"))
         .await
         .expect("insert");
-    store
+    leader
         .update_worker_liveness(&[WorkerLiveness {
             id: "w1".to_owned(),
             state: "disconnected".to_owned(),
@@ -79,7 +80,7 @@ async fn registrations_liveness_and_drains_round_trip(test: TestStore) {
         "{audit:?}"
     );
     // A reconnect re-registers the worker; the drain request stays.
-    store
+    leader
         .upsert_worker(&worker("w2", "beta"))
         .await
         .expect("re-register");
@@ -95,15 +96,16 @@ async fn registrations_liveness_and_drains_round_trip(test: TestStore) {
 
 async fn a_drain_by_name_covers_every_live_worker_of_that_name(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     for id in ["w3", "w1", "w2"] {
-        store
+        leader
             .upsert_worker(&worker(id, "same"))
             .await
             .expect("insert");
     }
     let mut lost = worker("w0", "same");
     lost.state = "lost".to_owned();
-    store.upsert_worker(&lost).await.expect("insert");
+    leader.upsert_worker(&lost).await.expect("insert");
     let drained = store
         .request_drain("same", "admin", at(1))
         .await
@@ -125,7 +127,7 @@ async fn a_drain_by_name_covers_every_live_worker_of_that_name(test: TestStore) 
             last_heartbeat_at: at(2),
         })
         .collect();
-    store
+    leader
         .update_worker_liveness(&liveness)
         .await
         .expect("liveness");
@@ -134,9 +136,10 @@ async fn a_drain_by_name_covers_every_live_worker_of_that_name(test: TestStore) 
 
 async fn liveness_of_thousands_of_workers_is_written_in_one_call(test: TestStore) {
     let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
     let ids: Vec<String> = (0..5_000).map(|i| format!("w{i:05}")).collect();
     for id in ids.iter().take(3) {
-        store.upsert_worker(&worker(id, id)).await.expect("insert");
+        leader.upsert_worker(&worker(id, id)).await.expect("insert");
     }
     let liveness: Vec<WorkerLiveness> = ids
         .iter()
@@ -147,7 +150,7 @@ async fn liveness_of_thousands_of_workers_is_written_in_one_call(test: TestStore
             last_heartbeat_at: at(9),
         })
         .collect();
-    store
+    leader
         .update_worker_liveness(&liveness)
         .await
         .expect("liveness");

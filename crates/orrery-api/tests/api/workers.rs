@@ -8,11 +8,12 @@ use std::time::Duration;
 async fn listing_shows_every_worker_with_its_capacity_labels_and_times() {
     let api = TestApi::start().await;
     assert!(api.admin.list_workers().await.expect("list").is_empty());
-    api.store
+    let leader = orrery_store::test_support::leader_of(&api.store).await;
+    leader
         .upsert_worker(&worker("w2", "beta"))
         .await
         .expect("insert beta");
-    api.store
+    leader
         .upsert_worker(&worker("w1", "alpha"))
         .await
         .expect("insert alpha");
@@ -60,11 +61,12 @@ async fn listing_shows_every_worker_with_its_capacity_labels_and_times() {
 #[tokio::test]
 async fn draining_a_known_worker_answers_202_and_leaves_a_pending_drain() {
     let api = TestApi::start().await;
-    api.store
+    let leader = orrery_store::test_support::leader_of(&api.store).await;
+    leader
         .upsert_worker(&worker("w1", "alpha"))
         .await
         .expect("insert alpha");
-    api.store
+    leader
         .upsert_worker(&worker("w2", "beta"))
         .await
         .expect("insert beta");

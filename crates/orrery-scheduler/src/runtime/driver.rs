@@ -9,7 +9,7 @@ use crate::error::SchedulerError;
 use orrery_core::clock::Clock;
 use orrery_core::ids::RunId;
 use orrery_proto::{SchedulerMessage, WorkerMessage};
-use orrery_store::Store;
+use orrery_store::LeaderStore;
 use orrery_store::records::TaskRecord;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -26,7 +26,7 @@ pub(crate) enum ConnectionEvent {
 /// The scheduler's I/O: the store, the clock, worker links and wake-ups around the
 /// state that decides.
 pub(crate) struct Driver {
-    pub(crate) store: Store,
+    pub(crate) store: LeaderStore,
     pub(crate) clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
     new_connections: mpsc::UnboundedReceiver<NewConnection>,
@@ -45,7 +45,7 @@ pub(crate) struct Driver {
 
 impl Driver {
     pub(crate) fn new(
-        store: Store,
+        store: LeaderStore,
         clock: Arc<dyn Clock>,
         config: SchedulerConfig,
         wake: Arc<Notify>,

@@ -10,7 +10,7 @@ use super::handle::{Leadership, NewConnection, SchedulerConfig};
 use super::nodes::NodeReporter;
 use crate::error::SchedulerError;
 use orrery_core::clock::Clock;
-use orrery_store::{Fence, Store};
+use orrery_store::{Claim, LeaderStore, Store};
 use std::sync::Arc;
 use tokio::sync::{Notify, mpsc, watch};
 use tokio::task::JoinHandle;
@@ -108,19 +108,22 @@ impl Elector {
                         self.clock.observe(sent, lease.db_now, self.clock.raw_now());
                     }
                     match claimed {
-                        Ok(lease) if lease.held_by(&holder) => {
+                        Ok(claim) if claim.held_by(&holder) => {
+                            let epoch = claim.epoch;
                             last_renewed = Some(Instant::now());
-                            if term.as_ref().is_none_or(|t| t.epoch != lease.epoch) {
+                            if term.as_ref().is_none_or(|t| t.epoch != epoch) {
                                 if let Some(old) = term.take() {
                                     old.end().await;
                                 }
-                                tracing::info!(epoch = lease.epoch, node = %self.config.node.name, "leader: starting a term");
-                                metrics::counter!("orrery_leader_terms_total").increment(1);
-                                term = Some(self.start_term(lease.epoch, shutdown.clone()));
+                                if let Some(leader) = claim.into_leader() {
+                                    tracing::info!(epoch, node = %self.config.node.name, "leader: starting a term");
+                                    metrics::counter!("orrery_leader_terms_total").increment(1);
+                                    term = Some(self.start_term(leader, shutdown.clone()));
+                                }
                             }
-                            self.publish(true, Some(holder.clone()), lease.epoch);
+                            self.publish(true, Some(holder.clone()), epoch);
                         }
-                        Ok(lease) => {
+                        Ok(Claim { lease, .. }) => {
                             if let Some(old) = term.take() {
                                 tracing::warn!(holder = %lease.holder, epoch = lease.epoch, "lost the lease; standing by");
                                 old.end().await;
@@ -152,12 +155,8 @@ impl Elector {
         Ok(())
     }
 
-    fn start_term(&self, epoch: i64, shutdown: watch::Receiver<bool>) -> Term {
-        let fenced = self.store.fenced(Fence {
-            lease: SCHEDULER_LEASE.to_owned(),
-            holder: self.config.node.holder.clone(),
-            epoch,
-        });
+    fn start_term(&self, leader: LeaderStore, shutdown: watch::Receiver<bool>) -> Term {
+        let epoch = leader.epoch();
         let (connect, connections) = mpsc::unbounded_channel();
         let (stop, mut stop_rx) = watch::channel(false);
         let mut outer = shutdown;
@@ -172,7 +171,7 @@ impl Elector {
         });
         let clock: Arc<dyn Clock> = self.clock.clone();
         let driver = Driver::new(
-            fenced,
+            leader,
             clock,
             self.config.clone(),
             self.wake.clone(),

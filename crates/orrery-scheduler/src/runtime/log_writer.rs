@@ -7,7 +7,7 @@
 use super::state::{AcceptedLogs, RejectedReport};
 use chrono::{DateTime, Utc};
 use orrery_store::records::NewLogLine;
-use orrery_store::{LogOwner, Store, StoreError};
+use orrery_store::{LeaderStore, LogOwner, Store, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most entries queued before the driver waits for the writer to catch up.
@@ -35,7 +35,7 @@ pub(crate) struct LogWriter {
 impl LogWriter {
     /// Starts the writer on `store` (the leader's, so a deposed leader's lines are
     /// refused like its other writes).
-    pub(crate) fn spawn(store: Store) -> Self {
+    pub(crate) fn spawn(store: LeaderStore) -> Self {
         let (entries, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(write_until_closed(store, receiver));
         Self {
@@ -73,7 +73,7 @@ impl LogWriter {
     }
 }
 
-async fn write_until_closed(store: Store, mut receiver: mpsc::Receiver<Entry>) {
+async fn write_until_closed(store: LeaderStore, mut receiver: mpsc::Receiver<Entry>) {
     let mut batch: Vec<AcceptedLogs> = Vec::new();
     let mut barriers: Vec<oneshot::Sender<()>> = Vec::new();
     while let Some(first) = receiver.recv().await {
@@ -106,7 +106,7 @@ async fn write_until_closed(store: Store, mut receiver: mpsc::Receiver<Entry>) {
     }
 }
 
-async fn store_batch(store: &Store, batch: &[AcceptedLogs]) -> Result<(), StoreError> {
+async fn store_batch(store: &LeaderStore, batch: &[AcceptedLogs]) -> Result<(), StoreError> {
     let owned: Vec<(LogOwner<'_>, &[NewLogLine])> = batch
         .iter()
         .map(|logs| {
