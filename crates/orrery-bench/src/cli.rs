@@ -93,6 +93,15 @@ pub(crate) struct Args {
     /// Slots of the one worker running the shell tasks, and direct spawns at once.
     #[arg(long, default_value = "4")]
     pub(crate) remote_parallelism: NonZeroU32,
+    /// Clients starting runs at once in the run-starts scenario; one row set each.
+    #[arg(long, value_delimiter = ',', default_value = "50")]
+    pub(crate) start_clients: Vec<NonZeroU32>,
+    /// Seconds the run-starts clients keep starting runs.
+    #[arg(long, default_value = "5")]
+    pub(crate) start_secs: NonZeroU32,
+    /// Runs started one at a time on an idle server to time enqueue → start.
+    #[arg(long, default_value = "200")]
+    pub(crate) enqueue_samples: NonZeroU32,
     /// Stop registering jobs after this many seconds and extrapolate from the jobs
     /// registered so far (lateness and jobs-memory).
     #[arg(long, default_value = "180")]
@@ -143,16 +152,18 @@ pub(crate) enum ScenarioName {
     Lateness,
     JobsMemory,
     RemoteWorkers,
+    RunStarts,
 }
 
 impl ScenarioName {
-    const ALL: [ScenarioName; 6] = [
+    const ALL: [ScenarioName; 7] = [
         ScenarioName::Fanout,
         ScenarioName::Chain,
         ScenarioName::ShellOverhead,
         ScenarioName::Lateness,
         ScenarioName::JobsMemory,
         ScenarioName::RemoteWorkers,
+        ScenarioName::RunStarts,
     ];
 
     /// The name as given to `--scenario`.
@@ -164,6 +175,7 @@ impl ScenarioName {
             ScenarioName::Lateness => "lateness",
             ScenarioName::JobsMemory => "jobs-memory",
             ScenarioName::RemoteWorkers => "remote-workers",
+            ScenarioName::RunStarts => "run-starts",
         }
     }
 

@@ -74,6 +74,10 @@ async fn main() -> anyhow::Result<()> {
         let rows = scenarios::jobs_memory::run(&args).await;
         measurements.extend(rows.context("jobs-memory")?);
     }
+    if args.selects(ScenarioName::RunStarts) {
+        let rows = scenarios::run_starts::run(&args).await;
+        measurements.extend(rows.context("run-starts")?);
+    }
     if args.selects(ScenarioName::RemoteWorkers) {
         let rows = scenarios::remote_workers::run(&args).await;
         measurements.extend(rows.context("remote-workers")?);

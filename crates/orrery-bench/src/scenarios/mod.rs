@@ -8,4 +8,5 @@ mod lateness_rows;
 mod remote_cpu;
 mod remote_shell;
 pub(crate) mod remote_workers;
+pub(crate) mod run_starts;
 pub(crate) mod shell_overhead;
