@@ -7,6 +7,7 @@ use crate::harness::BenchServer;
 use crate::measurement::Rows;
 use crate::stats::{delta_ms, duration_ms, median, percentile};
 use anyhow::Context;
+use orrery_core::clock::{Clock, SystemClock};
 use std::num::NonZeroU32;
 use std::time::{Duration, Instant};
 
@@ -28,7 +29,7 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<crate::measurement::M
     let mut rows = Rows::new(SCENARIO, format!("idle, {samples} runs one at a time"));
     let mut enqueue_to_start = Vec::new();
     for _ in 0..samples {
-        let sent = chrono::Utc::now();
+        let sent = SystemClock.now();
         let finished = server.run_to_end(JOB).await?;
         let started = finished
             .run
