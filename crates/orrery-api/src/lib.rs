@@ -6,6 +6,9 @@ mod cluster;
 mod convert;
 mod error;
 mod health;
+mod intake;
+#[cfg(test)]
+mod intake_tests;
 mod jobs;
 mod logs;
 mod openapi;
@@ -18,6 +21,7 @@ mod tokens;
 mod workers;
 
 pub use error::ApiError;
+pub use intake::RunIntake;
 pub use openapi::openapi_document;
 pub use state::{ApiConfig, AppState};
 

@@ -3,6 +3,7 @@
 use crate::auth::Actor;
 use crate::convert;
 use crate::error::ApiError;
+use crate::intake::RunIntent;
 use crate::jobs::find_job;
 use crate::state::AppState;
 use axum::body::Bytes;
@@ -10,11 +11,13 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use chrono::SubsecRound;
 use orrery_client::types::{Run, RunPage, StartRunRequest};
-use orrery_core::ids::RunId;
+use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::spec::{DEFAULT_PROJECT, SpecFormat, parse_job_spec};
 use orrery_core::state::RunState;
-use orrery_store::{NewRun, RunListFilter, RunSchedule};
+use orrery_store::records::{RunRecord, TaskRecord};
+use orrery_store::{RunListFilter, RunSchedule};
 use serde::Deserialize;
 
 const DEFAULT_PAGE: u32 = 50;
@@ -64,29 +67,73 @@ pub(crate) async fn start_run(
         }
     })?;
     let task_names: Vec<String> = spec.tasks.iter().map(|t| t.name.clone()).collect();
-    let now = state.clock.now();
+    // Stored to the microsecond on every backend: the answer shows what a read shows.
+    let now = state.clock.now().trunc_subsecs(6);
     let dates = manual_run_dates(&state, &spec, request.logical_date, now)?;
-    let run_id = state
-        .store
-        .create_run(&NewRun {
-            job_id: job.id,
-            job_version: job.latest_version,
-            trigger: orrery_core::state::RunTrigger::Manual,
-            params: &params,
-            logical_date: Some(dates.logical_date),
-            schedule: RunSchedule {
-                data_interval_start: Some(dates.interval_start),
-                data_interval_end: Some(dates.logical_date),
-                ..RunSchedule::default()
-            },
-            task_names: &task_names,
-            actor: &actor.0,
-            now,
-        })
-        .await?;
+    let intent = RunIntent {
+        job_id: job.id,
+        job_version: job.latest_version,
+        trigger: orrery_core::state::RunTrigger::Manual,
+        params,
+        logical_date: Some(dates.logical_date),
+        schedule: RunSchedule {
+            data_interval_start: Some(dates.interval_start),
+            data_interval_end: Some(dates.logical_date),
+            ..RunSchedule::default()
+        },
+        task_names,
+        actor: actor.0,
+        now,
+    };
+    let (run_id, task_ids) = state.run_intake.create(intent.clone()).await?;
     state.scheduler_wake.notify_one();
-    let run = load_run(&state, run_id).await?;
-    Ok((StatusCode::CREATED, Json(run)))
+    Ok((
+        StatusCode::CREATED,
+        Json(created_run(&job, intent, run_id, &task_ids)),
+    ))
+}
+
+/// A run as it was just stored: queued, each task with its pending first attempt.
+fn created_run(
+    job: &orrery_store::records::JobRecord,
+    intent: RunIntent,
+    id: RunId,
+    task_ids: &[TaskInstanceId],
+) -> Run {
+    let tasks: Vec<TaskRecord> = intent
+        .task_names
+        .iter()
+        .enumerate()
+        .map(|(idx, name)| {
+            let mut task = TaskRecord::pending(id, name, u32::try_from(idx).unwrap_or(u32::MAX));
+            task.id = task_ids.get(idx).copied();
+            task
+        })
+        .collect();
+    let record = RunRecord {
+        id,
+        job_id: job.id,
+        project: job.project.clone(),
+        job_name: job.name.clone(),
+        job_version: intent.job_version,
+        state: RunState::Queued,
+        trigger: intent.trigger,
+        params: intent.params,
+        logical_date: intent.logical_date,
+        scheduled_at: intent.schedule.scheduled_at,
+        data_interval_start: intent.schedule.data_interval_start,
+        data_interval_end: intent.schedule.data_interval_end,
+        backfill_id: intent.schedule.backfill_id,
+        rerun_of: intent.schedule.rerun_of,
+        parent_run_id: None,
+        parent_task_id: None,
+        cancel_requested: false,
+        created_at: intent.now,
+        created_by: intent.actor,
+        started_at: None,
+        finished_at: None,
+    };
+    convert::run(&record, &tasks)
 }
 
 /// The logical date and data interval of a manual run.

@@ -39,6 +39,8 @@ impl Default for ApiConfig {
 #[derive(Clone)]
 pub struct AppState {
     pub store: Store,
+    /// Writes run starts in batches (see [`crate::RunIntake`]).
+    pub run_intake: crate::RunIntake,
     pub clock: Arc<dyn Clock>,
     /// Wake-up hint for the scheduler after writing an intent (new run, cancel).
     pub scheduler_wake: Arc<Notify>,

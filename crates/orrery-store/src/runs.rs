@@ -74,6 +74,23 @@ impl Store {
         Ok(run_id)
     }
 
+    /// Creates several runs, each queued with its pending first attempts, in one
+    /// transaction: the group commit of concurrent run starts. Answers, per run, its
+    /// id and its attempts' ids in task order, or `None` when its job already had a
+    /// run for its logical date.
+    pub async fn create_runs(
+        &self,
+        runs: &[NewRun<'_>],
+    ) -> Result<Vec<Option<(RunId, Vec<TaskInstanceId>)>>, StoreError> {
+        let mut tx = self.write_tx().await?;
+        let mut created = Vec::with_capacity(runs.len());
+        for run in runs {
+            created.push(insert_run_with_tasks(&mut tx, run).await?);
+        }
+        tx.commit().await?;
+        Ok(created)
+    }
+
     /// One run.
     pub async fn get_run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
         let sql = format!(

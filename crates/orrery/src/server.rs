@@ -248,6 +248,7 @@ pub async fn start_server(
     let loop_beat = scheduler_loop_beat.clone();
     let state = AppState {
         store: store.clone(),
+        run_intake: orrery_api::RunIntake::spawn(store.clone()),
         clock,
         scheduler_wake: api_wake,
         render_metrics: Arc::new(crate::metrics::render_metrics),

@@ -61,6 +61,7 @@ impl TestApi {
         let scheduler_wake = Arc::new(Notify::new());
         let state = AppState {
             store: store.clone(),
+            run_intake: orrery_api::RunIntake::spawn(store.clone()),
             clock,
             scheduler_wake: scheduler_wake.clone(),
             render_metrics: Arc::new(String::new),

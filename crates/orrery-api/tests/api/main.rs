@@ -6,5 +6,6 @@ mod harness;
 mod openapi;
 mod pool;
 mod problems;
+mod run_starts;
 mod tokens;
 mod workers;
