@@ -23,7 +23,7 @@ mod workers;
 pub use error::ApiError;
 pub use intake::RunIntake;
 pub use openapi::openapi_document;
-pub use state::{ApiConfig, AppState};
+pub use state::{ApiConfig, AppState, HandOverRun};
 
 use axum::Router;
 use axum::routing::{get, post};

@@ -86,11 +86,14 @@ pub(crate) async fn start_run(
         now,
     };
     let (run_id, task_ids) = state.run_intake.create(intent.clone()).await?;
-    state.scheduler_wake.notify_one();
-    Ok((
-        StatusCode::CREATED,
-        Json(created_run(&job, intent, run_id, &task_ids)),
-    ))
+    let (record, tasks) = created_run(&job, intent, run_id, &task_ids);
+    let answer = convert::run(&record, &tasks);
+    // This process's scheduler takes the run as it is; any other reads it from the
+    // store when woken.
+    if !(state.hand_over_run)(record, std::sync::Arc::new(spec), task_ids) {
+        state.scheduler_wake.notify_one();
+    }
+    Ok((StatusCode::CREATED, Json(answer)))
 }
 
 /// A run as it was just stored: queued, each task with its pending first attempt.
@@ -99,7 +102,7 @@ fn created_run(
     intent: RunIntent,
     id: RunId,
     task_ids: &[TaskInstanceId],
-) -> Run {
+) -> (RunRecord, Vec<TaskRecord>) {
     let tasks: Vec<TaskRecord> = intent
         .task_names
         .iter()
@@ -133,7 +136,7 @@ fn created_run(
         started_at: None,
         finished_at: None,
     };
-    convert::run(&record, &tasks)
+    (record, tasks)
 }
 
 /// The logical date and data interval of a manual run.

@@ -35,6 +35,15 @@ impl Default for ApiConfig {
     }
 }
 
+/// See [`AppState::hand_over_run`]: the run, its job's spec, its attempts' ids.
+pub type HandOverRun = dyn Fn(
+        orrery_store::records::RunRecord,
+        Arc<orrery_core::spec::JobSpec>,
+        Vec<orrery_core::ids::TaskInstanceId>,
+    ) -> bool
+    + Send
+    + Sync;
+
 /// Shared handler state.
 #[derive(Clone)]
 pub struct AppState {
@@ -44,6 +53,10 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     /// Wake-up hint for the scheduler after writing an intent (new run, cancel).
     pub scheduler_wake: Arc<Notify>,
+    /// Hands a run just stored to this process's scheduler, which starts it without
+    /// reading it back; false when this process has no leading scheduler (the API
+    /// then wakes the scheduler through `scheduler_wake`).
+    pub hand_over_run: Arc<HandOverRun>,
     /// Renders the process's metrics in the Prometheus text format.
     pub render_metrics: Arc<dyn Fn() -> String + Send + Sync>,
     /// How long this node's scheduler loop has not turned, when it runs one.

@@ -9,6 +9,6 @@ pub mod runtime;
 pub use error::SchedulerError;
 pub use gateway::worker_gateway;
 pub use runtime::{
-    Leadership, LoopBeat, NodeIdentity, SCHEDULER_LEASE, SchedulerConfig, SchedulerHandle,
-    spawn_node_reporter, spawn_scheduler,
+    HandedRun, Leadership, LoopBeat, NodeIdentity, SCHEDULER_LEASE, SchedulerConfig,
+    SchedulerHandle, spawn_node_reporter, spawn_scheduler,
 };

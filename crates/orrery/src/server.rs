@@ -251,6 +251,7 @@ pub async fn start_server(
         run_intake: orrery_api::RunIntake::spawn(store.clone()),
         clock,
         scheduler_wake: api_wake,
+        hand_over_run: hand_over_run(&scheduler),
         render_metrics: Arc::new(crate::metrics::render_metrics),
         scheduler_silence: Arc::new(move || loop_beat.silent_for()),
         config: ApiConfig {
@@ -407,4 +408,17 @@ fn spawn_embedded_worker(
         // Drained by `RunningServer::drain` (SIGTERM), before the server stops.
         drain,
     ))
+}
+
+/// Hands runs the API stored to this process's scheduler while it leads (an API-only
+/// node's detached handle never leads, so its API always wakes the leader instead).
+fn hand_over_run(scheduler: &SchedulerHandle) -> Arc<orrery_api::HandOverRun> {
+    let scheduler = scheduler.clone();
+    Arc::new(move |record, spec, task_ids| {
+        scheduler.hand_over(orrery_scheduler::HandedRun {
+            record,
+            spec,
+            task_ids,
+        })
+    })
 }

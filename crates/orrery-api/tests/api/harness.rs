@@ -64,6 +64,7 @@ impl TestApi {
             run_intake: orrery_api::RunIntake::spawn(store.clone()),
             clock,
             scheduler_wake: scheduler_wake.clone(),
+            hand_over_run: Arc::new(|_, _, _| false),
             render_metrics: Arc::new(String::new),
             scheduler_silence: Arc::new(move || silence),
             config: ApiConfig::default(),

@@ -29,6 +29,8 @@ pub(crate) struct Driver {
     pub(crate) store: LeaderStore,
     pub(crate) clock: Arc<dyn Clock>,
     wake: Arc<Notify>,
+    /// Runs this process's API stored and handed over.
+    handoff: Arc<super::handoff::Handoff>,
     new_connections: mpsc::UnboundedReceiver<NewConnection>,
     events_tx: mpsc::Sender<ConnectionEvent>,
     events_rx: mpsc::Receiver<ConnectionEvent>,
@@ -49,6 +51,7 @@ impl Driver {
         clock: Arc<dyn Clock>,
         config: SchedulerConfig,
         wake: Arc<Notify>,
+        handoff: Arc<super::handoff::Handoff>,
         new_connections: mpsc::UnboundedReceiver<NewConnection>,
     ) -> Self {
         let (events_tx, events_rx) = mpsc::channel(4096);
@@ -62,6 +65,7 @@ impl Driver {
             store,
             clock,
             wake,
+            handoff,
             new_connections,
             events_tx,
             events_rx,
@@ -78,6 +82,9 @@ impl Driver {
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), SchedulerError> {
         self.sync_with_store().await;
+        // Hand-overs from before this term are stale: the full read above has every
+        // run of theirs still active.
+        drop(self.handoff.take());
         self.sync_triggers().await;
         self.tick().await;
         let mut poll = tokio::time::interval(self.state.config.poll_interval);
@@ -106,6 +113,12 @@ impl Driver {
                     }
                 }
                 Some(connection) = self.new_connections.recv() => self.accept(connection),
+                // A run the API just stored: no store read needed to start it.
+                () = self.handoff.arrived.notified() => {
+                    for run in self.handoff.take() {
+                        self.state.take_handed(run);
+                    }
+                }
                 Some(event) = self.events_rx.recv() => {
                     self.handle_event(event).await;
                     // Take whatever else already arrived so it shares one commit.

@@ -45,6 +45,8 @@ pub(crate) struct Elector {
     pub(crate) clock: Arc<CorrectedClock>,
     pub(crate) config: SchedulerConfig,
     pub(crate) wake: Arc<Notify>,
+    /// Runs this process's API hands over; shared by every term's driver.
+    pub(crate) handoff: Arc<super::handoff::Handoff>,
     pub(crate) connections: mpsc::UnboundedReceiver<NewConnection>,
     pub(crate) leadership: watch::Sender<Leadership>,
     pub(crate) nodes: NodeReporter,
@@ -175,6 +177,7 @@ impl Elector {
             clock,
             self.config.clone(),
             self.wake.clone(),
+            self.handoff.clone(),
             connections,
         );
         Term {

@@ -101,6 +101,7 @@ pub struct Leadership {
 #[derive(Clone, Debug)]
 pub struct SchedulerHandle {
     wake: Arc<Notify>,
+    handoff: Arc<super::handoff::Handoff>,
     connect: mpsc::UnboundedSender<NewConnection>,
     leadership: watch::Receiver<Leadership>,
 }
@@ -126,9 +127,17 @@ impl SchedulerHandle {
         let (_, leadership) = watch::channel(Leadership::default());
         SchedulerHandle {
             wake: Arc::new(Notify::new()),
+            handoff: Arc::default(),
             connect,
             leadership,
         }
+    }
+
+    /// Hands a run this process just stored to its driver, which starts it without
+    /// reading it back; false when this node does not lead (or too many wait), and the
+    /// caller should [`SchedulerHandle::wake`] the scheduler instead.
+    pub fn hand_over(&self, run: super::handoff::HandedRun) -> bool {
+        self.leadership.borrow().leader && self.handoff.push(run)
     }
 
     /// Whether this node leads, and who does.
@@ -196,10 +205,12 @@ pub fn spawn_scheduler(
     shutdown: watch::Receiver<bool>,
 ) -> (SchedulerHandle, JoinHandle<Result<(), SchedulerError>>) {
     let wake = Arc::new(Notify::new());
+    let handoff: Arc<super::handoff::Handoff> = Arc::default();
     let (connect, connections) = mpsc::unbounded_channel();
     let (leadership_tx, leadership) = watch::channel(Leadership::default());
     let handle = SchedulerHandle {
         wake: wake.clone(),
+        handoff: handoff.clone(),
         connect,
         leadership,
     };
@@ -209,6 +220,7 @@ pub fn spawn_scheduler(
         clock: Arc::new(CorrectedClock::new(clock)),
         config,
         wake,
+        handoff,
         connections,
         leadership: leadership_tx,
         nodes,

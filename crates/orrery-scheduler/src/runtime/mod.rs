@@ -10,6 +10,7 @@ mod driver;
 mod election;
 mod fires;
 mod handle;
+mod handoff;
 mod liveness;
 mod log_writer;
 mod loop_beat;
@@ -23,5 +24,6 @@ pub use election::SCHEDULER_LEASE;
 pub use handle::{
     Leadership, SchedulerConfig, SchedulerHandle, spawn_node_reporter, spawn_scheduler,
 };
+pub use handoff::HandedRun;
 pub use loop_beat::LoopBeat;
 pub use nodes::NodeIdentity;

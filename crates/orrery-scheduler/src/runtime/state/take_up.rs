@@ -36,6 +36,18 @@ pub(crate) fn followed_child(task: &TaskRecord) -> Option<RunId> {
 }
 
 impl SchedulerState {
+    /// Takes up a run this process's API handed over, unless the driver already read
+    /// it from the store (it is then active here, or ended): every run up to
+    /// `seen_up_to` was read. True when it was taken up.
+    pub(crate) fn take_handed(&mut self, run: crate::runtime::handoff::HandedRun) -> bool {
+        let id = run.record.id;
+        if id <= self.runs.seen_up_to || self.runs.map.contains_key(&id) {
+            return false;
+        }
+        self.install_new_run(run.record, run.spec, &run.task_ids);
+        true
+    }
+
     /// Takes up a run read from the store. Attempts it finds on a worker were held by
     /// an earlier life of the scheduler: adopted by their worker's session (which may
     /// come back within its TTL), or lost and retried by their policy; a sub-workflow

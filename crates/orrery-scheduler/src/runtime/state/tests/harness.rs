@@ -4,6 +4,7 @@
 
 use crate::engine::LateCause;
 use crate::runtime::handle::SchedulerConfig;
+use crate::runtime::handoff::HandedRun;
 use crate::runtime::state::SchedulerState;
 use crate::runtime::state::fires::fired_runs;
 use crate::runtime::state::job_trigger::JobTrigger;
@@ -78,6 +79,34 @@ impl Harness {
     }
 
     fn take_up(&mut self, job: &str, parent: Option<(RunId, TaskInstanceId)>) -> RunId {
+        let (record, spec) = self.new_record(job, parent);
+        let id = record.id;
+        let stored = StoredRun {
+            record,
+            spec,
+            tasks: Vec::new(),
+            children: HashMap::new(),
+        };
+        self.state.take_up(stored, self.now);
+        id
+    }
+
+    /// A manual run of a defined job as the API hands it over after storing it.
+    pub(crate) fn handed(&mut self, job: &str) -> HandedRun {
+        let (record, spec) = self.new_record(job, None);
+        HandedRun {
+            record,
+            spec,
+            task_ids: Vec::new(),
+        }
+    }
+
+    /// A new queued run of a defined job, numbered as the store would.
+    fn new_record(
+        &mut self,
+        job: &str,
+        parent: Option<(RunId, TaskInstanceId)>,
+    ) -> (RunRecord, Arc<JobSpec>) {
         let (job_id, spec) = self.jobs.get(job).cloned().expect("the job is defined");
         self.next_run += 1;
         let id = RunId(self.next_run);
@@ -108,14 +137,7 @@ impl Harness {
             started_at: None,
             finished_at: None,
         };
-        let stored = StoredRun {
-            record,
-            spec,
-            tasks: Vec::new(),
-            children: HashMap::new(),
-        };
-        self.state.take_up(stored, self.now);
-        id
+        (record, spec)
     }
 
     /// A worker with `slots` slots registers on a new link; answers its session.

@@ -140,3 +140,29 @@ fn a_fan_out_runs_at_most_max_parallel_instances_at_once() {
     assert_eq!(seen.len(), 5, "every instance ran once: {seen:?}");
     assert_eq!(h.run_state(run), Some(RunState::Success));
 }
+
+#[test]
+fn a_handed_over_run_starts_unless_the_store_was_already_read_past_it() {
+    let mut h = Harness::new();
+    h.job("name: quick\ntasks:\n  - {name: work, type: shell, script: 'true'}\n");
+    h.worker("w1", 4);
+    let first = h.handed("quick");
+    let first_id = first.record.id;
+    assert!(h.state.take_handed(first.clone()), "a new run is taken");
+    let sent = assignments(&h.settle());
+    assert_eq!(sent.len(), 1);
+    assert_eq!(sent[0].1.run_id, first_id);
+    assert!(
+        !h.state.take_handed(first),
+        "a run already active is not taken twice"
+    );
+
+    // The driver read the store past this run (it took the run up from there).
+    let second = h.handed("quick");
+    h.state.runs.seen_up_to = second.record.id;
+    assert!(!h.state.take_handed(second));
+    assert!(
+        assignments(&h.settle()).is_empty(),
+        "it does not start a second time"
+    );
+}
