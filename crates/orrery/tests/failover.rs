@@ -9,7 +9,7 @@ use nix::unistd::Pid;
 use orrery_core::clock::{Clock, SystemClock};
 use orrery_store::Store;
 use orrery_store::test_support::TestDatabase;
-use orrery_testkit::{eventually_async, repo_root};
+use orrery_testkit::{BinaryServer, eventually_async};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
@@ -30,7 +30,7 @@ tasks:
 
 /// One `orrery server` node on the shared database.
 struct Node {
-    child: Child,
+    server: BinaryServer,
     data_dir: tempfile::TempDir,
 }
 
@@ -41,53 +41,33 @@ impl Node {
 
     fn start_with(database: &str, name: &str, extra: &[&str]) -> Node {
         let data_dir = tempfile::tempdir().expect("tempdir");
-        let log = std::fs::File::create(data_dir.path().join("server.log")).expect("log file");
-        let child = Command::new(BIN)
-            .args([
-                "server",
-                "--listen",
-                "127.0.0.1:0",
-                "--grpc-listen",
-                "127.0.0.1:0",
-            ])
-            .args(["--database", database, "--node-name", name])
-            .args([
-                "--lease-ttl",
-                "1s",
-                "--worker-ttl",
-                "2s",
-                "--heartbeat-interval",
-                "300ms",
-            ])
-            .args(extra)
-            .arg("--data-dir")
-            .arg(data_dir.path())
-            .env("ORRERY_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .expect("spawn orrery server");
-        Node { child, data_dir }
+        let mut args = vec![
+            "--database",
+            database,
+            "--node-name",
+            name,
+            "--lease-ttl",
+            "1s",
+            "--worker-ttl",
+            "2s",
+            "--heartbeat-interval",
+            "300ms",
+        ];
+        args.extend_from_slice(extra);
+        let server = BinaryServer::start_logging(BIN, data_dir.path(), &args, "info");
+        Node { server, data_dir }
     }
 
     fn pid(&self) -> Pid {
-        Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
+        Pid::from_raw(i32::try_from(self.server.id()).expect("pid"))
     }
 
     fn cli(&self, args: &[&str]) -> std::process::Output {
-        Command::new(BIN)
-            .arg("--data-dir")
-            .arg(self.data_dir.path())
-            .args(args)
-            .env_remove("ORRERY_SERVER")
-            .env_remove("ORRERY_TOKEN")
-            .current_dir(repo_root())
-            .output()
-            .expect("run orrery")
+        self.server.cli(args)
     }
 
     fn log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
+        self.server.log()
     }
 }
 
@@ -101,14 +81,6 @@ impl Drop for ProcessGroup {
             let _ = killpg(Pid::from_raw(pid), Signal::SIGKILL);
         }
         let _ = self.0.wait();
-    }
-}
-
-impl Drop for Node {
-    fn drop(&mut self) {
-        let _ = kill(self.pid(), Signal::SIGCONT);
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -190,7 +162,7 @@ async fn a_standby_takes_over_from_a_killed_leader_and_every_fire_runs_once() {
         return;
     };
     let url = database.url().to_owned();
-    let mut a = Node::start(&url, "node-a");
+    let a = Node::start(&url, "node-a");
     wait_for_leader(&store, "node-a").await;
     let b = Node::start(&url, "node-b");
     let spec = a.data_dir.path().join("tick.yaml");
@@ -206,8 +178,7 @@ async fn a_standby_takes_over_from_a_killed_leader_and_every_fire_runs_once() {
     })
     .await;
 
-    kill(a.pid(), Signal::SIGKILL).expect("kill the leader");
-    let _ = a.child.wait();
+    a.server.kill();
     let killed_at = store
         .lease("scheduler")
         .await
@@ -238,7 +209,7 @@ async fn a_standby_takes_over_from_a_killed_leader_and_every_fire_runs_once() {
     assert!(stopped.status.success());
     let n = assert_one_run_per_fire(&url).await;
     assert!(n >= 6, "{n} runs");
-    drop(b);
+    b.server.stop();
     store.close().await;
 }
 
