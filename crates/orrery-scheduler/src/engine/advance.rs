@@ -144,7 +144,7 @@ pub fn advance_run_with(
     let handlers = [shape.on_failure, shape.on_success];
     let is_handler = |idx: usize| handlers.contains(&Some(idx));
     let mut decisions = Vec::new();
-    for idx in dag.topological_order() {
+    for &idx in dag.topological_order() {
         if is_handler(idx) {
             continue;
         }
