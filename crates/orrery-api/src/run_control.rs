@@ -256,17 +256,17 @@ fn parse_stored(text: &str, job: &str) -> Result<JobSpec, ApiError> {
         .map_err(|e| ApiError::Internal(format!("stored spec of job {job:?} does not parse: {e}")))
 }
 
-/// The latest attempt of each task, in spec order.
+/// The latest attempt of each task, in spec order (see `rerun::latest_attempts`).
 fn latest_attempts(all: &[TaskRecord], spec: &JobSpec) -> Vec<TaskRecord> {
-    spec.tasks
-        .iter()
-        .enumerate()
-        .filter_map(|(idx, _)| {
-            all.iter()
-                .filter(|t| t.task_idx as usize == idx && t.map_index.is_none())
-                .max_by_key(|t| t.attempt)
-                .cloned()
-        })
+    let own: Vec<&TaskRecord> = all.iter().filter(|t| t.map_index.is_none()).collect();
+    let positions = orrery_core::rerun::latest_attempts(
+        spec.tasks.len(),
+        own.iter().map(|t| (t.task_idx as usize, t.attempt)),
+    );
+    positions
+        .into_iter()
+        .flatten()
+        .filter_map(|position| own.get(position).map(|t| (*t).clone()))
         .collect()
 }
 

@@ -5,6 +5,29 @@ use crate::dag::Dag;
 use crate::state::TaskState;
 use std::collections::BTreeSet;
 
+/// Which of `attempts` is the latest of each of `n_tasks` tasks: `attempts` gives each
+/// stored attempt's task index and attempt number, in any order; the answer gives, per
+/// task, the position in `attempts` of its highest-numbered attempt (the first of
+/// equals), `None` for a task with no attempt. Mapped instances of a fan-out task are
+/// left out by the caller: this is the task's own record.
+pub fn latest_attempts(
+    n_tasks: usize,
+    attempts: impl IntoIterator<Item = (usize, u32)>,
+) -> Vec<Option<usize>> {
+    let mut latest: Vec<Option<(usize, u32)>> = vec![None; n_tasks];
+    for (position, (task_idx, attempt)) in attempts.into_iter().enumerate() {
+        if let Some(slot) = latest.get_mut(task_idx)
+            && slot.is_none_or(|(_, best)| attempt > best)
+        {
+            *slot = Some((position, attempt));
+        }
+    }
+    latest
+        .into_iter()
+        .map(|best| best.map(|(position, _)| position))
+        .collect()
+}
+
 /// The tasks a `--from-failed` rerun keeps (with their outputs): those that succeeded
 /// and depend on nothing that runs again. Handlers (`is_handler`) are never kept: they
 /// belong to the run that ends, so a rerun that fails runs its own `on_failure`.
@@ -81,6 +104,13 @@ mod tests {
         let states = [Failed, UpstreamFailed, UpstreamFailed, Success, Skipped];
         assert_eq!(downstream_to_reset(&dag(), &states, 0, false), vec![1, 2]);
         assert_eq!(downstream_to_reset(&dag(), &states, 0, true), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn the_latest_attempt_of_each_task_is_its_highest_numbered_one() {
+        // Stored out of order; task 2 has none; an index past the tasks is ignored.
+        let attempts = [(0, 1), (1, 2), (0, 3), (1, 1), (0, 2), (7, 9)];
+        assert_eq!(latest_attempts(3, attempts), vec![Some(2), Some(1), None]);
     }
 
     #[test]

@@ -54,38 +54,38 @@ impl SchedulerState {
     /// task follows its child run.
     pub(crate) fn take_up(&mut self, stored: StoredRun, now: DateTime<Utc>) {
         let dag = Dag::from_spec(&stored.spec);
-        let mut latest: Vec<Option<TaskRecord>> = vec![None; dag.len()];
+        let run_id = stored.record.id;
+        let (own, instances): (Vec<TaskRecord>, Vec<TaskRecord>) = stored
+            .tasks
+            .into_iter()
+            .partition(|task| task.map_index.is_none());
         let mut mapped: BTreeMap<usize, Vec<TaskRecord>> = BTreeMap::new();
-        for task in stored.tasks {
+        for task in instances {
             let idx = task.task_idx as usize;
-            if let Some(map) = task.map_index {
-                let instances = mapped.entry(idx).or_default();
-                let map = map as usize;
-                if instances.len() <= map {
-                    instances.resize_with(map + 1, || {
-                        TaskRecord::pending(stored.record.id, "", idx as u32)
-                    });
-                }
-                if let Some(slot) = instances.get_mut(map)
-                    && (slot.task_name.is_empty() || slot.attempt < task.attempt)
-                {
-                    *slot = task;
-                }
-                continue;
+            let map = task.map_index.unwrap_or_default() as usize;
+            let instances = mapped.entry(idx).or_default();
+            if instances.len() <= map {
+                instances.resize_with(map + 1, || TaskRecord::pending(run_id, "", idx as u32));
             }
-            if let Some(slot) = latest.get_mut(idx)
-                && slot.as_ref().is_none_or(|t| t.attempt < task.attempt)
+            if let Some(slot) = instances.get_mut(map)
+                && (slot.task_name.is_empty() || slot.attempt < task.attempt)
             {
-                *slot = Some(task);
+                *slot = task;
             }
         }
+        let latest = orrery_core::rerun::latest_attempts(
+            dag.len(),
+            own.iter()
+                .map(|task| (task.task_idx as usize, task.attempt)),
+        );
+        let mut own: Vec<Option<TaskRecord>> = own.into_iter().map(Some).collect();
         let tasks: Vec<TaskRecord> = latest
             .into_iter()
             .enumerate()
-            .map(|(idx, task)| {
-                task.unwrap_or_else(|| {
-                    TaskRecord::pending(stored.record.id, dag.name(idx), idx as u32)
-                })
+            .map(|(idx, position)| {
+                position
+                    .and_then(|p| own.get_mut(p).and_then(Option::take))
+                    .unwrap_or_else(|| TaskRecord::pending(run_id, dag.name(idx), idx as u32))
             })
             .collect();
         let spec = stored.spec;
