@@ -64,7 +64,7 @@ pub(crate) async fn require_token(
     let Some(secret) = secret else {
         return ApiError::Unauthorized.into_response();
     };
-    let token = match state.store.find_token(&secret).await {
+    let token = match state.reads.find_token(&secret).await {
         Ok(Some(token)) => token,
         Ok(None) => return ApiError::Unauthorized.into_response(),
         Err(error) => return ApiError::from(error).into_response(),

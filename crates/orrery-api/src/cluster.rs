@@ -22,8 +22,8 @@ pub(crate) async fn cluster_status(
 ) -> Result<Json<ClusterStatus>, ApiError> {
     // Nodes first, then the lease: the lease's `db_now` is then no earlier than any
     // `last_seen_at` just read, so ages come out as they are, not negative.
-    let nodes = state.store.cluster_nodes().await?;
-    let lease = state.store.lease(SCHEDULER_LEASE).await?;
+    let nodes = state.reads.cluster_nodes().await?;
+    let lease = state.reads.lease(SCHEDULER_LEASE).await?;
     // The store reads the database's clock only along with a lease. Before any
     // scheduler has claimed one, this node's clock stands in for it (on SQLite it is
     // the same host's clock anyway).

@@ -18,7 +18,7 @@ pub(crate) async fn healthz() -> Json<Health> {
 /// scheduler's loop keeps turning.
 #[utoipa::path(get, path = "/readyz", responses((status = 200, body = Health), (status = 503, body = orrery_client::types::Problem)))]
 pub(crate) async fn readyz(State(state): State<AppState>) -> Result<Json<Health>, ApiError> {
-    state.store.ping().await?;
+    state.reads.ping().await?;
     if let Some(silence) = (state.scheduler_silence)()
         && silence > state.config.max_scheduler_silence
     {

@@ -6,7 +6,7 @@
 use crate::error::ApiError;
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use orrery_core::state::RunTrigger;
-use orrery_store::{NewRun, RunSchedule, Store, StoreError};
+use orrery_store::{ApiIntents, NewRun, RunSchedule, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most runs written in one transaction.
@@ -61,7 +61,7 @@ pub struct RunIntake {
 
 impl RunIntake {
     /// Starts the writer on `store`; it stops when every handle is dropped.
-    pub fn spawn(store: Store) -> Self {
+    pub fn spawn(store: ApiIntents) -> Self {
         let (requests, receiver) = mpsc::channel(QUEUE);
         tokio::spawn(write_batches(store, receiver));
         Self { requests }
@@ -80,7 +80,7 @@ impl RunIntake {
     }
 }
 
-async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Request>) {
+async fn write_batches(store: ApiIntents, mut receiver: mpsc::Receiver<Request>) {
     let mut batch: Vec<Request> = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = receiver.recv().await {
         batch.push(first);
@@ -96,7 +96,7 @@ async fn write_batches(store: Store, mut receiver: mpsc::Receiver<Request>) {
 
 /// Writes a batch in one transaction; when that fails and the batch holds more than
 /// one run, each is written alone, so one bad run fails only its own request.
-async fn write_batch(store: &Store, batch: Vec<Request>) {
+async fn write_batch(store: &ApiIntents, batch: Vec<Request>) {
     let runs: Vec<NewRun<'_>> = batch.iter().map(|r| r.intent.as_new_run()).collect();
     let written = store.create_runs(&runs).await;
     drop(runs);

@@ -46,7 +46,7 @@ async fn runs_queued_together_are_stored_and_a_bad_one_fails_alone(test: TestSto
         .await
         .expect("find")
         .expect("the job exists");
-    let intake = RunIntake::spawn(store.clone());
+    let intake = RunIntake::spawn(store.api_intents());
     // All three are queued before the writer runs (one thread): one batch, in which
     // the run of a job that does not exist breaks the transaction.
     let (first, missing, second) = tokio::join!(

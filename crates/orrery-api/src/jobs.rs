@@ -51,7 +51,7 @@ pub(crate) async fn apply_job(
         SpecDocument::Job(spec) => apply_job_spec(&state, &actor, spec, now).await,
         SpecDocument::Calendar(calendar) => {
             let applied = state
-                .store
+                .intents
                 .apply_calendar(
                     &calendar.project,
                     &calendar.name,
@@ -99,7 +99,7 @@ async fn apply_job_spec(
     // The spec's `schedule.paused` sets the job's paused flag when it is new or
     // differs from the previous version's; otherwise a `job pause` stays in force.
     let spec_paused = spec.schedule.as_ref().is_some_and(|s| s.paused);
-    let previous = state.store.find_job(&spec.project, &spec.name).await?;
+    let previous = state.reads.find_job(&spec.project, &spec.name).await?;
     let previous_paused = previous.as_ref().map(|job| {
         parse_job_spec(&job.latest_spec, SpecFormat::Json)
             .ok()
@@ -112,7 +112,7 @@ async fn apply_job_spec(
         Some(_) => None,
     };
     let outcome = state
-        .store
+        .intents
         .apply_job(&JobApply {
             project: &spec.project,
             name: &spec.name,
@@ -154,7 +154,7 @@ async fn check_calendars_exist(
         return Ok(());
     }
     let known: Vec<String> = state
-        .store
+        .reads
         .list_calendars(&spec.project)
         .await?
         .into_iter()
@@ -214,7 +214,7 @@ fn spec_format(headers: &HeaderMap) -> Result<SpecFormat, ApiError> {
 pub(crate) async fn list_jobs(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<JobSummary>>, ApiError> {
-    let jobs = state.store.scheduled_jobs().await?;
+    let jobs = state.reads.scheduled_jobs().await?;
     Ok(Json(
         jobs.iter()
             .map(|j| job_summary(&j.job, j.trigger.as_ref()))
@@ -231,8 +231,8 @@ pub(crate) async fn get_job(
     Query(query): Query<ProjectQuery>,
 ) -> Result<Json<JobDetail>, ApiError> {
     let job = find_job(&state, query.project(), &name).await?;
-    let versions = state.store.job_versions(job.id).await?;
-    let trigger = state.store.trigger(job.id).await?;
+    let versions = state.reads.job_versions(job.id).await?;
+    let trigger = state.reads.trigger(job.id).await?;
     let versions = versions
         .into_iter()
         .map(|v| JobVersionInfo {
@@ -277,7 +277,7 @@ pub(crate) async fn delete_job(
     Query(query): Query<ProjectQuery>,
 ) -> Result<StatusCode, ApiError> {
     let deleted = state
-        .store
+        .intents
         .delete_job(query.project(), &name, &actor.0, state.clock.now())
         .await?;
     if deleted {
@@ -294,7 +294,7 @@ pub(crate) async fn find_job(
     name: &str,
 ) -> Result<orrery_store::records::JobRecord, ApiError> {
     state
-        .store
+        .reads
         .find_job(project, name)
         .await?
         .ok_or_else(|| job_not_found(project, name))
@@ -319,7 +319,7 @@ async fn check_sub_workflows(
             continue;
         };
         let path = format!("tasks[{i}].job");
-        if state.store.find_job(&spec.project, job).await?.is_none() {
+        if state.reads.find_job(&spec.project, job).await?.is_none() {
             errors.push(SpecError::at(
                 path,
                 format!(
@@ -357,7 +357,7 @@ async fn sub_workflow_cycle(
         if name == root || children.contains_key(&name) {
             continue;
         }
-        let started = match state.store.find_job(project, &name).await? {
+        let started = match state.reads.find_job(project, &name).await? {
             Some(job) => parse_job_spec(&job.latest_spec, SpecFormat::Json)
                 .map(|spec| orrery_core::sub_workflow::started_jobs(&spec))
                 .unwrap_or_default(),

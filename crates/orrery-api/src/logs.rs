@@ -43,11 +43,11 @@ pub(crate) async fn run_logs(
     Query(query): Query<LogQuery>,
 ) -> Result<Response, ApiError> {
     let id = parse_run_id(&id)?;
-    if state.store.get_run(id).await?.is_none() {
+    if state.reads.get_run(id).await?.is_none() {
         return Err(run_not_found(id));
     }
     if let Some(task) = &query.task {
-        let tasks = state.store.run_tasks(id).await?;
+        let tasks = state.reads.run_tasks(id).await?;
         if !tasks.iter().any(|t| &t.task_name == task) {
             let names: Vec<&str> = tasks.iter().map(|t| t.task_name.as_str()).collect();
             return Err(ApiError::NotFound {
@@ -73,7 +73,7 @@ pub(crate) async fn run_logs(
         ));
     }
     let lines = state
-        .store
+        .reads
         .read_logs(id, query.task.as_deref(), after, limit)
         .await?;
     let lines: Vec<LogLine> = lines.into_iter().map(log_line).collect();
@@ -113,7 +113,7 @@ fn follow(
             }
             // Read the run's state before its lines: lines stored before it ended are
             // then all seen by the read that follows.
-            let run_state = match f.state.store.get_run(f.run).await {
+            let run_state = match f.state.reads.get_run(f.run).await {
                 Ok(Some(run)) => run.state,
                 Ok(None) | Err(_) => {
                     f.ended = true;
@@ -122,7 +122,7 @@ fn follow(
             };
             let lines = f
                 .state
-                .store
+                .reads
                 .read_logs(f.run, f.task.as_deref(), f.after, PAGE)
                 .await
                 .unwrap_or_default();

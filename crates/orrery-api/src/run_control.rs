@@ -74,7 +74,7 @@ pub(crate) async fn rerun(
         actor: &actor.0,
         now: state.clock.now(),
     };
-    let rerun_id = state.store.create_rerun(&new, &kept).await?;
+    let rerun_id = state.intents.create_rerun(&new, &kept).await?;
     state.scheduler_wake.notify_one();
     Ok((StatusCode::CREATED, Json(load_run(&state, rerun_id).await?)))
 }
@@ -162,13 +162,13 @@ pub(crate) async fn graph(
     let (spec, version, latest) = match query.run {
         Some(run_id) => {
             let run = state
-                .store
+                .reads
                 .get_run(RunId(run_id))
                 .await?
                 .filter(|r| r.job_id == job.id)
                 .ok_or_else(|| run_not_found(RunId(run_id)))?;
             let spec = spec_of(&state, &run).await?;
-            let latest = latest_attempts(&state.store.run_tasks(run.id).await?, &spec);
+            let latest = latest_attempts(&state.reads.run_tasks(run.id).await?, &spec);
             (spec, run.job_version, Some(latest))
         }
         None => (
@@ -233,19 +233,19 @@ async fn load_ended_or_active(
 ) -> Result<(RunRecord, Vec<TaskRecord>, JobSpec, Dag), ApiError> {
     let id = parse_run_id(id)?;
     let run = state
-        .store
+        .reads
         .get_run(id)
         .await?
         .ok_or_else(|| run_not_found(id))?;
     let spec = spec_of(state, &run).await?;
-    let latest = latest_attempts(&state.store.run_tasks(id).await?, &spec);
+    let latest = latest_attempts(&state.reads.run_tasks(id).await?, &spec);
     let dag = Dag::from_spec(&spec);
     Ok((run, latest, spec, dag))
 }
 
 async fn spec_of(state: &AppState, run: &RunRecord) -> Result<JobSpec, ApiError> {
     let text = state
-        .store
+        .reads
         .job_version_spec(run.job_id, run.job_version)
         .await?;
     parse_stored(&text, &run.job_name)
@@ -303,7 +303,7 @@ async fn reopen(
     action: &str,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     state
-        .store
+        .intents
         .reopen_run(run_id, resets, action, &actor.0, state.clock.now())
         .await?;
     state.scheduler_wake.notify_one();

@@ -239,7 +239,7 @@ pub(crate) async fn list_runs(
         before_id,
         limit,
     };
-    let runs = state.store.list_runs(&filter).await?;
+    let runs = state.reads.list_runs(&filter).await?;
     let next_cursor = (runs.len() == limit as usize)
         .then(|| runs.last().map(|r| r.id.to_string()))
         .flatten();
@@ -269,12 +269,12 @@ pub(crate) async fn cancel_run(
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     let id = parse_run_id(&id)?;
     let run = state
-        .store
+        .intents
         .request_cancel(id, &actor.0, state.clock.now())
         .await?
         .ok_or_else(|| run_not_found(id))?;
     state.scheduler_wake.notify_one();
-    let tasks = state.store.run_tasks(id).await?;
+    let tasks = state.reads.run_tasks(id).await?;
     Ok((StatusCode::ACCEPTED, Json(convert::run(&run, &tasks))))
 }
 
@@ -288,11 +288,11 @@ pub(crate) fn parse_run_id(text: &str) -> Result<RunId, ApiError> {
 
 pub(crate) async fn load_run(state: &AppState, id: RunId) -> Result<Run, ApiError> {
     let run = state
-        .store
+        .reads
         .get_run(id)
         .await?
         .ok_or_else(|| run_not_found(id))?;
-    let tasks = state.store.run_tasks(id).await?;
+    let tasks = state.reads.run_tasks(id).await?;
     Ok(convert::run(&run, &tasks))
 }
 

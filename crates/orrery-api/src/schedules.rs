@@ -49,7 +49,7 @@ async fn set_paused(
     paused: bool,
 ) -> Result<Json<JobSummary>, ApiError> {
     let job = state
-        .store
+        .intents
         .set_paused(query.project(), &name, paused, &actor.0, state.clock.now())
         .await?
         .ok_or_else(|| ApiError::NotFound {
@@ -88,7 +88,7 @@ pub(crate) async fn list_occurrences(
         .as_deref()
         .unwrap_or(orrery_core::spec::DEFAULT_PROJECT);
     let job = find_job(&state, project, &name).await?;
-    let entries = state.store.list_occurrences(job.id, limit).await?;
+    let entries = state.reads.list_occurrences(job.id, limit).await?;
     Ok(Json(
         entries
             .into_iter()
@@ -214,7 +214,7 @@ pub(crate) async fn backfill(
         actor: &actor.0,
         now,
     };
-    let (backfill_id, outcomes) = state.store.create_backfill(&new, &runs).await?;
+    let (backfill_id, outcomes) = state.intents.create_backfill(&new, &runs).await?;
     state.scheduler_wake.notify_one();
     let created: Vec<i64> = outcomes
         .iter()
@@ -249,7 +249,7 @@ async fn excluding_calendars(
     if names.is_empty() {
         return Ok(Vec::new());
     }
-    let stored = state.store.list_calendars(project).await?;
+    let stored = state.reads.list_calendars(project).await?;
     let mut calendars = Vec::new();
     for calendar in stored.into_iter().filter(|c| names.contains(&c.name)) {
         match orrery_core::spec::parse_document(&calendar.spec, SpecFormat::Json) {

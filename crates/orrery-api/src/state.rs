@@ -1,7 +1,7 @@
 //! What every handler shares.
 
 use orrery_core::clock::Clock;
-use orrery_store::Store;
+use orrery_store::{ApiIntents, ApiReads};
 use std::sync::Arc;
 use tokio::sync::Notify;
 
@@ -47,7 +47,10 @@ pub type HandOverRun = dyn Fn(
 /// Shared handler state.
 #[derive(Clone)]
 pub struct AppState {
-    pub store: Store,
+    /// What the API reads.
+    pub reads: ApiReads,
+    /// The intents the API writes.
+    pub intents: ApiIntents,
     /// Writes run starts in batches (see [`crate::RunIntake`]).
     pub run_intake: crate::RunIntake,
     pub clock: Arc<dyn Clock>,

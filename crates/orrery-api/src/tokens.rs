@@ -38,7 +38,7 @@ pub(crate) async fn create_token(
     let kind = validate(&request)?;
     let secret = new_secret()?;
     let token = state
-        .store
+        .intents
         .create_token_by(
             &request.name,
             kind.as_str(),

@@ -17,7 +17,7 @@ use orrery_store::StoreError;
 pub(crate) async fn list_workers(
     State(state): State<AppState>,
 ) -> Result<Json<Vec<WorkerInfo>>, ApiError> {
-    let workers = state.store.workers().await?;
+    let workers = state.reads.workers().await?;
     Ok(Json(workers.iter().map(worker_info).collect()))
 }
 
@@ -33,7 +33,7 @@ pub(crate) async fn drain_worker(
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<Vec<WorkerInfo>>), ApiError> {
     let workers = state
-        .store
+        .intents
         .request_drain(&name, &actor.0, state.clock.now())
         .await
         .map_err(|error| match error {

@@ -26,6 +26,7 @@ mod tasks;
 pub mod test_support;
 mod tokens;
 mod triggers;
+mod views;
 mod wake;
 mod workers;
 
@@ -42,5 +43,6 @@ pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
 pub use triggers::{FireOutcome, FiresStored, JobFires, JobTimer, PlannedFire};
+pub use views::{ApiIntents, ApiReads};
 pub use wake::WakeListener;
 pub use workers::WorkerLiveness;

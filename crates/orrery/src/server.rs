@@ -247,8 +247,9 @@ pub async fn start_server(
     let api_wake = crate::wake::bridge_wakes(&store, &scheduler, shutdown_rx.clone()).await;
     let loop_beat = scheduler_loop_beat.clone();
     let state = AppState {
-        store: store.clone(),
-        run_intake: orrery_api::RunIntake::spawn(store.clone()),
+        reads: store.api_reads(),
+        intents: store.api_intents(),
+        run_intake: orrery_api::RunIntake::spawn(store.api_intents()),
         clock,
         scheduler_wake: api_wake,
         hand_over_run: hand_over_run(&scheduler),

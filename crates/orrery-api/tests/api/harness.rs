@@ -60,8 +60,9 @@ impl TestApi {
             .expect("create the admin token");
         let scheduler_wake = Arc::new(Notify::new());
         let state = AppState {
-            store: store.clone(),
-            run_intake: orrery_api::RunIntake::spawn(store.clone()),
+            reads: store.api_reads(),
+            intents: store.api_intents(),
+            run_intake: orrery_api::RunIntake::spawn(store.api_intents()),
             clock,
             scheduler_wake: scheduler_wake.clone(),
             hand_over_run: Arc::new(|_, _, _| false),

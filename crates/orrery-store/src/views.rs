@@ -1,0 +1,278 @@
+//! Narrow views of the store for the API: what it reads ([`ApiReads`]) and the intents
+//! it writes ([`ApiIntents`]). A handler holds only these, so it cannot reach the
+//! scheduler's reads or writes (the scheduler's writes are the `LeaderStore`'s), and
+//! each consumer's surface is listed in one place.
+
+use crate::records::{
+    CalendarRecord, JobRecord, JobVersionRecord, LogRecord, OccurrenceRecord, RunRecord,
+    ScheduledJobRecord, TaskRecord, TokenRecord, TriggerRecord, WorkerRecord,
+};
+use crate::store::Store;
+use crate::{
+    ApplyOutcome, CalendarApplied, FireOutcome, JobApply, KeptTask, Lease, NewBackfill, NewRun,
+    NodeRecord, RunListFilter, StoreError, TaskReset,
+};
+use chrono::{DateTime, Utc};
+use orrery_core::ids::{JobId, RunId, TaskInstanceId};
+
+/// What the API reads: jobs, runs and their attempts, logs, calendars, the occurrence
+/// ledger, workers, nodes, the lease, tokens.
+#[derive(Clone, Debug)]
+pub struct ApiReads {
+    store: Store,
+}
+
+/// The intents the API writes: applied jobs and calendars, new runs (in batches),
+/// reruns and reopened runs, cancel and drain requests, pauses, backfills, tokens.
+#[derive(Clone, Debug)]
+pub struct ApiIntents {
+    store: Store,
+}
+
+impl Store {
+    /// The API's read view of this store.
+    pub fn api_reads(&self) -> ApiReads {
+        ApiReads {
+            store: self.clone(),
+        }
+    }
+
+    /// The API's intent view of this store.
+    pub fn api_intents(&self) -> ApiIntents {
+        ApiIntents {
+            store: self.clone(),
+        }
+    }
+}
+
+impl ApiReads {
+    /// Every recorded node, by name.
+    pub async fn cluster_nodes(&self) -> Result<Vec<NodeRecord>, StoreError> {
+        self.store.cluster_nodes().await
+    }
+
+    /// A live job by project and name.
+    pub async fn find_job(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.store.find_job(project, name).await
+    }
+
+    /// The token whose secret this is, if any.
+    pub async fn find_token(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.store.find_token(secret).await
+    }
+
+    /// One run.
+    pub async fn get_run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
+        self.store.get_run(id).await
+    }
+
+    /// The spec of one version of a job (deleted jobs included, for their runs).
+    pub async fn job_version_spec(
+        &self,
+        job_id: JobId,
+        version: u32,
+    ) -> Result<String, StoreError> {
+        self.store.job_version_spec(job_id, version).await
+    }
+
+    /// Every version of a job, newest first.
+    pub async fn job_versions(&self, job_id: JobId) -> Result<Vec<JobVersionRecord>, StoreError> {
+        self.store.job_versions(job_id).await
+    }
+
+    /// Lease `name` as it stands, if it was ever claimed.
+    pub async fn lease(&self, name: &str) -> Result<Option<Lease>, StoreError> {
+        self.store.lease(name).await
+    }
+
+    /// Every calendar of a project.
+    pub async fn list_calendars(&self, project: &str) -> Result<Vec<CalendarRecord>, StoreError> {
+        self.store.list_calendars(project).await
+    }
+
+    /// The ledger of a job, newest first.
+    pub async fn list_occurrences(
+        &self,
+        job_id: JobId,
+        limit: u32,
+    ) -> Result<Vec<OccurrenceRecord>, StoreError> {
+        self.store.list_occurrences(job_id, limit).await
+    }
+
+    /// Runs matching `filter`, newest first.
+    pub async fn list_runs(&self, filter: &RunListFilter) -> Result<Vec<RunRecord>, StoreError> {
+        self.store.list_runs(filter).await
+    }
+
+    /// Checks that the database answers.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        self.store.ping().await
+    }
+
+    /// Lines of a run (optionally one task) with `seq > after`, oldest first.
+    pub async fn read_logs(
+        &self,
+        run_id: RunId,
+        task: Option<&str>,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<LogRecord>, StoreError> {
+        self.store.read_logs(run_id, task, after, limit).await
+    }
+
+    /// Every attempt of every task of a run, by task then attempt.
+    pub async fn run_tasks(&self, run_id: RunId) -> Result<Vec<TaskRecord>, StoreError> {
+        self.store.run_tasks(run_id).await
+    }
+
+    /// Every live job with its trigger row, if any.
+    pub async fn scheduled_jobs(&self) -> Result<Vec<ScheduledJobRecord>, StoreError> {
+        self.store.scheduled_jobs().await
+    }
+
+    /// A job's trigger row, if it has one.
+    pub async fn trigger(&self, job_id: JobId) -> Result<Option<TriggerRecord>, StoreError> {
+        self.store.trigger(job_id).await
+    }
+
+    /// Every known worker, by name then id.
+    pub async fn workers(&self) -> Result<Vec<WorkerRecord>, StoreError> {
+        self.store.workers().await
+    }
+}
+
+impl ApiIntents {
+    /// Creates or replaces a calendar, saying which happened.
+    pub async fn apply_calendar(
+        &self,
+        project: &str,
+        name: &str,
+        canonical_spec: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<CalendarApplied, StoreError> {
+        self.store
+            .apply_calendar(project, name, canonical_spec, actor, now)
+            .await
+    }
+
+    /// Creates the job, or adds a version when `canonical_spec` differs from the latest.
+    pub async fn apply_job(&self, apply: &JobApply<'_>) -> Result<ApplyOutcome, StoreError> {
+        self.store.apply_job(apply).await
+    }
+
+    /// Records a backfill and creates its runs in one transaction; fires that already
+    /// have a run are left alone. When every fire already had one, nothing is written
+    /// and the id is `None`.
+    pub async fn create_backfill(
+        &self,
+        new: &NewBackfill<'_>,
+        runs: &[NewRun<'_>],
+    ) -> Result<(Option<i64>, Vec<FireOutcome>), StoreError> {
+        self.store.create_backfill(new, runs).await
+    }
+
+    /// Creates a rerun (its `schedule.rerun_of` set); the kept tasks start as
+    /// `success` with their outputs, the others `pending`.
+    pub async fn create_rerun(
+        &self,
+        new: &NewRun<'_>,
+        kept: &[KeptTask],
+    ) -> Result<RunId, StoreError> {
+        self.store.create_rerun(new, kept).await
+    }
+
+    /// Creates several runs, each queued with its pending first attempts, in one
+    /// transaction: the group commit of concurrent run starts. Answers, per run, its
+    /// id and its attempts' ids in task order, or `None` when its job already had a
+    /// run for its logical date.
+    pub async fn create_runs(
+        &self,
+        runs: &[NewRun<'_>],
+    ) -> Result<Vec<Option<(RunId, Vec<TaskInstanceId>)>>, StoreError> {
+        self.store.create_runs(runs).await
+    }
+
+    /// Stores a new token created by `actor`, audited as `token.create` (the secret is
+    /// never recorded).
+    pub async fn create_token_by(
+        &self,
+        name: &str,
+        kind: &str,
+        secret: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenRecord, StoreError> {
+        self.store
+            .create_token_by(name, kind, secret, actor, now)
+            .await
+    }
+
+    /// Soft-deletes a live job; its runs and versions stay readable. `false` when no
+    /// such job exists.
+    pub async fn delete_job(
+        &self,
+        project: &str,
+        name: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.store.delete_job(project, name, actor, now).await
+    }
+
+    /// Adds the given attempts to an ended run and queues it again, so the scheduler
+    /// carries on from there. Refused (conflict) while the run is still active.
+    pub async fn reopen_run(
+        &self,
+        run_id: RunId,
+        resets: &[TaskReset],
+        action: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        self.store
+            .reopen_run(run_id, resets, action, actor, now)
+            .await
+    }
+
+    /// Records that a user wants the run cancelled; the scheduler carries it out.
+    /// Returns the run, unchanged when it had already ended.
+    pub async fn request_cancel(
+        &self,
+        id: RunId,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RunRecord>, StoreError> {
+        self.store.request_cancel(id, actor, now).await
+    }
+
+    /// Asks the scheduler to drain the workers with this name or id; returns them.
+    /// Workers already lost cannot be drained. Audited as `worker.drain` by `actor`.
+    pub async fn request_drain(
+        &self,
+        name_or_id: &str,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<WorkerRecord>, StoreError> {
+        self.store.request_drain(name_or_id, actor, now).await
+    }
+
+    /// Pauses or resumes a live job; `None` when there is no such job. The audit row
+    /// records the version that was current.
+    pub async fn set_paused(
+        &self,
+        project: &str,
+        name: &str,
+        paused: bool,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<crate::records::JobRecord>, StoreError> {
+        self.store
+            .set_paused(project, name, paused, actor, now)
+            .await
+    }
+}
