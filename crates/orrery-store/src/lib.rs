@@ -43,6 +43,6 @@ pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
 pub use triggers::{FireOutcome, FiresStored, JobFires, JobTimer, PlannedFire};
-pub use views::{ApiIntents, ApiReads};
+pub use views::{ApiIntents, ApiReads, SchedulerReads};
 pub use wake::WakeListener;
 pub use workers::WorkerLiveness;

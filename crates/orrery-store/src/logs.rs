@@ -80,7 +80,7 @@ impl LeaderStore {
         if rows.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         on_tx!(&mut tx, |conn| {
             for chunk in rows.chunks(LINES_PER_INSERT) {
                 let mut insert = QueryBuilder::new(

@@ -121,7 +121,7 @@ impl LeaderStore {
         tasks: &mut [TaskRecord],
         runs: &[RunUpdate],
     ) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         // New attempts are inserted one by one (their ids are needed); the rest are
         // updated in bulk below.
         let mut new_ids = Vec::new();

@@ -159,7 +159,7 @@ impl LeaderStore {
             "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) \
              VALUES ($1, $2, $3, $4){UPSERT_TRIGGER_TAIL}"
         );
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         on_tx!(&mut tx, |conn| {
             sqlx::query(sqlx::AssertSqlSafe(sql))
                 .bind(job_id.0)
@@ -175,7 +175,7 @@ impl LeaderStore {
 
     /// Forgets a job's timer (its schedule was removed).
     pub async fn delete_trigger(&self, job_id: JobId) -> Result<(), StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         on_tx!(&mut tx, |conn| {
             sqlx::query("DELETE FROM job_triggers WHERE job_id = $1")
                 .bind(job_id.0)
@@ -193,7 +193,7 @@ impl LeaderStore {
         batch: &[JobFires<'_>],
         now: DateTime<Utc>,
     ) -> Result<FiresStored, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         let mut all = Vec::with_capacity(batch.len());
         let mut created_tasks = HashMap::new();
         // Every run of the pass is inserted in bulk first; ledger entries (which need
@@ -287,7 +287,7 @@ impl LeaderStore {
         outcome: orrery_core::state::FireFate,
         reason: &str,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         let changed = on_tx!(&mut tx, |conn| {
             sqlx::query(
                 "UPDATE occurrences SET outcome = $1, reason = $2 \

@@ -1,5 +1,6 @@
-//! Narrow views of the store for the API: what it reads ([`ApiReads`]) and the intents
-//! it writes ([`ApiIntents`]). A handler holds only these, so it cannot reach the
+//! Narrow views of the store, one per consumer: what the API reads ([`ApiReads`]), the
+//! intents it writes ([`ApiIntents`]) and what the scheduler reads ([`SchedulerReads`],
+//! through its `LeaderStore`). A handler holds only these, so it cannot reach the
 //! scheduler's reads or writes (the scheduler's writes are the `LeaderStore`'s), and
 //! each consumer's surface is listed in one place.
 
@@ -9,11 +10,18 @@ use crate::records::{
 };
 use crate::store::Store;
 use crate::{
-    ApplyOutcome, CalendarApplied, FireOutcome, JobApply, KeptTask, Lease, NewBackfill, NewRun,
-    NodeRecord, RunListFilter, StoreError, TaskReset,
+    ApplyOutcome, CalendarApplied, FireOutcome, JobApply, JobTimer, KeptTask, Lease, NewBackfill,
+    NewRun, NodeRecord, RunListFilter, StoreError, TaskReset,
 };
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
+
+/// What the scheduler reads: active runs and their attempts, job specs and timers,
+/// calendars, backfill pacing, drain requests. The leader's store reads through it.
+#[derive(Clone, Debug)]
+pub struct SchedulerReads {
+    store: Store,
+}
 
 /// What the API reads: jobs, runs and their attempts, logs, calendars, the occurrence
 /// ledger, workers, nodes, the lease, tokens.
@@ -42,6 +50,113 @@ impl Store {
         ApiIntents {
             store: self.clone(),
         }
+    }
+}
+
+impl SchedulerReads {
+    /// The scheduler's read view of `store` (the leader's, fenced).
+    pub(crate) fn of(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// Runs not yet in a terminal state, oldest first (what the scheduler drives).
+    pub async fn active_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
+        self.store.active_runs().await
+    }
+
+    /// What changed among active runs since the scheduler saw every run up to `after`:
+    /// active runs created since (ids only grow in commit order, as writes are
+    /// serialized on both backends), and every active run whose cancel was requested.
+    /// Oldest first. Cheap with many active runs; a run reopened after it ended is not
+    /// included (see [`Store::runs_reopened_count`]).
+    pub async fn active_runs_after(&self, after: RunId) -> Result<Vec<RunRecord>, StoreError> {
+        self.store.active_runs_after(after).await
+    }
+
+    /// The parallelism of a backfill.
+    pub async fn backfill_parallelism(&self, id: i64) -> Result<u32, StoreError> {
+        self.store.backfill_parallelism(id).await
+    }
+
+    /// A live job by project and name.
+    pub async fn find_job(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<JobRecord>, StoreError> {
+        self.store.find_job(project, name).await
+    }
+
+    /// One run.
+    pub async fn get_run(&self, id: RunId) -> Result<Option<RunRecord>, StoreError> {
+        self.store.get_run(id).await
+    }
+
+    /// Every live job with its version, paused flag and stored timer (the timer's
+    /// version and next fire time), in one query: what a starting scheduler needs to
+    /// arm every timer without reading a single spec.
+    pub async fn job_timers(&self) -> Result<Vec<JobTimer>, StoreError> {
+        self.store.job_timers().await
+    }
+
+    /// The spec of one version of a job (deleted jobs included, for their runs).
+    pub async fn job_version_spec(
+        &self,
+        job_id: JobId,
+        version: u32,
+    ) -> Result<String, StoreError> {
+        self.store.job_version_spec(job_id, version).await
+    }
+
+    /// Every live job's id, latest version and paused flag: the cheap check the
+    /// scheduler makes each poll before reading any spec.
+    pub async fn job_versions_brief(&self) -> Result<Vec<(JobId, u32, bool)>, StoreError> {
+        self.store.job_versions_brief().await
+    }
+
+    /// A number that moves whenever any job is created, changes version, is paused or
+    /// resumed, or is deleted (database triggers move it in the same transaction). Equal
+    /// readings mean no job changed in between, so a poll can skip
+    /// [`Store::job_versions_brief`].
+    pub async fn jobs_change_count(&self) -> Result<i64, StoreError> {
+        self.store.jobs_change_count().await
+    }
+
+    /// Every calendar of a project.
+    pub async fn list_calendars(&self, project: &str) -> Result<Vec<CalendarRecord>, StoreError> {
+        self.store.list_calendars(project).await
+    }
+
+    /// Ids of workers with a drain requested that are not draining yet.
+    pub async fn pending_drains(&self) -> Result<Vec<String>, StoreError> {
+        self.store.pending_drains().await
+    }
+
+    /// Every attempt of every task of a run, by task then attempt.
+    pub async fn run_tasks(&self, run_id: RunId) -> Result<Vec<TaskRecord>, StoreError> {
+        self.store.run_tasks(run_id).await
+    }
+
+    /// A number that moves whenever an ended run becomes active again (a database
+    /// trigger moves it): such a run is not among [`Store::active_runs_after`].
+    pub async fn runs_reopened_count(&self) -> Result<i64, StoreError> {
+        self.store.runs_reopened_count().await
+    }
+
+    /// One live job with its trigger row, if it exists.
+    pub async fn scheduled_job(
+        &self,
+        job_id: JobId,
+    ) -> Result<Option<ScheduledJobRecord>, StoreError> {
+        self.store.scheduled_job(job_id).await
+    }
+
+    /// One attempt by its id.
+    pub async fn task_instance(
+        &self,
+        id: TaskInstanceId,
+    ) -> Result<Option<TaskRecord>, StoreError> {
+        self.store.task_instance(id).await
     }
 }
 

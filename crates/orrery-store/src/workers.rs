@@ -104,7 +104,7 @@ impl LeaderStore {
             what: "worker labels",
             message: e.to_string(),
         })?;
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         on_tx!(&mut tx, |conn| {
             sqlx::query(
                 "INSERT INTO workers (id, name, group_name, labels, slots, cpu_millis, memory_bytes, gpus, \
@@ -146,7 +146,7 @@ impl LeaderStore {
         if workers.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write_tx().await?;
+        let mut tx = self.store.write_tx().await?;
         on_tx!(&mut tx, |conn| {
             for chunk in workers.chunks(LIVENESS_PER_STATEMENT) {
                 // Rows as a named common table expression, which both backends accept

@@ -55,7 +55,7 @@ impl Driver {
             now,
         };
         self.store
-            .create_run(&new)
+            .create_child_run(&new)
             .await
             .map_err(|e| format!("cannot start a run of job {job:?}: {e}"))
     }

@@ -7,7 +7,7 @@
 use super::state::{AcceptedLogs, RejectedReport};
 use chrono::{DateTime, Utc};
 use orrery_store::records::NewLogLine;
-use orrery_store::{LeaderStore, LogOwner, Store, StoreError};
+use orrery_store::{LeaderStore, LogOwner, StoreError};
 use tokio::sync::{mpsc, oneshot};
 
 /// Most entries queued before the driver waits for the writer to catch up.
@@ -125,7 +125,7 @@ async fn store_batch(store: &LeaderStore, batch: &[AcceptedLogs]) -> Result<(), 
 /// The line recording a rejected report, addressed to the attempt it named (looked
 /// up, as the attempt may no longer be active).
 async fn rejected_line(
-    store: &Store,
+    store: &LeaderStore,
     report: RejectedReport,
     at: DateTime<Utc>,
 ) -> Option<AcceptedLogs> {
