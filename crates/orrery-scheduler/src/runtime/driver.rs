@@ -81,10 +81,10 @@ impl Driver {
         mut self,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<(), SchedulerError> {
-        self.sync_with_store().await;
-        // Hand-overs from before this term are stale: the full read above has every
-        // run of theirs still active.
+        // Hand-overs from before this term are stale: the full read below has every
+        // run of theirs still active (each was stored before it was handed over).
         drop(self.handoff.take());
+        self.sync_with_store().await;
         self.sync_triggers().await;
         self.tick().await;
         let mut poll = tokio::time::interval(self.state.config.poll_interval);
