@@ -304,13 +304,7 @@ impl Driver {
         let mut records: Vec<TaskRecord> = self.state.pending.retired.clone();
         let n_retired = records.len();
         for (run_id, idx) in &keys {
-            if let Some(task) = self
-                .state
-                .runs
-                .map
-                .get(run_id)
-                .and_then(|run| run.record(*idx))
-            {
+            if let Some(task) = self.state.runs.record(*run_id, *idx) {
                 records.push(task.clone());
             }
         }
@@ -321,13 +315,7 @@ impl Driver {
         {
             Ok(()) => {
                 for ((run_id, idx), record) in keys.iter().zip(records.iter().skip(n_retired)) {
-                    if let Some(task) = self
-                        .state
-                        .runs
-                        .map
-                        .get_mut(run_id)
-                        .and_then(|run| run.record_mut(*idx))
-                    {
+                    if let Some(task) = self.state.runs.record_mut(*run_id, *idx) {
                         task.id = record.id;
                     }
                 }

@@ -188,9 +188,7 @@ impl SchedulerState {
                 Placement::Busy { matching } => {
                     let waited_long = self
                         .runs
-                        .map
-                        .get(&entry.run())
-                        .and_then(|run| run.record(entry.slot()))
+                        .record(entry.run(), entry.slot())
                         .and_then(|task| task.queued_at)
                         .is_some_and(|queued_at| now - queued_at >= BUSY_REASON_AFTER);
                     if !waited_long {
@@ -220,12 +218,7 @@ impl SchedulerState {
 
     /// Shows why a task waits (`orrery run get`), written once per change.
     fn set_waiting_reason(&mut self, run_id: RunId, slot: Slot, reason: String) {
-        let Some(task) = self
-            .runs
-            .map
-            .get_mut(&run_id)
-            .and_then(|r| r.record_mut(slot))
-        else {
+        let Some(task) = self.runs.record_mut(run_id, slot) else {
             return;
         };
         if task.waiting_reason.as_deref() != Some(reason.as_str()) {
@@ -299,12 +292,7 @@ impl SchedulerState {
             Some(s) => (s.name.clone(), s.worker_id.clone()),
             None => return,
         };
-        let Some(task) = self
-            .runs
-            .map
-            .get_mut(&item.run_id)
-            .and_then(|r| r.record_mut(item.slot))
-        else {
+        let Some(task) = self.runs.record_mut(item.run_id, item.slot) else {
             return;
         };
         let Ok(assigned) = task.state.on(TaskEvent::Assign) else {
@@ -326,12 +314,7 @@ impl SchedulerState {
     /// Fails a task whose templates cannot render: they will not render on a retry
     /// either.
     fn fail_unrenderable(&mut self, run_id: RunId, slot: Slot, error: String, now: DateTime<Utc>) {
-        let Some(task) = self
-            .runs
-            .map
-            .get_mut(&run_id)
-            .and_then(|r| r.record_mut(slot))
-        else {
+        let Some(task) = self.runs.record_mut(run_id, slot) else {
             return;
         };
         if task.state != TaskState::Queued {

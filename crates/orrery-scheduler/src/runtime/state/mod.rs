@@ -79,9 +79,7 @@ impl SchedulerState {
     pub(crate) fn has_unsaved_attempts(&self) -> bool {
         self.pending.dirty.iter().any(|(run_id, slot)| {
             self.runs
-                .map
-                .get(run_id)
-                .and_then(|run| run.record(*slot))
+                .record(*run_id, *slot)
                 .is_some_and(|task| task.id.is_none())
         })
     }

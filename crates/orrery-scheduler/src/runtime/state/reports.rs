@@ -160,12 +160,7 @@ impl SchedulerState {
             }
             return;
         };
-        let Some(task) = self
-            .runs
-            .map
-            .get_mut(&run_id)
-            .and_then(|r| r.record_mut(slot))
-        else {
+        let Some(task) = self.runs.record_mut(run_id, slot) else {
             return;
         };
         if !task.state.is_on_worker() {
@@ -257,9 +252,7 @@ impl SchedulerState {
                 .is_some_and(|(_, _, holder)| *holder == session_id);
             let still_wanted = self.current_attempt(task).is_some_and(|(run_id, slot)| {
                 self.runs
-                    .map
-                    .get(&run_id)
-                    .and_then(|run| run.record(slot))
+                    .record(run_id, slot)
                     .is_some_and(|record| record.state.is_on_worker())
             });
             if !(assigned_here && still_wanted) {
@@ -294,9 +287,7 @@ impl SchedulerState {
         }
         let still_held = self
             .runs
-            .map
-            .get(&run_id)
-            .and_then(|r| r.record(slot))
+            .record(run_id, slot)
             .is_some_and(|t| t.id == Some(task_instance_id) && t.state.is_on_worker());
         if still_held {
             self.end_attempt(
@@ -311,7 +302,7 @@ impl SchedulerState {
     /// The current attempt this report is about, if its fence is still valid.
     pub(crate) fn current_attempt(&self, task: &TaskRef) -> Option<(RunId, Slot)> {
         let (run_id, slot, _) = self.fleet.assigned.get(&task.task_instance_id)?;
-        let record = self.runs.map.get(run_id)?.record(*slot)?;
+        let record = self.runs.record(*run_id, *slot)?;
         let current = record.id == Some(task.task_instance_id) && record.fence == task.fence;
         current.then_some((*run_id, *slot))
     }

@@ -1,10 +1,11 @@
 //! The active runs: each run's hot state, the index of what waits and falls due, the
 //! ready queue and the runs touched since they were last advanced.
 
-use super::active_run::ActiveRun;
+use super::active_run::{ActiveRun, Slot};
 use super::ready_queue::ReadyQueue;
 use super::run_index::RunIndex;
 use orrery_core::ids::RunId;
+use orrery_store::records::TaskRecord;
 use std::collections::{BTreeSet, HashMap};
 
 /// Runs being advanced, with what the driver knows of the store's.
@@ -25,6 +26,18 @@ pub(crate) struct ActiveRuns {
     pub(crate) reopened_seen: Option<i64>,
     /// Most running runs per backfill.
     pub(crate) backfill_parallelism: HashMap<i64, u32>,
+}
+
+impl ActiveRuns {
+    /// The latest attempt in `slot` of active run `id`.
+    pub(crate) fn record(&self, id: RunId, slot: Slot) -> Option<&TaskRecord> {
+        self.map.get(&id)?.record(slot)
+    }
+
+    /// The latest attempt in `slot` of active run `id`, to change.
+    pub(crate) fn record_mut(&mut self, id: RunId, slot: Slot) -> Option<&mut TaskRecord> {
+        self.map.get_mut(&id)?.record_mut(slot)
+    }
 }
 
 impl Default for ActiveRuns {
