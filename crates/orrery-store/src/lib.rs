@@ -42,7 +42,7 @@ pub use runs::{NewRun, RunListFilter, RunSchedule};
 pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
 pub use tokens::hash_secret;
-pub use triggers::{FireOutcome, FiresStored, JobFires, JobTimer, PlannedFire};
+pub use triggers::{FireOutcome, FiresStored, JobFires, JobTimer, PAUSED_REASON, PlannedFire};
 pub use views::{ApiIntents, ApiReads, SchedulerReads};
 pub use wake::WakeListener;
 pub use workers::WorkerLiveness;

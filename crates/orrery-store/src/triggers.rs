@@ -15,7 +15,7 @@ use crate::store::Store;
 use chrono::{DateTime, Utc};
 use orrery_core::ids::{JobId, RunId, TaskInstanceId};
 use sqlx::QueryBuilder;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 /// One nominal fire and what to do with it.
 #[derive(Clone, Debug)]
@@ -59,7 +59,13 @@ pub enum FireOutcome {
     AlreadyExisted(RunId),
     /// No run was asked for.
     Recorded,
+    /// A run was asked for, but the job was paused when the fire was stored (a pause
+    /// the scheduler had not seen yet): the fire is recorded `paused` and no run made.
+    Paused,
 }
+
+/// The reason a fire of a paused job carries in the ledger.
+pub const PAUSED_REASON: &str = "the job was paused";
 
 const SCHEDULED_JOBS: &str = "FROM jobs j \
      JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version \
@@ -194,19 +200,35 @@ impl LeaderStore {
         now: DateTime<Utc>,
     ) -> Result<FiresStored, StoreError> {
         let mut tx = self.store.write_tx().await?;
+        // A pause committed before this transaction wins over a fire the scheduler
+        // planned before it saw the pause: once a pause is acknowledged, no fire runs.
+        let paused = paused_among(&mut tx, batch).await?;
         let mut all = Vec::with_capacity(batch.len());
         let mut created_tasks = HashMap::new();
         // Every run of the pass is inserted in bulk first; ledger entries (which need
         // the run ids) follow in bulk too.
         let new_runs: Vec<&NewRun<'_>> = batch
             .iter()
+            .filter(|job| !paused.contains(&job.job_id))
             .flat_map(|job| job.fires.iter().filter_map(|fire| fire.run.as_ref()))
             .collect();
         let mut inserted = insert_fired_runs(&mut tx, &new_runs).await?.into_iter();
         let mut ledger: Vec<LedgerRow<'_>> = Vec::new();
         for job in batch {
+            let job_paused = paused.contains(&job.job_id);
             let mut outcomes = Vec::with_capacity(job.fires.len());
             for fire in &job.fires {
+                if job_paused && fire.run.is_some() {
+                    ledger.push((
+                        job.job_id,
+                        fire.nominal_at,
+                        orrery_core::state::FireFate::Paused.as_str(),
+                        None,
+                        Some(PAUSED_REASON),
+                    ));
+                    outcomes.push(FireOutcome::Paused);
+                    continue;
+                }
                 let outcome = match (&fire.run, fire.run.as_ref().and_then(|_| inserted.next())) {
                     (Some(_), Some(Inserted::Created(id, task_ids))) => {
                         created_tasks.insert(id, task_ids);
@@ -217,7 +239,7 @@ impl LeaderStore {
                 };
                 let run_id = match outcome {
                     FireOutcome::Created(id) | FireOutcome::AlreadyExisted(id) => Some(id.0),
-                    FireOutcome::Recorded => None,
+                    FireOutcome::Recorded | FireOutcome::Paused => None,
                 };
                 ledger.push((
                     job.job_id,
@@ -230,7 +252,18 @@ impl LeaderStore {
             }
             all.push(outcomes);
         }
-        let timers = last_per_job(batch);
+        // A paused job's timer stays at its first fire not run, as for fires recorded
+        // while paused, so the misfire policy at resume sees them.
+        let timers: Vec<(JobId, u32, Option<DateTime<Utc>>)> = last_per_job(batch)
+            .into_iter()
+            .map(|job| {
+                let first_held = paused
+                    .contains(&job.job_id)
+                    .then(|| first_held_fire(batch, job.job_id))
+                    .flatten();
+                (job.job_id, job.version, first_held.or(job.next_fire_at))
+            })
+            .collect();
         on_tx!(&mut tx, |conn| {
             for chunk in ledger.chunks(ROWS_PER_STATEMENT) {
                 let mut insert = QueryBuilder::new(
@@ -260,10 +293,10 @@ impl LeaderStore {
                 let mut upsert = QueryBuilder::new(
                     "INSERT INTO job_triggers (job_id, version, next_fire_at, updated_at) ",
                 );
-                upsert.push_values(chunk, |mut row, job| {
-                    row.push_bind(job.job_id.0)
-                        .push_bind(i64::from(job.version))
-                        .push_bind(job.next_fire_at)
+                upsert.push_values(chunk, |mut row, (job_id, version, next_fire_at)| {
+                    row.push_bind(job_id.0)
+                        .push_bind(i64::from(*version))
+                        .push_bind(*next_fire_at)
                         .push_bind(now);
                 });
                 upsert.push(UPSERT_TRIGGER_TAIL);
@@ -424,6 +457,43 @@ pub struct JobTimer {
 
 /// Each job's last entry in `batch`, in batch order: PostgreSQL refuses to upsert one
 /// row twice in a statement, and on SQLite the last one would win anyway.
+/// The jobs of the batch that would get a run and are paused in the store now.
+async fn paused_among(
+    tx: &mut crate::exec::WriteTx,
+    batch: &[JobFires<'_>],
+) -> Result<HashSet<JobId>, StoreError> {
+    let ids: Vec<i64> = batch
+        .iter()
+        .filter(|job| job.fires.iter().any(|fire| fire.run.is_some()))
+        .map(|job| job.job_id.0)
+        .collect();
+    let mut paused = HashSet::new();
+    for chunk in ids.chunks(ROWS_PER_STATEMENT) {
+        let rows: Vec<i64> = on_tx!(tx, |conn| {
+            let mut select = QueryBuilder::new("SELECT id FROM jobs WHERE paused AND id IN (");
+            let mut list = select.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            select.push(")");
+            select.build_query_scalar().fetch_all(&mut *conn).await?
+        });
+        paused.extend(rows.into_iter().map(JobId));
+    }
+    Ok(paused)
+}
+
+/// The earliest fire of a job in the batch that asked for a run.
+fn first_held_fire(batch: &[JobFires<'_>], job_id: JobId) -> Option<DateTime<Utc>> {
+    batch
+        .iter()
+        .filter(|job| job.job_id == job_id)
+        .flat_map(|job| job.fires.iter())
+        .filter(|fire| fire.run.is_some())
+        .map(|fire| fire.nominal_at)
+        .min()
+}
+
 fn last_per_job<'b, 'a>(batch: &'b [JobFires<'a>]) -> Vec<&'b JobFires<'a>> {
     let mut last: HashMap<i64, usize> = HashMap::with_capacity(batch.len());
     for (position, job) in batch.iter().enumerate() {

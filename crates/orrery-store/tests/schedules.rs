@@ -15,6 +15,7 @@ backend_tests!(
     timers_are_set_replaced_and_deleted,
     fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer,
     a_batch_naming_a_job_twice_keeps_its_last_timer,
+    a_fire_stored_after_a_pause_makes_no_run_and_holds_the_timer,
     pausing_is_audited_and_seen_by_the_cheap_poll,
     every_job_change_moves_the_change_count_and_timers_do_not,
     a_fire_is_reclassified_in_place_keeping_its_run,
@@ -159,6 +160,79 @@ async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: Tes
     );
     let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
     assert_eq!(trigger.next_fire_at, Some(at(280)));
+}
+
+async fn a_fire_stored_after_a_pause_makes_no_run_and_holds_the_timer(test: TestStore) {
+    let store = &test.store;
+    let leader = orrery_store::test_support::leader_of(store).await;
+    let other = job(store, "other", "{}").await;
+    let job = job(store, "tick", "{}").await;
+    let names = names(1);
+    let params = serde_json::Map::new();
+    let fire = |job: &orrery_store::records::JobRecord, second: i64| PlannedFire {
+        nominal_at: at(second),
+        outcome: orrery_core::state::FireFate::Fired,
+        reason: None,
+        run: Some(run_of(job, &names, &params, Some(at(second)))),
+    };
+    // The pause is committed; the scheduler planned its fires before it saw it.
+    store
+        .set_paused("default", "tick", true, "alice", at(5))
+        .await
+        .expect("pause")
+        .expect("job");
+    let batch = vec![
+        JobFires {
+            job_id: job.id,
+            version: 1,
+            fires: vec![fire(&job, 10), fire(&job, 20)],
+            next_fire_at: Some(at(30)),
+        },
+        JobFires {
+            job_id: other.id,
+            version: 1,
+            fires: vec![fire(&other, 10)],
+            next_fire_at: Some(at(20)),
+        },
+    ];
+    let stored = leader.record_fires(&batch, at(21)).await.expect("fires");
+    assert_eq!(
+        stored.outcomes[0],
+        vec![FireOutcome::Paused, FireOutcome::Paused]
+    );
+    assert!(
+        matches!(stored.outcomes[1][..], [FireOutcome::Created(_)]),
+        "{:?}",
+        stored.outcomes
+    );
+    let ledger = store.list_occurrences(job.id, 10).await.expect("ledger");
+    let summary: Vec<_> = ledger
+        .iter()
+        .map(|o| {
+            (
+                o.nominal_at,
+                o.outcome.as_str(),
+                o.run_id,
+                o.reason.as_deref(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (at(20), "paused", None, Some(orrery_store::PAUSED_REASON)),
+            (at(10), "paused", None, Some(orrery_store::PAUSED_REASON)),
+        ]
+    );
+    // The timer stays at the first fire held back, for the misfire policy at resume.
+    let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
+    assert_eq!(trigger.next_fire_at, Some(at(10)));
+    let trigger = store
+        .trigger(other.id)
+        .await
+        .expect("trigger")
+        .expect("set");
+    assert_eq!(trigger.next_fire_at, Some(at(20)));
 }
 
 async fn a_batch_naming_a_job_twice_keeps_its_last_timer(test: TestStore) {

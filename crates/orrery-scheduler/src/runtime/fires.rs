@@ -9,7 +9,7 @@ use chrono::{DateTime, Utc};
 use orrery_core::calendar::CalendarSpec;
 use orrery_core::ids::JobId;
 use orrery_core::state::FireFate;
-use orrery_store::{JobFires, PlannedFire};
+use orrery_store::{FireOutcome, JobFires, PAUSED_REASON, PlannedFire};
 use std::collections::HashMap;
 
 impl Driver {
@@ -54,7 +54,7 @@ impl Driver {
                 .map(|at| PlannedFire {
                     nominal_at: *at,
                     outcome: FireFate::Paused,
-                    reason: Some("the job was paused".to_owned()),
+                    reason: Some(PAUSED_REASON.to_owned()),
                     run: None,
                 })
                 .collect();
@@ -124,10 +124,19 @@ impl Driver {
                 return;
             }
         };
-        count_fires(&prepared, &batch);
+        count_fires(&prepared, &batch, &stored.outcomes);
         let fired = fired_runs(&batch, &stored.outcomes, &stored.created_tasks);
+        let held = held_by_pause(&batch, &stored.outcomes);
         drop(batch);
+        let replace: Vec<JobId> = replace
+            .into_iter()
+            .filter(|job_id| !held.iter().any(|(held, _)| held == job_id))
+            .collect();
         self.state.apply_fires(&prepared, fired, &replace, now);
+        for (job_id, first_held) in held {
+            self.state.pause_held_job(job_id, first_held);
+            self.cancel_runs_ahead_of_time(job_id, now).await;
+        }
     }
 
     /// The calendars each job's schedule excludes, read fresh so an edited calendar
@@ -152,13 +161,37 @@ impl Driver {
     }
 }
 
+/// The jobs the store found paused as their fires were stored, each with its first
+/// fire held back.
+fn held_by_pause(
+    batch: &[JobFires<'_>],
+    outcomes: &[Vec<FireOutcome>],
+) -> Vec<(JobId, DateTime<Utc>)> {
+    batch
+        .iter()
+        .zip(outcomes)
+        .filter_map(|(job, outcomes)| {
+            job.fires
+                .iter()
+                .zip(outcomes)
+                .filter(|(_, outcome)| matches!(outcome, FireOutcome::Paused))
+                .map(|(fire, _)| fire.nominal_at)
+                .min()
+                .map(|first| (job.job_id, first))
+        })
+        .collect()
+}
+
 /// Counts stored fires by outcome, and misfires by policy.
-fn count_fires(prepared: &[Prepared], batch: &[JobFires<'_>]) {
-    for (job, fires) in prepared.iter().zip(batch) {
-        for fire in &fires.fires {
-            metrics::counter!("orrery_fires_total", "outcome" => fire.outcome.as_str())
-                .increment(1);
-            if matches!(fire.outcome, FireFate::Missed | FireFate::Paused) {
+fn count_fires(prepared: &[Prepared], batch: &[JobFires<'_>], outcomes: &[Vec<FireOutcome>]) {
+    for ((job, fires), outcomes) in prepared.iter().zip(batch).zip(outcomes) {
+        for (fire, stored) in fires.fires.iter().zip(outcomes) {
+            let outcome = match stored {
+                FireOutcome::Paused => FireFate::Paused,
+                _ => fire.outcome,
+            };
+            metrics::counter!("orrery_fires_total", "outcome" => outcome.as_str()).increment(1);
+            if matches!(outcome, FireFate::Missed | FireFate::Paused) {
                 metrics::counter!("orrery_misfires_total", "policy" => job.misfire).increment(1);
             }
         }

@@ -286,7 +286,7 @@ impl Driver {
     /// Cancels the job's runs made ahead of a fire time that has not come yet, and
     /// records those fires as `paused`: a job paused or deleted within the fire lead
     /// does not fire after all.
-    async fn cancel_runs_ahead_of_time(&mut self, job_id: JobId, now: DateTime<Utc>) {
+    pub(crate) async fn cancel_runs_ahead_of_time(&mut self, job_id: JobId, now: DateTime<Utc>) {
         for (run_id, nominal_at) in self.state.cancel_runs_ahead_of_time(job_id, now) {
             let reason = format!(
                 "the job was paused or deleted before this fire time; run {run_id}, made ahead of it, was cancelled"

@@ -280,6 +280,20 @@ impl SchedulerState {
         }
     }
 
+    /// A job the store found paused as its fires were stored (a pause the state had not
+    /// seen yet): it is paused from now on, its timer held at its first fire not run so
+    /// the misfire policy sees it at resume, and its next `paused` record after the
+    /// fires just recorded.
+    pub(crate) fn pause_held_job(&mut self, job_id: JobId, first_held: DateTime<Utc>) {
+        let Some(trigger) = self.schedules.triggers.get_mut(&job_id) else {
+            return;
+        };
+        trigger.paused = true;
+        trigger.paused_next_record = trigger.next_fire_at;
+        trigger.next_fire_at = Some(first_held);
+        self.rearm(job_id);
+    }
+
     /// The ledger entries (and runs) for one job's due fires; `true` when the job's
     /// active runs are to be replaced.
     fn plan_job_fires<'a>(
