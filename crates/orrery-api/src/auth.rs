@@ -1,6 +1,7 @@
 //! Bearer-token authentication: every API call but health and the OpenAPI document
-//! needs an admin or api token; the token's name becomes the actor recorded in the
-//! audit log, and its kind decides what the caller may do.
+//! carries a token, resolved here to a `Principal` (the bootstrap admin, a user's
+//! personal token with the user's roles, a project's service token, or a cluster-wide
+//! `api` token). What the principal may do is decided per route (see `access`).
 
 use crate::error::ApiError;
 use crate::state::AppState;
@@ -8,41 +9,13 @@ use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use orrery_access::{Principal, PrincipalKind, Role};
+use orrery_store::records::TokenRecord;
+use std::collections::BTreeMap;
 
 /// Who made the request, for the audit log.
 #[derive(Clone, Debug)]
 pub(crate) struct Actor(pub(crate) String);
-
-/// What the request's token is for; inserted next to `Actor`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum TokenKind {
-    /// Everything, including creating tokens.
-    Admin,
-    /// The HTTP API, but not token management.
-    Api,
-    /// Connecting workers only; refused by the HTTP API.
-    Worker,
-}
-
-impl TokenKind {
-    /// The kind as stored; `None` for a kind this version does not know.
-    pub(crate) fn parse(text: &str) -> Option<Self> {
-        match text {
-            "admin" => Some(TokenKind::Admin),
-            "api" => Some(TokenKind::Api),
-            "worker" => Some(TokenKind::Worker),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn as_str(self) -> &'static str {
-        match self {
-            TokenKind::Admin => "admin",
-            TokenKind::Api => "api",
-            TokenKind::Worker => "worker",
-        }
-    }
-}
 
 pub(crate) async fn require_token(
     State(state): State<AppState>,
@@ -64,28 +37,78 @@ pub(crate) async fn require_token(
     let Some(secret) = secret else {
         return ApiError::Unauthorized.into_response();
     };
-    let token = match state.reads.find_token(&secret).await {
-        Ok(Some(token)) => token,
-        Ok(None) => return ApiError::Unauthorized.into_response(),
-        Err(error) => return ApiError::from(error).into_response(),
-    };
-    let kind = match TokenKind::parse(&token.kind) {
-        Some(TokenKind::Worker) => {
-            return ApiError::Forbidden("worker tokens can only connect workers".to_owned())
-                .into_response();
-        }
-        Some(kind) => kind,
-        // Fail closed: a kind written by a newer version grants nothing here.
-        None => {
-            return ApiError::Forbidden(format!(
-                "tokens of kind {:?} cannot use the API",
-                token.kind
-            ))
-            .into_response();
-        }
+    let principal = match resolve(&state, &secret).await {
+        Ok(principal) => principal,
+        Err(error) => return error.into_response(),
     };
     let extensions = request.extensions_mut();
-    extensions.insert(Actor(format!("token:{}", token.name)));
-    extensions.insert(kind);
+    extensions.insert(Actor(principal.actor.clone()));
+    extensions.insert(principal);
     next.run(request).await
+}
+
+/// The principal a token secret stands for. Unknown, revoked and expired tokens and
+/// tokens of disabled users are all answered alike, so the answer tells nothing about
+/// which tokens or users exist.
+async fn resolve(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+    let now = state.clock.now();
+    let token = match state.reads.find_token(secret).await? {
+        Some(token) if token.is_live(now) => token,
+        _ => return Err(ApiError::Unauthorized),
+    };
+    let kind = match token.kind.as_str() {
+        "admin" => PrincipalKind::ClusterAdmin,
+        "worker" => {
+            return Err(ApiError::Forbidden(
+                "worker tokens can only connect workers".to_owned(),
+            ));
+        }
+        "api" => api_principal(state, &token).await?,
+        // Fail closed: a kind written by a newer version grants nothing here.
+        other => {
+            return Err(ApiError::Forbidden(format!(
+                "tokens of kind {other:?} cannot use the API"
+            )));
+        }
+    };
+    if let Err(error) = state.intents.touch_token(&token, now).await {
+        // Only the "last used" column is late; the request goes on.
+        tracing::warn!(%error, token = %token.name, "cannot note the token's use");
+    }
+    let actor = match &token.user {
+        Some(user) => format!("user:{}", user.name),
+        None => format!("token:{}", token.name),
+    };
+    Ok(Principal { actor, kind })
+}
+
+/// An `api` token: a user's personal token, a project's service token, or (made
+/// before projects had members) an editor of every project.
+async fn api_principal(state: &AppState, token: &TokenRecord) -> Result<PrincipalKind, ApiError> {
+    if let Some(user) = &token.user {
+        let mut roles = BTreeMap::new();
+        for (project, role) in state.reads.roles_of(&user.name, &[]).await? {
+            // A role this version does not know grants nothing.
+            if let Some(role) = Role::parse(&role) {
+                let entry = roles.entry(project).or_insert(role);
+                *entry = (*entry).max(role);
+            }
+        }
+        return Ok(PrincipalKind::User {
+            user_id: user.id,
+            cluster_admin: user.cluster_admin,
+            roles,
+        });
+    }
+    match (&token.project, token.role.as_deref().and_then(Role::parse)) {
+        (Some(project), Some(role)) => Ok(PrincipalKind::Service {
+            project: project.clone(),
+            role,
+        }),
+        (Some(_), None) => Err(ApiError::Forbidden(format!(
+            "token {:?} has a role this version does not know",
+            token.name
+        ))),
+        (None, _) => Ok(PrincipalKind::ClusterEditor),
+    }
 }

@@ -19,7 +19,9 @@ const GONE_AFTER: chrono::Duration = chrono::Duration::seconds(10);
     responses((status = 200, body = ClusterStatus)))]
 pub(crate) async fn cluster_status(
     State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<orrery_access::Principal>,
 ) -> Result<Json<ClusterStatus>, ApiError> {
+    crate::access::authorize_cluster(&principal, orrery_access::Action::ClusterRead)?;
     // Nodes first, then the lease: the lease's `db_now` is then no earlier than any
     // `last_seen_at` just read, so ages come out as they are, not negative.
     let nodes = state.reads.cluster_nodes().await?;

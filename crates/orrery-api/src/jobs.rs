@@ -1,5 +1,6 @@
 //! Job handlers: apply a spec, list, get with versions, delete.
 
+use crate::access::{authorize, project_not_found, sees};
 use crate::auth::Actor;
 use crate::convert::job_summary;
 use crate::error::ApiError;
@@ -9,6 +10,7 @@ use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::{Extension, Json};
+use orrery_access::{Action, Principal};
 use orrery_client::types::{ApplyResult, ApplyStatus, JobDetail, JobSummary, JobVersionInfo};
 use orrery_core::spec::{
     DEFAULT_PROJECT, SpecDocument, SpecFormat, parse_document, parse_job_spec,
@@ -39,6 +41,7 @@ impl ProjectQuery {
 pub(crate) async fn apply_job(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     headers: HeaderMap,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<ApplyResult>), ApiError> {
@@ -48,8 +51,21 @@ pub(crate) async fn apply_job(
         .map_err(|e| ApiError::invalid_field("", format!("the spec is not valid UTF-8: {e}")))?;
     let now = state.clock.now();
     match parse_document(text, format).map_err(ApiError::InvalidSpec)? {
-        SpecDocument::Job(spec) => apply_job_spec(&state, &actor, spec, now).await,
+        SpecDocument::Job(spec) => {
+            authorize(&principal, Action::JobApply, Some(&spec.project), || {
+                project_not_found(&spec.project)
+            })?;
+            check_project_exists(&state, &spec.project).await?;
+            apply_job_spec(&state, &actor, spec, now).await
+        }
         SpecDocument::Calendar(calendar) => {
+            authorize(
+                &principal,
+                Action::CalendarApply,
+                Some(&calendar.project),
+                || project_not_found(&calendar.project),
+            )?;
+            check_project_exists(&state, &calendar.project).await?;
             let applied = state
                 .intents
                 .apply_calendar(
@@ -142,6 +158,19 @@ async fn apply_job_spec(
     Ok((code, Json(result)))
 }
 
+/// Jobs and calendars belong to a project that exists (`orrery project create`).
+async fn check_project_exists(state: &AppState, project: &str) -> Result<(), ApiError> {
+    if state.reads.get_project(project).await?.is_none() {
+        return Err(ApiError::invalid_field(
+            "project",
+            format!(
+                "project {project:?} does not exist; create it first (`orrery project create {project}`)"
+            ),
+        ));
+    }
+    Ok(())
+}
+
 /// A schedule may only exclude calendars that exist in its project.
 async fn check_calendars_exist(
     state: &AppState,
@@ -209,17 +238,34 @@ fn spec_format(headers: &HeaderMap) -> Result<SpecFormat, ApiError> {
     }
 }
 
-/// Live jobs of every project.
-#[utoipa::path(get, path = "/api/v1/jobs", responses((status = 200, body = [JobSummary])))]
+/// Live jobs of every project the caller can see (of one with `?project=`).
+#[utoipa::path(get, path = "/api/v1/jobs", params(ProjectFilter), responses((status = 200, body = [JobSummary])))]
 pub(crate) async fn list_jobs(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
+    Query(filter): Query<ProjectFilter>,
 ) -> Result<Json<Vec<JobSummary>>, ApiError> {
+    if let Some(project) = &filter.project {
+        authorize(&principal, Action::JobRead, Some(project), || {
+            project_not_found(project)
+        })?;
+    }
     let jobs = state.reads.scheduled_jobs().await?;
     Ok(Json(
         jobs.iter()
+            .filter(|j| filter.project.as_ref().is_none_or(|p| *p == j.job.project))
+            .filter(|j| sees(&principal, &j.job.project))
             .map(|j| job_summary(&j.job, j.trigger.as_ref()))
             .collect(),
     ))
+}
+
+/// `?project=` on list routes: only that project; absent, every project the caller
+/// can see.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ProjectFilter {
+    pub(crate) project: Option<String>,
 }
 
 /// One job with every version, newest first.
@@ -227,10 +273,11 @@ pub(crate) async fn list_jobs(
     responses((status = 200, body = JobDetail), (status = 404, body = orrery_client::types::Problem)))]
 pub(crate) async fn get_job(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     Query(query): Query<ProjectQuery>,
 ) -> Result<Json<JobDetail>, ApiError> {
-    let job = find_job(&state, query.project(), &name).await?;
+    let job = find_job(&state, &principal, Action::JobRead, query.project(), &name).await?;
     let versions = state.reads.job_versions(job.id).await?;
     let trigger = state.reads.trigger(job.id).await?;
     let versions = versions
@@ -273,9 +320,13 @@ pub(crate) async fn get_job(
 pub(crate) async fn delete_job(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     Query(query): Query<ProjectQuery>,
 ) -> Result<StatusCode, ApiError> {
+    authorize(&principal, Action::JobDelete, Some(query.project()), || {
+        job_not_found(query.project(), &name)
+    })?;
     let deleted = state
         .intents
         .delete_job(query.project(), &name, &actor.0, state.clock.now())
@@ -288,11 +339,18 @@ pub(crate) async fn delete_job(
     }
 }
 
+/// A live job, once the caller may do `action` on it; a job of a project the caller
+/// cannot see answers like one that does not exist.
 pub(crate) async fn find_job(
     state: &AppState,
+    principal: &Principal,
+    action: Action,
     project: &str,
     name: &str,
 ) -> Result<orrery_store::records::JobRecord, ApiError> {
+    authorize(principal, action, Some(project), || {
+        job_not_found(project, name)
+    })?;
     state
         .reads
         .find_job(project, name)
@@ -300,7 +358,7 @@ pub(crate) async fn find_job(
         .ok_or_else(|| job_not_found(project, name))
 }
 
-fn job_not_found(project: &str, name: &str) -> ApiError {
+pub(crate) fn job_not_found(project: &str, name: &str) -> ApiError {
     ApiError::NotFound {
         what: format!("job {name:?} in project {project:?}"),
     }

@@ -1,6 +1,7 @@
 //! The REST API (`/api/v1`): handlers by resource, bearer-token auth, one error type
 //! rendered as `application/problem+json`, and the OpenAPI document.
 
+mod access;
 mod auth;
 mod cluster;
 mod convert;
@@ -11,13 +12,17 @@ mod intake;
 mod intake_tests;
 mod jobs;
 mod logs;
+mod members;
 mod openapi;
 mod plain_errors;
+mod projects;
 mod run_control;
 mod runs;
 mod schedules;
 mod state;
 mod tokens;
+mod users;
+mod validate;
 mod workers;
 
 pub use error::ApiError;
@@ -26,7 +31,7 @@ pub use openapi::openapi_document;
 pub use state::{ApiConfig, AppState, HandOverRun};
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 /// Bodies up to this size are read before a too-large one is refused (see
 /// `ApiError::limited_body`); larger ones are cut off by the transport.
@@ -58,7 +63,35 @@ pub fn router(state: AppState) -> Router {
         .route("/workers", get(workers::list_workers))
         .route("/workers/{name}/drain", post(workers::drain_worker))
         .route("/cluster", get(cluster::cluster_status))
-        .route("/tokens", post(tokens::create_token))
+        .route(
+            "/tokens",
+            get(tokens::list_tokens).post(tokens::create_token),
+        )
+        .route("/tokens/{id}", delete(tokens::revoke_token))
+        .route(
+            "/projects",
+            get(projects::list_projects).post(projects::create_project),
+        )
+        .route(
+            "/projects/{name}",
+            get(projects::get_project)
+                .patch(projects::update_project)
+                .delete(projects::delete_project),
+        )
+        .route(
+            "/projects/{name}/members",
+            get(members::list_members).post(members::set_member),
+        )
+        .route(
+            "/projects/{name}/members/users/{user}",
+            delete(members::remove_user_member),
+        )
+        .route(
+            "/projects/{name}/members/groups/{group}",
+            delete(members::remove_group_member),
+        )
+        .route("/users", get(users::list_users).post(users::create_user))
+        .route("/users/{name}/disable", post(users::disable_user))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -3,7 +3,7 @@
 
 use crate::convert::log_line;
 use crate::error::ApiError;
-use crate::runs::{parse_run_id, run_not_found};
+use crate::runs::{find_run, parse_run_id};
 use crate::state::AppState;
 use axum::Json;
 use axum::extract::{Path, Query, State};
@@ -39,13 +39,12 @@ pub(crate) struct LogQuery {
         (status = 404, body = orrery_client::types::Problem)))]
 pub(crate) async fn run_logs(
     State(state): State<AppState>,
+    axum::Extension(principal): axum::Extension<orrery_access::Principal>,
     Path(id): Path<String>,
     Query(query): Query<LogQuery>,
 ) -> Result<Response, ApiError> {
     let id = parse_run_id(&id)?;
-    if state.reads.get_run(id).await?.is_none() {
-        return Err(run_not_found(id));
-    }
+    find_run(&state, &principal, orrery_access::Action::RunRead, id).await?;
     if let Some(task) = &query.task {
         let tasks = state.reads.run_tasks(id).await?;
         if !tasks.iter().any(|t| &t.task_name == task) {

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Orrery API", description = "Jobs, runs, task logs, workers, cluster nodes and tokens of an Orrery scheduler."),
+    info(title = "Orrery API", description = "Jobs, runs, task logs, workers, cluster nodes, projects, users, members and tokens of an Orrery scheduler."),
     paths(
         crate::jobs::apply_job,
         crate::jobs::list_jobs,
@@ -28,6 +28,20 @@ use utoipa::OpenApi;
         crate::workers::drain_worker,
         crate::cluster::cluster_status,
         crate::tokens::create_token,
+        crate::tokens::list_tokens,
+        crate::tokens::revoke_token,
+        crate::projects::list_projects,
+        crate::projects::create_project,
+        crate::projects::get_project,
+        crate::projects::update_project,
+        crate::projects::delete_project,
+        crate::members::list_members,
+        crate::members::set_member,
+        crate::members::remove_user_member,
+        crate::members::remove_group_member,
+        crate::users::list_users,
+        crate::users::create_user,
+        crate::users::disable_user,
         crate::health::healthz,
         crate::health::readyz,
         crate::health::metrics,

@@ -4,13 +4,14 @@
 use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::jobs::{ProjectQuery, find_job};
-use crate::runs::{load_run, parse_run_id, run_not_found};
+use crate::runs::{find_run, load_run, parse_run_id, run_not_found};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use orrery_access::{Action, Principal};
 use orrery_client::types::{
     Graph, GraphEdge, GraphNode, RerunRequest, Run, TaskMarkRequest, TaskRetryRequest,
 };
@@ -32,11 +33,13 @@ use serde::de::DeserializeOwned;
 pub(crate) async fn rerun(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     let request: RerunRequest = json_body(&state, body)?.unwrap_or_default();
-    let (run, latest, spec, dag) = load_ended_or_active(&state, &id).await?;
+    let (run, latest, spec, dag) =
+        load_ended_or_active(&state, &principal, Action::RunRerun, &id).await?;
     let mut kept = Vec::new();
     if request.from_failed {
         let states: Vec<TaskState> = latest.iter().map(|t| t.state).collect();
@@ -88,11 +91,13 @@ pub(crate) async fn rerun(
 pub(crate) async fn retry_task(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path((id, task)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     let request: TaskRetryRequest = json_body(&state, body)?.unwrap_or_default();
-    let (run, latest, _, dag) = load_ended_or_active(&state, &id).await?;
+    let (run, latest, _, dag) =
+        load_ended_or_active(&state, &principal, Action::TaskRetry, &id).await?;
     let idx = task_index(&dag, &run, &task)?;
     let mut resets = vec![TaskReset {
         task_name: task.clone(),
@@ -112,6 +117,7 @@ pub(crate) async fn retry_task(
 pub(crate) async fn mark_task(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path((id, task)): Path<(String, String)>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
@@ -127,7 +133,8 @@ pub(crate) async fn mark_task(
             ));
         }
     };
-    let (run, latest, _, dag) = load_ended_or_active(&state, &id).await?;
+    let (run, latest, _, dag) =
+        load_ended_or_active(&state, &principal, Action::TaskMark, &id).await?;
     let idx = task_index(&dag, &run, &task)?;
     let mut resets = vec![TaskReset {
         task_name: task.clone(),
@@ -152,13 +159,21 @@ pub(crate) struct GraphQuery {
     responses((status = 200, body = Graph), (status = 404, body = orrery_client::types::Problem)))]
 pub(crate) async fn graph(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     Query(query): Query<GraphQuery>,
 ) -> Result<Json<Graph>, ApiError> {
     let project = ProjectQuery {
         project: query.project.clone(),
     };
-    let job = find_job(&state, project.project(), &name).await?;
+    let job = find_job(
+        &state,
+        &principal,
+        Action::JobRead,
+        project.project(),
+        &name,
+    )
+    .await?;
     let (spec, version, latest) = match query.run {
         Some(run_id) => {
             let run = state
@@ -229,14 +244,12 @@ pub(crate) fn json_body<T: DeserializeOwned>(
 
 async fn load_ended_or_active(
     state: &AppState,
+    principal: &Principal,
+    action: Action,
     id: &str,
 ) -> Result<(RunRecord, Vec<TaskRecord>, JobSpec, Dag), ApiError> {
     let id = parse_run_id(id)?;
-    let run = state
-        .reads
-        .get_run(id)
-        .await?
-        .ok_or_else(|| run_not_found(id))?;
+    let run = find_run(state, principal, action, id).await?;
     let spec = spec_of(state, &run).await?;
     let latest = latest_attempts(&state.reads.run_tasks(id).await?, &spec);
     let dag = Dag::from_spec(&spec);

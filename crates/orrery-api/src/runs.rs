@@ -1,5 +1,6 @@
 //! Run handlers: start, list with filters and paging, get with task attempts, cancel.
 
+use crate::access::{authorize, project_not_found};
 use crate::auth::Actor;
 use crate::convert;
 use crate::error::ApiError;
@@ -12,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
 use chrono::SubsecRound;
+use orrery_access::{Action, Principal};
 use orrery_client::types::{Run, RunPage, StartRunRequest};
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_core::spec::{DEFAULT_PROJECT, SpecFormat, parse_job_spec};
@@ -30,6 +32,7 @@ const MAX_PAGE: u32 = 1000;
 pub(crate) async fn start_run(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
@@ -45,7 +48,7 @@ pub(crate) async fn start_run(
         })?
     };
     let project = request.project.as_deref().unwrap_or(DEFAULT_PROJECT);
-    let job = find_job(&state, project, &name).await?;
+    let job = find_job(&state, &principal, Action::RunStart, project, &name).await?;
     let spec = parse_job_spec(&job.latest_spec, SpecFormat::Json).map_err(|e| {
         ApiError::Internal(format!("stored spec of job {name:?} does not parse: {e}"))
     })?;
@@ -200,8 +203,14 @@ pub(crate) struct RunListQuery {
     responses((status = 200, body = RunPage), (status = 400, body = orrery_client::types::Problem)))]
 pub(crate) async fn list_runs(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Query(query): Query<RunListQuery>,
 ) -> Result<Json<RunPage>, ApiError> {
+    if let Some(project) = &query.project {
+        authorize(&principal, Action::RunRead, Some(project), || {
+            project_not_found(project)
+        })?;
+    }
     let run_state = query
         .state
         .as_deref()
@@ -234,6 +243,7 @@ pub(crate) async fn list_runs(
         .transpose()?;
     let filter = RunListFilter {
         project: query.project,
+        projects: principal.visible_projects(),
         job: query.job,
         state: run_state,
         before_id,
@@ -252,9 +262,11 @@ pub(crate) async fn list_runs(
     responses((status = 200, body = Run), (status = 404, body = orrery_client::types::Problem)))]
 pub(crate) async fn get_run(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<Json<Run>, ApiError> {
     let id = parse_run_id(&id)?;
+    find_run(&state, &principal, Action::RunRead, id).await?;
     Ok(Json(load_run(&state, id).await?))
 }
 
@@ -265,9 +277,11 @@ pub(crate) async fn get_run(
 pub(crate) async fn cancel_run(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(id): Path<String>,
 ) -> Result<(StatusCode, Json<Run>), ApiError> {
     let id = parse_run_id(&id)?;
+    find_run(&state, &principal, Action::RunCancel, id).await?;
     let run = state
         .intents
         .request_cancel(id, &actor.0, state.clock.now())
@@ -284,6 +298,23 @@ pub(crate) fn parse_run_id(text: &str) -> Result<RunId, ApiError> {
         .map_err(|_| ApiError::NotFound {
             what: format!("run {text:?} (run ids are numbers)"),
         })
+}
+
+/// A run, once the caller may do `action` on it; a run of a project the caller cannot
+/// see answers like one that does not exist.
+pub(crate) async fn find_run(
+    state: &AppState,
+    principal: &Principal,
+    action: Action,
+    id: RunId,
+) -> Result<orrery_store::records::RunRecord, ApiError> {
+    let run = state
+        .reads
+        .get_run(id)
+        .await?
+        .ok_or_else(|| run_not_found(id))?;
+    authorize(principal, action, Some(&run.project), || run_not_found(id))?;
+    Ok(run)
 }
 
 pub(crate) async fn load_run(state: &AppState, id: RunId) -> Result<Run, ApiError> {

@@ -1,15 +1,17 @@
 //! Scheduled-job handlers: pause, resume, the occurrence ledger, backfill.
 
+use crate::access::authorize;
 use crate::auth::Actor;
 use crate::convert::job_summary;
 use crate::error::ApiError;
-use crate::jobs::{ProjectQuery, find_job};
+use crate::jobs::{ProjectQuery, find_job, job_not_found};
 use crate::state::AppState;
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::{Extension, Json};
+use orrery_access::{Action, Principal};
 use orrery_client::types::{BackfillRequest, BackfillResult, JobSummary, Occurrence};
 use orrery_core::schedule::compile;
 use orrery_core::spec::{SpecFormat, parse_job_spec};
@@ -22,10 +24,11 @@ use serde::Deserialize;
 pub(crate) async fn pause_job(
     state: State<AppState>,
     actor: Extension<Actor>,
+    principal: Extension<Principal>,
     name: Path<String>,
     query: Query<ProjectQuery>,
 ) -> Result<Json<JobSummary>, ApiError> {
-    set_paused(state, actor, name, query, true).await
+    set_paused(state, actor, principal, name, query, true).await
 }
 
 /// Resumes the job's scheduled fires; fires missed while paused follow the job's
@@ -35,26 +38,29 @@ pub(crate) async fn pause_job(
 pub(crate) async fn resume_job(
     state: State<AppState>,
     actor: Extension<Actor>,
+    principal: Extension<Principal>,
     name: Path<String>,
     query: Query<ProjectQuery>,
 ) -> Result<Json<JobSummary>, ApiError> {
-    set_paused(state, actor, name, query, false).await
+    set_paused(state, actor, principal, name, query, false).await
 }
 
 async fn set_paused(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     Query(query): Query<ProjectQuery>,
     paused: bool,
 ) -> Result<Json<JobSummary>, ApiError> {
+    authorize(&principal, Action::JobPause, Some(query.project()), || {
+        job_not_found(query.project(), &name)
+    })?;
     let job = state
         .intents
         .set_paused(query.project(), &name, paused, &actor.0, state.clock.now())
         .await?
-        .ok_or_else(|| ApiError::NotFound {
-            what: format!("job {name:?} in project {:?}", query.project()),
-        })?;
+        .ok_or_else(|| job_not_found(query.project(), &name))?;
     state.scheduler_wake.notify_one();
     Ok(Json(job_summary(&job, None)))
 }
@@ -73,6 +79,7 @@ pub(crate) struct OccurrenceQuery {
     responses((status = 200, body = [Occurrence]), (status = 404, body = orrery_client::types::Problem)))]
 pub(crate) async fn list_occurrences(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     Query(query): Query<OccurrenceQuery>,
 ) -> Result<Json<Vec<Occurrence>>, ApiError> {
@@ -87,7 +94,7 @@ pub(crate) async fn list_occurrences(
         .project
         .as_deref()
         .unwrap_or(orrery_core::spec::DEFAULT_PROJECT);
-    let job = find_job(&state, project, &name).await?;
+    let job = find_job(&state, &principal, Action::JobRead, project, &name).await?;
     let entries = state.reads.list_occurrences(job.id, limit).await?;
     Ok(Json(
         entries
@@ -112,6 +119,7 @@ pub(crate) async fn list_occurrences(
 pub(crate) async fn backfill(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
     body: Result<Bytes, BytesRejection>,
 ) -> Result<(StatusCode, Json<BackfillResult>), ApiError> {
@@ -136,7 +144,7 @@ pub(crate) async fn backfill(
         .project
         .as_deref()
         .unwrap_or(orrery_core::spec::DEFAULT_PROJECT);
-    let job = find_job(&state, project, &name).await?;
+    let job = find_job(&state, &principal, Action::JobBackfill, project, &name).await?;
     let spec = parse_job_spec(&job.latest_spec, SpecFormat::Json).map_err(|e| {
         ApiError::Internal(format!("stored spec of job {name:?} does not parse: {e}"))
     })?;

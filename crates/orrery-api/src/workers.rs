@@ -1,5 +1,6 @@
 //! Worker handlers: the list of known workers and drain requests.
 
+use crate::access::authorize_cluster;
 use crate::auth::Actor;
 use crate::convert::worker_info;
 use crate::error::ApiError;
@@ -8,6 +9,7 @@ use axum::Extension;
 use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use orrery_access::{Action, Principal};
 use orrery_client::types::WorkerInfo;
 use orrery_store::StoreError;
 
@@ -16,7 +18,9 @@ use orrery_store::StoreError;
     responses((status = 200, body = Vec<WorkerInfo>)))]
 pub(crate) async fn list_workers(
     State(state): State<AppState>,
+    Extension(principal): Extension<Principal>,
 ) -> Result<Json<Vec<WorkerInfo>>, ApiError> {
+    authorize_cluster(&principal, Action::WorkerRead)?;
     let workers = state.reads.workers().await?;
     Ok(Json(workers.iter().map(worker_info).collect()))
 }
@@ -30,8 +34,10 @@ pub(crate) async fn list_workers(
 pub(crate) async fn drain_worker(
     State(state): State<AppState>,
     Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
     Path(name): Path<String>,
 ) -> Result<(StatusCode, Json<Vec<WorkerInfo>>), ApiError> {
+    authorize_cluster(&principal, Action::WorkerManage)?;
     let workers = state
         .intents
         .request_drain(&name, &actor.0, state.clock.now())

@@ -2,9 +2,9 @@
 
 use crate::error::ClientError;
 use crate::types::{
-    ApplyResult, BackfillRequest, BackfillResult, ClusterStatus, CreateTokenRequest, CreatedToken,
-    Graph, JobDetail, JobSummary, LogLine, Occurrence, Problem, RerunRequest, Run, RunPage,
-    StartRunRequest, TaskMarkRequest, TaskRetryRequest, WorkerInfo,
+    ApplyResult, BackfillRequest, BackfillResult, ClusterStatus, Graph, JobDetail, JobSummary,
+    LogLine, Occurrence, Problem, RerunRequest, Run, RunPage, StartRunRequest, TaskMarkRequest,
+    TaskRetryRequest, WorkerInfo,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -289,18 +289,6 @@ impl Client {
             .await
     }
 
-    /// Creates a token (`kind` is `worker` or `api`); needs an admin token. The secret
-    /// in the answer is not shown again.
-    pub async fn create_token(&self, name: &str, kind: &str) -> Result<CreatedToken, ClientError> {
-        let path = "/api/v1/tokens";
-        let request = CreateTokenRequest {
-            name: name.to_owned(),
-            kind: kind.to_owned(),
-        };
-        self.send_json(self.request(Method::POST, path).json(&request), path)
-            .await
-    }
-
     fn parse_frame(&self, frame: &str, path: &str) -> Result<Option<LogStreamEvent>, ClientError> {
         let mut event = "message";
         let mut data = String::new();
@@ -338,11 +326,11 @@ impl Client {
         }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }
 
-    fn request(&self, method: Method, path: &str) -> RequestBuilder {
+    pub(crate) fn request(&self, method: Method, path: &str) -> RequestBuilder {
         let request = self.http.request(method, self.url(path));
         match &self.token {
             Some(token) => request.bearer_auth(token),
@@ -357,11 +345,11 @@ impl Client {
         }
     }
 
-    async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
+    pub(crate) async fn get_json<T: DeserializeOwned>(&self, path: &str) -> Result<T, ClientError> {
         self.send_json(self.request(Method::GET, path), path).await
     }
 
-    async fn send_json<T: DeserializeOwned>(
+    pub(crate) async fn send_json<T: DeserializeOwned>(
         &self,
         request: RequestBuilder,
         path: &str,
@@ -377,7 +365,11 @@ impl Client {
         })
     }
 
-    async fn send(&self, request: RequestBuilder, path: &str) -> Result<Response, ClientError> {
+    pub(crate) async fn send(
+        &self,
+        request: RequestBuilder,
+        path: &str,
+    ) -> Result<Response, ClientError> {
         let response = request
             .send()
             .await
@@ -419,7 +411,7 @@ fn fallback_problem(status: StatusCode, body: &[u8]) -> Problem {
 }
 
 /// Percent-encodes a path segment or query value.
-fn encode(value: &str) -> String {
+pub(crate) fn encode(value: &str) -> String {
     let mut out = String::with_capacity(value.len());
     for byte in value.bytes() {
         if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~') {

@@ -1,6 +1,7 @@
 //! The REST API's serializable types and a typed async client for it, used by the
 //! CLI, the tests and users.
 
+mod access;
 mod client;
 mod error;
 pub mod types;

@@ -420,24 +420,156 @@ impl NodeState {
     }
 }
 
-/// Body of `POST /api/v1/tokens`.
+/// Body of `POST /api/v1/tokens`. `user` makes a personal token carrying that user's
+/// roles; `project` with `role` a project's service token; `kind: worker` a worker
+/// token; `kind: api` alone a service token of project `default` with role `editor`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTokenRequest {
     /// 1 to 64 of `A-Z a-z 0-9 _ . -`; recorded as the actor of what the token does.
     #[serde(default)]
     pub name: String,
-    /// `worker` (connects workers only) or `api` (the HTTP API).
+    /// `worker` (connects workers only) or `api` (the HTTP API); may be left out with
+    /// `user` or `project`.
     #[serde(default)]
     pub kind: String,
+    /// The user a personal token belongs to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    /// The project of a service token.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
+    /// A service token's role: `viewer`, `operator`, `editor` or `admin`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role: Option<String>,
+    /// How long the token works, as a duration (`30d`, `12h`); absent: until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<String>,
 }
 
 /// A new token. The secret is shown only in this answer; the server keeps a hash.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct CreatedToken {
+    #[serde(default)]
+    pub id: i64,
     pub name: String,
     pub kind: String,
+    #[serde(default)]
+    pub user: Option<String>,
+    #[serde(default)]
+    pub project: Option<String>,
+    #[serde(default)]
+    pub role: Option<String>,
+    #[serde(default)]
+    pub expires_at: Option<DateTime<Utc>>,
     pub secret: String,
+}
+
+/// A token as listed: never its secret.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct TokenInfo {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    /// A personal token's user.
+    pub user: Option<String>,
+    /// A service token's project and role.
+    pub project: Option<String>,
+    pub role: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    /// Noted at most once a minute.
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+/// A project: a tenant owning jobs, runs, calendars, members and service tokens.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Project {
+    pub name: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// Body of `POST /api/v1/projects`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProjectRequest {
+    /// 1 to 63 of `a-z 0-9 . _ -`, starting with a letter or digit (as a spec's `project:`).
+    #[serde(default)]
+    pub name: String,
+    #[serde(default)]
+    pub description: String,
+}
+
+/// Body of `PATCH /api/v1/projects/{name}`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateProjectRequest {
+    pub description: Option<String>,
+}
+
+/// A user; never its password.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct User {
+    pub name: String,
+    pub cluster_admin: bool,
+    /// False for users who sign in only through SSO.
+    pub has_password: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/users`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateUserRequest {
+    /// 1 to 64 of `A-Z a-z 0-9 _ . @ -`.
+    #[serde(default)]
+    pub name: String,
+    /// At least 8 characters; absent for a user who signs in only through SSO.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub password: Option<String>,
+    #[serde(default)]
+    pub cluster_admin: bool,
+}
+
+/// Leaves the password out, so a logged request does not leak it.
+impl std::fmt::Debug for CreateUserRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CreateUserRequest")
+            .field("name", &self.name)
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("cluster_admin", &self.cluster_admin)
+            .finish()
+    }
+}
+
+/// A user's or an SSO group's role in a project.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct Member {
+    pub project: String,
+    /// Set for a user member.
+    pub user: Option<String>,
+    /// Set for an SSO group member.
+    pub group: Option<String>,
+    pub role: String,
+    pub added_at: DateTime<Utc>,
+}
+
+/// Body of `POST /api/v1/projects/{name}/members`: one of `user` or `group`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetMemberRequest {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// `viewer`, `operator`, `editor` or `admin`.
+    #[serde(default)]
+    pub role: String,
 }
 
 /// Leaves the secret out, so a logged token does not leak it.

@@ -15,15 +15,34 @@ use tonic::{Request, Response, Status, Streaming};
 const WORKER_TOKEN_KINDS: [&str; 2] = ["worker", "admin"];
 
 /// Serves `WorkerGateway.Session`.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Gateway {
     scheduler: SchedulerHandle,
     store: Store,
+    /// For token expiry.
+    clock: std::sync::Arc<dyn orrery_core::clock::Clock>,
+}
+
+impl std::fmt::Debug for Gateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Gateway")
+            .field("scheduler", &self.scheduler)
+            .field("store", &self.store)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The gateway as a tonic service, ready for `Server::builder().add_service(..)`.
-pub fn worker_gateway(scheduler: SchedulerHandle, store: Store) -> WorkerGatewayServer<Gateway> {
-    WorkerGatewayServer::new(Gateway { scheduler, store })
+pub fn worker_gateway(
+    scheduler: SchedulerHandle,
+    store: Store,
+    clock: std::sync::Arc<dyn orrery_core::clock::Clock>,
+) -> WorkerGatewayServer<Gateway> {
+    WorkerGatewayServer::new(Gateway {
+        scheduler,
+        store,
+        clock,
+    })
 }
 
 impl Gateway {
@@ -41,13 +60,16 @@ impl Gateway {
             .map_err(|_| missing())?;
         let secret = header.strip_prefix("Bearer ").ok_or_else(missing)?;
         match self.store.find_token(secret.trim()).await {
+            Ok(Some(token)) if !token.is_live(self.clock.now()) => Err(Status::unauthenticated(
+                "the worker token is not valid (unknown, expired or revoked)",
+            )),
             Ok(Some(token)) if WORKER_TOKEN_KINDS.contains(&token.kind.as_str()) => Ok(token.name),
             Ok(Some(token)) => Err(Status::permission_denied(format!(
                 "token {:?} is a {} token; workers need a worker token (`orrery token create --kind worker`)",
                 token.name, token.kind
             ))),
             Ok(None) => Err(Status::unauthenticated(
-                "the worker token is not valid (unknown or revoked)",
+                "the worker token is not valid (unknown, expired or revoked)",
             )),
             Err(error) => Err(Status::unavailable(format!(
                 "cannot check the worker token: {error}"

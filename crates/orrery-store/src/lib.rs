@@ -4,6 +4,7 @@
 //! Every operation works on SQLite and on PostgreSQL: the SQL is written once where
 //! the dialects agree and run on either pool (`exec`), rows are read once (`row`).
 
+mod access;
 mod audit;
 mod calendars;
 mod error;
@@ -30,6 +31,7 @@ mod views;
 mod wake;
 mod workers;
 
+pub use access::NewUser;
 pub use calendars::{CalendarApplied, NewBackfill};
 pub use error::StoreError;
 pub use jobs::{ApplyOutcome, JobApply};
@@ -41,7 +43,7 @@ pub use rerun::{KeptTask, TaskReset};
 pub use runs::{NewRun, RunListFilter, RunSchedule};
 pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
-pub use tokens::hash_secret;
+pub use tokens::{NewToken, hash_secret};
 pub use triggers::{FireOutcome, FiresStored, JobFires, JobTimer, PAUSED_REASON, PlannedFire};
 pub use views::{ApiIntents, ApiReads, SchedulerReads};
 pub use wake::WakeListener;

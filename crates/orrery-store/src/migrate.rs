@@ -45,6 +45,11 @@ fn sqlite_migrations() -> Vec<Migration> {
             "manual_logical_dates",
             include_str!("../migrations/sqlite/0005_manual_logical_dates.sql"),
         ),
+        migration(
+            6,
+            "access",
+            include_str!("../migrations/sqlite/0006_access.sql"),
+        ),
     ]
 }
 
@@ -75,6 +80,11 @@ fn postgres_migrations() -> Vec<Migration> {
             5,
             "manual_logical_dates",
             include_str!("../migrations/postgres/0005_manual_logical_dates.sql"),
+        ),
+        migration(
+            6,
+            "access",
+            include_str!("../migrations/postgres/0006_access.sql"),
         ),
     ]
 }
@@ -137,12 +147,13 @@ mod tests {
 
     /// SHA-256 of each SQLite migration as released. Databases in the field recorded
     /// these migrations' checksums; a changed byte would make them refuse to open.
-    const RELEASED_SQLITE: [&str; 5] = [
+    const RELEASED_SQLITE: [&str; 6] = [
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
         "f4c675b7af93f4ab3a5c16131cd3928461a08e52df530c6d4a23a20aa083105f",
         "974687fbf029c40b34dab4720492415b1d81c203fdb1ee790b84ffa681061e12",
         "33d93652f59322294038eb21b835dcac5fa33ead2b4810ad0b94685cb229c00b",
+        "eaa9083be3eaf986f09032a1e20d3dececbf7ae2dba6551854394850dcb631cf",
     ];
 
     #[test]

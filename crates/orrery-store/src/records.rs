@@ -142,7 +142,68 @@ pub struct NewLogLine {
 pub struct TokenRecord {
     pub id: i64,
     pub name: String,
+    /// `admin`, `api` or `worker`.
     pub kind: String,
+    /// A personal token's user.
+    pub user: Option<TokenUser>,
+    /// A service token's project and role.
+    pub project: Option<String>,
+    pub role: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub created_by: Option<String>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+}
+
+impl TokenRecord {
+    /// Neither revoked nor expired at `now`, and (for a personal token) its user is
+    /// not disabled.
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        self.revoked_at.is_none()
+            && self.expires_at.is_none_or(|at| at > now)
+            && self.user.as_ref().is_none_or(|u| u.disabled_at.is_none())
+    }
+}
+
+/// The user a personal token belongs to, as the token check needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenUser {
+    pub id: i64,
+    pub name: String,
+    pub cluster_admin: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+/// A project: a tenant owning jobs, runs, calendars, members and service tokens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ProjectRecord {
+    pub name: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub created_by: String,
+}
+
+/// A local (or SSO-created) user; its password hash is never read out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: i64,
+    pub name: String,
+    pub cluster_admin: bool,
+    pub has_password: bool,
+    pub disabled_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A user's or an SSO group's role in a project.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemberRecord {
+    pub project: String,
+    /// `user` or `group`.
+    pub subject_kind: String,
+    pub subject: String,
+    pub role: String,
+    pub added_at: DateTime<Utc>,
 }
 
 /// One audited change.

@@ -46,6 +46,8 @@ pub struct RunSchedule {
 #[derive(Clone, Debug, Default)]
 pub struct RunListFilter {
     pub project: Option<String>,
+    /// Only runs of these projects (the projects a caller can see); `None`: any.
+    pub projects: Option<Vec<String>>,
     pub job: Option<String>,
     pub state: Option<RunState>,
     /// Only runs with an id below this one (paging cursor).
@@ -115,6 +117,18 @@ impl Store {
             let mut query = QueryBuilder::new(select);
             if let Some(project) = &filter.project {
                 query.push(" AND j.project = ").push_bind(project.clone());
+            }
+            if let Some(projects) = &filter.projects {
+                if projects.is_empty() {
+                    query.push(" AND 1 = 0");
+                } else {
+                    query.push(" AND j.project IN (");
+                    let mut list = query.separated(", ");
+                    for project in projects {
+                        list.push_bind(project.clone());
+                    }
+                    query.push(")");
+                }
             }
             if let Some(job) = &filter.job {
                 query.push(" AND j.name = ").push_bind(job.clone());

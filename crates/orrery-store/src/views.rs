@@ -6,7 +6,7 @@
 
 use crate::records::{
     CalendarRecord, JobRecord, JobVersionRecord, LogRecord, OccurrenceRecord, RunRecord,
-    ScheduledJobRecord, TaskRecord, TokenRecord, TriggerRecord, WorkerRecord,
+    ScheduledJobRecord, TaskRecord, TriggerRecord, WorkerRecord,
 };
 use crate::store::Store;
 use crate::{
@@ -50,6 +50,20 @@ impl Store {
         ApiIntents {
             store: self.clone(),
         }
+    }
+}
+
+impl ApiReads {
+    /// The store behind the view, for the view's methods written beside their SQL.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+}
+
+impl ApiIntents {
+    /// The store behind the view, for the view's methods written beside their SQL.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
     }
 }
 
@@ -173,11 +187,6 @@ impl ApiReads {
         name: &str,
     ) -> Result<Option<JobRecord>, StoreError> {
         self.store.find_job(project, name).await
-    }
-
-    /// The token whose secret this is, if any.
-    pub async fn find_token(&self, secret: &str) -> Result<Option<TokenRecord>, StoreError> {
-        self.store.find_token(secret).await
     }
 
     /// One run.
@@ -310,21 +319,6 @@ impl ApiIntents {
         runs: &[NewRun<'_>],
     ) -> Result<Vec<Option<(RunId, Vec<TaskInstanceId>)>>, StoreError> {
         self.store.create_runs(runs).await
-    }
-
-    /// Stores a new token created by `actor`, audited as `token.create` (the secret is
-    /// never recorded).
-    pub async fn create_token_by(
-        &self,
-        name: &str,
-        kind: &str,
-        secret: &str,
-        actor: &str,
-        now: DateTime<Utc>,
-    ) -> Result<TokenRecord, StoreError> {
-        self.store
-            .create_token_by(name, kind, secret, actor, now)
-            .await
     }
 
     /// Soft-deletes a live job; its runs and versions stay readable. `false` when no

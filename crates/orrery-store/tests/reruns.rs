@@ -197,7 +197,20 @@ async fn single_reads_find_what_exists_and_nothing_else(test: TestStore) {
         Err(StoreError::NotFound { .. })
     ));
     let token = store
-        .create_token_by("ci", "api", "ci-secret", "alice", at(3))
+        .api_intents()
+        .create_token(
+            &orrery_store::NewToken {
+                name: "ci",
+                kind: "api",
+                secret: "ci-secret",
+                user_id: None,
+                project: Some("default"),
+                role: Some("editor"),
+                expires_at: None,
+            },
+            "alice",
+            at(3),
+        )
         .await
         .expect("token");
     assert_eq!(

@@ -2,8 +2,10 @@
 
 use crate::config::ServerConfig;
 use crate::server::ServerError;
+use orrery_core::clock::Clock;
 use orrery_scheduler::{SchedulerHandle, worker_gateway};
 use orrery_store::Store;
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
@@ -28,6 +30,7 @@ pub(crate) fn serve_gateway(
     listener: tokio::net::TcpListener,
     scheduler: &SchedulerHandle,
     store: &Store,
+    clock: Arc<dyn Clock>,
     mut shutdown: watch::Receiver<bool>,
 ) -> Result<JoinHandle<Result<(), tonic::transport::Error>>, ServerError> {
     let incoming = TcpIncoming::from(listener)
@@ -48,7 +51,7 @@ pub(crate) fn serve_gateway(
             .tls_config(ServerTlsConfig::new().identity(identity))
             .map_err(|e| ServerError::Gateway(format!("TLS settings: {e}")))?;
     }
-    let router = builder.add_service(worker_gateway(scheduler.clone(), store.clone()));
+    let router = builder.add_service(worker_gateway(scheduler.clone(), store.clone(), clock));
     let task = tokio::spawn(async move {
         router
             .serve_with_incoming_shutdown(incoming, async move {

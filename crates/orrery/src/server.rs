@@ -213,6 +213,7 @@ pub async fn start_server(
         grpc_listener,
         &scheduler,
         &store,
+        clock.clone(),
         shutdown_rx.clone(),
     )?;
     let (drain, drain_rx) = watch::channel(false);
@@ -250,7 +251,7 @@ pub async fn start_server(
         reads: store.api_reads(),
         intents: store.api_intents(),
         run_intake: orrery_api::RunIntake::spawn(store.api_intents()),
-        clock,
+        clock: clock.clone(),
         scheduler_wake: api_wake,
         hand_over_run: hand_over_run(&scheduler),
         render_metrics: Arc::new(crate::metrics::render_metrics),
@@ -268,7 +269,8 @@ pub async fn start_server(
     // plaintext, and a worker must not be able to bypass the TLS the operator asked for.
     let app = if config.grpc_tls.is_none() {
         use tonic::server::NamedService;
-        let gateway = orrery_scheduler::worker_gateway(scheduler.clone(), store.clone());
+        let gateway =
+            orrery_scheduler::worker_gateway(scheduler.clone(), store.clone(), clock.clone());
         let path = format!(
             "/{}/{{*method}}",
             orrery_proto::pb::worker_gateway_server::WorkerGatewayServer::<

@@ -506,6 +506,8 @@ fn sigterm_lets_running_tasks_finish_and_stops_without_errors() {
 fn jobs_of_another_project_are_reached_with_project_and_specs_come_from_stdin() {
     let data = tempfile::tempdir().expect("tempdir");
     let server = start(data.path());
+    let out = server.cli(&["project", "create", "team-a", "--description", "Team A"]);
+    assert!(out.status.success(), "{}", stderr(&out));
     // Two documents on standard input, one of them in project team-a; the unquoted
     // param draws a warning naming the field.
     let stream = "name: etl\nproject: team-a\nparams: {who: a}\ntasks:\n  - {name: t, type: shell, script: 'echo {{ params.who }}'}\n---\nname: etl\ntasks:\n  - {name: t, type: noop}\n";

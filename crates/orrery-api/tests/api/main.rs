@@ -1,6 +1,7 @@
 //! Component tests of the API: the real router served on a local port, over a real
 //! SQLite store in a temporary directory, called through `orrery-client` and raw HTTP.
 
+mod access;
 mod cluster;
 mod harness;
 mod openapi;

@@ -32,6 +32,7 @@ pub use crate::schedule::ScheduleSpec;
 pub use error::{SpecError, SpecErrors};
 pub(crate) use job::sort_keys;
 pub use job::{DEFAULT_PROJECT, JobSpec};
+pub use names::check_name;
 pub(crate) use names::suggest as suggest_word;
 pub use params::{ParamSpec, ParamType, param_env_name, resolve_params};
 pub use parse::{SpecDocument, SpecFormat, parse_document, parse_job_spec};

@@ -4,7 +4,7 @@
 pub(super) const MAX_NAME_LEN: usize = 63;
 
 /// Checks a job, project or task name: `[a-z0-9][a-z0-9._-]*`, at most 63 characters.
-pub(super) fn check_name(name: &str) -> Result<(), String> {
+pub fn check_name(name: &str) -> Result<(), String> {
     if name.is_empty() {
         return Err("must not be empty".to_owned());
     }

@@ -78,9 +78,18 @@ pub(crate) enum Command {
     /// Work with cron expressions locally.
     #[command(subcommand)]
     Cron(CronCommand),
-    /// Create API and worker tokens.
+    /// Create, list and revoke tokens: personal, project service and worker tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Create, inspect, change and delete projects (tenants).
+    #[command(subcommand)]
+    Project(ProjectCommand),
+    /// Create, list and disable local users.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Give users and SSO groups roles in projects.
+    #[command(subcommand)]
+    Member(MemberCommand),
     /// Run a worker that takes tasks from a scheduler (`orrery worker --scheduler URL`),
     /// or list and drain workers.
     Worker(WorkerArgs),
@@ -98,14 +107,98 @@ pub(crate) enum ClusterCommand {
 
 #[derive(Debug, Subcommand)]
 pub(crate) enum TokenCommand {
-    /// Create a token and print its secret (shown only once).
+    /// Create a token and print its secret, shown only once, on its own last line.
+    /// `--user U` makes a personal token carrying U's roles; `--role R` a service
+    /// token of the project (`--project`, default `default`) with role R; otherwise a
+    /// token of `--kind`.
     Create {
-        /// `worker` (connects workers only) or `api` (the HTTP API).
+        /// `worker` (connects workers only) or `api` (a service token of project
+        /// `default` with role `editor`).
         #[arg(long, default_value = "worker")]
         kind: String,
         /// Recorded as the actor of what the token does [default: the kind].
         #[arg(long)]
         name: Option<String>,
+        /// Make a personal token of this user.
+        #[arg(long, conflicts_with = "role")]
+        user: Option<String>,
+        /// Make a service token of the project with this role: viewer, operator,
+        /// editor or admin.
+        #[arg(long)]
+        role: Option<String>,
+        /// How long the token works (`30d`, `12h`) [default: until revoked].
+        #[arg(long)]
+        expires: Option<String>,
+    },
+    /// Tokens you may manage (never their secrets); with --project, that project's
+    /// service tokens.
+    List,
+    /// Revoke a token by id: its next request is refused.
+    Revoke { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ProjectCommand {
+    /// Create a project (a cluster admin only).
+    Create {
+        name: String,
+        #[arg(long, default_value = "")]
+        description: String,
+    },
+    /// The projects you can see.
+    List,
+    /// One project.
+    Get { name: String },
+    /// Change a project's settings.
+    Set {
+        name: String,
+        #[arg(long)]
+        description: Option<String>,
+    },
+    /// Delete a project (refused while it has jobs).
+    Delete { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum UserCommand {
+    /// Create a local user; with --password-stdin its password is read from stdin.
+    Create {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// Make the user a cluster admin (manages projects, users and workers).
+        #[arg(long)]
+        cluster_admin: bool,
+    },
+    /// Every user.
+    List,
+    /// Disable a user: its tokens and sessions stop working at once.
+    Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum MemberCommand {
+    /// Give a user (or, with --group, an SSO group) a role in a project.
+    Add {
+        project: String,
+        /// The user; leave out with --group.
+        #[arg(required_unless_present = "group")]
+        user: Option<String>,
+        #[arg(long, conflicts_with = "user")]
+        group: Option<String>,
+        /// viewer, operator, editor or admin.
+        #[arg(long)]
+        role: String,
+    },
+    /// A project's members.
+    List { project: String },
+    /// Take a user's (or, with --group, a group's) role in a project away.
+    Remove {
+        project: String,
+        #[arg(required_unless_present = "group")]
+        user: Option<String>,
+        #[arg(long, conflicts_with = "user")]
+        group: Option<String>,
     },
 }
 

@@ -1,5 +1,6 @@
 //! Command dispatch: each subcommand in its own module.
 
+mod access;
 mod apply;
 pub(crate) mod args;
 mod cluster;
@@ -26,9 +27,10 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Backfill(args) => schedule::backfill(&cli.global, &args).await,
         Command::Cron(args::CronCommand::Next(args)) => schedule::cron_next(&cli.global, &args),
         Command::Worker(args) => worker::worker(&cli.global, args).await,
-        Command::Token(args::TokenCommand::Create { kind, name }) => {
-            worker::create_token(&cli.global, &kind, name.as_deref()).await
-        }
+        Command::Token(command) => access::token(&cli.global, command).await,
+        Command::Project(command) => access::project(&cli.global, command).await,
+        Command::User(command) => access::user(&cli.global, command).await,
+        Command::Member(command) => access::member(&cli.global, command).await,
         Command::Cluster(args::ClusterCommand::Status) => cluster::status(&cli.global).await,
     }
 }

@@ -38,25 +38,6 @@ pub(crate) async fn worker(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Res
     }
 }
 
-/// `orrery token create`: prints the secret alone on stdout (for scripts), and how to
-/// use it on stderr.
-pub(crate) async fn create_token(
-    global: &GlobalArgs,
-    kind: &str,
-    name: Option<&str>,
-) -> anyhow::Result<ExitCode> {
-    let client = connect::client(global)?;
-    let token = client.create_token(name.unwrap_or(kind), kind).await?;
-    match global.output {
-        OutputFormat::Json => output::json(&token)?,
-        OutputFormat::Table => output::line(&token.secret),
-    }
-    if token.kind == "worker" {
-        eprintln!("start a worker with: orrery worker --scheduler URL --token <this secret>");
-    }
-    Ok(ExitCode::SUCCESS)
-}
-
 async fn run(global: &GlobalArgs, args: WorkerRunArgs) -> anyhow::Result<ExitCode> {
     super::serve::init_tracing();
     anyhow::ensure!(

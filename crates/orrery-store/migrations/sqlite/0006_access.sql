@@ -1,0 +1,42 @@
+-- Projects are tenants; local users; their roles per project; tokens that belong to a
+-- user (personal) or to a project with a role (service).
+CREATE TABLE projects (
+    name TEXT PRIMARY KEY,
+    description TEXT NOT NULL DEFAULT '',
+    created_at TEXT NOT NULL,
+    created_by TEXT NOT NULL
+);
+INSERT INTO projects (name, created_at, created_by)
+    VALUES ('default', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'orrery');
+-- Projects named by jobs stored before projects were tenants keep working.
+INSERT OR IGNORE INTO projects (name, created_at, created_by)
+    SELECT DISTINCT project, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 'orrery' FROM jobs;
+
+CREATE TABLE users (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    name TEXT NOT NULL UNIQUE,
+    -- An argon2id PHC string; NULL for users who only sign in through SSO.
+    password_hash TEXT,
+    cluster_admin INTEGER NOT NULL DEFAULT 0,
+    disabled_at TEXT,
+    created_at TEXT NOT NULL
+);
+
+-- A user's (or an SSO group's) role in a project.
+CREATE TABLE members (
+    project TEXT NOT NULL REFERENCES projects (name),
+    subject_kind TEXT NOT NULL,
+    subject TEXT NOT NULL,
+    role TEXT NOT NULL,
+    added_at TEXT NOT NULL,
+    PRIMARY KEY (project, subject_kind, subject)
+);
+CREATE INDEX members_by_subject ON members (subject_kind, subject);
+
+ALTER TABLE api_tokens ADD COLUMN user_id INTEGER REFERENCES users (id);
+ALTER TABLE api_tokens ADD COLUMN project TEXT;
+ALTER TABLE api_tokens ADD COLUMN role TEXT;
+ALTER TABLE api_tokens ADD COLUMN expires_at TEXT;
+ALTER TABLE api_tokens ADD COLUMN revoked_at TEXT;
+ALTER TABLE api_tokens ADD COLUMN last_used_at TEXT;
+ALTER TABLE api_tokens ADD COLUMN created_by TEXT;

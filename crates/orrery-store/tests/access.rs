@@ -1,0 +1,349 @@
+//! The store's contract for tenancy and access on both backends: projects, users,
+//! members and tokens, each change audited.
+
+mod common;
+
+use common::at;
+use orrery_store::records::MemberRecord;
+use orrery_store::test_support::TestStore;
+use orrery_store::{NewToken, NewUser, StoreError, backend_tests};
+
+backend_tests!(
+    the_default_project_exists_and_projects_are_created_once,
+    a_project_with_jobs_cannot_be_deleted_and_deleting_one_revokes_its_tokens,
+    users_are_created_once_and_their_password_hash_is_only_read_for_sign_in,
+    members_get_one_role_per_project_directly_or_by_group,
+    tokens_carry_their_owner_expire_and_are_revoked,
+);
+
+async fn the_default_project_exists_and_projects_are_created_once(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    let names = |projects: Vec<orrery_store::records::ProjectRecord>| {
+        projects.into_iter().map(|p| p.name).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        names(reads.list_projects().await.expect("list")),
+        ["default"]
+    );
+    let created = intents
+        .create_project("pay", "payments", "alice", at(1))
+        .await
+        .expect("create");
+    assert_eq!(
+        reads.get_project("pay").await.expect("get"),
+        Some(created.clone())
+    );
+    assert!(matches!(
+        intents.create_project("pay", "", "bob", at(2)).await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let updated = intents
+        .update_project("pay", "payments team", "alice", at(3))
+        .await
+        .expect("update")
+        .expect("exists");
+    assert_eq!(updated.description, "payments team");
+    assert_eq!(
+        intents
+            .update_project("nope", "", "alice", at(3))
+            .await
+            .expect("update"),
+        None
+    );
+    assert_eq!(
+        names(reads.list_projects().await.expect("list")),
+        ["default", "pay"]
+    );
+    let audit = test.store.list_audit(10).await.expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(actions, ["project.update", "project.create"]);
+}
+
+async fn a_project_with_jobs_cannot_be_deleted_and_deleting_one_revokes_its_tokens(
+    test: TestStore,
+) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    for name in ["empty", "busy"] {
+        intents
+            .create_project(name, "", "alice", at(1))
+            .await
+            .expect("create");
+    }
+    let token = intents
+        .create_token(
+            &NewToken {
+                name: "ci",
+                kind: "api",
+                secret: "empty-ci-secret",
+                user_id: None,
+                project: Some("empty"),
+                role: Some("editor"),
+                expires_at: None,
+            },
+            "alice",
+            at(2),
+        )
+        .await
+        .expect("token");
+    intents
+        .apply_job(&orrery_store::JobApply {
+            project: "busy",
+            name: "j",
+            canonical_spec: "{}",
+            paused: None,
+            actor: "alice",
+            now: at(3),
+        })
+        .await
+        .expect("apply");
+    match intents.delete_project("busy", "alice", at(4)).await {
+        Err(StoreError::Conflict { message }) => assert!(message.contains("1 job"), "{message}"),
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert!(
+        intents
+            .delete_project("empty", "alice", at(5))
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !intents
+            .delete_project("empty", "alice", at(6))
+            .await
+            .expect("again")
+    );
+    assert_eq!(reads.get_project("empty").await.expect("get"), None);
+    let stored = reads.get_token(token.id).await.expect("get").expect("kept");
+    assert_eq!(stored.revoked_at, Some(at(5)));
+    assert!(!stored.is_live(at(5)));
+}
+
+async fn users_are_created_once_and_their_password_hash_is_only_read_for_sign_in(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    let ann = intents
+        .create_user(
+            &NewUser {
+                name: "ann",
+                password_hash: Some("$argon2id$stand-in"),
+                cluster_admin: true,
+            },
+            "root",
+            at(1),
+        )
+        .await
+        .expect("create");
+    assert!(ann.cluster_admin && ann.has_password);
+    let sso = intents
+        .create_user(
+            &NewUser {
+                name: "bob@example.com",
+                password_hash: None,
+                cluster_admin: false,
+            },
+            "root",
+            at(1),
+        )
+        .await
+        .expect("create");
+    assert!(!sso.has_password);
+    assert!(matches!(
+        intents
+            .create_user(
+                &NewUser {
+                    name: "ann",
+                    password_hash: None,
+                    cluster_admin: false
+                },
+                "root",
+                at(2)
+            )
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let (found, hash) = reads
+        .user_with_hash("ann")
+        .await
+        .expect("read")
+        .expect("ann");
+    assert_eq!((found, hash.as_deref()), (ann, Some("$argon2id$stand-in")));
+    assert!(
+        intents
+            .disable_user("ann", "root", at(3))
+            .await
+            .expect("disable")
+    );
+    assert!(
+        !intents
+            .disable_user("ann", "root", at(4))
+            .await
+            .expect("again")
+    );
+    let users = reads.list_users().await.expect("list");
+    let summary: Vec<_> = users
+        .iter()
+        .map(|u| (u.name.as_str(), u.disabled_at))
+        .collect();
+    assert_eq!(summary, [("ann", Some(at(3))), ("bob@example.com", None)]);
+}
+
+async fn members_get_one_role_per_project_directly_or_by_group(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    intents
+        .create_project("pay", "", "root", at(0))
+        .await
+        .expect("project");
+    let member = |project: &str, kind: &str, subject: &str, role: &str| MemberRecord {
+        project: project.to_owned(),
+        subject_kind: kind.to_owned(),
+        subject: subject.to_owned(),
+        role: role.to_owned(),
+        added_at: at(1),
+    };
+    for record in [
+        member("pay", "user", "ann", "viewer"),
+        member("pay", "user", "ann", "editor"),
+        member("default", "user", "ann", "operator"),
+        member("pay", "group", "sre", "admin"),
+    ] {
+        intents.set_member(&record, "root").await.expect("set");
+    }
+    let mut direct = reads.roles_of("ann", &[]).await.expect("roles");
+    direct.sort();
+    assert_eq!(
+        direct,
+        [
+            ("default".to_owned(), "operator".to_owned()),
+            ("pay".to_owned(), "editor".to_owned())
+        ]
+    );
+    let with_group = reads
+        .roles_of("ann", &["sre".to_owned()])
+        .await
+        .expect("roles");
+    assert!(with_group.contains(&("pay".to_owned(), "admin".to_owned())));
+    let listed = reads.list_members("pay").await.expect("list");
+    let subjects: Vec<_> = listed
+        .iter()
+        .map(|m| (m.subject_kind.as_str(), m.subject.as_str(), m.role.as_str()))
+        .collect();
+    assert_eq!(
+        subjects,
+        [("user", "ann", "editor"), ("group", "sre", "admin")]
+    );
+    assert!(
+        intents
+            .remove_member("pay", "user", "ann", "root", at(2))
+            .await
+            .expect("remove")
+    );
+    assert!(
+        !intents
+            .remove_member("pay", "user", "ann", "root", at(2))
+            .await
+            .expect("again")
+    );
+    assert_eq!(
+        reads.roles_of("ann", &[]).await.expect("roles"),
+        [("default".to_owned(), "operator".to_owned())]
+    );
+    // Members of a project that does not exist are refused by the database.
+    assert!(
+        intents
+            .set_member(&member("ghost", "user", "ann", "viewer"), "root")
+            .await
+            .is_err()
+    );
+}
+
+async fn tokens_carry_their_owner_expire_and_are_revoked(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    let user = intents
+        .create_user(
+            &NewUser {
+                name: "ann",
+                password_hash: None,
+                cluster_admin: false,
+            },
+            "root",
+            at(0),
+        )
+        .await
+        .expect("user");
+    let personal = intents
+        .create_token(
+            &NewToken {
+                name: "laptop",
+                kind: "api",
+                secret: "ann-secret",
+                user_id: Some(user.id),
+                project: None,
+                role: None,
+                expires_at: Some(at(100)),
+            },
+            "root",
+            at(1),
+        )
+        .await
+        .expect("token");
+    let owner = personal.user.as_ref().expect("a personal token");
+    assert_eq!((owner.id, owner.name.as_str()), (user.id, "ann"));
+    assert_eq!(personal.created_by.as_deref(), Some("root"));
+    assert!(personal.is_live(at(99)) && !personal.is_live(at(100)));
+    let found = reads
+        .find_token("ann-secret")
+        .await
+        .expect("find")
+        .expect("token");
+    assert_eq!(found, personal);
+    // Use is noted at most once a minute.
+    intents.touch_token(&found, at(10)).await.expect("touch");
+    let touched = reads
+        .get_token(found.id)
+        .await
+        .expect("get")
+        .expect("token");
+    assert_eq!(touched.last_used_at, Some(at(10)));
+    intents.touch_token(&touched, at(30)).await.expect("touch");
+    assert_eq!(
+        reads
+            .get_token(found.id)
+            .await
+            .expect("get")
+            .expect("token")
+            .last_used_at,
+        Some(at(10))
+    );
+    // A disabled user's token stops working.
+    intents
+        .disable_user("ann", "root", at(40))
+        .await
+        .expect("disable");
+    let found = reads
+        .find_token("ann-secret")
+        .await
+        .expect("find")
+        .expect("token");
+    assert!(!found.is_live(at(41)));
+    assert!(
+        intents
+            .revoke_token(found.id, "root", at(42))
+            .await
+            .expect("revoke")
+    );
+    assert!(
+        !intents
+            .revoke_token(found.id, "root", at(43))
+            .await
+            .expect("again")
+    );
+    let listed = reads.list_tokens(None).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].revoked_at, Some(at(42)));
+    assert!(
+        reads
+            .list_tokens(Some("pay"))
+            .await
+            .expect("list")
+            .is_empty()
+    );
+}
