@@ -8,5 +8,6 @@ mod openapi;
 mod pool;
 mod problems;
 mod run_starts;
+mod tenancy;
 mod tokens;
 mod workers;

@@ -1,0 +1,327 @@
+//! Projects as tenants through the API: personal and service tokens, roles that change
+//! at once, names that never collide, and the refusals a user would meet.
+
+use crate::harness::{ADMIN_SECRET, TestApi, problem};
+use orrery_client::Client;
+use orrery_client::types::{CreateTokenRequest, CreateUserRequest, SetMemberRequest};
+
+const JOB: &str = "name: etl\nproject: {project}\ntasks:\n  - {name: t, type: noop}\n";
+
+fn job_in(project: &str) -> String {
+    JOB.replace("{project}", project)
+}
+
+async fn user_with_token(api: &TestApi, name: &str) -> Client {
+    api.admin
+        .create_user(&CreateUserRequest {
+            name: name.to_owned(),
+            password: Some("a long password".to_owned()),
+            cluster_admin: false,
+        })
+        .await
+        .expect("user");
+    let token = api
+        .admin
+        .create_token_with(&CreateTokenRequest {
+            name: format!("{name}-laptop"),
+            user: Some(name.to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("token");
+    assert_eq!(token.user.as_deref(), Some(name));
+    api.client(&token.secret)
+}
+
+async fn grant(api: &TestApi, project: &str, user: &str, role: &str) {
+    api.admin
+        .set_member(
+            project,
+            &SetMemberRequest {
+                user: Some(user.to_owned()),
+                group: None,
+                role: role.to_owned(),
+            },
+        )
+        .await
+        .expect("member");
+}
+
+#[tokio::test]
+async fn a_personal_token_follows_its_users_roles_and_stops_when_the_user_is_disabled() {
+    let api = TestApi::start().await;
+    api.admin.create_project("pay", "").await.expect("project");
+    let ann = user_with_token(&api, "ann").await;
+    // No role yet: the project is invisible.
+    let p = problem(ann.get_project("pay").await.expect_err("hidden"));
+    assert_eq!(p.status, 404);
+    assert!(ann.list_projects().await.expect("list").is_empty());
+
+    grant(&api, "pay", "ann", "viewer").await;
+    assert_eq!(ann.get_project("pay").await.expect("visible").name, "pay");
+    let p = problem(ann.apply(&job_in("pay"), "yaml").await.expect_err("viewer"));
+    assert_eq!(p.status, 403);
+    assert!(p.detail.contains("job.apply"), "{}", p.detail);
+    assert!(p.detail.contains("editor"), "{}", p.detail);
+
+    // A new role counts from the next request.
+    grant(&api, "pay", "ann", "editor").await;
+    ann.apply(&job_in("pay"), "yaml")
+        .await
+        .expect("editor applies");
+    let audit = api.store.list_audit(20).await.expect("audit");
+    assert!(
+        audit
+            .iter()
+            .any(|a| a.action == "job.create" && a.actor == "user:ann"),
+        "{audit:?}"
+    );
+
+    api.admin.disable_user("ann").await.expect("disable");
+    let p = problem(ann.list_projects().await.expect_err("disabled"));
+    assert_eq!(p.status, 401);
+}
+
+#[tokio::test]
+async fn names_in_different_projects_never_collide_and_lists_show_only_visible_projects() {
+    let api = TestApi::start().await;
+    for project in ["pay", "ml"] {
+        api.admin
+            .create_project(project, "")
+            .await
+            .expect("project");
+        api.admin
+            .apply(&job_in(project), "yaml")
+            .await
+            .expect("apply");
+    }
+    let bob = user_with_token(&api, "bob").await;
+    grant(&api, "ml", "bob", "operator").await;
+    let jobs = bob.list_jobs().await.expect("jobs");
+    let projects: Vec<&str> = jobs.iter().map(|j| j.project.as_str()).collect();
+    assert_eq!(projects, ["ml"]);
+    let in_ml = bob.clone().in_project("ml");
+    let run = in_ml
+        .start_run("etl", &Default::default())
+        .await
+        .expect("operator starts");
+    assert_eq!(run.project, "ml");
+    let p = problem(
+        bob.clone()
+            .in_project("pay")
+            .start_run("etl", &Default::default())
+            .await
+            .expect_err("hidden"),
+    );
+    assert_eq!(p.status, 404);
+    // The admin's run in pay is invisible to bob, by id and in lists.
+    let theirs = api
+        .admin
+        .clone()
+        .in_project("pay")
+        .start_run("etl", &Default::default())
+        .await
+        .expect("admin starts");
+    let p = problem(bob.get_run(theirs.id).await.expect_err("hidden"));
+    assert_eq!(p.status, 404);
+    let runs = bob.list_runs(&Default::default()).await.expect("runs");
+    let ids: Vec<i64> = runs.items.iter().map(|r| r.id).collect();
+    assert_eq!(ids, [run.id]);
+}
+
+#[tokio::test]
+async fn service_tokens_act_in_their_project_only_and_api_tokens_edit_default() {
+    let api = TestApi::start().await;
+    api.admin.create_project("pay", "").await.expect("project");
+    let ci = api
+        .admin
+        .create_token_with(&CreateTokenRequest {
+            name: "ci".to_owned(),
+            project: Some("pay".to_owned()),
+            role: Some("editor".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("service token");
+    assert_eq!(
+        (ci.project.as_deref(), ci.role.as_deref(), ci.kind.as_str()),
+        (Some("pay"), Some("editor"), "api")
+    );
+    let ci = api.client(&ci.secret);
+    ci.apply(&job_in("pay"), "yaml")
+        .await
+        .expect("in its project");
+    let p = problem(
+        ci.apply(&job_in("default"), "yaml")
+            .await
+            .expect_err("elsewhere"),
+    );
+    assert_eq!(p.status, 404);
+    let p = problem(
+        ci.create_project("more", "")
+            .await
+            .expect_err("not a cluster admin"),
+    );
+    assert_eq!(p.status, 403);
+    assert!(p.detail.contains("project.create"), "{}", p.detail);
+
+    // `kind: api` alone is a service token of `default` with role `editor`.
+    let shortcut = api.admin.create_token("deploy", "api").await.expect("api");
+    assert_eq!(
+        (shortcut.project.as_deref(), shortcut.role.as_deref()),
+        (Some("default"), Some("editor"))
+    );
+    let deploy = api.client(&shortcut.secret);
+    deploy
+        .apply(&job_in("default"), "yaml")
+        .await
+        .expect("edits default");
+    let p = problem(deploy.get_project("pay").await.expect_err("hidden"));
+    assert_eq!(p.status, 404);
+
+    // A project's admin lists and revokes its service tokens; never their secrets.
+    let listed = api.admin.list_tokens(Some("pay")).await.expect("list");
+    assert_eq!(listed.len(), 1);
+    let text = serde_json::to_string(&listed).expect("json");
+    assert!(!text.contains("secret"), "{text}");
+    api.admin.revoke_token(listed[0].id).await.expect("revoke");
+    let p = problem(ci.list_jobs().await.expect_err("revoked"));
+    assert_eq!(p.status, 401);
+}
+
+#[tokio::test]
+async fn users_make_their_own_personal_tokens_but_not_anyone_elses() {
+    let api = TestApi::start().await;
+    let ann = user_with_token(&api, "ann").await;
+    api.admin
+        .create_user(&CreateUserRequest {
+            name: "bob".to_owned(),
+            ..Default::default()
+        })
+        .await
+        .expect("bob");
+    let own = ann
+        .create_token_with(&CreateTokenRequest {
+            name: "second".to_owned(),
+            user: Some("ann".to_owned()),
+            expires_in: Some("30d".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("own token");
+    assert!(own.expires_at.is_some());
+    let p = problem(
+        ann.create_token_with(&CreateTokenRequest {
+            name: "sneaky".to_owned(),
+            user: Some("bob".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect_err("another user's"),
+    );
+    assert_eq!(p.status, 403);
+    assert!(p.detail.contains("token.user"), "{}", p.detail);
+    // Her own tokens only.
+    let mine = ann.list_tokens(None).await.expect("list");
+    let names: Vec<&str> = mine.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, ["second", "ann-laptop"]);
+}
+
+#[tokio::test]
+async fn project_and_token_mistakes_are_refused_naming_the_field() {
+    let api = TestApi::start().await;
+    let p = problem(
+        api.admin
+            .apply(&job_in("nowhere"), "yaml")
+            .await
+            .expect_err("no such project"),
+    );
+    assert_eq!(p.status, 400);
+    assert_eq!(p.errors[0].path, "project");
+    assert!(
+        p.detail.contains("orrery project create nowhere"),
+        "{}",
+        p.detail
+    );
+
+    let p = problem(
+        api.admin
+            .create_project("Bad Name", "")
+            .await
+            .expect_err("name"),
+    );
+    assert_eq!((p.status, p.errors[0].path.as_str()), (400, "name"));
+    api.admin.create_project("pay", "").await.expect("project");
+    let p = problem(
+        api.admin
+            .create_project("pay", "")
+            .await
+            .expect_err("twice"),
+    );
+    assert_eq!(p.status, 409);
+    api.admin
+        .apply(&job_in("pay"), "yaml")
+        .await
+        .expect("apply");
+    let p = problem(api.admin.delete_project("pay").await.expect_err("has jobs"));
+    assert_eq!(p.status, 409);
+    assert!(p.detail.contains("1 job"), "{}", p.detail);
+    let p = problem(
+        api.admin
+            .delete_project("default")
+            .await
+            .expect_err("default"),
+    );
+    assert_eq!(p.status, 409);
+
+    let cases = [
+        (
+            serde_json::json!({"name": "t", "project": "pay"}),
+            &["role"][..],
+        ),
+        (
+            serde_json::json!({"name": "t", "project": "pay", "role": "owner"}),
+            &["role"][..],
+        ),
+        (
+            serde_json::json!({"name": "t", "project": "pay", "user": "ann"}),
+            &["project"][..],
+        ),
+        (
+            serde_json::json!({"name": "t", "user": "nobody"}),
+            &["user"][..],
+        ),
+        (
+            serde_json::json!({"name": "t", "kind": "worker", "expires_in": "soon"}),
+            &["expires_in"][..],
+        ),
+    ];
+    for (body, paths) in cases {
+        let response = api
+            .request(reqwest::Method::POST, "/api/v1/tokens", ADMIN_SECRET)
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let (status, _, p) = crate::harness::raw_problem(response).await;
+        assert_eq!(status, 400, "{body}: {p:?}");
+        let got: Vec<&str> = p.errors.iter().map(|e| e.path.as_str()).collect();
+        assert_eq!(got, paths, "{body}: {p:?}");
+    }
+    let p = problem(
+        api.admin
+            .create_user(&CreateUserRequest {
+                name: "ann".to_owned(),
+                password: Some("short".to_owned()),
+                cluster_admin: false,
+            })
+            .await
+            .expect_err("short password"),
+    );
+    assert_eq!((p.status, p.errors[0].path.as_str()), (400, "password"));
+    assert!(
+        !p.detail.contains("short\""),
+        "the password is not echoed: {}",
+        p.detail
+    );
+}

@@ -1,0 +1,170 @@
+//! Teams and access with the real binary, as the README's "Teams and access" section
+//! types it: a project, a user with a password from stdin, roles that grant and
+//! refuse, a CI service token, revocation.
+
+use orrery_testkit::BinaryServer;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_orrery");
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// `orrery ARGS` against the server in `data_dir`, with `input` on stdin.
+fn cli_with_input(data_dir: &Path, args: &[&str], input: &str) -> Output {
+    let mut child = Command::new(BIN)
+        .arg("--data-dir")
+        .arg(data_dir)
+        .args(args)
+        .env_remove("ORRERY_SERVER")
+        .env_remove("ORRERY_TOKEN")
+        .env_remove("ORRERY_PROJECT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn orrery");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin.write_all(input.as_bytes()).expect("write stdin");
+    }
+    child.wait_with_output().expect("run orrery")
+}
+
+/// The secret a `token create` printed: its last line.
+fn secret_of(output: &Output) -> String {
+    assert!(output.status.success(), "{}", stderr(output));
+    stdout(output)
+        .lines()
+        .last()
+        .expect("a secret line")
+        .trim()
+        .to_owned()
+}
+
+fn ok(output: Output) -> Output {
+    assert!(
+        output.status.success(),
+        "{}\n{}",
+        stdout(&output),
+        stderr(&output)
+    );
+    output
+}
+
+#[test]
+fn a_team_gets_a_project_roles_and_a_ci_token_from_the_command_line() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = BinaryServer::start(BIN, data.path(), &[]);
+    ok(server.cli(&[
+        "project",
+        "create",
+        "payments",
+        "--description",
+        "Payments team",
+    ]));
+    let out = ok(cli_with_input(
+        data.path(),
+        &["user", "create", "ann", "--password-stdin"],
+        "correct horse battery\n",
+    ));
+    assert!(stdout(&out).contains("password"), "{}", stdout(&out));
+    ok(server.cli(&["member", "add", "payments", "ann", "--role", "viewer"]));
+    let ann = secret_of(&server.cli(&["token", "create", "--user", "ann", "--expires", "30d"]));
+
+    let spec = data.path().join("reconcile.yaml");
+    std::fs::write(
+        &spec,
+        "name: reconcile\nproject: payments\ntasks:\n  - {name: t, type: noop}\n",
+    )
+    .expect("write the spec");
+    let spec = spec.to_str().expect("utf-8 path");
+    let as_ann = |args: &[&str]| {
+        let mut all = vec!["--token", ann.as_str(), "--project", "payments"];
+        all.extend_from_slice(args);
+        server.cli(&all)
+    };
+    let refused = as_ann(&["apply", "-f", spec]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("job.apply"),
+        "{}",
+        stderr(&refused)
+    );
+    ok(server.cli(&["member", "add", "payments", "ann", "--role", "editor"]));
+    ok(as_ann(&["apply", "-f", spec]));
+    let jobs = stdout(&ok(as_ann(&["job", "list"])));
+    assert!(jobs.contains("reconcile"), "{jobs}");
+
+    // A CI pipeline gets an operator token of the project; it starts runs, no more.
+    let ci = secret_of(&server.cli(&[
+        "token",
+        "create",
+        "--project",
+        "payments",
+        "--role",
+        "operator",
+        "--name",
+        "ci",
+    ]));
+    let as_ci = |args: &[&str]| {
+        let mut all = vec!["--token", ci.as_str(), "--project", "payments"];
+        all.extend_from_slice(args);
+        server.cli(&all)
+    };
+    ok(as_ci(&["run", "start", "reconcile", "--wait"]));
+    let refused = as_ci(&["job", "delete", "reconcile"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("job.delete"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let listed = stdout(&ok(server.cli(&[
+        "token",
+        "list",
+        "--project",
+        "payments",
+        "-o",
+        "json",
+    ])));
+    let tokens: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    let ci_entry = tokens
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|t| t["name"] == "ci")
+        .expect("the ci token is listed");
+    assert_eq!(ci_entry["role"], "operator");
+    assert!(!listed.contains(&ci), "never the secret");
+    let id = ci_entry["id"].as_i64().expect("id").to_string();
+    ok(server.cli(&["token", "revoke", &id]));
+    let refused = as_ci(&["job", "list"]);
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("unauthorized"),
+        "{}",
+        stderr(&refused)
+    );
+
+    let refused = server.cli(&["project", "delete", "payments"]);
+    assert!(!refused.status.success());
+    assert!(stderr(&refused).contains("job"), "{}", stderr(&refused));
+    let members = stdout(&ok(server.cli(&["member", "list", "payments"])));
+    assert!(
+        members.contains("ann") && members.contains("editor"),
+        "{members}"
+    );
+    ok(server.cli(&["user", "disable", "ann"]));
+    let refused = as_ann(&["job", "list"]);
+    assert!(!refused.status.success());
+    server.stop();
+}
