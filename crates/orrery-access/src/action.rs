@@ -42,11 +42,13 @@ pub enum Action {
     WorkerTokenManage,
     ClusterRead,
     WorkerRead,
+    AuditRead,
+    ClusterAudit,
 }
 
 impl Action {
     /// Every action, for tables and exhaustive tests.
-    pub const ALL: [Action; 24] = [
+    pub const ALL: [Action; 26] = [
         Action::ProjectRead,
         Action::JobRead,
         Action::RunRead,
@@ -71,6 +73,8 @@ impl Action {
         Action::WorkerTokenManage,
         Action::ClusterRead,
         Action::WorkerRead,
+        Action::AuditRead,
+        Action::ClusterAudit,
     ];
 
     /// The permission's name, as a refusal and the audit log say it.
@@ -100,6 +104,8 @@ impl Action {
             Action::WorkerTokenManage => "token.worker",
             Action::ClusterRead => "cluster.read",
             Action::WorkerRead => "worker.read",
+            Action::AuditRead => "audit.read",
+            Action::ClusterAudit => "audit.cluster",
         }
     }
 
@@ -117,15 +123,17 @@ impl Action {
             Action::JobApply | Action::JobDelete | Action::CalendarApply => {
                 Needs::Role(Role::Editor)
             }
-            Action::ProjectUpdate | Action::MemberManage | Action::ProjectTokenManage => {
-                Needs::Role(Role::Admin)
-            }
+            Action::ProjectUpdate
+            | Action::MemberManage
+            | Action::ProjectTokenManage
+            | Action::AuditRead => Needs::Role(Role::Admin),
             Action::ProjectCreate
             | Action::ProjectDelete
             | Action::UserManage
             | Action::UserTokenManage
             | Action::WorkerManage
-            | Action::WorkerTokenManage => Needs::ClusterAdmin,
+            | Action::WorkerTokenManage
+            | Action::ClusterAudit => Needs::ClusterAdmin,
             Action::ClusterRead | Action::WorkerRead => Needs::SignedIn,
         }
     }

@@ -27,6 +27,8 @@ pub(crate) struct RunIntent {
     pub(crate) task_names: Vec<String>,
     pub(crate) actor: String,
     pub(crate) now: chrono::DateTime<chrono::Utc>,
+    /// The request that asked, for the run's audit row (written in the batch's task).
+    pub(crate) request: Option<orrery_store::RequestMeta>,
 }
 
 impl RunIntent {
@@ -41,6 +43,7 @@ impl RunIntent {
             task_names: &self.task_names,
             actor: &self.actor,
             now: self.now,
+            request: self.request.as_ref(),
         }
     }
 }

@@ -25,6 +25,7 @@ fn intent(job_id: JobId) -> RunIntent {
         task_names: vec!["a".to_owned(), "b".to_owned()],
         actor: "test".to_owned(),
         now: at(1),
+        request: None,
     }
 }
 

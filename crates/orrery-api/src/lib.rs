@@ -2,6 +2,7 @@
 //! rendered as `application/problem+json`, and the OpenAPI document.
 
 mod access;
+mod audit;
 mod auth;
 mod cluster;
 mod convert;
@@ -16,6 +17,7 @@ mod members;
 mod openapi;
 mod plain_errors;
 mod projects;
+mod request;
 mod run_control;
 mod runs;
 mod schedules;
@@ -92,6 +94,8 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{name}/disable", post(users::disable_user))
+        .route("/audit", get(audit::list_audit))
+        .route("/audit/verify", get(audit::verify_audit))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
@@ -110,5 +114,6 @@ pub fn router(state: AppState) -> Router {
         )))
         .layer(axum::middleware::from_fn(plain_errors::problems_only))
         .layer(axum::middleware::from_fn(error::log_errors))
+        .layer(axum::middleware::from_fn(request::request_meta))
         .with_state(state)
 }

@@ -42,6 +42,8 @@ use utoipa::OpenApi;
         crate::users::list_users,
         crate::users::create_user,
         crate::users::disable_user,
+        crate::audit::list_audit,
+        crate::audit::verify_audit,
         crate::health::healthz,
         crate::health::readyz,
         crate::health::metrics,

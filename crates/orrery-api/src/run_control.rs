@@ -76,6 +76,7 @@ pub(crate) async fn rerun(
         task_names: &task_names,
         actor: &actor.0,
         now: state.clock.now(),
+        request: None,
     };
     let rerun_id = state.intents.create_rerun(&new, &kept).await?;
     state.scheduler_wake.notify_one();

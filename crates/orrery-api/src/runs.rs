@@ -87,6 +87,7 @@ pub(crate) async fn start_run(
         task_names,
         actor: actor.0,
         now,
+        request: orrery_store::current_request(),
     };
     let (run_id, task_ids) = state.run_intake.create(intent.clone()).await?;
     let (record, tasks) = created_run(&job, intent, run_id, &task_ids);

@@ -210,6 +210,7 @@ pub(crate) async fn backfill(
             task_names: &task_names,
             actor: &actor.0,
             now,
+            request: None,
         })
         .collect();
     let new = NewBackfill {

@@ -153,3 +153,56 @@ impl Client {
         Ok(())
     }
 }
+
+/// Filters for reading the audit log.
+#[derive(Clone, Debug, Default)]
+pub struct AuditQuery {
+    pub project: Option<String>,
+    pub actor: Option<String>,
+    pub action: Option<String>,
+    /// RFC 3339, or a duration back from now (`7d`).
+    pub since: Option<String>,
+    /// Oldest first instead of newest first.
+    pub oldest_first: bool,
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+}
+
+impl Client {
+    /// A page of audit rows.
+    pub async fn audit(&self, query: &AuditQuery) -> Result<crate::types::AuditPage, ClientError> {
+        let mut params: Vec<(&str, String)> = Vec::new();
+        for (key, value) in [
+            ("project", &query.project),
+            ("actor", &query.actor),
+            ("action", &query.action),
+            ("since", &query.since),
+            ("cursor", &query.cursor),
+        ] {
+            if let Some(value) = value {
+                params.push((key, value.clone()));
+            }
+        }
+        if query.oldest_first {
+            params.push(("order", "asc".to_owned()));
+        }
+        if let Some(limit) = query.limit {
+            params.push(("limit", limit.to_string()));
+        }
+        let query: Vec<String> = params
+            .iter()
+            .map(|(key, value)| format!("{key}={}", encode(value)))
+            .collect();
+        let path = if query.is_empty() {
+            "/api/v1/audit".to_owned()
+        } else {
+            format!("/api/v1/audit?{}", query.join("&"))
+        };
+        self.get_json(&path).await
+    }
+
+    /// Checks the audit log's hash chain.
+    pub async fn verify_audit(&self) -> Result<crate::types::AuditVerification, ClientError> {
+        self.get_json("/api/v1/audit/verify").await
+    }
+}

@@ -6,5 +6,6 @@ mod client;
 mod error;
 pub mod types;
 
+pub use access::AuditQuery;
 pub use client::{Client, LogStreamEvent, RunFilter};
 pub use error::ClientError;

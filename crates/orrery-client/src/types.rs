@@ -582,3 +582,53 @@ impl std::fmt::Debug for CreatedToken {
             .finish()
     }
 }
+
+/// One audited change.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditEntry {
+    pub id: i64,
+    pub at: DateTime<Utc>,
+    /// `user:NAME` or `token:NAME` (or `scheduler`).
+    pub actor: String,
+    /// The project of the changed object; absent for cluster objects.
+    pub project: Option<String>,
+    /// `job.create`, `run.cancel`, `member.set`, …
+    pub action: String,
+    /// The changed object: `job/PROJECT/NAME`, `run/ID`, `user/NAME`, …
+    pub resource: String,
+    pub before_version: Option<u32>,
+    pub after_version: Option<u32>,
+    /// The API request that made it (its `X-Request-Id`) and the client's address.
+    pub request_id: Option<String>,
+    pub client_address: Option<String>,
+    /// The row's link in the hash chain.
+    pub hash: Option<String>,
+}
+
+/// A page of audit rows.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditPage {
+    pub items: Vec<AuditEntry>,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    pub next_cursor: Option<String>,
+}
+
+/// What checking the audit log's hash chain found.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AuditVerification {
+    /// True when every chained row matches its hash and follows the row before it.
+    pub intact: bool,
+    /// Rows whose hash was checked.
+    pub checked: u64,
+    /// Rows from before the log was chained (they carry no hash).
+    pub unchained: u64,
+    /// The first row that does not match.
+    pub first_broken: Option<BrokenAuditRow>,
+}
+
+/// A row of the audit log that breaks the chain, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct BrokenAuditRow {
+    pub id: i64,
+    pub reason: String,
+}

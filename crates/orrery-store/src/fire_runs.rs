@@ -2,6 +2,7 @@
 //! runs, their task instances and their audit rows, instead of three per run, so a
 //! thousand jobs firing on the same second cost a handful of round trips.
 
+use crate::audit::{AuditRow, append_audit};
 use crate::error::StoreError;
 use crate::exec::{WriteTx, on_tx};
 use crate::runs::{NewRun, first_run_of};
@@ -14,8 +15,6 @@ use std::collections::HashMap;
 const RUNS_PER_STATEMENT: usize = 2_000;
 /// Task instances per statement: 5 bound values each.
 const TASKS_PER_STATEMENT: usize = 5_000;
-/// Audit rows per statement: 6 bound values each.
-const AUDIT_PER_STATEMENT: usize = 4_000;
 
 /// What became of one new run: created (with its task ids in spec order), or it
 /// already existed for its (job, logical date) and is named.
@@ -72,17 +71,22 @@ pub(crate) async fn insert_fired_runs(
     }
     // Task instances of every created run, then one audit row each.
     let mut task_rows: Vec<(i64, &str, i64)> = Vec::new();
-    let mut audit_rows: Vec<(String, &str, i64, DateTime<Utc>)> = Vec::new();
+    let projects = projects_of_jobs(tx, runs).await?;
+    let mut audit_rows: Vec<AuditRow> = Vec::new();
     for run in runs {
         if let Some(&id) = ids.get(&(run.job_id.0, run.logical_date)) {
             for (idx, name) in run.task_names.iter().enumerate() {
                 task_rows.push((id, name.as_str(), idx as i64));
             }
-            audit_rows.push((
-                format!("run/{id}"),
-                run.actor,
-                i64::from(run.job_version),
+            audit_rows.push(AuditRow::new(
                 run.now,
+                run.actor,
+                projects.get(&run.job_id.0).cloned(),
+                "run.start",
+                format!("run/{id}"),
+                None,
+                Some(run.job_version),
+                run.request,
             ));
         }
     }
@@ -113,22 +117,7 @@ pub(crate) async fn insert_fired_runs(
             }
         }
     }
-    for chunk in audit_rows.chunks(AUDIT_PER_STATEMENT) {
-        on_tx!(tx, |conn| {
-            let mut insert = QueryBuilder::new(
-                "INSERT INTO audit_log (at, actor, action, resource, before_version, after_version) ",
-            );
-            insert.push_values(chunk, |mut row, (resource, actor, version, at)| {
-                row.push_bind(*at)
-                    .push_bind(*actor)
-                    .push_bind("run.start")
-                    .push_bind(resource.clone())
-                    .push_bind(None::<i64>)
-                    .push_bind(*version);
-            });
-            insert.build().execute(&mut *conn).await?;
-        });
-    }
+    append_audit(tx, &audit_rows).await?;
     let mut results = Vec::with_capacity(runs.len());
     for run in runs {
         match ids.get(&(run.job_id.0, run.logical_date)) {
@@ -144,4 +133,28 @@ pub(crate) async fn insert_fired_runs(
         }
     }
     Ok(results)
+}
+
+/// The project of each job the runs belong to, for their audit rows.
+async fn projects_of_jobs(
+    tx: &mut WriteTx,
+    runs: &[&NewRun<'_>],
+) -> Result<HashMap<i64, String>, StoreError> {
+    let mut ids: Vec<i64> = runs.iter().map(|run| run.job_id.0).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut projects = HashMap::with_capacity(ids.len());
+    for chunk in ids.chunks(RUNS_PER_STATEMENT) {
+        let rows: Vec<(i64, String)> = on_tx!(tx, |conn| {
+            let mut select = QueryBuilder::new("SELECT id, project FROM jobs WHERE id IN (");
+            let mut list = select.separated(", ");
+            for id in chunk {
+                list.push_bind(*id);
+            }
+            select.push(")");
+            select.build_query_as().fetch_all(&mut *conn).await?
+        });
+        projects.extend(rows);
+    }
+    Ok(projects)
 }

@@ -216,6 +216,15 @@ pub struct AuditRecord {
     pub resource: String,
     pub before_version: Option<u32>,
     pub after_version: Option<u32>,
+    /// The project of the changed object; `None` for cluster objects.
+    pub project: Option<String>,
+    /// The API request that made the change, and the client's address.
+    pub request_id: Option<String>,
+    pub client_address: Option<String>,
+    /// The chain: the previous row's hash and this row's (`None` on rows written
+    /// before the log was chained).
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// Where a scheduled job's timer stands.

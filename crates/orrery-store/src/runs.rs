@@ -26,6 +26,9 @@ pub struct NewRun<'a> {
     pub task_names: &'a [String],
     pub actor: &'a str,
     pub now: DateTime<Utc>,
+    /// The API request that asked for it, when the run is written outside that
+    /// request's task (batched starts); otherwise the current request, if any.
+    pub request: Option<&'a crate::request::RequestMeta>,
 }
 
 /// Time fields of a scheduled or backfilled run.

@@ -148,7 +148,8 @@ impl ApiIntents {
         let resource = format!("token/{}", token.name);
         write_audit(
             &mut tx,
-            &AuditEntry::new(actor, "token.create", &resource, None, None),
+            &AuditEntry::new(actor, "token.create", &resource, None, None)
+                .in_project(token.project),
             now,
         )
         .await?;
@@ -164,23 +165,24 @@ impl ApiIntents {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let mut tx = self.store().write_tx().await?;
-        let name: Option<String> = on_tx!(&mut tx, |conn| {
-            sqlx::query_scalar(
+        let revoked: Option<(String, Option<String>)> = on_tx!(&mut tx, |conn| {
+            sqlx::query_as(
                 "UPDATE api_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL \
-                 RETURNING name",
+                 RETURNING name, project",
             )
             .bind(now)
             .bind(id)
             .fetch_optional(&mut *conn)
             .await?
         });
-        let Some(name) = name else {
+        let Some((name, project)) = revoked else {
             return Ok(false);
         };
         let resource = format!("token/{name}");
         write_audit(
             &mut tx,
-            &AuditEntry::new(actor, "token.revoke", &resource, None, None),
+            &AuditEntry::new(actor, "token.revoke", &resource, None, None)
+                .in_project(project.as_deref()),
             now,
         )
         .await?;

@@ -5,7 +5,7 @@ mod common;
 
 use common::at;
 use orrery_store::records::MemberRecord;
-use orrery_store::test_support::TestStore;
+use orrery_store::test_support::{TestBackend, TestStore};
 use orrery_store::{NewToken, NewUser, StoreError, backend_tests};
 
 backend_tests!(
@@ -14,6 +14,7 @@ backend_tests!(
     users_are_created_once_and_their_password_hash_is_only_read_for_sign_in,
     members_get_one_role_per_project_directly_or_by_group,
     tokens_carry_their_owner_expire_and_are_revoked,
+    the_audit_log_is_a_chain_that_names_the_first_altered_row,
 );
 
 async fn the_default_project_exists_and_projects_are_created_once(test: TestStore) {
@@ -346,4 +347,84 @@ async fn tokens_carry_their_owner_expire_and_are_revoked(test: TestStore) {
             .expect("list")
             .is_empty()
     );
+}
+
+/// Runs one statement on the test database behind the store's back, as an attacker
+/// with database access would.
+async fn tamper(test: &TestStore, sql: &str) {
+    match test.backend() {
+        TestBackend::Sqlite => {
+            let pool = sqlx::SqlitePool::connect(&test.url())
+                .await
+                .expect("raw connect");
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&pool)
+                .await
+                .expect("tamper");
+            pool.close().await;
+        }
+        TestBackend::Postgres => {
+            let pool = sqlx::PgPool::connect(&test.url())
+                .await
+                .expect("raw connect");
+            sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+                .execute(&pool)
+                .await
+                .expect("tamper");
+            pool.close().await;
+        }
+    }
+}
+
+async fn the_audit_log_is_a_chain_that_names_the_first_altered_row(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    let request = orrery_store::RequestMeta {
+        request_id: "req-1".to_owned(),
+        client_address: Some("127.0.0.1:5555".to_owned()),
+    };
+    orrery_store::in_request(request, async {
+        for name in ["a", "b", "c", "d"] {
+            intents
+                .create_project(name, "", "alice", at(1))
+                .await
+                .expect("create");
+        }
+    })
+    .await;
+    let rows = test.store.list_audit(10).await.expect("audit");
+    assert_eq!(rows.len(), 4);
+    assert_eq!(rows[0].project.as_deref(), Some("d"));
+    assert_eq!(rows[0].request_id.as_deref(), Some("req-1"));
+    assert_eq!(rows[0].client_address.as_deref(), Some("127.0.0.1:5555"));
+    assert_eq!(rows[0].prev_hash, rows[1].hash);
+    let intact = reads.verify_audit().await.expect("verify");
+    assert_eq!((intact.checked, intact.first_broken), (4, None));
+
+    // An edited row fails its own hash.
+    let (b, c) = (rows[2].id, rows[1].id);
+    tamper(
+        &test,
+        &format!("UPDATE audit_log SET actor = 'mallory' WHERE id = {b}"),
+    )
+    .await;
+    let check = reads.verify_audit().await.expect("verify");
+    let (id, reason) = check.first_broken.expect("broken");
+    assert_eq!(id, b);
+    assert!(reason.contains("edited"), "{reason}");
+    tamper(
+        &test,
+        &format!("UPDATE audit_log SET actor = 'alice' WHERE id = {b}"),
+    )
+    .await;
+    assert_eq!(
+        reads.verify_audit().await.expect("verify").first_broken,
+        None
+    );
+
+    // A removed row breaks the link of the one after it.
+    tamper(&test, &format!("DELETE FROM audit_log WHERE id = {b}")).await;
+    let check = reads.verify_audit().await.expect("verify");
+    let (id, reason) = check.first_broken.expect("broken");
+    assert_eq!(id, c);
+    assert!(reason.contains("does not follow"), "{reason}");
 }

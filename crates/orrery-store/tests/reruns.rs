@@ -46,6 +46,7 @@ async fn a_rerun_keeps_the_succeeded_tasks_and_links_to_its_original(test: TestS
                 task_names: &names,
                 actor: "alice",
                 now: at(500),
+                request: None,
             },
             &[kept],
         )

@@ -59,6 +59,7 @@ async fn new_run(
             task_names: &names,
             actor: "test",
             now: at(10),
+            request: None,
         })
         .await
 }
@@ -422,6 +423,7 @@ async fn a_run_with_ten_thousand_tasks_is_created_whole(test: TestStore) {
             task_names: &names,
             actor: "test",
             now: at(1),
+            request: None,
         })
         .await
         .expect("a wide run is created");

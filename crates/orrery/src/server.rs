@@ -283,11 +283,15 @@ pub async fn start_server(
     };
     let mut api_shutdown = shutdown_rx;
     let api = tokio::spawn(async move {
-        axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = api_shutdown.wait_for(|stop| *stop).await;
-            })
-            .await
+        // The client's address is recorded in audit rows.
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = api_shutdown.wait_for(|stop| *stop).await;
+        })
+        .await
     });
     tracing::info!(%addr, %grpc_addr, data_dir = %config.data_dir.display(), "orrery server started");
     Ok(RunningServer {

@@ -166,5 +166,90 @@ fn a_team_gets_a_project_roles_and_a_ci_token_from_the_command_line() {
     ok(server.cli(&["user", "disable", "ann"]));
     let refused = as_ann(&["job", "list"]);
     assert!(!refused.status.success());
+
+    // Every change above is in the audit log, chained; an edit behind Orrery's back
+    // is found and named.
+    let listed = stdout(&ok(server.cli(&[
+        "audit",
+        "list",
+        "--project",
+        "payments",
+        "-o",
+        "json",
+    ])));
+    let rows: serde_json::Value = serde_json::from_str(&listed).expect("json");
+    let actions: Vec<&str> = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .filter_map(|r| r["action"].as_str())
+        .collect();
+    for action in [
+        "project.create",
+        "member.set",
+        "job.create",
+        "token.create",
+        "token.revoke",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    let applied = rows
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["action"] == "job.create")
+        .expect("the apply");
+    assert_eq!(applied["actor"], "user:ann");
+    assert!(
+        applied["client_address"]
+            .as_str()
+            .is_some_and(|a| a.starts_with("127.0.0.1:")),
+        "{applied}"
+    );
+    let verified = stdout(&ok(server.cli(&["audit", "verify"])));
+    assert!(verified.starts_with("intact"), "{verified}");
+    let export = stdout(&ok(server.cli(&["audit", "export", "--since", "1h"])));
+    let lines: Vec<serde_json::Value> = export
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    assert!(lines.len() >= actions.len(), "{export}");
+    assert!(
+        lines
+            .windows(2)
+            .all(|w| w[0]["id"].as_i64() < w[1]["id"].as_i64())
+    );
+
+    let id = applied["id"].as_i64().expect("id");
+    tamper(
+        &data.path().join("orrery.db"),
+        &format!("UPDATE audit_log SET actor = 'user:mallory' WHERE id = {id}"),
+    );
+    let broken = server.cli(&["audit", "verify"]);
+    assert_eq!(broken.status.code(), Some(1), "{}", stdout(&broken));
+    assert!(
+        stderr(&broken).contains(&format!("row {id}")),
+        "{}",
+        stderr(&broken)
+    );
     server.stop();
+}
+
+/// Edits the server's SQLite database behind its back, as someone with file access.
+fn tamper(db: &Path, sql: &str) {
+    let url = format!("sqlite://{}", db.display());
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let pool = sqlx::SqlitePool::connect(&url)
+            .await
+            .expect("open the database");
+        sqlx::query(sqlx::AssertSqlSafe(sql.to_owned()))
+            .execute(&pool)
+            .await
+            .expect("tamper");
+        pool.close().await;
+    });
 }

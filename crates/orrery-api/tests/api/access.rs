@@ -303,6 +303,20 @@ fn table() -> Vec<Call> {
             None,
             ClusterAdmin("user.manage"),
         ),
+        call(
+            Method::GET,
+            "/api/v1/audit",
+            "/api/v1/audit?project=pay",
+            None,
+            Role(ADMIN, "audit.read"),
+        ),
+        call(
+            Method::GET,
+            "/api/v1/audit/verify",
+            "/api/v1/audit/verify",
+            None,
+            ClusterAdmin("audit.cluster"),
+        ),
     ]
 }
 

@@ -325,3 +325,70 @@ async fn project_and_token_mistakes_are_refused_naming_the_field() {
         p.detail
     );
 }
+
+#[tokio::test]
+async fn a_change_is_audited_with_its_request_id_and_a_project_admin_reads_its_rows() {
+    let api = TestApi::start().await;
+    api.admin.create_project("pay", "").await.expect("project");
+    let response = api
+        .request(reqwest::Method::POST, "/api/v1/jobs", ADMIN_SECRET)
+        .header("x-request-id", "deploy-42")
+        .header(reqwest::header::CONTENT_TYPE, "application/yaml")
+        .body(job_in("pay"))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status().as_u16(), 201);
+    assert_eq!(
+        response
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok()),
+        Some("deploy-42")
+    );
+    // An id the caller did not give is made up, and a malformed one replaced.
+    let response = api
+        .request(reqwest::Method::GET, "/api/v1/jobs", ADMIN_SECRET)
+        .header("x-request-id", "bad id\twith spaces")
+        .send()
+        .await
+        .expect("send");
+    let made = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(made.len(), 32, "{made}");
+
+    let ann = user_with_token(&api, "ann").await;
+    grant(&api, "pay", "ann", "admin").await;
+    let page = ann
+        .audit(&orrery_client::AuditQuery {
+            project: Some("pay".to_owned()),
+            action: Some("job.create".to_owned()),
+            ..Default::default()
+        })
+        .await
+        .expect("a project admin reads its rows");
+    assert_eq!(page.items.len(), 1);
+    let row = &page.items[0];
+    assert_eq!(
+        (
+            row.actor.as_str(),
+            row.project.as_deref(),
+            row.request_id.as_deref()
+        ),
+        ("token:admin", Some("pay"), Some("deploy-42"))
+    );
+    assert!(row.hash.as_deref().is_some_and(|h| h.len() == 64));
+    // Every row, and the chain, are for cluster admins.
+    let p = problem(
+        ann.audit(&Default::default())
+            .await
+            .expect_err("not a cluster admin"),
+    );
+    assert_eq!(p.status, 403);
+    let check = api.admin.verify_audit().await.expect("verify");
+    assert!(check.intact && check.checked >= 5, "{check:?}");
+}

@@ -53,6 +53,7 @@ impl Driver {
             task_names: &task_names,
             actor: "scheduler",
             now,
+            request: None,
         };
         self.store
             .create_child_run(&new)

@@ -40,3 +40,12 @@ ALTER TABLE api_tokens ADD COLUMN expires_at TIMESTAMPTZ;
 ALTER TABLE api_tokens ADD COLUMN revoked_at TIMESTAMPTZ;
 ALTER TABLE api_tokens ADD COLUMN last_used_at TIMESTAMPTZ;
 ALTER TABLE api_tokens ADD COLUMN created_by TEXT;
+
+-- The audit log names the project, the request and the client, and is hash-chained:
+-- each row stores the previous row's hash and the SHA-256 of that and its content.
+ALTER TABLE audit_log ADD COLUMN project TEXT;
+ALTER TABLE audit_log ADD COLUMN request_id TEXT;
+ALTER TABLE audit_log ADD COLUMN client_address TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+CREATE INDEX audit_log_by_project ON audit_log (project, id);

@@ -53,6 +53,7 @@ pub(crate) fn run_of<'a>(
         task_names: names,
         actor: "test",
         now: at(1),
+        request: None,
     }
 }
 

@@ -90,6 +90,9 @@ pub(crate) enum Command {
     /// Give users and SSO groups roles in projects.
     #[command(subcommand)]
     Member(MemberCommand),
+    /// Read, verify and export the tamper-evident audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Run a worker that takes tasks from a scheduler (`orrery worker --scheduler URL`),
     /// or list and drain workers.
     Worker(WorkerArgs),
@@ -174,6 +177,35 @@ pub(crate) enum UserCommand {
     List,
     /// Disable a user: its tokens and sessions stop working at once.
     Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AuditCommand {
+    /// Audit rows, newest first: with --project that project's (its admins), else
+    /// every row (a cluster admin).
+    List {
+        /// Only this actor's rows (`user:ann`, `token:ci`).
+        #[arg(long)]
+        actor: Option<String>,
+        /// Only this action's rows (`job.create`).
+        #[arg(long)]
+        action: Option<String>,
+        /// Only rows since this time: RFC 3339 or a duration back from now (`7d`).
+        #[arg(long)]
+        since: Option<String>,
+        /// Most rows.
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Check the hash chain: exit 0 when intact, else exit 1 naming the first broken
+    /// row.
+    Verify,
+    /// Every row since a time, oldest first, as JSON lines.
+    Export {
+        /// RFC 3339 or a duration back from now (`30d`).
+        #[arg(long)]
+        since: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -3,6 +3,7 @@
 mod access;
 mod apply;
 pub(crate) mod args;
+mod audit;
 mod cluster;
 mod connect;
 mod jobs;
@@ -31,6 +32,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Project(command) => access::project(&cli.global, command).await,
         Command::User(command) => access::user(&cli.global, command).await,
         Command::Member(command) => access::member(&cli.global, command).await,
+        Command::Audit(command) => audit::audit(&cli.global, command).await,
         Command::Cluster(args::ClusterCommand::Status) => cluster::status(&cli.global).await,
     }
 }

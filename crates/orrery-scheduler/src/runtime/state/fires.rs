@@ -366,6 +366,7 @@ impl SchedulerState {
                                     task_names: &job.task_names,
                                     actor: "scheduler",
                                     now,
+                                    request: None,
                                 }),
                             }
                         }
