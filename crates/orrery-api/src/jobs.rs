@@ -56,7 +56,7 @@ pub(crate) async fn apply_job(
                 project_not_found(&spec.project)
             })?;
             check_project_exists(&state, &spec.project).await?;
-            apply_job_spec(&state, &actor, spec, now).await
+            apply_job_spec(&state, &actor, spec, now, ApplyKind::Apply).await
         }
         SpecDocument::Calendar(calendar) => {
             authorize(
@@ -94,11 +94,19 @@ pub(crate) async fn apply_job(
     }
 }
 
-async fn apply_job_spec(
+/// How a spec reaches `apply_job_spec`: applied, or an older version rolled back to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ApplyKind {
+    Apply,
+    Rollback,
+}
+
+pub(crate) async fn apply_job_spec(
     state: &AppState,
     actor: &Actor,
     spec: orrery_core::spec::JobSpec,
     now: chrono::DateTime<chrono::Utc>,
+    kind: ApplyKind,
 ) -> Result<(StatusCode, Json<ApplyResult>), ApiError> {
     check_calendars_exist(state, &spec).await?;
     check_sub_workflows(state, &spec).await?;
@@ -127,17 +135,18 @@ async fn apply_job_spec(
         Some(old) if old != spec_paused => Some(spec_paused),
         Some(_) => None,
     };
-    let outcome = state
-        .intents
-        .apply_job(&JobApply {
-            project: &spec.project,
-            name: &spec.name,
-            canonical_spec: &canonical,
-            paused,
-            actor: &actor.0,
-            now,
-        })
-        .await?;
+    let apply = JobApply {
+        project: &spec.project,
+        name: &spec.name,
+        canonical_spec: &canonical,
+        paused,
+        actor: &actor.0,
+        now,
+    };
+    let outcome = match kind {
+        ApplyKind::Apply => state.intents.apply_job(&apply).await?,
+        ApplyKind::Rollback => state.intents.rollback_job(&apply).await?,
+    };
     let (status, version, code) = match outcome {
         ApplyOutcome::Created { .. } => (ApplyStatus::Created, 1, StatusCode::CREATED),
         ApplyOutcome::Updated { version, .. } => (ApplyStatus::Updated, version, StatusCode::OK),
@@ -285,6 +294,8 @@ pub(crate) async fn get_job(
         .map(|v| JobVersionInfo {
             version: v.version,
             created_at: v.created_at,
+            created_by: v.created_by,
+            spec_sha256: sha256_hex(&v.spec),
             spec: serde_json::from_str(&v.spec).unwrap_or(serde_json::Value::Null),
         })
         .collect();
@@ -427,4 +438,13 @@ async fn sub_workflow_cycle(
     Ok(orrery_core::sub_workflow::cycle_through(
         root, start, &children,
     ))
+}
+
+/// SHA-256 of a stored spec, hex.
+fn sha256_hex(text: &str) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(text.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -25,6 +25,7 @@ mod state;
 mod tokens;
 mod users;
 mod validate;
+mod versions;
 mod workers;
 
 pub use error::ApiError;
@@ -51,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         .route("/jobs/{name}/resume", post(schedules::resume_job))
         .route("/jobs/{name}/occurrences", get(schedules::list_occurrences))
         .route("/jobs/{name}/backfill", post(schedules::backfill))
+        .route("/jobs/{name}/rollback", post(versions::rollback))
         .route("/runs", get(runs::list_runs))
         .route("/runs/{id}", get(runs::get_run))
         .route("/runs/{id}/cancel", post(runs::cancel_run))

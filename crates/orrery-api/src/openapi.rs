@@ -16,6 +16,7 @@ use utoipa::OpenApi;
         crate::schedules::resume_job,
         crate::schedules::list_occurrences,
         crate::schedules::backfill,
+        crate::versions::rollback,
         crate::runs::list_runs,
         crate::runs::get_run,
         crate::runs::cancel_run,

@@ -105,6 +105,17 @@ impl Client {
         Ok(())
     }
 
+    /// Makes version `to` of a job its latest again, as a new version.
+    pub async fn rollback_job(&self, name: &str, to: u32) -> Result<ApplyResult, ClientError> {
+        let path = format!("/api/v1/jobs/{}/rollback", encode(name));
+        let request = crate::types::RollbackRequest {
+            to,
+            project: self.project.clone(),
+        };
+        self.send_json(self.request(Method::POST, &path).json(&request), &path)
+            .await
+    }
+
     /// Stops (`true`) or resumes (`false`) a job's scheduled fires.
     pub async fn set_paused(&self, name: &str, paused: bool) -> Result<JobSummary, ClientError> {
         let verb = if paused { "pause" } else { "resume" };

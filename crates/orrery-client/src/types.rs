@@ -62,6 +62,12 @@ pub struct JobSummary {
 pub struct JobVersionInfo {
     pub version: u32,
     pub created_at: DateTime<Utc>,
+    /// Who applied it (`user:ann`, `token:ci`).
+    #[serde(default)]
+    pub created_by: String,
+    /// SHA-256 of the canonical spec, hex: equal hashes, equal specs.
+    #[serde(default)]
+    pub spec_sha256: String,
     /// The canonical spec of this version.
     #[schema(value_type = Object)]
     pub spec: serde_json::Value,
@@ -77,6 +83,17 @@ pub struct JobDetail {
     /// policy applies (`run_once after 5s`, `skip after 30s (the schedule's own)`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub misfire: Option<String>,
+}
+
+/// Body of `POST /api/v1/jobs/{name}/rollback`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RollbackRequest {
+    /// The version whose spec becomes the job's new latest version.
+    pub to: u32,
+    /// The job's project; default `default`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub project: Option<String>,
 }
 
 /// Body of `POST /api/v1/jobs/{name}/runs`.

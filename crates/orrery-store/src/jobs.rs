@@ -36,6 +36,21 @@ pub(crate) const JOB_COLUMNS: &str =
 impl Store {
     /// Creates the job, or adds a version when `canonical_spec` differs from the latest.
     pub async fn apply_job(&self, apply: &JobApply<'_>) -> Result<ApplyOutcome, StoreError> {
+        self.apply_job_as(apply, "job.update").await
+    }
+
+    /// Like [`apply_job`](Self::apply_job) for a spec that is an older version's,
+    /// audited as `job.rollback`.
+    pub async fn rollback_job(&self, apply: &JobApply<'_>) -> Result<ApplyOutcome, StoreError> {
+        self.apply_job_as(apply, "job.rollback").await
+    }
+
+    /// Applies a spec; a new version is audited as `update_action`.
+    async fn apply_job_as(
+        &self,
+        apply: &JobApply<'_>,
+        update_action: &str,
+    ) -> Result<ApplyOutcome, StoreError> {
         let JobApply {
             project,
             name,
@@ -106,7 +121,7 @@ impl Store {
                     });
                     let entry = AuditEntry::new(
                         actor,
-                        "job.update",
+                        update_action,
                         &resource,
                         Some(latest),
                         Some(version),

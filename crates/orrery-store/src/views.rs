@@ -289,6 +289,12 @@ impl ApiIntents {
         self.store.apply_job(apply).await
     }
 
+    /// Makes an older version's spec the job's latest again, audited as
+    /// `job.rollback`.
+    pub async fn rollback_job(&self, apply: &JobApply<'_>) -> Result<ApplyOutcome, StoreError> {
+        self.store.rollback_job(apply).await
+    }
+
     /// Records a backfill and creates its runs in one transaction; fires that already
     /// have a run are left alone. When every fire already had one, nothing is written
     /// and the id is `None`.

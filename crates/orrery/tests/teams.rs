@@ -102,6 +102,24 @@ fn a_team_gets_a_project_roles_and_a_ci_token_from_the_command_line() {
     ok(as_ann(&["apply", "-f", spec]));
     let jobs = stdout(&ok(as_ann(&["job", "list"])));
     assert!(jobs.contains("reconcile"), "{jobs}");
+    // A second version, its diff, and a rollback to the first.
+    std::fs::write(
+        spec,
+        "name: reconcile\nproject: payments\ntimeout: 10m\ntasks:\n  - {name: t, type: noop}\n",
+    )
+    .expect("edit the spec");
+    ok(as_ann(&["apply", "-f", spec]));
+    let diff = stdout(&ok(as_ann(&["job", "diff", "reconcile"])));
+    assert!(diff.contains("+timeout: 10m"), "{diff}");
+    ok(as_ann(&["job", "rollback", "reconcile", "--to", "1"]));
+    let versions = stdout(&ok(as_ann(&["job", "versions", "reconcile", "-o", "json"])));
+    let versions: serde_json::Value = serde_json::from_str(&versions).expect("json");
+    let versions = versions.as_array().expect("array");
+    assert_eq!(versions.len(), 3);
+    assert_eq!(versions[0]["spec_sha256"], versions[2]["spec_sha256"]);
+    assert_eq!(versions[0]["created_by"], "user:ann");
+    let same = stdout(&ok(as_ann(&["job", "diff", "reconcile", "1", "3"])));
+    assert!(same.contains("are the same"), "{same}");
 
     // A CI pipeline gets an operator token of the project; it starts runs, no more.
     let ci = secret_of(&server.cli(&[

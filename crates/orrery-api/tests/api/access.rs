@@ -304,6 +304,13 @@ fn table() -> Vec<Call> {
             ClusterAdmin("user.manage"),
         ),
         call(
+            Method::POST,
+            "/api/v1/jobs/{name}/rollback",
+            "/api/v1/jobs/j/rollback",
+            Some(r#"{"to": 1, "project": "pay"}"#),
+            Role(EDITOR, "job.apply"),
+        ),
+        call(
             Method::GET,
             "/api/v1/audit",
             "/api/v1/audit?project=pay",

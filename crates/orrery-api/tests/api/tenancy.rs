@@ -392,3 +392,62 @@ async fn a_change_is_audited_with_its_request_id_and_a_project_admin_reads_its_r
     let check = api.admin.verify_audit().await.expect("verify");
     assert!(check.intact && check.checked >= 5, "{check:?}");
 }
+
+#[tokio::test]
+async fn a_rollback_makes_an_old_spec_the_newest_version_and_is_audited() {
+    let api = TestApi::start().await;
+    let admin = &api.admin;
+    admin.apply(&job_in("default"), "yaml").await.expect("v1");
+    admin
+        .apply(
+            &job_in("default").replace("noop", "shell, script: 'echo v2'"),
+            "yaml",
+        )
+        .await
+        .expect("v2");
+    let rolled = admin.rollback_job("etl", 1).await.expect("rollback");
+    assert_eq!(
+        (rolled.version, rolled.status),
+        (3, orrery_client::types::ApplyStatus::Updated)
+    );
+    let job = admin.get_job("etl").await.expect("job");
+    let hash_of = |version: u32| {
+        job.versions
+            .iter()
+            .find(|v| v.version == version)
+            .map(|v| v.spec_sha256.clone())
+            .expect("version")
+    };
+    assert_eq!(hash_of(3), hash_of(1));
+    assert_ne!(hash_of(2), hash_of(1));
+    assert!(job.versions.iter().all(|v| v.created_by == "token:admin"));
+    // Rolling back to what is already latest changes nothing.
+    let again = admin.rollback_job("etl", 1).await.expect("again");
+    assert_eq!(
+        (again.version, again.status),
+        (3, orrery_client::types::ApplyStatus::Unchanged)
+    );
+    let audit = api.store.list_audit(1).await.expect("audit");
+    assert_eq!(
+        (
+            audit[0].action.as_str(),
+            audit[0].before_version,
+            audit[0].after_version
+        ),
+        ("job.rollback", Some(2), Some(3))
+    );
+    let p = problem(
+        admin
+            .rollback_job("etl", 9)
+            .await
+            .expect_err("no such version"),
+    );
+    assert_eq!((p.status, p.errors[0].path.as_str()), (400, "to"));
+    let p = problem(
+        admin
+            .rollback_job("nope", 1)
+            .await
+            .expect_err("no such job"),
+    );
+    assert_eq!(p.status, 404);
+}

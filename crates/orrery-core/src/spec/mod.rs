@@ -2,6 +2,7 @@
 //! problem reported at once and located by field path (and line for syntax errors).
 
 mod calendar;
+mod diff;
 mod document;
 mod error;
 mod fields;
@@ -29,6 +30,7 @@ mod warnings;
 
 pub use crate::calendar::{CalendarSpec, DateRange};
 pub use crate::schedule::ScheduleSpec;
+pub use diff::spec_diff;
 pub use error::{SpecError, SpecErrors};
 pub(crate) use job::sort_keys;
 pub use job::{DEFAULT_PROJECT, JobSpec};

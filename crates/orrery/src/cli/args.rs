@@ -460,6 +460,23 @@ pub(crate) enum JobCommand {
         #[arg(long, default_value_t = 50)]
         limit: u32,
     },
+    /// A job's versions: when, by whom, and the hash of each spec.
+    Versions { name: String },
+    /// A unified diff of two versions' specs [default: the two latest].
+    Diff {
+        name: String,
+        /// The older version.
+        from: Option<u32>,
+        /// The newer version [default: the latest].
+        to: Option<u32>,
+    },
+    /// Make an older version the job's latest again, as a new version (runs already
+    /// going keep theirs).
+    Rollback {
+        name: String,
+        #[arg(long)]
+        to: u32,
+    },
 }
 
 #[derive(Debug, Subcommand)]

@@ -1,7 +1,7 @@
-//! `orrery job list|get|delete`.
+//! `orrery job list|get|delete|pause|resume|graph|history`; versions in `versions`.
 
 use super::args::{GlobalArgs, GraphFormat, JobCommand, OutputFormat};
-use super::{connect, output};
+use super::{connect, output, versions};
 use std::process::ExitCode;
 
 pub(crate) async fn job(global: &GlobalArgs, command: JobCommand) -> anyhow::Result<ExitCode> {
@@ -47,6 +47,13 @@ pub(crate) async fn job(global: &GlobalArgs, command: JobCommand) -> anyhow::Res
                 OutputFormat::Json => output::json(&entries)?,
                 OutputFormat::Table => output::occurrences(&entries),
             }
+        }
+        JobCommand::Versions { name } => return versions::versions(global, &client, &name).await,
+        JobCommand::Diff { name, from, to } => {
+            return versions::diff(&client, &name, from, to).await;
+        }
+        JobCommand::Rollback { name, to } => {
+            return versions::rollback(global, &client, &name, to).await;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -13,6 +13,7 @@ mod schedule;
 mod serve;
 mod server_config;
 mod tasks;
+mod versions;
 mod worker;
 
 use args::{Cli, Command};
