@@ -17,6 +17,10 @@ use std::collections::BTreeMap;
 #[derive(Clone, Debug)]
 pub(crate) struct Actor(pub(crate) String);
 
+/// The id of the token the request came with (to sign out).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct CallerToken(pub(crate) i64);
+
 pub(crate) async fn require_token(
     State(state): State<AppState>,
     mut request: Request,
@@ -37,12 +41,13 @@ pub(crate) async fn require_token(
     let Some(secret) = secret else {
         return ApiError::Unauthorized.into_response();
     };
-    let principal = match resolve(&state, &secret).await {
-        Ok(principal) => principal,
+    let (principal, token_id) = match resolve(&state, &secret).await {
+        Ok(resolved) => resolved,
         Err(error) => return error.into_response(),
     };
     let extensions = request.extensions_mut();
     extensions.insert(Actor(principal.actor.clone()));
+    extensions.insert(CallerToken(token_id));
     extensions.insert(principal);
     next.run(request).await
 }
@@ -50,7 +55,7 @@ pub(crate) async fn require_token(
 /// The principal a token secret stands for. Unknown, revoked and expired tokens and
 /// tokens of disabled users are all answered alike, so the answer tells nothing about
 /// which tokens or users exist.
-async fn resolve(state: &AppState, secret: &str) -> Result<Principal, ApiError> {
+async fn resolve(state: &AppState, secret: &str) -> Result<(Principal, i64), ApiError> {
     let now = state.clock.now();
     let token = match state.reads.find_token(secret).await? {
         Some(token) if token.is_live(now) => token,
@@ -79,7 +84,7 @@ async fn resolve(state: &AppState, secret: &str) -> Result<Principal, ApiError> 
         Some(user) => format!("user:{}", user.name),
         None => format!("token:{}", token.name),
     };
-    Ok(Principal { actor, kind })
+    Ok((Principal { actor, kind }, token.id))
 }
 
 /// An `api` token: a user's personal token, a project's service token, or (made

@@ -12,6 +12,7 @@ mod intake;
 #[cfg(test)]
 mod intake_tests;
 mod jobs;
+mod login;
 mod logs;
 mod members;
 mod openapi;
@@ -98,11 +99,13 @@ pub fn router(state: AppState) -> Router {
         .route("/users/{name}/disable", post(users::disable_user))
         .route("/audit", get(audit::list_audit))
         .route("/audit/verify", get(audit::verify_audit))
+        .route("/auth/logout", post(login::logout))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,
         ))
-        .route("/openapi.json", get(openapi::serve_openapi));
+        .route("/openapi.json", get(openapi::serve_openapi))
+        .route("/auth/login", post(login::login));
     Router::new()
         .nest("/api/v1", api)
         .route("/healthz", get(health::healthz))

@@ -45,6 +45,8 @@ use utoipa::OpenApi;
         crate::users::disable_user,
         crate::audit::list_audit,
         crate::audit::verify_audit,
+        crate::login::login,
+        crate::login::logout,
         crate::health::healthz,
         crate::health::readyz,
         crate::health::metrics,

@@ -331,7 +331,7 @@ fn token_info(token: TokenRecord) -> TokenInfo {
 }
 
 /// 32 random bytes, hex-encoded.
-fn new_secret() -> Result<String, ApiError> {
+pub(crate) fn new_secret() -> Result<String, ApiError> {
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes)
         .map_err(|e| ApiError::Internal(format!("generate a token secret: {e}")))?;

@@ -206,3 +206,22 @@ impl Client {
         self.get_json("/api/v1/audit/verify").await
     }
 }
+
+impl Client {
+    /// Signs in with a username and password (no token needed).
+    pub async fn login(
+        &self,
+        request: &crate::types::LoginRequest,
+    ) -> Result<crate::types::LoginSession, ClientError> {
+        let path = "/api/v1/auth/login";
+        self.send_json(self.request(Method::POST, path).json(request), path)
+            .await
+    }
+
+    /// Revokes the token this client signs its requests with.
+    pub async fn logout(&self) -> Result<(), ClientError> {
+        let path = "/api/v1/auth/logout";
+        drop(self.send(self.request(Method::POST, path), path).await?);
+        Ok(())
+    }
+}

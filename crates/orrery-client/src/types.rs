@@ -649,3 +649,40 @@ pub struct BrokenAuditRow {
     pub id: i64,
     pub reason: String,
 }
+
+/// Body of `POST /api/v1/auth/login`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub username: String,
+    pub password: String,
+}
+
+/// Leaves the password out, so a logged request does not leak it.
+impl std::fmt::Debug for LoginRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRequest")
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A signed-in session: a short-lived personal token of the user.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct LoginSession {
+    pub user: String,
+    pub token: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Leaves the token out, so a logged session does not leak it.
+impl std::fmt::Debug for LoginSession {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginSession")
+            .field("user", &self.user)
+            .field("token", &"<redacted>")
+            .field("expires_at", &self.expires_at)
+            .finish()
+    }
+}

@@ -181,6 +181,78 @@ fn a_team_gets_a_project_roles_and_a_ci_token_from_the_command_line() {
         members.contains("ann") && members.contains("editor"),
         "{members}"
     );
+    // ann signs in with her password; later commands use the session until logout.
+    let config = tempfile::tempdir().expect("config dir");
+    let as_signed_in = |args: &[&str], input: &str| {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env("ORRERY_CONFIG_DIR", config.path())
+            .env_remove("ORRERY_SERVER")
+            .env_remove("ORRERY_TOKEN")
+            .env_remove("ORRERY_PROJECT")
+            .env_remove("ORRERY_DATA_DIR")
+            .current_dir(config.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("spawn orrery");
+        {
+            use std::io::Write;
+            let mut stdin = child.stdin.take().expect("stdin");
+            stdin.write_all(input.as_bytes()).expect("write stdin");
+        }
+        child.wait_with_output().expect("run orrery")
+    };
+    let endpoint = std::fs::read_to_string(data.path().join("endpoint")).expect("endpoint");
+    let endpoint = endpoint.trim();
+    let refused = as_signed_in(
+        &[
+            "--server",
+            endpoint,
+            "login",
+            "--username",
+            "ann",
+            "--password-stdin",
+        ],
+        "not her password\n",
+    );
+    assert!(!refused.status.success());
+    assert!(
+        stderr(&refused).contains("unauthorized"),
+        "{}",
+        stderr(&refused)
+    );
+    let signed_in = ok(as_signed_in(
+        &[
+            "--server",
+            endpoint,
+            "login",
+            "--username",
+            "ann",
+            "--password-stdin",
+        ],
+        "correct horse battery\n",
+    ));
+    assert!(
+        stdout(&signed_in).contains("signed in"),
+        "{}",
+        stdout(&signed_in)
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(config.path().join("credentials.json"))
+        .expect("the session is stored")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let jobs = stdout(&ok(as_signed_in(
+        &["job", "list", "--project", "payments"],
+        "",
+    )));
+    assert!(jobs.contains("reconcile"), "{jobs}");
+    ok(as_signed_in(&["logout"], ""));
+    assert!(!as_signed_in(&["job", "list"], "").status.success());
+
     ok(server.cli(&["user", "disable", "ann"]));
     let refused = as_ann(&["job", "list"]);
     assert!(!refused.status.success());

@@ -12,8 +12,12 @@ use std::sync::Arc;
 /// What a route needs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Needs {
+    /// No token needed; every caller gets this status.
+    Public(u16),
     /// Any valid token.
     SignedIn,
+    /// A user's token (2xx); any other valid token is refused with 400.
+    UserSession,
     /// At least this role in project `pay` (0 viewer … 3 admin).
     Role(u8, &'static str),
     /// A cluster admin; the permission a refusal names.
@@ -324,6 +328,22 @@ fn table() -> Vec<Call> {
             None,
             ClusterAdmin("audit.cluster"),
         ),
+        // A wrong password answers 401 whoever asks; no token is needed.
+        call(
+            Method::POST,
+            "/api/v1/auth/login",
+            "/api/v1/auth/login",
+            Some(r#"{"username": "pay-viewer", "password": "not it"}"#),
+            Public(401),
+        ),
+        // Last: it revokes the caller's own token.
+        call(
+            Method::POST,
+            "/api/v1/auth/logout",
+            "/api/v1/auth/logout",
+            None,
+            UserSession,
+        ),
     ]
 }
 
@@ -335,6 +355,8 @@ struct Caller {
     cluster_admin: bool,
     /// Its token is valid (not missing, expired or revoked).
     valid: bool,
+    /// Its token is a user's (personal).
+    user: bool,
 }
 
 /// Per caller, the objects its destructive calls act on: a job, a project, a user
@@ -449,6 +471,7 @@ async fn every_route_answers_each_caller_by_its_role() {
         role_in_pay: None,
         cluster_admin: false,
         valid: false,
+        user: false,
     }];
     for (rank, role) in ["viewer", "operator", "editor", "admin"]
         .into_iter()
@@ -461,6 +484,7 @@ async fn every_route_answers_each_caller_by_its_role() {
             role_in_pay: u8::try_from(rank).ok(),
             cluster_admin: false,
             valid: true,
+            user: true,
         });
     }
     callers.push(Caller {
@@ -469,6 +493,7 @@ async fn every_route_answers_each_caller_by_its_role() {
         role_in_pay: None,
         cluster_admin: false,
         valid: true,
+        user: true,
     });
     callers.push(Caller {
         label: "cluster-admin",
@@ -476,6 +501,7 @@ async fn every_route_answers_each_caller_by_its_role() {
         role_in_pay: Some(ADMIN),
         cluster_admin: true,
         valid: true,
+        user: false,
     });
     let expiring = admin
         .create_token_with(&CreateTokenRequest {
@@ -505,6 +531,7 @@ async fn every_route_answers_each_caller_by_its_role() {
             role_in_pay: Some(ADMIN),
             cluster_admin: false,
             valid: false,
+            user: false,
         });
     }
 
@@ -581,6 +608,11 @@ fn judge(caller: &Caller, call: &Call, status: u16, text: &str) -> Result<(), St
     if status == 500 {
         return Err("never a 500".to_owned());
     }
+    if let Needs::Public(expected) = call.needs {
+        return (status == expected)
+            .then_some(())
+            .ok_or_else(|| expected.to_string());
+    }
     if !caller.valid {
         return (status == 401)
             .then_some(())
@@ -588,9 +620,17 @@ fn judge(caller: &Caller, call: &Call, status: u16, text: &str) -> Result<(), St
     }
     let allowed_status = |status: u16| !matches!(status, 401 | 403);
     match call.needs {
-        Needs::SignedIn => (status == 200)
+        Needs::Public(_) => Ok(()),
+        Needs::UserSession => {
+            let expected = if caller.user { 204 } else { 400 };
+            (status == expected)
+                .then_some(())
+                .ok_or_else(|| expected.to_string())
+        }
+        Needs::SignedIn => (200..300)
+            .contains(&status)
             .then_some(())
-            .ok_or_else(|| "200".to_owned()),
+            .ok_or_else(|| "2xx".to_owned()),
         Needs::ClusterAdmin(permission) => {
             if caller.cluster_admin {
                 allowed_status(status)

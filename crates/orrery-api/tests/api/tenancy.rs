@@ -451,3 +451,57 @@ async fn a_rollback_makes_an_old_spec_the_newest_version_and_is_audited() {
     );
     assert_eq!(p.status, 404);
 }
+
+#[tokio::test]
+async fn a_password_buys_a_session_with_the_users_roles_and_failures_look_alike() {
+    let api = TestApi::start().await;
+    api.admin.create_project("pay", "").await.expect("project");
+    let _ann = user_with_token(&api, "ann").await;
+    grant(&api, "pay", "ann", "viewer").await;
+    let anonymous = Client::new(&api.base, None);
+    let login = |username: &str, password: &str| orrery_client::types::LoginRequest {
+        username: username.to_owned(),
+        password: password.to_owned(),
+    };
+    let session = anonymous
+        .login(&login("ann", "a long password"))
+        .await
+        .expect("signed in");
+    assert_eq!(session.user, "ann");
+    let ann = api.client(&session.token);
+    assert_eq!(ann.get_project("pay").await.expect("a viewer").name, "pay");
+
+    let wrong = problem(
+        anonymous
+            .login(&login("ann", "wrong"))
+            .await
+            .expect_err("wrong"),
+    );
+    let unknown = problem(
+        anonymous
+            .login(&login("nobody", "a long password"))
+            .await
+            .expect_err("unknown"),
+    );
+    assert_eq!(wrong.status, 401);
+    assert_eq!(
+        (wrong.status, wrong.detail.as_str()),
+        (unknown.status, unknown.detail.as_str()),
+        "the answer does not tell which users exist"
+    );
+    ann.logout().await.expect("sign out");
+    let p = problem(ann.list_projects().await.expect_err("signed out"));
+    assert_eq!(p.status, 401);
+    // The bootstrap token cannot sign out (a stray logout must not lock the cluster).
+    let p = problem(api.admin.logout().await.expect_err("not a session"));
+    assert_eq!(p.status, 400);
+    api.admin.list_projects().await.expect("still works");
+    api.admin.disable_user("ann").await.expect("disable");
+    let p = problem(
+        anonymous
+            .login(&login("ann", "a long password"))
+            .await
+            .expect_err("disabled"),
+    );
+    assert_eq!(p.status, 401);
+}

@@ -93,6 +93,17 @@ pub(crate) enum Command {
     /// Read, verify and export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Sign in with a username and password; later commands use the session (12 h)
+    /// until `orrery logout`.
+    Login {
+        #[arg(long)]
+        username: String,
+        /// Read the password from stdin instead of asking for it.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Sign out: the stored session is revoked and forgotten.
+    Logout,
     /// Run a worker that takes tasks from a scheduler (`orrery worker --scheduler URL`),
     /// or list and drain workers.
     Worker(WorkerArgs),

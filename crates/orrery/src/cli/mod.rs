@@ -6,7 +6,9 @@ pub(crate) mod args;
 mod audit;
 mod cluster;
 mod connect;
+mod credentials;
 mod jobs;
+mod login;
 mod output;
 mod runs;
 mod schedule;
@@ -34,6 +36,11 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => access::user(&cli.global, command).await,
         Command::Member(command) => access::member(&cli.global, command).await,
         Command::Audit(command) => audit::audit(&cli.global, command).await,
+        Command::Login {
+            username,
+            password_stdin,
+        } => login::login(&cli.global, &username, password_stdin).await,
+        Command::Logout => login::logout(&cli.global).await,
         Command::Cluster(args::ClusterCommand::Status) => cluster::status(&cli.global).await,
     }
 }
