@@ -44,11 +44,13 @@ pub enum Action {
     WorkerRead,
     AuditRead,
     ClusterAudit,
+    SecretList,
+    SecretSet,
 }
 
 impl Action {
     /// Every action, for tables and exhaustive tests.
-    pub const ALL: [Action; 26] = [
+    pub const ALL: [Action; 28] = [
         Action::ProjectRead,
         Action::JobRead,
         Action::RunRead,
@@ -75,6 +77,8 @@ impl Action {
         Action::WorkerRead,
         Action::AuditRead,
         Action::ClusterAudit,
+        Action::SecretList,
+        Action::SecretSet,
     ];
 
     /// The permission's name, as a refusal and the audit log say it.
@@ -106,13 +110,17 @@ impl Action {
             Action::WorkerRead => "worker.read",
             Action::AuditRead => "audit.read",
             Action::ClusterAudit => "audit.cluster",
+            Action::SecretList => "secret.list",
+            Action::SecretSet => "secret.set",
         }
     }
 
     /// What the action needs of its caller.
     pub fn needs(self) -> Needs {
         match self {
-            Action::ProjectRead | Action::JobRead | Action::RunRead => Needs::Role(Role::Viewer),
+            Action::ProjectRead | Action::JobRead | Action::RunRead | Action::SecretList => {
+                Needs::Role(Role::Viewer)
+            }
             Action::RunStart
             | Action::RunCancel
             | Action::RunRerun
@@ -120,7 +128,7 @@ impl Action {
             | Action::TaskMark
             | Action::JobPause
             | Action::JobBackfill => Needs::Role(Role::Operator),
-            Action::JobApply | Action::JobDelete | Action::CalendarApply => {
+            Action::JobApply | Action::JobDelete | Action::CalendarApply | Action::SecretSet => {
                 Needs::Role(Role::Editor)
             }
             Action::ProjectUpdate

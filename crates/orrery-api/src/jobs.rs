@@ -110,6 +110,7 @@ pub(crate) async fn apply_job_spec(
 ) -> Result<(StatusCode, Json<ApplyResult>), ApiError> {
     check_calendars_exist(state, &spec).await?;
     check_sub_workflows(state, &spec).await?;
+    crate::secrets::check_secrets_exist(state, &spec).await?;
     let canonical = spec.to_canonical_json();
     let warnings = orrery_core::spec::spec_warnings(&spec)
         .into_iter()

@@ -22,6 +22,7 @@ mod request;
 mod run_control;
 mod runs;
 mod schedules;
+mod secrets;
 mod state;
 mod tokens;
 mod users;
@@ -94,6 +95,11 @@ pub fn router(state: AppState) -> Router {
         .route(
             "/projects/{name}/members/groups/{group}",
             delete(members::remove_group_member),
+        )
+        .route("/projects/{name}/secrets", get(secrets::list_secrets))
+        .route(
+            "/projects/{name}/secrets/{secret}",
+            axum::routing::put(secrets::set_secret).delete(secrets::delete_secret),
         )
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{name}/disable", post(users::disable_user))

@@ -65,4 +65,6 @@ pub struct AppState {
     /// How long this node's scheduler loop has not turned, when it runs one.
     pub scheduler_silence: Arc<dyn Fn() -> Option<std::time::Duration> + Send + Sync>,
     pub config: ApiConfig,
+    /// Seals secret values before they are stored; without it secrets cannot be set.
+    pub secrets: Option<Arc<orrery_access::Keyring>>,
 }

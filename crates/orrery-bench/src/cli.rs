@@ -153,10 +153,12 @@ pub(crate) enum ScenarioName {
     JobsMemory,
     RemoteWorkers,
     RunStarts,
+    Access,
+    LogMasking,
 }
 
 impl ScenarioName {
-    const ALL: [ScenarioName; 7] = [
+    const ALL: [ScenarioName; 9] = [
         ScenarioName::Fanout,
         ScenarioName::Chain,
         ScenarioName::ShellOverhead,
@@ -164,6 +166,8 @@ impl ScenarioName {
         ScenarioName::JobsMemory,
         ScenarioName::RemoteWorkers,
         ScenarioName::RunStarts,
+        ScenarioName::Access,
+        ScenarioName::LogMasking,
     ];
 
     /// The name as given to `--scenario`.
@@ -176,6 +180,8 @@ impl ScenarioName {
             ScenarioName::JobsMemory => "jobs-memory",
             ScenarioName::RemoteWorkers => "remote-workers",
             ScenarioName::RunStarts => "run-starts",
+            ScenarioName::Access => "access",
+            ScenarioName::LogMasking => "log-masking",
         }
     }
 

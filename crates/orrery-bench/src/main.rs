@@ -78,6 +78,13 @@ async fn main() -> anyhow::Result<()> {
         let rows = scenarios::run_starts::run(&args).await;
         measurements.extend(rows.context("run-starts")?);
     }
+    if args.selects(ScenarioName::Access) {
+        measurements.extend(scenarios::access::run(&args).await.context("access")?);
+    }
+    if args.selects(ScenarioName::LogMasking) {
+        let rows = scenarios::log_masking::run(&args).await;
+        measurements.extend(rows.context("log-masking")?);
+    }
     if args.selects(ScenarioName::RemoteWorkers) {
         let rows = scenarios::remote_workers::run(&args).await;
         measurements.extend(rows.context("remote-workers")?);

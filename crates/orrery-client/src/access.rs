@@ -225,3 +225,47 @@ impl Client {
         Ok(())
     }
 }
+
+impl Client {
+    /// Sets a secret of `project` (a new version when it exists).
+    pub async fn set_secret(
+        &self,
+        project: &str,
+        name: &str,
+        value: &str,
+    ) -> Result<crate::types::SecretInfo, ClientError> {
+        let path = format!(
+            "/api/v1/projects/{}/secrets/{}",
+            encode(project),
+            encode(name)
+        );
+        let request = crate::types::SetSecretRequest {
+            value: value.to_owned(),
+        };
+        self.send_json(self.request(Method::PUT, &path).json(&request), &path)
+            .await
+    }
+
+    /// A project's secrets (names and versions, never values).
+    pub async fn list_secrets(
+        &self,
+        project: &str,
+    ) -> Result<Vec<crate::types::SecretInfo>, ClientError> {
+        self.get_json(&format!("/api/v1/projects/{}/secrets", encode(project)))
+            .await
+    }
+
+    /// Deletes a secret.
+    pub async fn delete_secret(&self, project: &str, name: &str) -> Result<(), ClientError> {
+        let path = format!(
+            "/api/v1/projects/{}/secrets/{}",
+            encode(project),
+            encode(name)
+        );
+        drop(
+            self.send(self.request(Method::DELETE, &path), &path)
+                .await?,
+        );
+        Ok(())
+    }
+}

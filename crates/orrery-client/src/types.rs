@@ -686,3 +686,30 @@ impl std::fmt::Debug for LoginSession {
             .finish()
     }
 }
+
+/// Body of `PUT /api/v1/projects/{project}/secrets/{name}`.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SetSecretRequest {
+    pub value: String,
+}
+
+/// Leaves the value out, so a logged request does not leak it.
+impl std::fmt::Debug for SetSecretRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SetSecretRequest")
+            .field("value", &"<redacted>")
+            .finish()
+    }
+}
+
+/// A secret as listed: never its value.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretInfo {
+    pub project: String,
+    pub name: String,
+    /// Grows by one at each `secret set`.
+    pub version: u32,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}

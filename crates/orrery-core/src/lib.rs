@@ -8,6 +8,7 @@ pub mod dag;
 pub mod duration;
 pub mod ids;
 pub mod keyword;
+pub mod mask;
 pub mod rerun;
 pub mod retry;
 pub mod schedule;

@@ -33,6 +33,9 @@ pub struct TemplateContext {
     /// The period the run covers: from the previous fire to this one.
     pub data_interval_start: Option<chrono::DateTime<chrono::FixedOffset>>,
     pub data_interval_end: Option<chrono::DateTime<chrono::FixedOffset>>,
+    /// The values of the secrets the task's templates read (`secrets.NAME`), and no
+    /// others.
+    pub secrets: BTreeMap<String, String>,
 }
 
 /// Why a template could not be compiled or rendered.
@@ -185,6 +188,23 @@ fn to_json(value: Value) -> Result<String, minijinja::Error> {
     })
 }
 
+/// The secrets `template` reads as `secrets.NAME`; none when it does not compile.
+pub fn referenced_secrets(template: &str) -> std::collections::BTreeSet<String> {
+    if !is_template(template) || !template.contains("secrets") {
+        return std::collections::BTreeSet::new();
+    }
+    let Ok(compiled) = environment().template_from_str(template) else {
+        return std::collections::BTreeSet::new();
+    };
+    compiled
+        .undeclared_variables(true)
+        .into_iter()
+        .filter_map(|name| name.strip_prefix("secrets.").map(str::to_owned))
+        .map(|name| name.split('.').next().unwrap_or_default().to_owned())
+        .filter(|name| !name.is_empty())
+        .collect()
+}
+
 /// Checks that `template` compiles, without rendering it.
 pub fn check_syntax(template: &str) -> Result<(), TemplateError> {
     if !is_template(template) {
@@ -265,6 +285,7 @@ fn values(ctx: &TemplateContext) -> Value {
         logical_date => ctx.logical_date.map(|t| t.to_rfc3339()),
         data_interval_start => ctx.data_interval_start.map(|t| t.to_rfc3339()),
         data_interval_end => ctx.data_interval_end.map(|t| t.to_rfc3339()),
+        secrets => Value::from(Serde(&ctx.secrets)),
     };
     // `item` and `index` exist only in mapped instances, so elsewhere they are
     // undefined (an error) rather than silently empty.

@@ -38,6 +38,7 @@ fn context() -> TemplateContext {
         ("check".to_owned(), "failed".to_owned()),
     ]);
     TemplateContext {
+        secrets: BTreeMap::new(),
         upstream_outputs,
         upstream_states,
         upstream_mapped_outputs: BTreeMap::from([(

@@ -330,6 +330,7 @@ fn encode_assignment(assignment: Assignment) -> pb::Assignment {
         start_delay_micros: assignment
             .start_delay
             .map(|delay| u64::try_from(delay.as_micros()).unwrap_or(u64::MAX)),
+        mask: assignment.mask,
     }
 }
 
@@ -398,6 +399,7 @@ fn decode_assignment(assignment: pb::Assignment) -> Result<Assignment, DecodeErr
             total: shard.total,
         }),
         start_delay: assignment.start_delay_micros.map(Duration::from_micros),
+        mask: assignment.mask,
     })
 }
 

@@ -151,6 +151,7 @@ fn scheduler_messages_round_trip() {
             },
             shard: Some(Shard { index: 1, total: 3 }),
             start_delay: Some(Duration::from_micros(250_500)),
+            mask: vec!["hunter2".to_owned()],
         }));
     }
 }

@@ -142,6 +142,9 @@ pub struct Assignment {
     /// How long the worker holds the attempt before starting it: fires due shortly are
     /// sent ahead so that they start on time (see the scheduler's fire lead).
     pub start_delay: Option<Duration>,
+    /// Secret values given to the task: the worker replaces each (and its base64
+    /// form) with `***` in the output before it ships a line.
+    pub mask: Vec<String>,
 }
 
 /// What to execute.

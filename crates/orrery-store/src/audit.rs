@@ -208,13 +208,13 @@ pub(crate) async fn append_audit(tx: &mut WriteTx, rows: &[AuditRow]) -> Result<
 }
 
 /// The project a resource belongs to: named in its path (`job/P/N`, `calendar/P/N`,
-/// `project/P`, `member/P/…`), or its job's for runs and backfills; none for cluster
+/// `secret/P/N`, `project/P`, `member/P/…`), or its job's for runs and backfills; none for cluster
 /// objects (users, workers, cluster-wide tokens).
 async fn project_of(tx: &mut WriteTx, resource: &str) -> Result<Option<String>, StoreError> {
     let mut parts = resource.splitn(3, '/');
     let (kind, id) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
     let sql = match kind {
-        "job" | "calendar" | "project" | "member" => return Ok(Some(id.to_owned())),
+        "job" | "calendar" | "project" | "member" | "secret" => return Ok(Some(id.to_owned())),
         "run" => "SELECT j.project FROM runs r JOIN jobs j ON j.id = r.job_id WHERE r.id = $1",
         "backfill" => {
             "SELECT j.project FROM backfills b JOIN jobs j ON j.id = b.job_id WHERE b.id = $1"

@@ -195,6 +195,18 @@ pub struct UserRecord {
     pub created_at: DateTime<Utc>,
 }
 
+/// A secret as listed: never its value or ciphertext.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SecretRecord {
+    pub project: String,
+    pub name: String,
+    pub version: u32,
+    /// The key that sealed the current value.
+    pub key_id: String,
+    pub updated_by: String,
+    pub updated_at: DateTime<Utc>,
+}
+
 /// A user's or an SSO group's role in a project.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MemberRecord {

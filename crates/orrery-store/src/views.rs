@@ -73,6 +73,11 @@ impl SchedulerReads {
         Self { store }
     }
 
+    /// The store behind the view, for the view's methods written beside their SQL.
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+
     /// Runs not yet in a terminal state, oldest first (what the scheduler drives).
     pub async fn active_runs(&self) -> Result<Vec<RunRecord>, StoreError> {
         self.store.active_runs().await

@@ -11,6 +11,8 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:7070";
 pub const DEFAULT_DATA_DIR: &str = "orrery-data";
 /// File under the data directory holding the bootstrap admin token.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+/// The secret key a server makes in its data directory when none is given.
+pub const SECRET_KEY_FILE: &str = "secret.key";
 /// File under the data directory holding the URL the running server listens on.
 pub const ENDPOINT_FILE: &str = "endpoint";
 
@@ -130,6 +132,11 @@ pub struct ServerConfig {
     /// How far ahead of its time a fire of a job with concurrency `allow` is made and
     /// sent to its worker, which starts it on time; zero fires at the due time.
     pub fire_lead: Duration,
+    /// The key secrets are sealed with; `None`: `secret.key` in the data directory,
+    /// made at the first start.
+    pub secret_key_file: Option<PathBuf>,
+    /// Earlier keys, still accepted for opening secrets sealed before a rotation.
+    pub previous_secret_key_files: Vec<PathBuf>,
 }
 
 impl ServerConfig {
@@ -164,6 +171,8 @@ impl ServerConfig {
             lease_renew_interval: Duration::from_millis(500),
             correct_clock_offset: true,
             fire_lead: Duration::from_millis(500),
+            secret_key_file: None,
+            previous_secret_key_files: Vec::new(),
         }
     }
 }

@@ -45,6 +45,7 @@ pub(crate) fn prepare_data_dir(dir: &Path, tasks_run_as_other: bool) -> Result<(
 pub(crate) fn restrict_files(dir: &Path) -> Result<(), ServerError> {
     let names = [
         crate::config::ADMIN_TOKEN_FILE,
+        crate::config::SECRET_KEY_FILE,
         "orrery.db",
         "orrery.db-wal",
         "orrery.db-shm",

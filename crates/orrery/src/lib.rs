@@ -6,6 +6,7 @@ mod data_dir;
 mod embedded;
 mod gateway;
 pub mod metrics;
+mod secret_key;
 pub mod server;
 mod token;
 mod wake;

@@ -147,6 +147,7 @@ pub async fn start_server(
         None => Store::open(&config.data_dir).await?,
     };
     let admin_token = ensure_admin_token(&store, &config.data_dir, clock.now()).await?;
+    let keyring = std::sync::Arc::new(crate::secret_key::load_keyring(config)?);
     crate::data_dir::restrict_files(&config.data_dir)?;
     let (shutdown, shutdown_rx) = watch::channel(false);
 
@@ -180,6 +181,7 @@ pub async fn start_server(
         lease_renew_interval: config.lease_renew_interval,
         correct_clock_offset: config.correct_clock_offset,
         fire_lead: chrono::Duration::from_std(config.fire_lead).unwrap_or(chrono::Duration::zero()),
+        keyring: Some(keyring.clone()),
         ..SchedulerConfig::default()
     };
     let scheduler_loop_beat = scheduler_config.loop_beat.clone();
@@ -256,6 +258,7 @@ pub async fn start_server(
         hand_over_run: hand_over_run(&scheduler),
         render_metrics: Arc::new(crate::metrics::render_metrics),
         scheduler_silence: Arc::new(move || loop_beat.silent_for()),
+        secrets: Some(keyring),
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
             default_timezone: config.default_timezone,

@@ -316,6 +316,27 @@ fn table() -> Vec<Call> {
         ),
         call(
             Method::GET,
+            "/api/v1/projects/{name}/secrets",
+            "/api/v1/projects/pay/secrets",
+            None,
+            Role(VIEWER, "secret.list"),
+        ),
+        call(
+            Method::PUT,
+            "/api/v1/projects/{name}/secrets/{secret}",
+            "/api/v1/projects/pay/secrets/shared",
+            Some(r#"{"value": "s3cr3t"}"#),
+            Role(EDITOR, "secret.set"),
+        ),
+        call(
+            Method::DELETE,
+            "/api/v1/projects/{name}/secrets/{secret}",
+            "/api/v1/projects/pay/secrets/doomed_{who_}",
+            None,
+            Role(EDITOR, "secret.set"),
+        ),
+        call(
+            Method::GET,
             "/api/v1/audit",
             "/api/v1/audit?project=pay",
             None,
@@ -397,7 +418,7 @@ async fn own_objects(api: &TestApi, who: &str) -> i64 {
             .await
             .expect("member");
     }
-    admin
+    let token = admin
         .create_token_with(&CreateTokenRequest {
             name: format!("doomed-{who}"),
             project: Some("pay".to_owned()),
@@ -406,7 +427,12 @@ async fn own_objects(api: &TestApi, who: &str) -> i64 {
         })
         .await
         .expect("token")
-        .id
+        .id;
+    admin
+        .set_secret("pay", &format!("doomed_{}", who.replace('-', "_")), "v")
+        .await
+        .expect("secret");
+    token
 }
 
 /// A user with `role` in `project` and a personal token; its secret.
@@ -567,6 +593,7 @@ async fn every_route_answers_each_caller_by_its_role() {
         for call in &calls {
             let path = call
                 .path
+                .replace("{who_}", &caller.label.replace('-', "_"))
                 .replace("{who}", caller.label)
                 .replace("{run}", &run.to_string())
                 .replace("{token}", &token.to_string());

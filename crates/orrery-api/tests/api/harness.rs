@@ -69,6 +69,10 @@ impl TestApi {
             render_metrics: Arc::new(String::new),
             scheduler_silence: Arc::new(move || silence),
             config: ApiConfig::default(),
+            secrets: Some(Arc::new(orrery_access::Keyring::new(
+                orrery_access::SecretKey::from_hex(&"ab".repeat(32)).expect("a test key"),
+                Vec::new(),
+            ))),
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

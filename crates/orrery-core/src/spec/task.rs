@@ -185,6 +185,22 @@ fn read_env(
         if let Err(message) = check_env_name(key) {
             problems.push(&var_path, message);
         }
+        // `{secret: NAME}` reads a stored secret: the template `{{ secrets.NAME }}`.
+        if let Value::Object(reference) = value {
+            match (reference.len(), reference.get("secret")) {
+                (1, Some(Value::String(name))) => match super::secrets::check_secret_name(name) {
+                    Ok(()) => {
+                        env.insert(key.clone(), super::secrets::secret_template(name));
+                    }
+                    Err(message) => problems.push(&child(&var_path, "secret"), message),
+                },
+                _ => problems.push(
+                    &var_path,
+                    "a value is a string, or {secret: NAME} to read a stored secret".to_owned(),
+                ),
+            }
+            continue;
+        }
         if let Some(text) = problems.scalar_string(value, &var_path) {
             problems.template(&text, &var_path);
             env.insert(key.clone(), text);

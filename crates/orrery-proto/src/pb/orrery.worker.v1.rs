@@ -186,6 +186,10 @@ pub struct Assignment {
     /// the worker's clock need not agree with the scheduler's.
     #[prost(uint64, optional, tag = "16")]
     pub start_delay_micros: ::core::option::Option<u64>,
+    /// Secret values given to the task: the worker replaces each (and its base64 form)
+    /// with *** in the task's output before it ships a line.
+    #[prost(string, repeated, tag = "17")]
+    pub mask: ::prost::alloc::vec::Vec<::prost::alloc::string::String>,
     #[prost(oneof = "assignment::Exec", tags = "5, 6, 7, 8, 9")]
     pub exec: ::core::option::Option<assignment::Exec>,
 }

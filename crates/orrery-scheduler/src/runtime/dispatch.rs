@@ -5,20 +5,102 @@ use super::driver::Driver;
 use super::state::render::AssignmentInputs;
 use chrono::{DateTime, Utc};
 use orrery_proto::Assignment;
+use orrery_store::SealedSecret;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl Driver {
     /// Renders the assignments `dispatch` queued, on the blocking pool and within
     /// `RENDER_TIME_BUDGET`, then assigns each task that rendered and fails each one
     /// that did not. Tasks not reached in time go back to the ready queue.
     pub(crate) async fn finish_assignments(&mut self, now: DateTime<Utc>) {
-        let (pending, inputs): (Vec<_>, Vec<_>) = std::mem::take(&mut self.state.pending.to_render)
-            .into_iter()
-            .unzip();
+        let (pending, mut inputs): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.state.pending.to_render)
+                .into_iter()
+                .unzip();
         if pending.is_empty() {
             return;
         }
+        self.provide_secrets(&mut inputs).await;
         let outcomes = render_all(inputs).await;
         self.state.place_rendered(pending, outcomes, now);
+    }
+}
+
+impl Driver {
+    /// Reads and opens the secrets each task's templates name, from its own project
+    /// only; a task whose secret is missing or cannot be opened gets the reason (named,
+    /// never the value) and fails instead of rendering.
+    async fn provide_secrets(&self, inputs: &mut [AssignmentInputs]) {
+        let mut wanted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for input in inputs.iter() {
+            if let Some((project, names)) = input.secrets_wanted() {
+                wanted.entry(project.to_owned()).or_default().extend(names);
+            }
+        }
+        if wanted.is_empty() {
+            return;
+        }
+        let mut sealed: BTreeMap<(String, String), Result<SealedSecret, String>> = BTreeMap::new();
+        for (project, names) in &wanted {
+            let names: Vec<String> = names.iter().cloned().collect();
+            match self.store.sealed_secrets(project, &names).await {
+                Ok(found) => {
+                    for (name, value) in found {
+                        sealed.insert((project.clone(), name), Ok(value));
+                    }
+                }
+                Err(error) => {
+                    for name in names {
+                        sealed.insert(
+                            (project.clone(), name),
+                            Err(format!("cannot read secrets: {error}")),
+                        );
+                    }
+                }
+            }
+        }
+        let keyring = self.state.config.keyring.clone();
+        for input in inputs.iter_mut() {
+            let Some((project, names)) = input
+                .secrets_wanted()
+                .map(|(project, names)| (project.to_owned(), names))
+            else {
+                continue;
+            };
+            let opened = names
+                .iter()
+                .map(|name| {
+                    let sealed = match sealed.get(&(project.clone(), name.clone())) {
+                        Some(Ok(sealed)) => sealed,
+                        Some(Err(error)) => return Err(error.clone()),
+                        None => {
+                            return Err(format!(
+                                "secret {name:?} does not exist in project {project:?}"
+                            ));
+                        }
+                    };
+                    let keyring = keyring.as_ref().ok_or_else(|| {
+                        format!("secret {name:?} cannot be opened: this server has no secret key")
+                    })?;
+                    let value = keyring
+                        .open(
+                            &project,
+                            name,
+                            &orrery_access::Sealed {
+                                key_id: sealed.key_id.clone(),
+                                nonce: sealed.nonce.clone(),
+                                ciphertext: sealed.ciphertext.clone(),
+                            },
+                        )
+                        .map_err(|error| error.to_string())?;
+                    Ok((name.clone(), value))
+                })
+                .collect::<Result<BTreeMap<String, String>, String>>();
+            if let Err(reason) = &opened {
+                tracing::warn!(project = %project, %reason, "a task's secret cannot be given to it");
+            }
+            input.provide_secrets(opened);
+        }
     }
 }
 

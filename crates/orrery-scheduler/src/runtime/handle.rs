@@ -57,6 +57,8 @@ pub struct SchedulerConfig {
     pub fire_lead: chrono::Duration,
     /// Beaten by the driver at each turn of its loop; `/readyz` reads it.
     pub loop_beat: super::loop_beat::LoopBeat,
+    /// Opens the secrets tasks read; without it such tasks fail saying so.
+    pub keyring: Option<std::sync::Arc<orrery_access::Keyring>>,
 }
 
 impl Default for SchedulerConfig {
@@ -78,6 +80,7 @@ impl Default for SchedulerConfig {
             correct_clock_offset: true,
             fire_lead: chrono::Duration::milliseconds(500),
             loop_beat: Default::default(),
+            keyring: None,
         }
     }
 }

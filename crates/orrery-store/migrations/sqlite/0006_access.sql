@@ -49,3 +49,17 @@ ALTER TABLE audit_log ADD COLUMN client_address TEXT;
 ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
 ALTER TABLE audit_log ADD COLUMN hash TEXT;
 CREATE INDEX audit_log_by_project ON audit_log (project, id);
+
+-- A project's secrets, sealed (AES-256-GCM, bound to project and name) under the key
+-- named by key_id; the value itself is never stored in the clear.
+CREATE TABLE secrets (
+    project TEXT NOT NULL REFERENCES projects (name),
+    name TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    key_id TEXT NOT NULL,
+    nonce TEXT NOT NULL,
+    ciphertext TEXT NOT NULL,
+    updated_by TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    PRIMARY KEY (project, name)
+);

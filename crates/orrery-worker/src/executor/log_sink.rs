@@ -1,6 +1,8 @@
-//! `LogSink`: timestamps captured lines, enforces the log cap and ships them in chunks.
+//! `LogSink`: hides the attempt's secret values, timestamps captured lines, enforces
+//! the log cap and ships them in chunks.
 
 use super::AttemptContext;
+use orrery_core::mask::Masker;
 use orrery_proto::{LogChunk, LogLine, LogStream, TaskRef, WorkerMessage};
 
 /// A chunk is also sent once its text reaches this size, so a batch of long lines does
@@ -57,10 +59,12 @@ pub(super) struct LogSink {
     budget: LogBudget,
     batch: Vec<LogLine>,
     batch_bytes: usize,
+    /// The secret values given to the attempt: no line leaves the worker with one.
+    masker: Masker,
 }
 
 impl LogSink {
-    pub(super) fn new(task: TaskRef, context: AttemptContext) -> Self {
+    pub(super) fn new(task: TaskRef, context: AttemptContext, mask: &[String]) -> Self {
         let budget = LogBudget::new(context.config.max_log_bytes);
         Self {
             task,
@@ -68,11 +72,18 @@ impl LogSink {
             budget,
             batch: Vec::new(),
             batch_bytes: 0,
+            masker: Masker::new(mask),
         }
     }
 
     /// Adds a captured line (if it fits the cap), sending the batch when it is full.
+    /// Secret values in it are replaced by `***` first.
     pub(super) async fn push(&mut self, stream: LogStream, text: String) {
+        let text = if self.masker.is_empty() {
+            text
+        } else {
+            self.masker.mask(&text)
+        };
         if self.budget.admit(text.len()) {
             self.add(stream, text);
             let full_lines = self.batch.len() >= self.context.config.log_batch_lines.max(1);

@@ -99,7 +99,7 @@ async fn run_with_output_file(
         max_line_bytes: context.config.max_line_bytes,
         flush_interval: context.config.log_flush_interval,
     };
-    let sink = LogSink::new(task, context.clone());
+    let sink = LogSink::new(task, context.clone(), &assignment.mask);
     let mut capture_task = tokio::spawn(capture(pipes, sink, settings, stop_receiver));
 
     let policy = StopPolicy {

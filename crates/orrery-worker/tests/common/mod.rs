@@ -248,6 +248,7 @@ pub fn assignment(id: i64, exec: ExecSpec) -> Assignment {
         isolation: Default::default(),
         shard: None,
         start_delay: None,
+        mask: Vec::new(),
     }
 }
 

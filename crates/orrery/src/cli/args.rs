@@ -61,7 +61,7 @@ pub(crate) enum OutputFormat {
 pub(crate) enum Command {
     /// Run the all-in-one server: API, scheduler and an embedded worker, on SQLite or
     /// PostgreSQL.
-    Server(ServerArgs),
+    Server(Box<ServerArgs>),
     /// Create or update jobs from a spec file or every spec in a directory.
     Apply(ApplyArgs),
     /// Inspect and delete jobs.
@@ -93,6 +93,9 @@ pub(crate) enum Command {
     /// Read, verify and export the tamper-evident audit log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Set, list and delete a project's secrets (values are never shown).
+    #[command(subcommand)]
+    Secret(SecretCommand),
     /// Sign in with a username and password; later commands use the session (12 h)
     /// until `orrery logout`.
     Login {
@@ -188,6 +191,23 @@ pub(crate) enum UserCommand {
     List,
     /// Disable a user: its tokens and sessions stop working at once.
     Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SecretCommand {
+    /// Set a secret of the project (--project): its value from stdin, or from a file.
+    Set {
+        /// Letters, digits and `_`; specs read it as `{{ secrets.NAME }}` or
+        /// `env: {VAR: {secret: NAME}}`.
+        name: String,
+        /// Read the value from this file instead of stdin.
+        #[arg(long)]
+        from_file: Option<PathBuf>,
+    },
+    /// The project's secrets: names, versions, who set them and when.
+    List,
+    /// Delete a secret; jobs that read it fail until it is set again.
+    Delete { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -435,6 +455,15 @@ pub(crate) struct ServerArgs {
     /// worker, which starts it on time; 0s fires at the due time [default: 500ms].
     #[arg(long, env = "ORRERY_FIRE_LEAD")]
     pub(crate) fire_lead: Option<orrery_core::duration::HumanDuration>,
+    /// The key (64 hex characters) secrets are sealed with; every server of a cluster
+    /// needs the same [default: secret.key in the data directory, made at the first
+    /// start].
+    #[arg(long, env = "ORRERY_SECRET_KEY_FILE")]
+    pub(crate) secret_key_file: Option<PathBuf>,
+    /// An earlier key, still accepted for secrets sealed before a rotation
+    /// (repeatable).
+    #[arg(long)]
+    pub(crate) previous_secret_key_file: Vec<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -12,6 +12,7 @@ mod login;
 mod output;
 mod runs;
 mod schedule;
+mod secrets;
 mod serve;
 mod server_config;
 mod tasks;
@@ -23,7 +24,7 @@ use std::process::ExitCode;
 
 pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Server(server) => serve::serve(server, cli.global.data_dir_flag()).await,
+        Command::Server(server) => serve::serve(*server, cli.global.data_dir_flag()).await,
         Command::Apply(apply) => apply::apply(&cli.global, &apply).await,
         Command::Job(command) => jobs::job(&cli.global, command).await,
         Command::Run(command) => runs::run(&cli.global, command).await,
@@ -36,6 +37,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::User(command) => access::user(&cli.global, command).await,
         Command::Member(command) => access::member(&cli.global, command).await,
         Command::Audit(command) => audit::audit(&cli.global, command).await,
+        Command::Secret(command) => secrets::secret(&cli.global, command).await,
         Command::Login {
             username,
             password_stdin,

@@ -36,6 +36,8 @@ struct FileConfig {
     advertise_grpc: Option<String>,
     lease_ttl: Option<orrery_core::duration::HumanDuration>,
     fire_lead: Option<orrery_core::duration::HumanDuration>,
+    secret_key_file: Option<PathBuf>,
+    previous_secret_key_files: Option<Vec<PathBuf>>,
 }
 
 /// Builds the validated config; `data_dir_flag` is set when given by flag or env.
@@ -155,6 +157,12 @@ pub(crate) fn server_config(
         );
         config.fire_lead = lead.as_std();
     }
+    config.secret_key_file = args.secret_key_file.clone().or(file.secret_key_file);
+    config.previous_secret_key_files = if args.previous_secret_key_file.is_empty() {
+        file.previous_secret_key_files.unwrap_or_default()
+    } else {
+        args.previous_secret_key_file.clone()
+    };
     anyhow::ensure!(
         config.worker_ttl > config.heartbeat_interval,
         "worker_ttl ({:?}) must be longer than heartbeat_interval ({:?}), or every worker is lost between heartbeats",

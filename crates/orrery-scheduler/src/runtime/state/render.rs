@@ -30,6 +30,9 @@ pub(crate) struct AssignmentInputs {
     params: serde_json::Map<String, serde_json::Value>,
     shard: Option<Shard>,
     options: RenderOptions,
+    /// Why the task's secrets could not be given to it (unknown, or not decryptable):
+    /// the attempt fails with this instead of rendering.
+    secret_failure: Option<String>,
 }
 
 /// Gathers what `slot` of `run` renders from; fails when the task or its fan-out item
@@ -79,6 +82,7 @@ pub(crate) fn assignment_inputs(
         params: run.params.clone(),
         shard,
         options: options.clone(),
+        secret_failure: None,
     })
 }
 
@@ -86,34 +90,43 @@ impl AssignmentInputs {
     /// Whether any field of the task holds template markup. One that does not renders
     /// to itself, cheaply enough for the driver's own thread.
     pub(crate) fn has_templates(&self) -> bool {
-        let Some(spec) = self.spec.tasks.get(self.slot.idx) else {
-            return false;
-        };
-        let fields: Vec<&str> = match &spec.kind {
-            TaskKind::Shell { script } | TaskKind::Branch { script } => vec![script.as_str()],
-            TaskKind::Command { command } => command.iter().map(String::as_str).collect(),
-            TaskKind::Python { script, file } => script
-                .iter()
-                .chain(file.iter())
-                .map(String::as_str)
-                .collect(),
-            TaskKind::Http {
-                url, headers, body, ..
-            } => std::iter::once(url.as_str())
-                .chain(headers.values().map(String::as_str))
-                .chain(body.iter().map(String::as_str))
-                .collect(),
-            TaskKind::Noop | TaskKind::Job { .. } => Vec::new(),
-        };
-        fields
-            .into_iter()
-            .chain(spec.env.values().map(String::as_str))
-            .chain(spec.working_dir.iter().map(String::as_str))
-            .any(orrery_core::template::is_template)
+        self.spec.tasks.get(self.slot.idx).is_some_and(|spec| {
+            spec.templated_fields()
+                .into_iter()
+                .any(|(_, text)| orrery_core::template::is_template(text))
+        })
     }
 
-    /// Renders the task's templates with the run's params; the error names the field.
+    /// The project and the names of the secrets the task's templates read.
+    pub(crate) fn secrets_wanted(&self) -> Option<(&str, BTreeSet<String>)> {
+        let names = self.spec.tasks.get(self.slot.idx)?.secret_names();
+        (!names.is_empty()).then_some((self.run.project.as_str(), names))
+    }
+
+    /// Gives the task the values of its secrets, or the reason it cannot have them.
+    pub(crate) fn provide_secrets(&mut self, secrets: Result<BTreeMap<String, String>, String>) {
+        match secrets {
+            Ok(values) => self.context.secrets = values,
+            Err(reason) => self.secret_failure = Some(reason),
+        }
+    }
+
+    /// Renders the task's templates; the error names the field and never shows a
+    /// secret's value.
     pub(crate) fn render(&self) -> Result<Assignment, String> {
+        if let Some(reason) = &self.secret_failure {
+            return Err(reason.clone());
+        }
+        let mask = mask_of(&self.context.secrets);
+        self.render_unmasked()
+            .map(|mut assignment| {
+                assignment.mask.clone_from(&mask);
+                assignment
+            })
+            .map_err(|error| orrery_core::mask::mask(&error, &mask))
+    }
+
+    fn render_unmasked(&self) -> Result<Assignment, String> {
         let Self {
             spec,
             slot,
@@ -124,6 +137,7 @@ impl AssignmentInputs {
             params,
             shard,
             options,
+            secret_failure: _,
         } = self;
         let (slot, task_ref, shard) = (*slot, *task_ref, *shard);
         let idx = slot.idx;
@@ -250,8 +264,17 @@ impl AssignmentInputs {
             shard,
             // Set when sent, for a run made ahead of its fire time.
             start_delay: None,
+            mask: Vec::new(),
         })
     }
+}
+
+/// What the worker hides in the task's output: each secret value given to it.
+fn mask_of(secrets: &BTreeMap<String, String>) -> Vec<String> {
+    let mut mask: Vec<String> = secrets.values().cloned().collect();
+    mask.sort();
+    mask.dedup();
+    mask
 }
 
 /// Outputs of the tasks in `upstream`, by name.
@@ -335,5 +358,7 @@ pub(crate) fn template_context(
         logical_date: Some(logical_date),
         data_interval_start: run.record.data_interval_start.map(local),
         data_interval_end: run.record.data_interval_end.map(local),
+        // Filled by the driver, from the store, for the secrets the task reads.
+        secrets: BTreeMap::new(),
     }
 }

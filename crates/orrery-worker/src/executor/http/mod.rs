@@ -46,7 +46,7 @@ pub(super) async fn run(
     };
     let started_at = context.send_started(task, None).await;
     let timeout = assignment.timeout.unwrap_or(DEFAULT_TIMEOUT);
-    let mut sink = LogSink::new(task, context.clone());
+    let mut sink = LogSink::new(task, context.clone(), &assignment.mask);
     // Dropping the exchange on a timeout or a cancel closes its connection.
     let ending = tokio::select! {
         answer = exchange(exchange_input, &mut sink) => Ending::Answered(answer),
