@@ -64,11 +64,7 @@ impl SecretKey {
         }
         let cipher =
             Aes256Gcm::new_from_slice(&bytes).map_err(|e| SecretError::BadKey(e.to_string()))?;
-        let id = Sha256::digest(bytes)
-            .iter()
-            .take(8)
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        let id = orrery_core::hex::encode(&Sha256::digest(bytes)[..8]);
         Ok(Self { id, cipher })
     }
 
@@ -76,7 +72,7 @@ impl SecretKey {
     pub fn generate_hex() -> Result<String, SecretError> {
         let mut bytes = [0u8; KEY_BYTES];
         getrandom::fill(&mut bytes).map_err(|e| SecretError::Encrypt(e.to_string()))?;
-        Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+        Ok(orrery_core::hex::encode(&bytes))
     }
 
     pub fn id(&self) -> &str {

@@ -29,6 +29,8 @@ pub(crate) struct RunIntent {
     pub(crate) now: chrono::DateTime<chrono::Utc>,
     /// The request that asked, for the run's audit row (written in the batch's task).
     pub(crate) request: Option<orrery_store::RequestMeta>,
+    /// The job's project, for the run's audit row.
+    pub(crate) project: Option<String>,
 }
 
 impl RunIntent {
@@ -44,6 +46,7 @@ impl RunIntent {
             actor: &self.actor,
             now: self.now,
             request: self.request.as_ref(),
+            project: self.project.as_deref(),
         }
     }
 }

@@ -26,6 +26,7 @@ fn intent(job_id: JobId) -> RunIntent {
         actor: "test".to_owned(),
         now: at(1),
         request: None,
+        project: None,
     }
 }
 

@@ -444,8 +444,5 @@ async fn sub_workflow_cycle(
 /// SHA-256 of a stored spec, hex.
 fn sha256_hex(text: &str) -> String {
     use sha2::Digest;
-    sha2::Sha256::digest(text.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    orrery_core::hex::encode(&sha2::Sha256::digest(text.as_bytes()))
 }

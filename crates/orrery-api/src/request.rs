@@ -50,5 +50,5 @@ fn new_request_id() -> String {
     if getrandom::fill(&mut bytes).is_err() {
         return "unknown".to_owned();
     }
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    orrery_core::hex::encode(&bytes)
 }

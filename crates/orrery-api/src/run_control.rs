@@ -77,6 +77,7 @@ pub(crate) async fn rerun(
         actor: &actor.0,
         now: state.clock.now(),
         request: None,
+        project: None,
     };
     let rerun_id = state.intents.create_rerun(&new, &kept).await?;
     state.scheduler_wake.notify_one();

@@ -88,6 +88,7 @@ pub(crate) async fn start_run(
         actor: actor.0,
         now,
         request: orrery_store::current_request(),
+        project: Some(job.project.clone()),
     };
     let (run_id, task_ids) = state.run_intake.create(intent.clone()).await?;
     let (record, tasks) = created_run(&job, intent, run_id, &task_ids);

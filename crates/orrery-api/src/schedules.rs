@@ -211,6 +211,7 @@ pub(crate) async fn backfill(
             actor: &actor.0,
             now,
             request: None,
+            project: None,
         })
         .collect();
     let new = NewBackfill {

@@ -335,5 +335,5 @@ pub(crate) fn new_secret() -> Result<String, ApiError> {
     let mut bytes = [0u8; SECRET_BYTES];
     getrandom::fill(&mut bytes)
         .map_err(|e| ApiError::Internal(format!("generate a token secret: {e}")))?;
-    Ok(bytes.iter().map(|b| format!("{b:02x}")).collect())
+    Ok(orrery_core::hex::encode(&bytes))
 }

@@ -6,6 +6,7 @@ pub mod calendar;
 pub mod clock;
 pub mod dag;
 pub mod duration;
+pub mod hex;
 pub mod ids;
 pub mod keyword;
 pub mod mask;

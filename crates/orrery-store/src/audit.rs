@@ -135,11 +135,7 @@ fn chain_hash(prev_hash: &str, row: &AuditRow) -> String {
     hasher.update(prev_hash.as_bytes());
     hasher.update(b"\n");
     hasher.update(&content);
-    hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    orrery_core::hex::encode(&hasher.finalize())
 }
 
 /// Writes one audit row for `entry`, its project read from its resource.

@@ -81,7 +81,9 @@ pub(crate) async fn insert_fired_runs(
             audit_rows.push(AuditRow::new(
                 run.now,
                 run.actor,
-                projects.get(&run.job_id.0).cloned(),
+                run.project
+                    .map(str::to_owned)
+                    .or_else(|| projects.get(&run.job_id.0).cloned()),
                 "run.start",
                 format!("run/{id}"),
                 None,
@@ -140,7 +142,11 @@ async fn projects_of_jobs(
     tx: &mut WriteTx,
     runs: &[&NewRun<'_>],
 ) -> Result<HashMap<i64, String>, StoreError> {
-    let mut ids: Vec<i64> = runs.iter().map(|run| run.job_id.0).collect();
+    let mut ids: Vec<i64> = runs
+        .iter()
+        .filter(|run| run.project.is_none())
+        .map(|run| run.job_id.0)
+        .collect();
     ids.sort_unstable();
     ids.dedup();
     let mut projects = HashMap::with_capacity(ids.len());

@@ -29,6 +29,9 @@ pub struct NewRun<'a> {
     /// The API request that asked for it, when the run is written outside that
     /// request's task (batched starts); otherwise the current request, if any.
     pub request: Option<&'a crate::request::RequestMeta>,
+    /// The job's project, for the run's audit row, when the caller has it at hand
+    /// (otherwise it is read with the run).
+    pub project: Option<&'a str>,
 }
 
 /// Time fields of a scheduled or backfilled run.

@@ -161,7 +161,7 @@ impl SchedulerReads {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    orrery_core::hex::encode(bytes)
 }
 
 fn unhex(text: &str) -> Option<Vec<u8>> {

@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 /// The stored form of a token secret.
 pub fn hash_secret(secret: &str) -> String {
     let digest = Sha256::digest(secret.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    orrery_core::hex::encode(&digest)
 }
 
 /// A token to create. `user` makes a personal token, `project` and `role` a service

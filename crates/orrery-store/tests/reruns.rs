@@ -47,6 +47,7 @@ async fn a_rerun_keeps_the_succeeded_tasks_and_links_to_its_original(test: TestS
                 actor: "alice",
                 now: at(500),
                 request: None,
+                project: None,
             },
             &[kept],
         )

@@ -60,6 +60,7 @@ async fn new_run(
             actor: "test",
             now: at(10),
             request: None,
+            project: None,
         })
         .await
 }
@@ -424,6 +425,7 @@ async fn a_run_with_ten_thousand_tasks_is_created_whole(test: TestStore) {
             actor: "test",
             now: at(1),
             request: None,
+            project: None,
         })
         .await
         .expect("a wide run is created");

@@ -54,6 +54,7 @@ impl Driver {
             actor: "scheduler",
             now,
             request: None,
+            project: None,
         };
         self.store
             .create_child_run(&new)

@@ -54,6 +54,7 @@ pub(crate) fn run_of<'a>(
         actor: "test",
         now: at(1),
         request: None,
+        project: None,
     }
 }
 

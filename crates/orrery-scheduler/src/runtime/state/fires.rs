@@ -367,6 +367,7 @@ impl SchedulerState {
                                     actor: "scheduler",
                                     now,
                                     request: None,
+                                    project: Some(job.spec.project.as_str()),
                                 }),
                             }
                         }
