@@ -46,11 +46,12 @@ pub enum Action {
     ClusterAudit,
     SecretList,
     SecretSet,
+    SecretRotate,
 }
 
 impl Action {
     /// Every action, for tables and exhaustive tests.
-    pub const ALL: [Action; 28] = [
+    pub const ALL: [Action; 29] = [
         Action::ProjectRead,
         Action::JobRead,
         Action::RunRead,
@@ -79,6 +80,7 @@ impl Action {
         Action::ClusterAudit,
         Action::SecretList,
         Action::SecretSet,
+        Action::SecretRotate,
     ];
 
     /// The permission's name, as a refusal and the audit log say it.
@@ -112,6 +114,7 @@ impl Action {
             Action::ClusterAudit => "audit.cluster",
             Action::SecretList => "secret.list",
             Action::SecretSet => "secret.set",
+            Action::SecretRotate => "secret.rotate",
         }
     }
 
@@ -141,7 +144,8 @@ impl Action {
             | Action::UserTokenManage
             | Action::WorkerManage
             | Action::WorkerTokenManage
-            | Action::ClusterAudit => Needs::ClusterAdmin,
+            | Action::ClusterAudit
+            | Action::SecretRotate => Needs::ClusterAdmin,
             Action::ClusterRead | Action::WorkerRead => Needs::SignedIn,
         }
     }

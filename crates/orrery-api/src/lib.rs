@@ -13,6 +13,7 @@ mod intake;
 mod intake_tests;
 mod jobs;
 mod login;
+mod login_guard;
 mod logs;
 mod members;
 mod openapi;
@@ -32,6 +33,7 @@ mod workers;
 
 pub use error::ApiError;
 pub use intake::RunIntake;
+pub use login_guard::LoginGuard;
 pub use openapi::openapi_document;
 pub use state::{ApiConfig, AppState, HandOverRun};
 
@@ -101,6 +103,7 @@ pub fn router(state: AppState) -> Router {
             "/projects/{name}/secrets/{secret}",
             axum::routing::put(secrets::set_secret).delete(secrets::delete_secret),
         )
+        .route("/secrets/rotate-key", post(secrets::rotate_key))
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{name}/disable", post(users::disable_user))
         .route("/audit", get(audit::list_audit))

@@ -25,7 +25,8 @@ const MAX_PASSWORD_BYTES: usize = 4096;
 /// Signs a user in with a password; answers a personal token that expires.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest, security(()),
     responses((status = 200, body = LoginSession), (status = 400, body = orrery_client::types::Problem),
-        (status = 401, body = orrery_client::types::Problem, description = "wrong username or password")))]
+        (status = 401, body = orrery_client::types::Problem, description = "wrong username or password"),
+        (status = 429, body = orrery_client::types::Problem, description = "too many failed sign-ins for this username; see Retry-After")))]
 pub(crate) async fn login(
     State(state): State<AppState>,
     body: Result<Bytes, BytesRejection>,
@@ -34,6 +35,16 @@ pub(crate) async fn login(
         .ok_or_else(|| ApiError::invalid_field("username", "required, with password"))?;
     if request.password.len() > MAX_PASSWORD_BYTES {
         return Err(ApiError::Unauthorized);
+    }
+    if let Some(wait) = state.login_guard.wait(&request.username, state.clock.now()) {
+        return Err(ApiError::TooManyRequests {
+            detail: format!(
+                "too many failed sign-ins for {:?}; try again in {} s",
+                request.username,
+                wait.num_seconds().max(1)
+            ),
+            retry_after_secs: u64::try_from(wait.num_seconds().max(1)).unwrap_or(1),
+        });
     }
     let found = state.reads.user_with_hash(&request.username).await?;
     let (user, hash) = match found {
@@ -47,8 +58,12 @@ pub(crate) async fn login(
             .map_err(|e| ApiError::Internal(format!("password check stopped: {e}")))?;
     let Some(user) = user.filter(|_| matches) else {
         tracing::info!(username = %request.username, "sign-in refused");
+        state
+            .login_guard
+            .failed(&request.username, state.clock.now());
         return Err(ApiError::Unauthorized);
     };
+    state.login_guard.succeeded(&request.username);
     let now = state.clock.now();
     let expires_at = now + chrono::Duration::hours(SESSION_HOURS);
     let secret = crate::tokens::new_secret()?;

@@ -43,6 +43,7 @@ use utoipa::OpenApi;
         crate::secrets::list_secrets,
         crate::secrets::set_secret,
         crate::secrets::delete_secret,
+        crate::secrets::rotate_key,
         crate::users::list_users,
         crate::users::create_user,
         crate::users::disable_user,

@@ -110,6 +110,59 @@ pub(crate) async fn delete_secret(
     }
 }
 
+/// Re-seals every secret under this server's current key (a cluster admin only): the
+/// last step of a key rotation, after every server runs with the new key as
+/// `--secret-key-file` and the old one as `--previous-secret-key-file`. The key itself
+/// never travels over the API.
+#[utoipa::path(post, path = "/api/v1/secrets/rotate-key",
+    responses((status = 200, body = orrery_client::types::SecretRotation),
+        (status = 403, body = orrery_client::types::Problem)))]
+pub(crate) async fn rotate_key(
+    State(state): State<AppState>,
+    Extension(actor): Extension<Actor>,
+    Extension(principal): Extension<Principal>,
+) -> Result<Json<orrery_client::types::SecretRotation>, ApiError> {
+    crate::access::authorize_cluster(&principal, Action::SecretRotate)?;
+    let keyring = state
+        .secrets
+        .clone()
+        .ok_or_else(|| ApiError::Unavailable("this server has no secret key".to_owned()))?;
+    let reseal = |project: &str, name: &str, sealed: &SealedSecret| {
+        let old = orrery_access::Sealed {
+            key_id: sealed.key_id.clone(),
+            nonce: sealed.nonce.clone(),
+            ciphertext: sealed.ciphertext.clone(),
+        };
+        let value = keyring
+            .open(project, name, &old)
+            .map_err(|error| error.to_string())?;
+        let fresh = keyring
+            .seal(project, name, &value)
+            .map_err(|error| error.to_string())?;
+        Ok(SealedSecret {
+            key_id: fresh.key_id,
+            nonce: fresh.nonce,
+            ciphertext: fresh.ciphertext,
+        })
+    };
+    let outcome = state
+        .intents
+        .reseal_secrets(keyring.current_id(), reseal, &actor.0, state.clock.now())
+        .await?;
+    Ok(Json(orrery_client::types::SecretRotation {
+        key_id: keyring.current_id().to_owned(),
+        resealed: outcome.resealed,
+        current: outcome.current,
+        failed: outcome
+            .failed
+            .into_iter()
+            .map(|(project, name, reason)| {
+                crate::validate::field_error(&format!("{project}/{name}"), reason)
+            })
+            .collect(),
+    }))
+}
+
 /// Every secret a spec names must exist in its project; each missing one is named
 /// with the field that reads it.
 pub(crate) async fn check_secrets_exist(

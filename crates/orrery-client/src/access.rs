@@ -269,3 +269,11 @@ impl Client {
         Ok(())
     }
 }
+
+impl Client {
+    /// Re-seals every secret under the servers' current key.
+    pub async fn rotate_secret_key(&self) -> Result<crate::types::SecretRotation, ClientError> {
+        let path = "/api/v1/secrets/rotate-key";
+        self.send_json(self.request(Method::POST, path), path).await
+    }
+}

@@ -713,3 +713,16 @@ pub struct SecretInfo {
     pub updated_by: String,
     pub updated_at: DateTime<Utc>,
 }
+
+/// What `POST /api/v1/secrets/rotate-key` did.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SecretRotation {
+    /// The id of the key every secret is now sealed under (a hash, not the key).
+    pub key_id: String,
+    /// Secrets re-sealed under it.
+    pub resealed: u32,
+    /// Secrets already sealed under it.
+    pub current: u32,
+    /// Secrets that could not be opened (left as they were), each with why.
+    pub failed: Vec<FieldError>,
+}

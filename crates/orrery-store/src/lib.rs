@@ -45,7 +45,7 @@ pub use nodes::NodeRecord;
 pub use request::{RequestMeta, current_request, in_request};
 pub use rerun::{KeptTask, TaskReset};
 pub use runs::{NewRun, RunListFilter, RunSchedule};
-pub use secrets::SealedSecret;
+pub use secrets::{Resealed, SealedSecret};
 pub use store::{Store, StoreOptions};
 pub use tasks::RunUpdate;
 pub use tokens::{NewToken, hash_secret};

@@ -187,3 +187,85 @@ fn secret_from_row(row: &impl StoreRow) -> Result<SecretRecord, StoreError> {
         updated_at: row.value(5)?,
     })
 }
+
+/// What re-sealing every secret did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resealed {
+    /// Secrets now sealed under the current key.
+    pub resealed: u32,
+    /// Secrets that were already.
+    pub current: u32,
+    /// Secrets that could not be opened, with why (never a value); left as they were.
+    pub failed: Vec<(String, String, String)>,
+}
+
+impl ApiIntents {
+    /// Re-seals, in one transaction, every secret not sealed under `current_key_id`
+    /// with `reseal` (open under the old key, seal under the current one), each audited
+    /// as `secret.reseal`. A secret `reseal` refuses is left as it was and reported.
+    pub async fn reseal_secrets(
+        &self,
+        current_key_id: &str,
+        reseal: impl Fn(&str, &str, &SealedSecret) -> Result<SealedSecret, String>,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Resealed, StoreError> {
+        let mut tx = self.store().write_tx().await?;
+        let rows: Vec<(String, String, String, String, String)> = on_tx!(&mut tx, |conn| {
+            sqlx::query_as(
+                "SELECT project, name, key_id, nonce, ciphertext FROM secrets \
+                 ORDER BY project, name",
+            )
+            .fetch_all(&mut *conn)
+            .await?
+        });
+        let mut outcome = Resealed::default();
+        for (project, name, key_id, nonce, ciphertext) in rows {
+            if key_id == current_key_id {
+                outcome.current += 1;
+                continue;
+            }
+            let (Some(nonce), Some(ciphertext)) = (unhex(&nonce), unhex(&ciphertext)) else {
+                outcome
+                    .failed
+                    .push((project, name, "its stored form is not hex".to_owned()));
+                continue;
+            };
+            let sealed = SealedSecret {
+                key_id,
+                nonce,
+                ciphertext,
+            };
+            let fresh = match reseal(&project, &name, &sealed) {
+                Ok(fresh) => fresh,
+                Err(reason) => {
+                    outcome.failed.push((project, name, reason));
+                    continue;
+                }
+            };
+            on_tx!(&mut tx, |conn| {
+                sqlx::query(
+                    "UPDATE secrets SET key_id = $1, nonce = $2, ciphertext = $3 \
+                     WHERE project = $4 AND name = $5",
+                )
+                .bind(&fresh.key_id)
+                .bind(hex(&fresh.nonce))
+                .bind(hex(&fresh.ciphertext))
+                .bind(&project)
+                .bind(&name)
+                .execute(&mut *conn)
+                .await?;
+            });
+            let resource = format!("secret/{project}/{name}");
+            write_audit(
+                &mut tx,
+                &AuditEntry::new(actor, "secret.reseal", &resource, None, None),
+                now,
+            )
+            .await?;
+            outcome.resealed += 1;
+        }
+        tx.commit().await?;
+        Ok(outcome)
+    }
+}

@@ -15,6 +15,7 @@ backend_tests!(
     members_get_one_role_per_project_directly_or_by_group,
     tokens_carry_their_owner_expire_and_are_revoked,
     the_audit_log_is_a_chain_that_names_the_first_altered_row,
+    secrets_are_versioned_listed_without_values_and_resealed,
 );
 
 async fn the_default_project_exists_and_projects_are_created_once(test: TestStore) {
@@ -427,4 +428,89 @@ async fn the_audit_log_is_a_chain_that_names_the_first_altered_row(test: TestSto
     let (id, reason) = check.first_broken.expect("broken");
     assert_eq!(id, c);
     assert!(reason.contains("does not follow"), "{reason}");
+}
+
+async fn secrets_are_versioned_listed_without_values_and_resealed(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    let leader = orrery_store::test_support::leader_of(&test.store).await;
+    let sealed = |key: &str, byte: u8| orrery_store::SealedSecret {
+        key_id: key.to_owned(),
+        nonce: vec![byte; 12],
+        ciphertext: vec![byte; 20],
+    };
+    let first = intents
+        .set_secret("default", "token", &sealed("old", 1), "alice", at(1))
+        .await
+        .expect("set");
+    assert_eq!(first.version, 1);
+    let second = intents
+        .set_secret("default", "token", &sealed("old", 2), "bob", at(2))
+        .await
+        .expect("set again");
+    assert_eq!((second.version, second.updated_by.as_str()), (2, "bob"));
+    intents
+        .set_secret("default", "other", &sealed("new", 3), "alice", at(3))
+        .await
+        .expect("set");
+    let listed = reads.list_secrets("default").await.expect("list");
+    let names: Vec<(&str, u32)> = listed
+        .iter()
+        .map(|s| (s.name.as_str(), s.version))
+        .collect();
+    assert_eq!(names, [("other", 1), ("token", 2)]);
+    // The scheduler reads the sealed bytes back as written.
+    let found = leader
+        .sealed_secrets("default", &["token".to_owned(), "missing".to_owned()])
+        .await
+        .expect("sealed");
+    assert_eq!(found, [("token".to_owned(), sealed("old", 2))]);
+    // Re-sealing touches only what is not under the current key.
+    let outcome = intents
+        .reseal_secrets(
+            "new",
+            |_, _, old| {
+                let mut fresh = old.clone();
+                fresh.key_id = "new".to_owned();
+                Ok(fresh)
+            },
+            "root",
+            at(4),
+        )
+        .await
+        .expect("reseal");
+    assert_eq!((outcome.resealed, outcome.current), (1, 1));
+    let found = leader
+        .sealed_secrets("default", &["token".to_owned()])
+        .await
+        .expect("sealed");
+    assert_eq!(found[0].1.key_id, "new");
+    assert!(
+        intents
+            .delete_secret("default", "token", "root", at(5))
+            .await
+            .expect("delete")
+    );
+    assert!(
+        !intents
+            .delete_secret("default", "token", "root", at(5))
+            .await
+            .expect("again")
+    );
+    let audit = test.store.list_audit(10).await.expect("audit");
+    let actions: Vec<&str> = audit.iter().map(|a| a.action.as_str()).collect();
+    assert_eq!(
+        actions,
+        [
+            "secret.delete",
+            "secret.reseal",
+            "secret.set",
+            "secret.set",
+            "secret.set"
+        ]
+    );
+    assert!(
+        audit
+            .iter()
+            .all(|a| a.project.as_deref() == Some("default"))
+    );
 }

@@ -28,6 +28,7 @@ async fn a_task_reads_its_secrets_and_its_log_shows_only_stars() {
             "      echo \"base64=$(printf %s \"$DB_PASSWORD\" | base64)\"\n",
             // The value arrived whole (its length), without writing it in the spec.
             "      test \"$(printf %s \"$DB_PASSWORD\" | wc -c)\" -eq 19\n",
+            "      echo \"leak=$DB_PASSWORD\" >> \"$ORRERY_OUTPUT\"\n",
             "    env:\n",
             "      DB_PASSWORD: {secret: db_password}\n",
         ))
@@ -47,6 +48,12 @@ async fn a_task_reads_its_secrets_and_its_log_shows_only_stars() {
             "{expected} in {lines:?}"
         );
     }
+    // An output carrying the value is masked too.
+    assert_eq!(
+        run.tasks[0].outputs.get("leak").map(String::as_str),
+        Some("***"),
+        "{run:#?}"
+    );
     // Nowhere in what the API answers.
     let answers = [
         serde_json::to_string(&client.get_run(run.id).await.expect("run")).expect("json"),
@@ -142,5 +149,49 @@ async fn a_corrupted_secret_fails_its_task_naming_it_and_the_server_stays_up() {
         .apply("name: fine\ntasks:\n  - {name: t, type: noop}\n")
         .await;
     assert_eq!(server.run_to_end("fine").await.state, "success");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_rotation_reseals_every_secret_without_stopping_their_tasks() {
+    let keys = tempfile::tempdir().expect("key dir");
+    let write_key = |name: &str, byte: &str| {
+        let path = keys.path().join(name);
+        std::fs::write(&path, byte.repeat(32)).expect("write a key");
+        path
+    };
+    let (old, new) = (write_key("old.key", "a1"), write_key("new.key", "b2"));
+    let old_for_start = old.clone();
+    let server = TestServer::start_with(move |config| {
+        config.secret_key_file = Some(old_for_start);
+    })
+    .await;
+    server
+        .client
+        .set_secret("default", "token", VALUE)
+        .await
+        .expect("set");
+    server
+        .apply("name: uses\ntasks:\n  - name: t\n    type: shell\n    script: 'test -n \"{{ secrets.token }}\"'\n")
+        .await;
+    assert_eq!(server.run_to_end("uses").await.state, "success");
+
+    // 1. Every server restarts with the new key, the old one still accepted.
+    let mut server = server;
+    server.config.secret_key_file = Some(new.clone());
+    server.config.previous_secret_key_files = vec![old.clone()];
+    let server = server.restart().await;
+    assert_eq!(server.run_to_end("uses").await.state, "success");
+    // 2. Every secret is re-sealed under the new key.
+    let rotation = server.client.rotate_secret_key().await.expect("rotate");
+    assert_eq!((rotation.resealed, rotation.current), (1, 0));
+    assert!(rotation.failed.is_empty(), "{rotation:?}");
+    let again = server.client.rotate_secret_key().await.expect("again");
+    assert_eq!((again.resealed, again.current), (0, 1));
+    // 3. The old key can go: the secret still opens.
+    let mut server = server;
+    server.config.previous_secret_key_files = Vec::new();
+    let server = server.restart().await;
+    assert_eq!(server.run_to_end("uses").await.state, "success");
     server.stop().await;
 }

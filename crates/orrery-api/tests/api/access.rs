@@ -336,6 +336,13 @@ fn table() -> Vec<Call> {
             Role(EDITOR, "secret.set"),
         ),
         call(
+            Method::POST,
+            "/api/v1/secrets/rotate-key",
+            "/api/v1/secrets/rotate-key",
+            None,
+            ClusterAdmin("secret.rotate"),
+        ),
+        call(
             Method::GET,
             "/api/v1/audit",
             "/api/v1/audit?project=pay",
@@ -354,7 +361,7 @@ fn table() -> Vec<Call> {
             Method::POST,
             "/api/v1/auth/login",
             "/api/v1/auth/login",
-            Some(r#"{"username": "pay-viewer", "password": "not it"}"#),
+            Some(r#"{"username": "nobody-{who}", "password": "not it"}"#),
             Public(401),
         ),
         // Last: it revokes the caller's own token.

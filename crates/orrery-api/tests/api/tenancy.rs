@@ -505,3 +505,56 @@ async fn a_password_buys_a_session_with_the_users_roles_and_failures_look_alike(
     );
     assert_eq!(p.status, 401);
 }
+
+#[tokio::test]
+async fn password_guessing_is_slowed_per_username_whether_or_not_it_exists() {
+    let clock = std::sync::Arc::new(orrery_core::clock::ManualClock::new(crate::harness::at(0)));
+    let api = TestApi::start_with_clock(clock.clone()).await;
+    let _ann = user_with_token(&api, "ann").await;
+    let anonymous = Client::new(&api.base, None);
+    let attempt = |username: &'static str, password: &'static str| {
+        let anonymous = anonymous.clone();
+        async move {
+            anonymous
+                .login(&orrery_client::types::LoginRequest {
+                    username: username.to_owned(),
+                    password: password.to_owned(),
+                })
+                .await
+        }
+    };
+    for username in ["ann", "nobody"] {
+        for _ in 0..5 {
+            let p = problem(attempt(username, "guess").await.expect_err("wrong"));
+            assert_eq!(p.status, 401);
+        }
+        // Now even the right password waits; the answer says so alike for both names.
+        let p = problem(
+            attempt(username, "a long password")
+                .await
+                .expect_err("slowed"),
+        );
+        assert_eq!(p.status, 429, "{username}: {p:?}");
+        assert!(p.detail.contains("try again in 1 s"), "{}", p.detail);
+    }
+    // Another username is not affected, and the wait passes with time.
+    let response = api
+        .http
+        .post(format!("{}/api/v1/auth/login", api.base))
+        .json(&serde_json::json!({"username": "ann", "password": "a long password"}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status().as_u16(), 429);
+    assert_eq!(
+        response
+            .headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    clock.advance(chrono::Duration::seconds(2));
+    attempt("ann", "a long password")
+        .await
+        .expect("the right password after the wait");
+}

@@ -55,7 +55,7 @@ CREATE INDEX audit_log_by_project ON audit_log (project, id);
 CREATE TABLE secrets (
     project TEXT NOT NULL REFERENCES projects (name),
     name TEXT NOT NULL,
-    version INTEGER NOT NULL,
+    version BIGINT NOT NULL,
     key_id TEXT NOT NULL,
     nonce TEXT NOT NULL,
     ciphertext TEXT NOT NULL,

@@ -146,7 +146,18 @@ async fn run_with_output_file(
     if let Some(measurement) = &measurement {
         report = with_oom(report, ending, status, measurement);
     }
-    let outputs = read_outputs(output_file.path(), context.config.max_output_bytes);
+    // Outputs travel to the API and into downstream templates: no secret value in them.
+    let outputs =
+        read_outputs(output_file.path(), context.config.max_output_bytes).map(|outputs| {
+            if assignment.mask.is_empty() {
+                return outputs;
+            }
+            let masker = orrery_core::mask::Masker::new(&assignment.mask);
+            outputs
+                .into_iter()
+                .map(|(key, value)| (key, masker.mask(&value)))
+                .collect()
+        });
     let (report, outputs) = with_outputs(report, outputs);
     tracing::debug!(?task, ?report, ?usage, "attempt ended");
     TaskFinished {

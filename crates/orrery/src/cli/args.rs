@@ -208,6 +208,10 @@ pub(crate) enum SecretCommand {
     List,
     /// Delete a secret; jobs that read it fail until it is set again.
     Delete { name: String },
+    /// Re-seal every secret of every project under the servers' current key: the last
+    /// step of a key rotation, once every server runs with the new key as
+    /// --secret-key-file and the old one as --previous-secret-key-file.
+    RotateKey,
 }
 
 #[derive(Debug, Subcommand)]

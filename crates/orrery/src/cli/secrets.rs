@@ -68,6 +68,23 @@ pub(crate) async fn secret(
             client.delete_secret(&project, &name).await?;
             output::line(&format!("deleted secret {name} of project {project}"));
         }
+        SecretCommand::RotateKey => {
+            let rotation = client.rotate_secret_key().await?;
+            if global.output == OutputFormat::Json {
+                output::json(&rotation)?;
+            } else {
+                output::line(&format!(
+                    "{} secret(s) re-sealed under key {} ({} already were)",
+                    rotation.resealed, rotation.key_id, rotation.current
+                ));
+            }
+            for failed in &rotation.failed {
+                eprintln!("error: secret {}: {}", failed.path, failed.message);
+            }
+            if !rotation.failed.is_empty() {
+                return Ok(ExitCode::from(1));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
