@@ -210,6 +210,7 @@ impl From<StoreError> for ApiError {
                 what: format!("{kind} {id}"),
             },
             StoreError::Conflict { message } => ApiError::Conflict(message),
+            cycle @ StoreError::SubWorkflowCycle { .. } => ApiError::Conflict(cycle.to_string()),
             StoreError::Unavailable(e) => ApiError::Unavailable(e.to_string()),
             other => ApiError::Internal(other.to_string()),
         }

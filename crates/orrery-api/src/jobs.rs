@@ -144,9 +144,28 @@ pub(crate) async fn apply_job_spec(
         actor: &actor.0,
         now,
     };
-    let outcome = match kind {
-        ApplyKind::Apply => state.intents.apply_job(&apply).await?,
-        ApplyKind::Rollback => state.intents.rollback_job(&apply).await?,
+    let applied = match kind {
+        ApplyKind::Apply => state.intents.apply_job(&apply).await,
+        ApplyKind::Rollback => state.intents.rollback_job(&apply).await,
+    };
+    let outcome = match applied {
+        Ok(outcome) => outcome,
+        // Refused in the apply transaction, so two applies cannot close a loop together.
+        Err(orrery_store::StoreError::SubWorkflowCycle { chain }) => {
+            let callee = chain.get(1).cloned().unwrap_or_default();
+            let index = spec
+                .tasks
+                .iter()
+                .position(|t| matches!(&t.kind, orrery_core::spec::TaskKind::Job { job, .. } if *job == callee))
+                .unwrap_or(0);
+            return Err(ApiError::InvalidSpec(orrery_core::spec::SpecErrors(vec![
+                orrery_core::spec::SpecError::at(
+                    format!("tasks[{index}].job"),
+                    format!("sub-workflow cycle: {}", chain.join(" → ")),
+                ),
+            ])));
+        }
+        Err(error) => return Err(error.into()),
     };
     let (status, version, code) = match outcome {
         ApplyOutcome::Created { .. } => (ApplyStatus::Created, 1, StatusCode::CREATED),
@@ -376,8 +395,9 @@ pub(crate) fn job_not_found(project: &str, name: &str) -> ApiError {
     }
 }
 
-/// A `type: job` task must name an existing job of the project, and sub-workflows
-/// must not call back into the job being applied (directly or through others).
+/// A `type: job` task must name an existing job of the project. (That sub-workflows
+/// do not call back into the job being applied is checked by the store, inside the
+/// apply transaction.)
 async fn check_sub_workflows(
     state: &AppState,
     spec: &orrery_core::spec::JobSpec,
@@ -397,13 +417,6 @@ async fn check_sub_workflows(
                     spec.project
                 ),
             ));
-            continue;
-        }
-        if let Some(cycle) = sub_workflow_cycle(state, &spec.project, &spec.name, job).await? {
-            errors.push(SpecError::at(
-                path,
-                format!("sub-workflow cycle: {}", cycle.join(" → ")),
-            ));
         }
     }
     if errors.is_empty() {
@@ -411,34 +424,6 @@ async fn check_sub_workflows(
     } else {
         Err(ApiError::InvalidSpec(SpecErrors(errors)))
     }
-}
-
-/// The chain of jobs leading from `start` back to `root`, if sub-workflows loop: the
-/// jobs reachable from `start` are read, then `sub_workflow::cycle_through` decides.
-async fn sub_workflow_cycle(
-    state: &AppState,
-    project: &str,
-    root: &str,
-    start: &str,
-) -> Result<Option<Vec<String>>, ApiError> {
-    let mut children = std::collections::BTreeMap::new();
-    let mut to_read = vec![start.to_owned()];
-    while let Some(name) = to_read.pop() {
-        if name == root || children.contains_key(&name) {
-            continue;
-        }
-        let started = match state.reads.find_job(project, &name).await? {
-            Some(job) => parse_job_spec(&job.latest_spec, SpecFormat::Json)
-                .map(|spec| orrery_core::sub_workflow::started_jobs(&spec))
-                .unwrap_or_default(),
-            None => Vec::new(),
-        };
-        to_read.extend(started.iter().cloned());
-        children.insert(name, started);
-    }
-    Ok(orrery_core::sub_workflow::cycle_through(
-        root, start, &children,
-    ))
 }
 
 /// SHA-256 of a stored spec, hex.

@@ -3,6 +3,10 @@
 /// A store failure.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
+    /// A job's new version would start, through sub-workflows, a job that starts it:
+    /// the loop, from the job back to itself.
+    #[error("sub-workflow cycle: {}", chain.join(" → "))]
+    SubWorkflowCycle { chain: Vec<String> },
     /// The thing asked for does not exist.
     #[error("{kind} {id} not found")]
     NotFound { kind: &'static str, id: String },

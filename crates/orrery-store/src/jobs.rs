@@ -86,6 +86,7 @@ impl Store {
                     .fetch_one(&mut *conn)
                     .await?
                 });
+                crate::job_calls::set_calls(&mut tx, project, name, canonical_spec).await?;
                 insert_version(&mut tx, job_id, 1, canonical_spec, actor, now).await?;
                 write_audit(
                     &mut tx,
@@ -106,6 +107,7 @@ impl Store {
                     }
                 } else {
                     let version = latest + 1;
+                    crate::job_calls::set_calls(&mut tx, project, name, canonical_spec).await?;
                     insert_version(&mut tx, job_id, version, canonical_spec, actor, now).await?;
                     on_tx!(&mut tx, |conn| {
                         sqlx::query(
@@ -236,6 +238,7 @@ impl Store {
             return Ok(false);
         };
         let version = to_version(version)?;
+        crate::job_calls::forget_calls(&mut tx, project, name).await?;
         let resource = format!("job/{project}/{name}");
         let entry = AuditEntry::new(actor, "job.delete", &resource, Some(version), None);
         write_audit(&mut tx, &entry, now).await?;

@@ -10,6 +10,7 @@ mod calendars;
 mod error;
 mod exec;
 mod fire_runs;
+mod job_calls;
 mod jobs;
 mod leader;
 mod lease;

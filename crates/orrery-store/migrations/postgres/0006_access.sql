@@ -63,3 +63,22 @@ CREATE TABLE secrets (
     updated_at TIMESTAMPTZ NOT NULL,
     PRIMARY KEY (project, name)
 );
+
+-- Which jobs each live job starts as sub-workflows (`type: job` tasks), kept with the
+-- job's latest version so the apply transaction can refuse a loop without reading
+-- every spec of the project.
+CREATE TABLE job_calls (
+    project TEXT NOT NULL,
+    caller TEXT NOT NULL,
+    callee TEXT NOT NULL,
+    PRIMARY KEY (project, caller, callee)
+);
+INSERT INTO job_calls (project, caller, callee)
+    SELECT DISTINCT j.project, j.name, t.value ->> 'job'
+    FROM jobs j
+    JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version
+    CROSS JOIN LATERAL jsonb_array_elements(
+        CASE WHEN jsonb_typeof(v.spec::jsonb -> 'tasks') = 'array'
+             THEN v.spec::jsonb -> 'tasks' ELSE '[]'::jsonb END) AS t(value)
+    WHERE j.deleted_at IS NULL AND t.value ->> 'type' = 'job'
+    ON CONFLICT DO NOTHING;

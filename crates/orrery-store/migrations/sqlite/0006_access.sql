@@ -63,3 +63,19 @@ CREATE TABLE secrets (
     updated_at TEXT NOT NULL,
     PRIMARY KEY (project, name)
 );
+
+-- Which jobs each live job starts as sub-workflows (`type: job` tasks), kept with the
+-- job's latest version so the apply transaction can refuse a loop without reading
+-- every spec of the project.
+CREATE TABLE job_calls (
+    project TEXT NOT NULL,
+    caller TEXT NOT NULL,
+    callee TEXT NOT NULL,
+    PRIMARY KEY (project, caller, callee)
+);
+INSERT OR IGNORE INTO job_calls (project, caller, callee)
+    SELECT j.project, j.name, json_extract(t.value, '$.job')
+    FROM jobs j
+    JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version,
+    json_each(v.spec, '$.tasks') t
+    WHERE j.deleted_at IS NULL AND json_extract(t.value, '$.type') = 'job';
