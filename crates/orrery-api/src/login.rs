@@ -22,6 +22,9 @@ const SESSION_HOURS: i64 = 12;
 /// Longest password checked (argon2 takes any length; this bounds the work).
 const MAX_PASSWORD_BYTES: usize = 4096;
 
+/// Longest username looked up (and remembered by the guard); no user has a longer one.
+const MAX_USERNAME_BYTES: usize = 256;
+
 /// Signs a user in with a password; answers a personal token that expires.
 #[utoipa::path(post, path = "/api/v1/auth/login", request_body = LoginRequest, security(()),
     responses((status = 200, body = LoginSession), (status = 400, body = orrery_client::types::Problem),
@@ -33,7 +36,7 @@ pub(crate) async fn login(
 ) -> Result<Json<LoginSession>, ApiError> {
     let request: LoginRequest = json_body(&state, body)?
         .ok_or_else(|| ApiError::invalid_field("username", "required, with password"))?;
-    if request.password.len() > MAX_PASSWORD_BYTES {
+    if request.password.len() > MAX_PASSWORD_BYTES || request.username.len() > MAX_USERNAME_BYTES {
         return Err(ApiError::Unauthorized);
     }
     if let Some(wait) = state.login_guard.wait(&request.username, state.clock.now()) {

@@ -537,6 +537,17 @@ async fn password_guessing_is_slowed_per_username_whether_or_not_it_exists() {
         assert_eq!(p.status, 429, "{username}: {p:?}");
         assert!(p.detail.contains("try again in 1 s"), "{}", p.detail);
     }
+    // An absurd username is refused at once, and not remembered.
+    let p = problem(
+        anonymous
+            .login(&orrery_client::types::LoginRequest {
+                username: "x".repeat(100_000),
+                password: "guess".to_owned(),
+            })
+            .await
+            .expect_err("too long"),
+    );
+    assert_eq!(p.status, 401);
     // Another username is not affected, and the wait passes with time.
     let response = api
         .http
@@ -557,4 +568,63 @@ async fn password_guessing_is_slowed_per_username_whether_or_not_it_exists() {
     attempt("ann", "a long password")
         .await
         .expect("the right password after the wait");
+}
+
+#[tokio::test]
+async fn bad_audit_and_secret_requests_are_refused_naming_the_field() {
+    let api = TestApi::start().await;
+    for (query, field) in [
+        ("since=yesterday", "since"),
+        ("limit=0", "limit"),
+        ("limit=100000", "limit"),
+        ("order=sideways", "order"),
+        ("cursor=abc", "cursor"),
+    ] {
+        let response = api
+            .request(
+                reqwest::Method::GET,
+                &format!("/api/v1/audit?{query}"),
+                ADMIN_SECRET,
+            )
+            .send()
+            .await
+            .expect("send");
+        let (status, _, p) = crate::harness::raw_problem(response).await;
+        assert_eq!(status, 400, "{query}: {p:?}");
+        assert_eq!(p.errors[0].path, field, "{query}: {p:?}");
+    }
+    for (name, body, field) in [
+        ("bad-name", serde_json::json!({"value": "v"}), "name"),
+        ("ok_name", serde_json::json!({"value": ""}), "value"),
+        (
+            "ok_name",
+            serde_json::json!({"value": "x".repeat(70_000)}),
+            "value",
+        ),
+    ] {
+        let response = api
+            .request(
+                reqwest::Method::PUT,
+                &format!("/api/v1/projects/default/secrets/{name}"),
+                ADMIN_SECRET,
+            )
+            .json(&body)
+            .send()
+            .await
+            .expect("send");
+        let (status, _, p) = crate::harness::raw_problem(response).await;
+        assert_eq!(status, 400, "{name}: {p:?}");
+        assert_eq!(p.errors[0].path, field, "{name}: {p:?}");
+    }
+    let response = api
+        .request(
+            reqwest::Method::PUT,
+            "/api/v1/projects/default/secrets/ok_name",
+            ADMIN_SECRET,
+        )
+        .json(&serde_json::json!({"value": "v", "extra": 1}))
+        .send()
+        .await
+        .expect("send");
+    assert_eq!(response.status().as_u16(), 400);
 }
