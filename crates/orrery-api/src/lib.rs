@@ -33,7 +33,6 @@ mod workers;
 
 pub use error::ApiError;
 pub use intake::RunIntake;
-pub use login_guard::LoginGuard;
 pub use openapi::openapi_document;
 pub use state::{ApiConfig, AppState, HandOverRun};
 

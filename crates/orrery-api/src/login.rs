@@ -39,7 +39,11 @@ pub(crate) async fn login(
     if request.password.len() > MAX_PASSWORD_BYTES || request.username.len() > MAX_USERNAME_BYTES {
         return Err(ApiError::Unauthorized);
     }
-    if let Some(wait) = state.login_guard.wait(&request.username, state.clock.now()) {
+    let now = state.clock.now();
+    let failures = state.reads.login_failures(&request.username).await?;
+    if let Some(wait) =
+        failures.and_then(|(count, last)| crate::login_guard::wait(count, last, now))
+    {
         return Err(ApiError::TooManyRequests {
             detail: format!(
                 "too many failed sign-ins for {:?}; try again in {} s",
@@ -61,13 +65,16 @@ pub(crate) async fn login(
             .map_err(|e| ApiError::Internal(format!("password check stopped: {e}")))?;
     let Some(user) = user.filter(|_| matches) else {
         tracing::info!(username = %request.username, "sign-in refused");
+        let forget_before = now - chrono::Duration::seconds(crate::login_guard::MAX_WAIT_SECS);
         state
-            .login_guard
-            .failed(&request.username, state.clock.now());
+            .intents
+            .record_login_failure(&request.username, now, forget_before)
+            .await?;
         return Err(ApiError::Unauthorized);
     };
-    state.login_guard.succeeded(&request.username);
-    let now = state.clock.now();
+    if failures.is_some() {
+        state.intents.clear_login_failures(&user.name).await?;
+    }
     let expires_at = now + chrono::Duration::hours(SESSION_HOURS);
     let secret = crate::tokens::new_secret()?;
     let actor = format!("user:{}", user.name);

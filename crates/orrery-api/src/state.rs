@@ -67,6 +67,4 @@ pub struct AppState {
     pub config: ApiConfig,
     /// Seals secret values before they are stored; without it secrets cannot be set.
     pub secrets: Option<Arc<orrery_access::Keyring>>,
-    /// Failed sign-ins per username, to slow down password guessing.
-    pub login_guard: Arc<crate::LoginGuard>,
 }

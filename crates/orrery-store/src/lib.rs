@@ -14,6 +14,7 @@ mod job_calls;
 mod jobs;
 mod leader;
 mod lease;
+mod login_failures;
 mod logs;
 mod migrate;
 mod nodes;

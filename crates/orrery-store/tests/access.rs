@@ -16,6 +16,7 @@ backend_tests!(
     tokens_carry_their_owner_expire_and_are_revoked,
     the_audit_log_is_a_chain_that_names_the_first_altered_row,
     secrets_are_versioned_listed_without_values_and_resealed,
+    failed_sign_ins_are_counted_per_name_and_old_ones_forgotten,
 );
 
 async fn the_default_project_exists_and_projects_are_created_once(test: TestStore) {
@@ -513,4 +514,35 @@ async fn secrets_are_versioned_listed_without_values_and_resealed(test: TestStor
             .iter()
             .all(|a| a.project.as_deref() == Some("default"))
     );
+}
+
+async fn failed_sign_ins_are_counted_per_name_and_old_ones_forgotten(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    assert_eq!(reads.login_failures("ann").await.expect("read"), None);
+    for k in 0..3 {
+        intents
+            .record_login_failure("ann", at(10 + k), at(0))
+            .await
+            .expect("record");
+    }
+    intents
+        .record_login_failure("old", at(1), at(0))
+        .await
+        .expect("record");
+    assert_eq!(
+        reads.login_failures("ann").await.expect("read"),
+        Some((3, at(12)))
+    );
+    // A failure at 100 s forgets those last seen before 5 s.
+    intents
+        .record_login_failure("bob", at(100), at(5))
+        .await
+        .expect("record");
+    assert_eq!(reads.login_failures("old").await.expect("read"), None);
+    assert_eq!(
+        reads.login_failures("ann").await.expect("read"),
+        Some((3, at(12)))
+    );
+    intents.clear_login_failures("ann").await.expect("clear");
+    assert_eq!(reads.login_failures("ann").await.expect("read"), None);
 }

@@ -259,7 +259,6 @@ pub async fn start_server(
         render_metrics: Arc::new(crate::metrics::render_metrics),
         scheduler_silence: Arc::new(move || loop_beat.silent_for()),
         secrets: Some(keyring),
-        login_guard: Arc::default(),
         config: ApiConfig {
             max_body_bytes: config.max_body_bytes,
             default_timezone: config.default_timezone,

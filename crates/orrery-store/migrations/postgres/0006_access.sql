@@ -82,3 +82,13 @@ INSERT INTO job_calls (project, caller, callee)
              THEN v.spec::jsonb -> 'tasks' ELSE '[]'::jsonb END) AS t(value)
     WHERE j.deleted_at IS NULL AND t.value ->> 'type' = 'job'
     ON CONFLICT DO NOTHING;
+
+-- Failed sign-ins per username (known or not), shared by every API node: a username
+-- that keeps failing waits longer before its next try. Rows older than the longest
+-- wait are forgotten as new failures arrive.
+CREATE TABLE login_failures (
+    username TEXT PRIMARY KEY,
+    failures BIGINT NOT NULL,
+    last_at TIMESTAMPTZ NOT NULL
+);
+CREATE INDEX login_failures_by_time ON login_failures (last_at);

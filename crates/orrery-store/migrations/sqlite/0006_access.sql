@@ -79,3 +79,13 @@ INSERT OR IGNORE INTO job_calls (project, caller, callee)
     JOIN job_versions v ON v.job_id = j.id AND v.version = j.latest_version,
     json_each(v.spec, '$.tasks') t
     WHERE j.deleted_at IS NULL AND json_extract(t.value, '$.type') = 'job';
+
+-- Failed sign-ins per username (known or not), shared by every API node: a username
+-- that keeps failing waits longer before its next try. Rows older than the longest
+-- wait are forgotten as new failures arrive.
+CREATE TABLE login_failures (
+    username TEXT PRIMARY KEY,
+    failures INTEGER NOT NULL,
+    last_at TEXT NOT NULL
+);
+CREATE INDEX login_failures_by_time ON login_failures (last_at);
