@@ -29,6 +29,7 @@ mod tokens;
 mod users;
 mod validate;
 mod versions;
+mod whoami;
 mod workers;
 
 pub use error::ApiError;
@@ -108,6 +109,7 @@ pub fn router(state: AppState) -> Router {
         .route("/audit", get(audit::list_audit))
         .route("/audit/verify", get(audit::verify_audit))
         .route("/auth/logout", post(login::logout))
+        .route("/auth/whoami", get(whoami::whoami))
         .route_layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

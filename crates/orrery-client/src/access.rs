@@ -277,3 +277,10 @@ impl Client {
         self.send_json(self.request(Method::POST, path), path).await
     }
 }
+
+impl Client {
+    /// Who this client's token stands for, and its roles.
+    pub async fn whoami(&self) -> Result<crate::types::WhoAmI, ClientError> {
+        self.get_json("/api/v1/auth/whoami").await
+    }
+}

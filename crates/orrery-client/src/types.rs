@@ -726,3 +726,16 @@ pub struct SecretRotation {
     /// Secrets that could not be opened (left as they were), each with why.
     pub failed: Vec<FieldError>,
 }
+
+/// Who a token stands for and what it may do: `GET /api/v1/auth/whoami`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct WhoAmI {
+    /// How the audit log names the caller: `user:NAME` or `token:NAME`.
+    pub actor: String,
+    /// `cluster_admin`, `user`, `service` or `cluster_editor`.
+    pub kind: String,
+    pub cluster_admin: bool,
+    /// The caller's role in each project it can see; absent when it sees every
+    /// project (a cluster admin or cluster-wide editor) with one role.
+    pub roles: BTreeMap<String, String>,
+}

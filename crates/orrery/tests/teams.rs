@@ -102,6 +102,11 @@ fn a_team_gets_a_project_roles_and_a_ci_token_from_the_command_line() {
     ok(as_ann(&["apply", "-f", spec]));
     let jobs = stdout(&ok(as_ann(&["job", "list"])));
     assert!(jobs.contains("reconcile"), "{jobs}");
+    let me = stdout(&ok(as_ann(&["whoami"])));
+    assert!(
+        me.contains("user:ann") && me.contains("payments: editor"),
+        "{me}"
+    );
     // A second version, its diff, and a rollback to the first.
     std::fs::write(
         spec,

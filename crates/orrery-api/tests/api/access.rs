@@ -364,6 +364,13 @@ fn table() -> Vec<Call> {
             Some(r#"{"username": "nobody-{who}", "password": "not it"}"#),
             Public(401),
         ),
+        call(
+            Method::GET,
+            "/api/v1/auth/whoami",
+            "/api/v1/auth/whoami",
+            None,
+            SignedIn,
+        ),
         // Last: it revokes the caller's own token.
         call(
             Method::POST,

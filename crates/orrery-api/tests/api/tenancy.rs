@@ -59,6 +59,12 @@ async fn a_personal_token_follows_its_users_roles_and_stops_when_the_user_is_dis
 
     grant(&api, "pay", "ann", "viewer").await;
     assert_eq!(ann.get_project("pay").await.expect("visible").name, "pay");
+    let me = ann.whoami().await.expect("whoami");
+    assert_eq!(
+        (me.actor.as_str(), me.kind.as_str(), me.cluster_admin),
+        ("user:ann", "user", false)
+    );
+    assert_eq!(me.roles.get("pay").map(String::as_str), Some("viewer"));
     let p = problem(ann.apply(&job_in("pay"), "yaml").await.expect_err("viewer"));
     assert_eq!(p.status, 403);
     assert!(p.detail.contains("job.apply"), "{}", p.detail);

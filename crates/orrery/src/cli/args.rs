@@ -107,6 +107,8 @@ pub(crate) enum Command {
     },
     /// Sign out: the stored session is revoked and forgotten.
     Logout,
+    /// Who the token in use stands for, and its role in each project.
+    Whoami,
     /// Run a worker that takes tasks from a scheduler (`orrery worker --scheduler URL`),
     /// or list and drain workers.
     Worker(WorkerArgs),

@@ -1,6 +1,6 @@
 //! `orrery login|logout`: password sign-in to a server, kept for later commands.
 
-use super::args::GlobalArgs;
+use super::args::{GlobalArgs, OutputFormat};
 use super::{connect, credentials, output};
 use anyhow::Context;
 use orrery_client::Client;
@@ -56,6 +56,25 @@ pub(crate) async fn logout(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
     match Client::new(&server, Some(session.token)).logout().await {
         Ok(()) => output::line(&format!("signed out of {server} ({})", session.user)),
         Err(error) => eprintln!("forgot the session; revoking it at {server} failed: {error}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub(crate) async fn whoami(global: &GlobalArgs) -> anyhow::Result<ExitCode> {
+    let me = connect::client(global)?.whoami().await?;
+    match global.output {
+        OutputFormat::Json => output::json(&me)?,
+        OutputFormat::Table => {
+            output::line(&format!("{} ({})", me.actor, me.kind.replace('_', " ")));
+            if me.cluster_admin {
+                output::line("cluster admin: every project, users, workers");
+            } else if me.roles.is_empty() {
+                output::line("editor of every project");
+            }
+            for (project, role) in &me.roles {
+                output::line(&format!("{project}: {role}"));
+            }
+        }
     }
     Ok(ExitCode::SUCCESS)
 }

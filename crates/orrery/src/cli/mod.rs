@@ -43,6 +43,7 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             password_stdin,
         } => login::login(&cli.global, &username, password_stdin).await,
         Command::Logout => login::logout(&cli.global).await,
+        Command::Whoami => login::whoami(&cli.global).await,
         Command::Cluster(args::ClusterCommand::Status) => cluster::status(&cli.global).await,
     }
 }
