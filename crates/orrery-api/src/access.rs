@@ -37,3 +37,14 @@ pub(crate) fn project_not_found(project: &str) -> ApiError {
 pub(crate) fn sees(principal: &Principal, project: &str) -> bool {
     principal.role_in(project).is_some()
 }
+
+/// The 404 of a project that does not exist (asked after the caller may see it).
+pub(crate) async fn require_project(
+    state: &crate::state::AppState,
+    project: &str,
+) -> Result<(), ApiError> {
+    match state.reads.get_project(project).await? {
+        Some(_) => Ok(()),
+        None => Err(project_not_found(project)),
+    }
+}

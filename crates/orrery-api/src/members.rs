@@ -1,7 +1,7 @@
 //! Member handlers: who has which role in a project. A project's members see the
 //! list; its admins change it.
 
-use crate::access::{authorize, project_not_found};
+use crate::access::{authorize, project_not_found, require_project};
 use crate::auth::Actor;
 use crate::error::ApiError;
 use crate::run_control::json_body;
@@ -27,9 +27,7 @@ pub(crate) async fn list_members(
     authorize(&principal, Action::ProjectRead, Some(&project), || {
         project_not_found(&project)
     })?;
-    if state.reads.get_project(&project).await?.is_none() {
-        return Err(project_not_found(&project));
-    }
+    require_project(&state, &project).await?;
     let members = state.reads.list_members(&project).await?;
     Ok(Json(members.into_iter().map(member).collect()))
 }
@@ -48,9 +46,7 @@ pub(crate) async fn set_member(
     authorize(&principal, Action::MemberManage, Some(&project), || {
         project_not_found(&project)
     })?;
-    if state.reads.get_project(&project).await?.is_none() {
-        return Err(project_not_found(&project));
-    }
+    require_project(&state, &project).await?;
     let request: SetMemberRequest = json_body(&state, body)?.unwrap_or_default();
     let mut errors = Vec::new();
     let role = Role::parse(&request.role);

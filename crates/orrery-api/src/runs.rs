@@ -268,8 +268,9 @@ pub(crate) async fn get_run(
     Path(id): Path<String>,
 ) -> Result<Json<Run>, ApiError> {
     let id = parse_run_id(&id)?;
-    find_run(&state, &principal, Action::RunRead, id).await?;
-    Ok(Json(load_run(&state, id).await?))
+    let run = find_run(&state, &principal, Action::RunRead, id).await?;
+    let tasks = state.reads.run_tasks(id).await?;
+    Ok(Json(convert::run(&run, &tasks)))
 }
 
 /// Asks the scheduler to cancel a run: running processes are killed, pending tasks

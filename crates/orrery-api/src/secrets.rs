@@ -49,9 +49,7 @@ pub(crate) async fn set_secret(
     authorize(&principal, Action::SecretSet, Some(&project), || {
         project_not_found(&project)
     })?;
-    if state.reads.get_project(&project).await?.is_none() {
-        return Err(project_not_found(&project));
-    }
+    crate::access::require_project(&state, &project).await?;
     orrery_core::spec::check_secret_name(&name)
         .map_err(|message| ApiError::invalid_field("name", message))?;
     let request: SetSecretRequest =

@@ -196,9 +196,7 @@ async fn service_target(
     authorize(principal, Action::ProjectTokenManage, Some(project), || {
         project_not_found(project)
     })?;
-    if state.reads.get_project(project).await?.is_none() {
-        return Err(project_not_found(project));
-    }
+    crate::access::require_project(state, project).await?;
     match role.map(|r| (r, Role::parse(r))) {
         Some((_, Some(role))) => Ok(Some(Target::Service {
             project: project.to_owned(),

@@ -23,7 +23,7 @@ pub(crate) fn load_or_create_worker_id(work_dir: &Path) -> Result<String, Worker
     let mut bytes = [0u8; 8];
     getrandom::fill(&mut bytes)
         .map_err(|e| WorkerError::Setup(format!("no randomness for a worker id: {e}")))?;
-    let id: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let id = orrery_core::hex::encode(&bytes);
     std::fs::create_dir_all(work_dir)
         .and_then(|()| std::fs::write(&path, format!("{id}\n")))
         .map_err(|e| WorkerError::Setup(format!("cannot write {}: {e}", path.display())))?;

@@ -328,7 +328,7 @@ fn node_identity(
     let mut nonce = [0u8; 6];
     getrandom::fill(&mut nonce)
         .map_err(|e| ServerError::Config(format!("no randomness for the node's holder id: {e}")))?;
-    let nonce: String = nonce.iter().map(|b| format!("{b:02x}")).collect();
+    let nonce = orrery_core::hex::encode(&nonce);
     let roles: Vec<&str> = [
         (config.roles.api, "api"),
         (config.roles.scheduler, "scheduler"),

@@ -48,10 +48,7 @@ fn new_secret() -> Result<String, ServerError> {
         action: "generate the admin token".to_owned(),
         source: std::io::Error::other(e.to_string()),
     })?;
-    Ok(format!(
-        "orr_{}",
-        bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
-    ))
+    Ok(format!("orr_{}", orrery_core::hex::encode(&bytes)))
 }
 
 pub(crate) fn write_private(path: &Path, secret: &str) -> std::io::Result<()> {

@@ -67,8 +67,9 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<crate::measurement::M
             let reads = read_latencies(client).await?;
             rows.add("read_p50", median(&reads), "ms");
             rows.add("read_p99", percentile(&reads, 99.0), "ms");
-            let (starts, _) = start_runs(client, budget).await?;
-            rows.add("starts", starts, "runs/s");
+            let (count, elapsed, _) =
+                super::run_starts::start_runs(client, JOB, CLIENTS, budget).await?;
+            rows.add("starts", count as f64 / elapsed, "runs/s");
             measurements.extend(rows.into_vec());
         }
     }
@@ -86,31 +87,4 @@ async fn read_latencies(client: &Client) -> anyhow::Result<Vec<f64>> {
         }
     }
     Ok(latencies)
-}
-
-/// Runs started per second by `CLIENTS` clients for `budget`, and their latencies.
-async fn start_runs(client: &Client, budget: Duration) -> anyhow::Result<(f64, Vec<f64>)> {
-    let mut callers = tokio::task::JoinSet::new();
-    let began = Instant::now();
-    for _ in 0..CLIENTS {
-        let client = client.clone();
-        callers.spawn(async move {
-            let mut latencies = Vec::new();
-            while began.elapsed() < budget {
-                let sent = Instant::now();
-                client
-                    .start_run(JOB, &Default::default())
-                    .await
-                    .context("start a run")?;
-                latencies.push(duration_ms(sent.elapsed()));
-            }
-            anyhow::Ok(latencies)
-        });
-    }
-    let mut latencies = Vec::new();
-    while let Some(joined) = callers.join_next().await {
-        latencies.extend(joined.context("a client panicked")??);
-    }
-    let elapsed = began.elapsed().as_secs_f64();
-    Ok((latencies.len() as f64 / elapsed, latencies))
 }

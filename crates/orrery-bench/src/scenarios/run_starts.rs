@@ -49,29 +49,8 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<crate::measurement::M
 
     let budget = Duration::from_secs(u64::from(args.start_secs.get()));
     for &clients in &args.start_clients {
-        let mut callers = tokio::task::JoinSet::new();
-        let began = Instant::now();
-        for _ in 0..clients.get() {
-            let client = server.client().clone();
-            callers.spawn(async move {
-                let mut latencies = Vec::new();
-                while began.elapsed() < budget {
-                    let sent = Instant::now();
-                    client
-                        .start_run(JOB, &Default::default())
-                        .await
-                        .context("start a run")?;
-                    latencies.push(duration_ms(sent.elapsed()));
-                }
-                anyhow::Ok(latencies)
-            });
-        }
-        let mut latencies = Vec::new();
-        while let Some(joined) = callers.join_next().await {
-            latencies.extend(joined.context("a client panicked")??);
-        }
-        let elapsed = began.elapsed().as_secs_f64();
-        let count = latencies.len();
+        let (count, elapsed, latencies) =
+            start_runs(server.client(), JOB, clients.get(), budget).await?;
         eprintln!("{SCENARIO} clients={clients}: {count} runs started in {elapsed:.1} s");
         let mut rows = Rows::new(SCENARIO, format!("clients={clients}"));
         rows.add("starts", count as f64 / elapsed, "runs/s");
@@ -81,4 +60,37 @@ pub(crate) async fn run(args: &Args) -> anyhow::Result<Vec<crate::measurement::M
     }
     server.stop().await?;
     Ok(measurements)
+}
+
+/// `clients` clients starting runs of `job` for `budget`: how many started, in how
+/// many seconds, and each request's latency (ms).
+pub(crate) async fn start_runs(
+    client: &orrery_client::Client,
+    job: &str,
+    clients: u32,
+    budget: Duration,
+) -> anyhow::Result<(usize, f64, Vec<f64>)> {
+    let mut callers = tokio::task::JoinSet::new();
+    let began = Instant::now();
+    for _ in 0..clients {
+        let client = client.clone();
+        let job = job.to_owned();
+        callers.spawn(async move {
+            let mut latencies = Vec::new();
+            while began.elapsed() < budget {
+                let sent = Instant::now();
+                client
+                    .start_run(&job, &Default::default())
+                    .await
+                    .context("start a run")?;
+                latencies.push(duration_ms(sent.elapsed()));
+            }
+            anyhow::Ok(latencies)
+        });
+    }
+    let mut latencies = Vec::new();
+    while let Some(joined) = callers.join_next().await {
+        latencies.extend(joined.context("a client panicked")??);
+    }
+    Ok((latencies.len(), began.elapsed().as_secs_f64(), latencies))
 }
