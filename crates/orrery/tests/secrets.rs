@@ -195,3 +195,23 @@ async fn a_key_rotation_reseals_every_secret_without_stopping_their_tasks() {
     assert_eq!(server.run_to_end("uses").await.state, "success");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hostile_template_cannot_put_a_secret_into_its_error() {
+    let server = TestServer::start().await;
+    server
+        .client
+        .set_secret("default", "token", VALUE)
+        .await
+        .expect("set");
+    // The `date` filter echoes a value it cannot parse in its error.
+    server
+        .apply("name: leaky\ntasks:\n  - name: t\n    type: shell\n    script: 'echo {{ secrets.token | date }}'\n")
+        .await;
+    let run = server.run_to_end("leaky").await;
+    assert_eq!(run.state, "failed", "{run:#?}");
+    let error = run.tasks[0].error.clone().unwrap_or_default();
+    assert!(error.contains("***"), "{error}");
+    assert!(!error.contains(VALUE), "{error}");
+    server.stop().await;
+}
