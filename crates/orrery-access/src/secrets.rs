@@ -6,10 +6,18 @@
 
 use aes_gcm::aead::{Aead, Generate, KeyInit, Payload};
 use aes_gcm::{Aes256Gcm, Nonce};
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use sha2::{Digest, Sha256};
 
 /// Bytes of a key.
 const KEY_BYTES: usize = 32;
+
+/// Bytes of an AES-GCM nonce.
+const NONCE_BYTES: usize = 12;
+
+/// The "project" that sealed text is bound under: empty, which no project is named.
+const TEXT_SCOPE: &str = "";
 
 /// Why a key or a sealed value could not be used. Never carries a value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -126,6 +134,39 @@ impl Keyring {
         })
     }
 
+    /// Seals a short-lived value that travels outside the store (a sign-in's state in a
+    /// cookie, a one-time code) as URL-safe text. `purpose` binds it: text sealed for
+    /// one purpose does not open for another, nor as any stored secret.
+    pub fn seal_text(&self, purpose: &str, value: &str) -> Result<String, SecretError> {
+        let sealed = self.seal(TEXT_SCOPE, purpose, value)?;
+        let mut bytes = sealed.nonce;
+        bytes.extend_from_slice(&sealed.ciphertext);
+        Ok(format!(
+            "{}.{}",
+            sealed.key_id,
+            URL_SAFE_NO_PAD.encode(bytes)
+        ))
+    }
+
+    /// Opens text made by [`Keyring::seal_text`] for the same purpose.
+    pub fn open_text(&self, purpose: &str, text: &str) -> Result<String, SecretError> {
+        let corrupt = || SecretError::Corrupt {
+            name: purpose.to_owned(),
+        };
+        let (key_id, body) = text.split_once('.').ok_or_else(corrupt)?;
+        let bytes = URL_SAFE_NO_PAD.decode(body).map_err(|_| corrupt())?;
+        if bytes.len() < NONCE_BYTES {
+            return Err(corrupt());
+        }
+        let (nonce, ciphertext) = bytes.split_at(NONCE_BYTES);
+        let sealed = Sealed {
+            key_id: key_id.to_owned(),
+            nonce: nonce.to_vec(),
+            ciphertext: ciphertext.to_vec(),
+        };
+        self.open(TEXT_SCOPE, purpose, &sealed)
+    }
+
     /// Opens a value sealed as secret `name` of `project`.
     pub fn open(&self, project: &str, name: &str, sealed: &Sealed) -> Result<String, SecretError> {
         let key = std::iter::once(&self.current)
@@ -161,6 +202,31 @@ mod tests {
     fn keyring() -> Keyring {
         let key = SecretKey::from_hex(&SecretKey::generate_hex().expect("key")).expect("parse");
         Keyring::new(key, Vec::new())
+    }
+
+    #[test]
+    fn sealed_text_opens_only_for_its_purpose() {
+        let ring = keyring();
+        let text = ring
+            .seal_text("oidc-login", "{\"state\":\"x\"}")
+            .expect("seal");
+        assert!(
+            text.chars()
+                .all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c))
+        );
+        assert_eq!(
+            ring.open_text("oidc-login", &text).expect("open"),
+            "{\"state\":\"x\"}"
+        );
+        assert!(ring.open_text("oidc-code", &text).is_err());
+        // Not a stored secret either: no project has the empty name.
+        assert!(ring.open_text("oidc-login", "garbage").is_err());
+        assert!(ring.open_text("oidc-login", "k.AAAA").is_err());
+        let mut altered = text.clone();
+        altered.pop();
+        altered.push(if text.ends_with('A') { 'B' } else { 'A' });
+        assert!(ring.open_text("oidc-login", &altered).is_err());
+        assert!(keyring().open_text("oidc-login", &text).is_err());
     }
 
     #[test]

@@ -1,12 +1,12 @@
 //! Bearer-token authentication: every API call but health and the OpenAPI document
-//! carries a token, resolved here to a `Principal` (the bootstrap admin, a user's
+//! carries a token (or, from a browser signed in through SSO, the session cookie), resolved here to a `Principal` (the bootstrap admin, a user's
 //! personal token with the user's roles, a project's service token, or a cluster-wide
 //! `api` token). What the principal may do is decided per route (see `access`).
 
 use crate::error::ApiError;
 use crate::state::AppState;
 use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
+use axum::http::header::{AUTHORIZATION, HOST, ORIGIN};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use orrery_access::{Principal, PrincipalKind, Role};
@@ -26,7 +26,7 @@ pub(crate) async fn require_token(
     mut request: Request,
     next: Next,
 ) -> Response {
-    let secret = request
+    let bearer = request
         .headers()
         .get(AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
@@ -38,8 +38,13 @@ pub(crate) async fn require_token(
         .map(str::trim)
         .filter(|secret| !secret.is_empty())
         .map(str::to_owned);
-    let Some(secret) = secret else {
-        return ApiError::Unauthorized.into_response();
+    let secret = match bearer {
+        Some(secret) => secret,
+        None => match session_cookie(&request) {
+            Ok(Some(secret)) => secret,
+            Ok(None) => return ApiError::Unauthorized.into_response(),
+            Err(error) => return error.into_response(),
+        },
     };
     let (principal, token_id) = match resolve(&state, &secret).await {
         Ok(resolved) => resolved,
@@ -50,6 +55,34 @@ pub(crate) async fn require_token(
     extensions.insert(CallerToken(token_id));
     extensions.insert(principal);
     next.run(request).await
+}
+
+/// The session token a browser signed in through SSO sends as a cookie. A request
+/// that changes something must come from this server's own pages (its `Origin` is this
+/// server), so another site cannot make a signed-in browser act (SameSite=Lax already
+/// keeps the cookie off other sites' POSTs; this also covers older browsers).
+fn session_cookie(request: &Request) -> Result<Option<String>, ApiError> {
+    let headers = request.headers();
+    let Some(secret) = crate::cookies::cookie_value(headers, crate::cookies::SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let method = request.method();
+    if !(method.is_safe()) {
+        let host = headers.get(HOST).and_then(|value| value.to_str().ok());
+        let origin_host = headers
+            .get(ORIGIN)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|origin| origin.split_once("://"))
+            .map(|(_, host)| host);
+        if host.is_none() || origin_host != host {
+            return Err(ApiError::Forbidden(
+                "a request signed in by cookie that changes something must come from this \
+                 server's pages (its Origin must be this server); scripts use a bearer token"
+                    .to_owned(),
+            ));
+        }
+    }
+    Ok(Some(secret.to_owned()))
 }
 
 /// The principal a token secret stands for. Unknown, revoked and expired tokens and
@@ -92,7 +125,7 @@ async fn resolve(state: &AppState, secret: &str) -> Result<(Principal, i64), Api
 async fn api_principal(state: &AppState, token: &TokenRecord) -> Result<PrincipalKind, ApiError> {
     if let Some(user) = &token.user {
         let mut roles = BTreeMap::new();
-        for (project, role) in state.reads.roles_of(&user.name, &[]).await? {
+        for (project, role) in state.reads.roles_of(&user.name, &user.groups).await? {
             // A role this version does not know grants nothing.
             if let Some(role) = Role::parse(&role) {
                 let entry = roles.entry(project).or_insert(role);

@@ -26,6 +26,13 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("missing or invalid bearer token")]
     Unauthorized,
+    /// A sign-in through the identity provider was refused (a forged or stale
+    /// callback, a bad signature, the provider said no); the reason is logged too.
+    #[error("{0}")]
+    SignInRefused(String),
+    /// A server this one depends on (the identity provider) did not answer usefully.
+    #[error("{0}")]
+    BadGateway(String),
     /// The token is valid but may not do this.
     #[error("{0}")]
     Forbidden(String),
@@ -95,6 +102,12 @@ impl ApiError {
                 "Unsupported media type",
             ),
             ApiError::Unauthorized => (StatusCode::UNAUTHORIZED, "unauthorized", "Unauthorized"),
+            ApiError::SignInRefused(_) => (
+                StatusCode::UNAUTHORIZED,
+                "sign_in_refused",
+                "Sign-in refused",
+            ),
+            ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "bad_gateway", "Bad gateway"),
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "forbidden", "Forbidden"),
             ApiError::Conflict(_) => (StatusCode::CONFLICT, "conflict", "Conflict"),
             ApiError::TooManyRequests { .. } => (

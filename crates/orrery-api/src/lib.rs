@@ -6,6 +6,7 @@ mod audit;
 mod auth;
 mod cluster;
 mod convert;
+mod cookies;
 mod error;
 mod health;
 mod intake;
@@ -16,6 +17,7 @@ mod login;
 mod login_guard;
 mod logs;
 mod members;
+mod oidc;
 mod openapi;
 mod plain_errors;
 mod projects;
@@ -115,9 +117,12 @@ pub fn router(state: AppState) -> Router {
             auth::require_token,
         ))
         .route("/openapi.json", get(openapi::serve_openapi))
-        .route("/auth/login", post(login::login));
+        .route("/auth/login", post(login::login))
+        .route("/auth/oidc/exchange", post(oidc::exchange));
     Router::new()
         .nest("/api/v1", api)
+        .route("/auth/oidc/login", get(oidc::login))
+        .route("/auth/oidc/callback", get(oidc::callback))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -11,13 +11,14 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::extract::rejection::BytesRejection;
 use axum::http::StatusCode;
+use axum::response::IntoResponse;
 use axum::{Extension, Json};
 use orrery_client::types::{LoginRequest, LoginSession};
 use orrery_store::NewToken;
 use std::sync::OnceLock;
 
 /// How long a session lasts.
-const SESSION_HOURS: i64 = 12;
+pub(crate) const SESSION_HOURS: i64 = 12;
 
 /// Longest password checked (argon2 takes any length; this bounds the work).
 const MAX_PASSWORD_BYTES: usize = 4096;
@@ -75,9 +76,24 @@ pub(crate) async fn login(
     if failures.is_some() {
         state.intents.clear_login_failures(&user.name).await?;
     }
+    let (token, expires_at) = start_session(&state, user.id, &user.name, now).await?;
+    Ok(Json(LoginSession {
+        user: user.name,
+        token,
+        expires_at,
+    }))
+}
+
+/// A new session of a user: a personal token that expires in [`SESSION_HOURS`].
+pub(crate) async fn start_session(
+    state: &AppState,
+    user_id: i64,
+    user_name: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<(String, chrono::DateTime<chrono::Utc>), ApiError> {
     let expires_at = now + chrono::Duration::hours(SESSION_HOURS);
     let secret = crate::tokens::new_secret()?;
-    let actor = format!("user:{}", user.name);
+    let actor = format!("user:{user_name}");
     state
         .intents
         .create_token(
@@ -85,7 +101,7 @@ pub(crate) async fn login(
                 name: "session",
                 kind: "api",
                 secret: &secret,
-                user_id: Some(user.id),
+                user_id: Some(user_id),
                 project: None,
                 role: None,
                 expires_at: Some(expires_at),
@@ -94,11 +110,7 @@ pub(crate) async fn login(
             now,
         )
         .await?;
-    Ok(Json(LoginSession {
-        user: user.name,
-        token: secret,
-        expires_at,
-    }))
+    Ok((secret, expires_at))
 }
 
 /// Signs out: the user's token of this request stops working at once. Other tokens
@@ -111,7 +123,7 @@ pub(crate) async fn logout(
     Extension(actor): Extension<Actor>,
     Extension(token): Extension<CallerToken>,
     Extension(principal): Extension<orrery_access::Principal>,
-) -> Result<StatusCode, ApiError> {
+) -> Result<axum::response::Response, ApiError> {
     if !matches!(principal.kind, orrery_access::PrincipalKind::User { .. }) {
         return Err(ApiError::BadRequest {
             code: "not_a_session",
@@ -124,7 +136,13 @@ pub(crate) async fn logout(
         .intents
         .revoke_token(token.0, &actor.0, state.clock.now())
         .await?;
-    Ok(StatusCode::NO_CONTENT)
+    // A browser signed in through SSO also drops its session cookie.
+    let clear = crate::cookies::clear_cookie(crate::cookies::SESSION_COOKIE, "/");
+    Ok((
+        StatusCode::NO_CONTENT,
+        [(axum::http::header::SET_COOKIE, clear)],
+    )
+        .into_response())
 }
 
 /// A hash of a random password, checked against when the user is unknown, disabled

@@ -51,6 +51,7 @@ use utoipa::OpenApi;
         crate::audit::verify_audit,
         crate::login::login,
         crate::login::logout,
+        crate::oidc::exchange,
         crate::whoami::whoami,
         crate::health::healthz,
         crate::health::readyz,

@@ -20,6 +20,9 @@ pub struct ApiConfig {
     pub misfire_threshold: std::time::Duration,
     /// `/readyz` fails when this node's scheduler loop has not turned for this long.
     pub max_scheduler_silence: std::time::Duration,
+    /// The address users reach this server at (`--external-url`), for links and the
+    /// SSO return address; without it the request's `Host` is used.
+    pub external_url: Option<String>,
 }
 
 impl Default for ApiConfig {
@@ -31,6 +34,7 @@ impl Default for ApiConfig {
             max_backfill_runs: 10_000,
             max_scheduler_silence: std::time::Duration::from_secs(10),
             misfire_threshold: std::time::Duration::from_secs(5),
+            external_url: None,
         }
     }
 }
@@ -67,4 +71,6 @@ pub struct AppState {
     pub config: ApiConfig,
     /// Seals secret values before they are stored; without it secrets cannot be set.
     pub secrets: Option<Arc<orrery_access::Keyring>>,
+    /// Signs users in through an OpenID Connect provider, when configured.
+    pub oidc: Option<Arc<orrery_access::OidcProvider>>,
 }

@@ -218,6 +218,16 @@ impl Client {
             .await
     }
 
+    /// Finishes a command-line SSO sign-in: trades the one-time code for a session.
+    pub async fn oidc_exchange(
+        &self,
+        request: &crate::types::OidcExchange,
+    ) -> Result<crate::types::LoginSession, ClientError> {
+        let path = "/api/v1/auth/oidc/exchange";
+        self.send_json(self.request(Method::POST, path).json(request), path)
+            .await
+    }
+
     /// Revokes the token this client signs its requests with.
     pub async fn logout(&self) -> Result<(), ClientError> {
         let path = "/api/v1/auth/logout";

@@ -668,6 +668,23 @@ impl std::fmt::Debug for LoginRequest {
     }
 }
 
+/// Body of `POST /api/v1/auth/oidc/exchange`: the one-time code the server sent to
+/// the command line's loopback address after an SSO sign-in, and the verifier whose
+/// SHA-256 the command line sent when the sign-in began.
+#[derive(Clone, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct OidcExchange {
+    pub code: String,
+    pub verifier: String,
+}
+
+/// Leaves both values out, so a logged request does not leak them.
+impl std::fmt::Debug for OidcExchange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcExchange").finish_non_exhaustive()
+    }
+}
+
 /// A signed-in session: a short-lived personal token of the user.
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct LoginSession {

@@ -10,7 +10,7 @@ use crate::views::{ApiIntents, ApiReads};
 use chrono::{DateTime, Utc};
 
 const PROJECT_COLUMNS: &str = "name, description, created_at, created_by";
-const USER_COLUMNS: &str =
+pub(crate) const USER_COLUMNS: &str =
     "id, name, cluster_admin, password_hash IS NOT NULL, disabled_at, created_at";
 const MEMBER_COLUMNS: &str = "project, subject_kind, subject, role, added_at";
 
@@ -385,7 +385,7 @@ impl ApiIntents {
     }
 }
 
-async fn audit(
+pub(crate) async fn audit(
     tx: &mut WriteTx,
     actor: &str,
     action: &str,
@@ -409,7 +409,7 @@ fn project_from_row(row: &impl StoreRow) -> Result<ProjectRecord, StoreError> {
     })
 }
 
-fn user_from_row(row: &impl StoreRow) -> Result<UserRecord, StoreError> {
+pub(crate) fn user_from_row(row: &impl StoreRow) -> Result<UserRecord, StoreError> {
     Ok(UserRecord {
         id: row.value(0)?,
         name: row.value(1)?,

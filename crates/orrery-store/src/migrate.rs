@@ -50,6 +50,7 @@ fn sqlite_migrations() -> Vec<Migration> {
             "access",
             include_str!("../migrations/sqlite/0006_access.sql"),
         ),
+        migration(7, "sso", include_str!("../migrations/sqlite/0007_sso.sql")),
     ]
 }
 
@@ -85,6 +86,11 @@ fn postgres_migrations() -> Vec<Migration> {
             6,
             "access",
             include_str!("../migrations/postgres/0006_access.sql"),
+        ),
+        migration(
+            7,
+            "sso",
+            include_str!("../migrations/postgres/0007_sso.sql"),
         ),
     ]
 }
@@ -147,13 +153,14 @@ mod tests {
 
     /// SHA-256 of each SQLite migration as released. Databases in the field recorded
     /// these migrations' checksums; a changed byte would make them refuse to open.
-    const RELEASED_SQLITE: [&str; 6] = [
+    const RELEASED_SQLITE: [&str; 7] = [
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
         "f4c675b7af93f4ab3a5c16131cd3928461a08e52df530c6d4a23a20aa083105f",
         "974687fbf029c40b34dab4720492415b1d81c203fdb1ee790b84ffa681061e12",
         "33d93652f59322294038eb21b835dcac5fa33ead2b4810ad0b94685cb229c00b",
         "810c0754a17fb49875f97cd0d840ec24bb01376f63779f49c32004e76f311a87",
+        "1b357276c9b827aaf76a0ccaac4afca443384a02950ff496f224645ce242ed5a",
     ];
 
     #[test]

@@ -173,6 +173,8 @@ pub struct TokenUser {
     pub name: String,
     pub cluster_admin: bool,
     pub disabled_at: Option<DateTime<Utc>>,
+    /// The groups the user's latest SSO sign-in named; empty for local users.
+    pub groups: Vec<String>,
 }
 
 /// A project: a tenant owning jobs, runs, calendars, members and service tokens.

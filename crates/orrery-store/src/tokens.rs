@@ -36,7 +36,7 @@ const INSERT_TOKEN: &str = "INSERT INTO api_tokens (name, kind, secret_sha256, c
 
 const TOKEN_COLUMNS: &str = "t.id, t.name, t.kind, t.project, t.role, t.created_at, \
      t.created_by, t.expires_at, t.revoked_at, t.last_used_at, \
-     u.id, u.name, u.cluster_admin, u.disabled_at \
+     u.id, u.name, u.cluster_admin, u.disabled_at, u.sso_groups \
      FROM api_tokens t LEFT JOIN users u ON u.id = t.user_id";
 
 /// How often a token's `last_used_at` is written: once a minute is enough to answer
@@ -245,6 +245,7 @@ fn token_from_row(row: &impl StoreRow) -> Result<TokenRecord, StoreError> {
             name: row.value(11)?,
             cluster_admin: row.value(12)?,
             disabled_at: row.value(13)?,
+            groups: parse_groups(row.value(14)?)?,
         }),
         None => None,
     };
@@ -260,5 +261,13 @@ fn token_from_row(row: &impl StoreRow) -> Result<TokenRecord, StoreError> {
         expires_at: row.value(7)?,
         revoked_at: row.value(8)?,
         last_used_at: row.value(9)?,
+    })
+}
+
+/// The groups a user's latest SSO sign-in named (a JSON array of strings).
+fn parse_groups(text: String) -> Result<Vec<String>, StoreError> {
+    serde_json::from_str(&text).map_err(|e| StoreError::Corrupt {
+        what: "a user's sso groups",
+        message: e.to_string(),
     })
 }

@@ -6,7 +6,7 @@ mod common;
 use common::at;
 use orrery_store::records::MemberRecord;
 use orrery_store::test_support::{TestBackend, TestStore};
-use orrery_store::{NewToken, NewUser, StoreError, backend_tests};
+use orrery_store::{NewToken, NewUser, SsoSignIn, StoreError, backend_tests};
 
 backend_tests!(
     the_default_project_exists_and_projects_are_created_once,
@@ -17,6 +17,7 @@ backend_tests!(
     the_audit_log_is_a_chain_that_names_the_first_altered_row,
     secrets_are_versioned_listed_without_values_and_resealed,
     failed_sign_ins_are_counted_per_name_and_old_ones_forgotten,
+    sso_sign_ins_create_or_link_a_user_once_and_record_groups,
 );
 
 async fn the_default_project_exists_and_projects_are_created_once(test: TestStore) {
@@ -545,4 +546,157 @@ async fn failed_sign_ins_are_counted_per_name_and_old_ones_forgotten(test: TestS
     );
     intents.clear_login_failures("ann").await.expect("clear");
     assert_eq!(reads.login_failures("ann").await.expect("read"), None);
+}
+
+async fn sso_sign_ins_create_or_link_a_user_once_and_record_groups(test: TestStore) {
+    let (reads, intents) = (test.store.api_reads(), test.store.api_intents());
+    let groups = |names: &[&str]| names.iter().map(|g| (*g).to_owned()).collect::<Vec<_>>();
+    let first = groups(&["pay-devs"]);
+    let alice = intents
+        .sso_sign_in(
+            &SsoSignIn {
+                subject: "https://id#1",
+                username: "alice",
+                groups: &first,
+            },
+            at(1),
+        )
+        .await
+        .expect("first sign-in");
+    assert!(!alice.has_password && !alice.cluster_admin);
+    // Her token sees the groups of her latest sign-in.
+    let token = |secret: &'static str, user_id: i64| NewToken {
+        name: "session",
+        kind: "api",
+        secret,
+        user_id: Some(user_id),
+        project: None,
+        role: None,
+        expires_at: None,
+    };
+    intents
+        .create_token(&token("alice-1", alice.id), "sso", at(1))
+        .await
+        .expect("token");
+    let seen = |secret: &'static str| {
+        let reads = reads.clone();
+        async move {
+            reads
+                .find_token(secret)
+                .await
+                .expect("find")
+                .expect("token")
+                .user
+                .expect("personal")
+                .groups
+        }
+    };
+    assert_eq!(seen("alice-1").await, ["pay-devs"]);
+    // Same subject, new groups, even a new display name: the same user.
+    let later = groups(&["ml-ops", "pay-admins"]);
+    let again = intents
+        .sso_sign_in(
+            &SsoSignIn {
+                subject: "https://id#1",
+                username: "alice.renamed",
+                groups: &later,
+            },
+            at(2),
+        )
+        .await
+        .expect("second sign-in");
+    assert_eq!((again.id, again.name.as_str()), (alice.id, "alice"));
+    assert_eq!(seen("alice-1").await, ["ml-ops", "pay-admins"]);
+    // Another subject naming itself after alice does not become her.
+    let error = intents
+        .sso_sign_in(
+            &SsoSignIn {
+                subject: "https://id#2",
+                username: "alice",
+                groups: &[],
+            },
+            at(3),
+        )
+        .await
+        .expect_err("a taken name");
+    assert!(
+        matches!(&error, StoreError::Conflict { message } if message.contains("alice")),
+        "{error}"
+    );
+    // Nor a local user with a password.
+    intents
+        .create_user(
+            &NewUser {
+                name: "root",
+                password_hash: Some("$argon2id$stand-in"),
+                cluster_admin: true,
+            },
+            "orrery",
+            at(3),
+        )
+        .await
+        .expect("local user");
+    assert!(matches!(
+        intents
+            .sso_sign_in(
+                &SsoSignIn {
+                    subject: "https://id#3",
+                    username: "root",
+                    groups: &[],
+                },
+                at(4),
+            )
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    // A user made ahead without a password (so roles can be given before the first
+    // sign-in) is linked to the first subject that signs in under its name.
+    let bob = intents
+        .create_user(
+            &NewUser {
+                name: "bob",
+                password_hash: None,
+                cluster_admin: false,
+            },
+            "root",
+            at(4),
+        )
+        .await
+        .expect("bob");
+    let linked = intents
+        .sso_sign_in(
+            &SsoSignIn {
+                subject: "https://id#4",
+                username: "bob",
+                groups: &[],
+            },
+            at(5),
+        )
+        .await
+        .expect("link");
+    assert_eq!(linked.id, bob.id);
+    assert!(matches!(
+        intents
+            .sso_sign_in(
+                &SsoSignIn {
+                    subject: "https://id#5",
+                    username: "bob",
+                    groups: &[],
+                },
+                at(6),
+            )
+            .await,
+        Err(StoreError::Conflict { .. })
+    ));
+    let audit = test.store.list_audit(20).await.expect("audit");
+    let actions: Vec<(&str, &str)> = audit
+        .iter()
+        .filter(|row| row.actor == "sso")
+        .map(|row| (row.action.as_str(), row.resource.as_str()))
+        .collect();
+    assert!(
+        actions.contains(&("user.create", "user/alice")),
+        "{actions:?}"
+    );
+    assert!(actions.contains(&("user.link", "user/bob")), "{actions:?}");
 }

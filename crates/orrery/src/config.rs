@@ -137,6 +137,22 @@ pub struct ServerConfig {
     pub secret_key_file: Option<PathBuf>,
     /// Earlier keys, still accepted for opening secrets sealed before a rotation.
     pub previous_secret_key_files: Vec<PathBuf>,
+    /// The address users reach the API and console at, when it is not the listen
+    /// address (a proxy, TLS in front); used for links and the SSO return address.
+    pub external_url: Option<String>,
+    /// Sign-in through an OpenID Connect provider.
+    pub oidc: Option<OidcConfig>,
+}
+
+/// How the server signs users in through an OpenID Connect provider.
+#[derive(Clone, Debug)]
+pub struct OidcConfig {
+    pub issuer: String,
+    pub client_id: String,
+    /// A file holding the client secret (never the secret itself on a command line).
+    pub client_secret_file: PathBuf,
+    /// The ID-token claim listing the user's groups.
+    pub groups_claim: String,
 }
 
 impl ServerConfig {
@@ -173,6 +189,8 @@ impl ServerConfig {
             fire_lead: Duration::from_millis(500),
             secret_key_file: None,
             previous_secret_key_files: Vec::new(),
+            external_url: None,
+            oidc: None,
         }
     }
 }

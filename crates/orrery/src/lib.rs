@@ -8,6 +8,7 @@ mod gateway;
 pub mod metrics;
 mod secret_key;
 pub mod server;
+mod sso;
 mod token;
 mod wake;
 

@@ -259,7 +259,9 @@ pub async fn start_server(
         render_metrics: Arc::new(crate::metrics::render_metrics),
         scheduler_silence: Arc::new(move || loop_beat.silent_for()),
         secrets: Some(keyring),
+        oidc: crate::sso::oidc_provider(config, addr)?,
         config: ApiConfig {
+            external_url: config.external_url.clone(),
             max_body_bytes: config.max_body_bytes,
             default_timezone: config.default_timezone,
             max_backfill_runs: config.max_backfill_runs,

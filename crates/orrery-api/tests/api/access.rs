@@ -364,6 +364,14 @@ fn table() -> Vec<Call> {
             Some(r#"{"username": "nobody-{who}", "password": "not it"}"#),
             Public(401),
         ),
+        // A code this server never made answers 401 whoever asks.
+        call(
+            Method::POST,
+            "/api/v1/auth/oidc/exchange",
+            "/api/v1/auth/oidc/exchange",
+            Some(r#"{"code": "k.bm90IGEgY29kZQ", "verifier": "v-{who}"}"#),
+            Public(401),
+        ),
         call(
             Method::GET,
             "/api/v1/auth/whoami",

@@ -73,6 +73,7 @@ impl TestApi {
                 orrery_access::SecretKey::from_hex(&"ab".repeat(32)).expect("a test key"),
                 Vec::new(),
             ))),
+            oidc: None,
         };
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await

@@ -8,6 +8,7 @@ mod openapi;
 mod pool;
 mod problems;
 mod run_starts;
+mod sessions;
 mod tenancy;
 mod tokens;
 mod workers;

@@ -96,14 +96,21 @@ pub(crate) enum Command {
     /// Set, list and delete a project's secrets (values are never shown).
     #[command(subcommand)]
     Secret(SecretCommand),
-    /// Sign in with a username and password; later commands use the session (12 h)
-    /// until `orrery logout`.
+    /// Sign in with a username and password, or through SSO with --oidc; later
+    /// commands use the session (12 h) until `orrery logout`.
     Login {
-        #[arg(long)]
-        username: String,
+        #[arg(long, required_unless_present = "oidc", conflicts_with = "oidc")]
+        username: Option<String>,
         /// Read the password from stdin instead of asking for it.
         #[arg(long)]
         password_stdin: bool,
+        /// Sign in through the server's identity provider (SSO) in a browser, which
+        /// returns to this command on a loopback address.
+        #[arg(long)]
+        oidc: bool,
+        /// With --oidc: print the address to open instead of opening a browser.
+        #[arg(long, requires = "oidc")]
+        no_browser: bool,
     },
     /// Sign out: the stored session is revoked and forgotten.
     Logout,
@@ -470,6 +477,26 @@ pub(crate) struct ServerArgs {
     /// (repeatable).
     #[arg(long)]
     pub(crate) previous_secret_key_file: Vec<PathBuf>,
+    /// The address users reach the API at when it is not the listen address (a proxy,
+    /// TLS in front), e.g. https://orrery.example.com; used for links and the SSO
+    /// return address [default: the request's Host, over http].
+    #[arg(long, env = "ORRERY_EXTERNAL_URL")]
+    pub(crate) external_url: Option<String>,
+    /// Sign users in through this OpenID Connect provider (its issuer URL); needs
+    /// --oidc-client-id and --oidc-client-secret-file. Register
+    /// <external URL>/auth/oidc/callback as the client's redirect URI.
+    #[arg(long, env = "ORRERY_OIDC_ISSUER")]
+    pub(crate) oidc_issuer: Option<String>,
+    /// The client id registered with the OIDC provider.
+    #[arg(long, env = "ORRERY_OIDC_CLIENT_ID")]
+    pub(crate) oidc_client_id: Option<String>,
+    /// A file holding the OIDC client secret.
+    #[arg(long, env = "ORRERY_OIDC_CLIENT_SECRET_FILE")]
+    pub(crate) oidc_client_secret_file: Option<PathBuf>,
+    /// The ID-token claim that lists a user's groups; `orrery member add --group`
+    /// gives a group a role [default: groups].
+    #[arg(long, env = "ORRERY_OIDC_GROUPS_CLAIM")]
+    pub(crate) oidc_groups_claim: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1,4 +1,5 @@
-//! `orrery login|logout`: password sign-in to a server, kept for later commands.
+//! `orrery login|logout|whoami`: password sign-in to a server, kept for later commands
+//! (SSO sign-in is in `sso_login`).
 
 use super::args::{GlobalArgs, OutputFormat};
 use super::{connect, credentials, output};
@@ -31,8 +32,16 @@ pub(crate) async fn login(
             password,
         })
         .await?;
+    keep_session(&server, session)
+}
+
+/// Stores a new session for later commands and says so.
+pub(crate) fn keep_session(
+    server: &str,
+    session: orrery_client::types::LoginSession,
+) -> anyhow::Result<ExitCode> {
     let path = credentials::store(&credentials::Credentials {
-        server: server.clone(),
+        server: server.to_owned(),
         user: session.user.clone(),
         token: session.token,
         expires_at: session.expires_at,

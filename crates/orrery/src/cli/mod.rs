@@ -15,6 +15,7 @@ mod schedule;
 mod secrets;
 mod serve;
 mod server_config;
+mod sso_login;
 mod tasks;
 mod versions;
 mod worker;
@@ -41,7 +42,13 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Login {
             username,
             password_stdin,
-        } => login::login(&cli.global, &username, password_stdin).await,
+            oidc,
+            no_browser,
+        } => match (oidc, username) {
+            (true, _) => sso_login::login(&cli.global, !no_browser).await,
+            (false, Some(username)) => login::login(&cli.global, &username, password_stdin).await,
+            (false, None) => anyhow::bail!("give --username (or --oidc to sign in through SSO)"),
+        },
         Command::Logout => login::logout(&cli.global).await,
         Command::Whoami => login::whoami(&cli.global).await,
         Command::Cluster(args::ClusterCommand::Status) => cluster::status(&cli.global).await,

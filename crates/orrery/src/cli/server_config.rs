@@ -38,6 +38,11 @@ struct FileConfig {
     fire_lead: Option<orrery_core::duration::HumanDuration>,
     secret_key_file: Option<PathBuf>,
     previous_secret_key_files: Option<Vec<PathBuf>>,
+    external_url: Option<String>,
+    oidc_issuer: Option<String>,
+    oidc_client_id: Option<String>,
+    oidc_client_secret_file: Option<PathBuf>,
+    oidc_groups_claim: Option<String>,
 }
 
 /// Builds the validated config; `data_dir_flag` is set when given by flag or env.
@@ -163,6 +168,22 @@ pub(crate) fn server_config(
     } else {
         args.previous_secret_key_file.clone()
     };
+    if let Some(url) = args.external_url.clone().or(file.external_url) {
+        let url = url.trim().trim_end_matches('/').to_owned();
+        anyhow::ensure!(
+            (url.starts_with("http://") || url.starts_with("https://")) && url.len() > 8,
+            "external_url must be an http:// or https:// address, found {url:?}"
+        );
+        config.external_url = Some(url);
+    }
+    config.oidc = oidc_config(
+        args.oidc_issuer.clone().or(file.oidc_issuer),
+        args.oidc_client_id.clone().or(file.oidc_client_id),
+        args.oidc_client_secret_file
+            .clone()
+            .or(file.oidc_client_secret_file),
+        args.oidc_groups_claim.clone().or(file.oidc_groups_claim),
+    )?;
     anyhow::ensure!(
         config.worker_ttl > config.heartbeat_interval,
         "worker_ttl ({:?}) must be longer than heartbeat_interval ({:?}), or every worker is lost between heartbeats",
@@ -170,6 +191,43 @@ pub(crate) fn server_config(
         config.heartbeat_interval
     );
     Ok(config)
+}
+
+/// SSO settings: all of issuer, client id and secret file, or none of them.
+fn oidc_config(
+    issuer: Option<String>,
+    client_id: Option<String>,
+    client_secret_file: Option<PathBuf>,
+    groups_claim: Option<String>,
+) -> anyhow::Result<Option<orrery::config::OidcConfig>> {
+    match (issuer, client_id, client_secret_file) {
+        (None, None, None) => {
+            anyhow::ensure!(
+                groups_claim.is_none(),
+                "oidc_groups_claim needs oidc_issuer, oidc_client_id and oidc_client_secret_file"
+            );
+            Ok(None)
+        }
+        (Some(issuer), Some(client_id), Some(client_secret_file)) => {
+            Ok(Some(orrery::config::OidcConfig {
+                issuer,
+                client_id,
+                client_secret_file,
+                groups_claim: groups_claim.unwrap_or_else(|| "groups".to_owned()),
+            }))
+        }
+        (issuer, client_id, secret) => {
+            let missing: Vec<&str> = [
+                (issuer.is_none(), "--oidc-issuer"),
+                (client_id.is_none(), "--oidc-client-id"),
+                (secret.is_none(), "--oidc-client-secret-file"),
+            ]
+            .into_iter()
+            .filter_map(|(absent, flag)| absent.then_some(flag))
+            .collect();
+            anyhow::bail!("SSO needs {} as well", missing.join(" and "))
+        }
+    }
 }
 
 fn read_file(path: &Path) -> anyhow::Result<FileConfig> {
