@@ -25,19 +25,25 @@ impl BinaryServer {
 
     /// Like [`start`](Self::start), logging at `level` (`info` to see what it did).
     pub fn start_logging(bin: &str, data_dir: &Path, extra: &[&str], level: &str) -> BinaryServer {
+        Self::start_listening(bin, data_dir, "127.0.0.1:0", extra, level)
+    }
+
+    /// Like [`start_logging`](Self::start_logging), with the API on `listen` (for a
+    /// test whose counterpart must know the address before the server starts).
+    pub fn start_listening(
+        bin: &str,
+        data_dir: &Path,
+        listen: &str,
+        extra: &[&str],
+        level: &str,
+    ) -> BinaryServer {
         let _ = std::fs::remove_file(data_dir.join("endpoint"));
         let log_dir = tempfile::tempdir().unwrap_or_else(|e| panic!("create a log dir: {e}"));
         let log = log_dir.path().join("server.log");
         let log_file =
             std::fs::File::create(&log).unwrap_or_else(|e| panic!("create the server log: {e}"));
         let child = Command::new(bin)
-            .args([
-                "server",
-                "--listen",
-                "127.0.0.1:0",
-                "--grpc-listen",
-                "127.0.0.1:0",
-            ])
+            .args(["server", "--listen", listen, "--grpc-listen", "127.0.0.1:0"])
             .args(extra)
             .arg("--data-dir")
             .arg(data_dir)
