@@ -1,0 +1,18 @@
+//! Alerting: the alerts the scheduler raises and the router that turns them into
+//! notifications, Alertmanager's model as pure functions of (alerts, silences, routes,
+//! now): a route tree picks receivers, alerts are grouped, inhibited and silenced, and
+//! each group is flushed on its own timers (wait, interval, repeat).
+
+mod alert;
+mod group;
+mod inhibit;
+mod labels;
+mod route;
+mod silence;
+
+pub use alert::{Alert, AlertName, Severity};
+pub use group::{GroupKey, Notification, Router};
+pub use inhibit::{InhibitRule, builtin_inhibit_rules, inhibited};
+pub use labels::{Labels, Matchers, fingerprint, labels};
+pub use route::{Route, RouteMatch, RouteTimings};
+pub use silence::Silence;
