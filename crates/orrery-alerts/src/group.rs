@@ -101,7 +101,7 @@ impl Router {
                     .alerts
                     .insert(alert.fingerprint.clone(), alert.clone());
             } else if alert.is_firing() {
-                let next_flush = now + route.timings.group_wait;
+                let next_flush = later(now, route.timings.group_wait);
                 let mut alerts = BTreeMap::new();
                 alerts.insert(alert.fingerprint.clone(), alert.clone());
                 self.groups.insert(
@@ -165,7 +165,7 @@ impl Router {
             let something_new = !firing_set.is_subset(&group.sent_firing);
             let repeat_due = group
                 .last_sent_at
-                .is_some_and(|sent| sent + group.route.timings.repeat_interval <= now);
+                .is_some_and(|sent| later(sent, group.route.timings.repeat_interval) <= now);
             let tell_resolved = group.route.send_resolved && !resolved.is_empty();
             let send = (!firing.is_empty() && (something_new || repeat_due)) || tell_resolved;
             if send {
@@ -191,7 +191,7 @@ impl Router {
             group
                 .sent_firing
                 .retain(|fingerprint| group.alerts.contains_key(fingerprint));
-            group.next_flush = now + group.route.timings.group_interval;
+            group.next_flush = later(now, group.route.timings.group_interval);
         }
         self.groups.retain(|_, group| !group.alerts.is_empty());
         notifications
@@ -206,6 +206,12 @@ impl Router {
     pub fn n_groups(&self) -> usize {
         self.groups.len()
     }
+}
+
+/// `at + delta`, or the end of time when that overflows (a timer never due).
+fn later(at: DateTime<Utc>, delta: chrono::TimeDelta) -> DateTime<Utc> {
+    at.checked_add_signed(delta)
+        .unwrap_or(DateTime::<Utc>::MAX_UTC)
 }
 
 #[cfg(test)]

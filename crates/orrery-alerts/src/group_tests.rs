@@ -247,3 +247,18 @@ fn continued_routes_keep_separate_groups_and_keys() {
     assert_eq!(second[0].receiver, "mail");
     assert_ne!(first[0].dedup_key, second[0].dedup_key);
 }
+
+#[test]
+fn timers_beyond_the_calendar_never_fire_and_never_panic() {
+    let mut router = Router::new(
+        Route {
+            receiver: Some("hook".to_owned()),
+            group_wait: Some(TimeDelta::MAX),
+            ..Route::default()
+        },
+        Vec::new(),
+    );
+    router.ingest(&alert(&[("job", "etl")], 0), at(0));
+    assert!(router.flush(&[], at(1_000_000)).is_empty());
+    assert_eq!(router.next_flush(), Some(DateTime::<Utc>::MAX_UTC));
+}

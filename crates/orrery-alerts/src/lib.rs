@@ -8,6 +8,7 @@ mod group;
 mod inhibit;
 mod labels;
 mod route;
+mod route_spec;
 mod silence;
 
 pub use alert::{Alert, AlertName, Severity};
@@ -15,4 +16,5 @@ pub use group::{GroupKey, Notification, Router};
 pub use inhibit::{InhibitRule, builtin_inhibit_rules, inhibited};
 pub use labels::{Labels, Matchers, fingerprint, labels};
 pub use route::{Route, RouteMatch, RouteTimings};
+pub use route_spec::router_config;
 pub use silence::Silence;

@@ -1,6 +1,7 @@
 //! Job specs: the validated shape of a job, parsed from YAML or JSON with every
 //! problem reported at once and located by field path (and line for syntax errors).
 
+mod alert_route;
 mod calendar;
 mod diff;
 mod document;
@@ -31,6 +32,7 @@ mod warnings;
 
 pub use crate::calendar::{CalendarSpec, DateRange};
 pub use crate::schedule::ScheduleSpec;
+pub use alert_route::{AlertRouteSpec, InhibitSpec, RouteSpec};
 pub use diff::spec_diff;
 pub use error::{SpecError, SpecErrors};
 pub(crate) use job::sort_keys;
@@ -38,7 +40,7 @@ pub use job::{DEFAULT_PROJECT, JobSpec};
 pub use names::check_name;
 pub(crate) use names::suggest as suggest_word;
 pub use params::{ParamSpec, ParamType, param_env_name, resolve_params};
-pub use parse::{SpecDocument, SpecFormat, parse_document, parse_job_spec};
+pub use parse::{SpecDocument, SpecFormat, parse_alert_route, parse_document, parse_job_spec};
 pub use placement::{DispatchMode, IsolationMode, ResourceRequest, WorkerSelector};
 pub use policy::{ForEach, RetryBackoff, RetryOn, TriggerRule};
 pub use quantity::{format_bytes, parse_cpu_millis, parse_memory};

@@ -111,6 +111,21 @@ pub fn parse_document(text: &str, format: SpecFormat) -> Result<SpecDocument, Sp
     }
 }
 
+/// Parses and validates a `kind: AlertRoute` document (a project's alert routing),
+/// reporting every problem at once.
+pub fn parse_alert_route(
+    text: &str,
+    format: SpecFormat,
+) -> Result<super::alert_route::AlertRouteSpec, SpecErrors> {
+    let document = read_text(text, format)?;
+    if let Value::Object(map) = &document
+        && map.get("kind").and_then(Value::as_str) != Some("AlertRoute")
+    {
+        return Err(SpecError::at("kind", "expected kind: AlertRoute").into());
+    }
+    super::alert_route::validate_alert_route(&document)
+}
+
 fn read_text(text: &str, format: SpecFormat) -> Result<Value, SpecErrors> {
     match format {
         SpecFormat::Yaml => read_yaml(text),
