@@ -1,7 +1,7 @@
 //! Validation of a `kind: AlertRoute` document: a project's route tree (which
 //! receivers get which alerts, grouped and timed how) and its inhibit rules.
 
-use super::error::{SpecError, SpecErrors};
+use super::error::SpecErrors;
 use super::fields::{Problems, child, item, optional};
 use super::job::DEFAULT_PROJECT;
 use crate::duration::HumanDuration;
@@ -63,16 +63,8 @@ pub struct InhibitSpec {
 /// Checks a parsed `AlertRoute` document, reporting every problem at once.
 pub(super) fn validate_alert_route(document: &Value) -> Result<AlertRouteSpec, SpecErrors> {
     let mut problems = Problems::default();
-    match read_document(document, &mut problems) {
-        Some(spec) if problems.count() == 0 => Ok(spec),
-        _ => {
-            let mut errors = problems.into_vec();
-            if errors.is_empty() {
-                errors.push(SpecError::at("", "the alert route is invalid"));
-            }
-            Err(SpecErrors(errors))
-        }
-    }
+    let read = read_document(document, &mut problems);
+    problems.finish(read, "the alert route")
 }
 
 fn read_document(document: &Value, problems: &mut Problems) -> Option<AlertRouteSpec> {

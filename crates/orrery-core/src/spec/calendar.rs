@@ -1,6 +1,6 @@
 //! Validation of a `kind: Calendar` document.
 
-use super::error::{SpecError, SpecErrors};
+use super::error::SpecErrors;
 use super::fields::{Problems, child, item, optional};
 use super::job::DEFAULT_PROJECT;
 use crate::calendar::{CalendarSpec, DateRange};
@@ -16,16 +16,8 @@ const MAX_ENTRIES: usize = 10_000;
 /// Checks a parsed calendar document and builds the calendar when it has no problem.
 pub(super) fn validate_calendar(document: &Value) -> Result<CalendarSpec, SpecErrors> {
     let mut problems = Problems::default();
-    match read_calendar(document, &mut problems) {
-        Some(calendar) if problems.count() == 0 => Ok(calendar),
-        _ => {
-            let mut errors = problems.into_vec();
-            if errors.is_empty() {
-                errors.push(SpecError::at("", "the calendar is invalid"));
-            }
-            Err(SpecErrors(errors))
-        }
-    }
+    let read = read_calendar(document, &mut problems);
+    problems.finish(read, "the calendar")
 }
 
 fn read_calendar(document: &Value, problems: &mut Problems) -> Option<CalendarSpec> {

@@ -1,6 +1,6 @@
 //! Typed readers over a JSON value that record every problem with its field path.
 
-use super::error::SpecError;
+use super::error::{SpecError, SpecErrors};
 use super::names::{check_name, suggest};
 use crate::duration::HumanDuration;
 use crate::template;
@@ -22,6 +22,21 @@ impl Problems {
 
     pub(super) fn into_vec(self) -> Vec<SpecError> {
         self.0
+    }
+
+    /// What a document's reading came to: the value when nothing was wrong, else every
+    /// problem (or, if a reader gave up without naming one, that `what` is invalid).
+    pub(super) fn finish<T>(self, read: Option<T>, what: &str) -> Result<T, SpecErrors> {
+        match read {
+            Some(value) if self.count() == 0 => Ok(value),
+            _ => {
+                let mut errors = self.into_vec();
+                if errors.is_empty() {
+                    errors.push(SpecError::at("", format!("{what} is invalid")));
+                }
+                Err(SpecErrors(errors))
+            }
+        }
     }
 
     /// Adds problems recorded aside, after those found so far.
