@@ -47,11 +47,14 @@ pub enum Action {
     SecretList,
     SecretSet,
     SecretRotate,
+    AlertRead,
+    AlertOperate,
+    AlertConfigure,
 }
 
 impl Action {
     /// Every action, for tables and exhaustive tests.
-    pub const ALL: [Action; 29] = [
+    pub const ALL: [Action; 32] = [
         Action::ProjectRead,
         Action::JobRead,
         Action::RunRead,
@@ -81,6 +84,9 @@ impl Action {
         Action::SecretList,
         Action::SecretSet,
         Action::SecretRotate,
+        Action::AlertRead,
+        Action::AlertOperate,
+        Action::AlertConfigure,
     ];
 
     /// The permission's name, as a refusal and the audit log say it.
@@ -115,25 +121,33 @@ impl Action {
             Action::SecretList => "secret.list",
             Action::SecretSet => "secret.set",
             Action::SecretRotate => "secret.rotate",
+            Action::AlertRead => "alert.read",
+            Action::AlertOperate => "alert.operate",
+            Action::AlertConfigure => "alert.configure",
         }
     }
 
     /// What the action needs of its caller.
     pub fn needs(self) -> Needs {
         match self {
-            Action::ProjectRead | Action::JobRead | Action::RunRead | Action::SecretList => {
-                Needs::Role(Role::Viewer)
-            }
+            Action::ProjectRead
+            | Action::JobRead
+            | Action::RunRead
+            | Action::SecretList
+            | Action::AlertRead => Needs::Role(Role::Viewer),
             Action::RunStart
             | Action::RunCancel
             | Action::RunRerun
             | Action::TaskRetry
             | Action::TaskMark
             | Action::JobPause
-            | Action::JobBackfill => Needs::Role(Role::Operator),
-            Action::JobApply | Action::JobDelete | Action::CalendarApply | Action::SecretSet => {
-                Needs::Role(Role::Editor)
-            }
+            | Action::JobBackfill
+            | Action::AlertOperate => Needs::Role(Role::Operator),
+            Action::JobApply
+            | Action::JobDelete
+            | Action::CalendarApply
+            | Action::SecretSet
+            | Action::AlertConfigure => Needs::Role(Role::Editor),
             Action::ProjectUpdate
             | Action::MemberManage
             | Action::ProjectTokenManage

@@ -91,6 +91,10 @@ pub(crate) async fn apply_job(
             };
             Ok((code, Json(result)))
         }
+        document @ (SpecDocument::Receiver(_) | SpecDocument::AlertRoute(_)) => {
+            crate::alert_configs::apply_alert_document(&state, &actor, &principal, document, now)
+                .await
+        }
     }
 }
 
@@ -188,7 +192,7 @@ pub(crate) async fn apply_job_spec(
 }
 
 /// Jobs and calendars belong to a project that exists (`orrery project create`).
-async fn check_project_exists(state: &AppState, project: &str) -> Result<(), ApiError> {
+pub(crate) async fn check_project_exists(state: &AppState, project: &str) -> Result<(), ApiError> {
     if state.reads.get_project(project).await?.is_none() {
         return Err(ApiError::invalid_field(
             "project",

@@ -2,6 +2,7 @@
 //! rendered as `application/problem+json`, and the OpenAPI document.
 
 mod access;
+mod alert_configs;
 mod audit;
 mod auth;
 mod cluster;

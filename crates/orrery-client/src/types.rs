@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 /// Result of applying one spec.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct ApplyResult {
-    /// `Job` or `Calendar`.
+    /// `Job`, `Calendar`, `Receiver` or `AlertRoute`.
     #[serde(default = "default_kind")]
     pub kind: String,
     pub project: String,

@@ -5,6 +5,9 @@
 //! the dialects agree and run on either pool (`exec`), rows are read once (`row`).
 
 mod access;
+mod alert_configs;
+mod alert_outbox;
+mod alert_records;
 mod audit;
 mod calendars;
 mod error;
@@ -37,6 +40,13 @@ mod wake;
 mod workers;
 
 pub use access::NewUser;
+pub use alert_configs::NewSilence;
+pub use alert_outbox::AlertPass;
+pub use alert_records::{
+    AlertChange, AlertConfigRecord, AlertEventRecord, AlertEventStatus, AlertRecord,
+    DeliveryResult, LabelMap, NewAlertEvent, NewNotification, NotificationRecord,
+    NotificationState, SilenceRecord,
+};
 pub use audit::{AuditCheck, AuditFilter};
 pub use calendars::{CalendarApplied, NewBackfill};
 pub use error::StoreError;

@@ -51,6 +51,11 @@ fn sqlite_migrations() -> Vec<Migration> {
             include_str!("../migrations/sqlite/0006_access.sql"),
         ),
         migration(7, "sso", include_str!("../migrations/sqlite/0007_sso.sql")),
+        migration(
+            8,
+            "alerts",
+            include_str!("../migrations/sqlite/0008_alerts.sql"),
+        ),
     ]
 }
 
@@ -91,6 +96,11 @@ fn postgres_migrations() -> Vec<Migration> {
             7,
             "sso",
             include_str!("../migrations/postgres/0007_sso.sql"),
+        ),
+        migration(
+            8,
+            "alerts",
+            include_str!("../migrations/postgres/0008_alerts.sql"),
         ),
     ]
 }

@@ -115,11 +115,12 @@ impl Store {
 
 impl LeaderStore {
     /// Writes task attempts (inserting those without an id, whose ids are then set)
-    /// and run state changes in one transaction.
+    /// and run state changes in one transaction, with the alert events they raised.
     pub async fn commit_changes(
         &self,
         tasks: &mut [TaskRecord],
         runs: &[RunUpdate],
+        alerts: &[crate::NewAlertEvent],
     ) -> Result<(), StoreError> {
         let mut tx = self.store.write_tx().await?;
         // New attempts are inserted one by one (their ids are needed); the rest are
@@ -199,6 +200,7 @@ impl LeaderStore {
                 update.build().execute(&mut *conn).await?;
             }
         });
+        crate::alert_outbox::insert_alert_events(&mut tx, alerts).await?;
         tx.commit().await?;
         for (position, id) in new_ids {
             if let Some(task) = tasks.get_mut(position) {

@@ -396,3 +396,68 @@ impl ApiIntents {
             .await
     }
 }
+
+impl ApiIntents {
+    /// Creates or replaces a receiver or alert route, saying which happened.
+    pub async fn apply_alert_config(
+        &self,
+        config: &crate::AlertConfigRecord,
+        actor: &str,
+    ) -> Result<CalendarApplied, StoreError> {
+        self.store.apply_alert_config(config, actor).await
+    }
+
+    /// Creates a silence, audited; returns its id.
+    pub async fn create_silence(
+        &self,
+        new: &crate::NewSilence<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<i64, StoreError> {
+        self.store.create_silence(new, now).await
+    }
+
+    /// Ends a silence now, audited; `false` when there is no such live silence.
+    pub async fn expire_silence(
+        &self,
+        project: &str,
+        id: i64,
+        actor: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        self.store.expire_silence(project, id, actor, now).await
+    }
+}
+
+impl ApiReads {
+    /// A project's applied receivers and alert routes.
+    pub async fn alert_configs(
+        &self,
+        project: &str,
+    ) -> Result<Vec<crate::AlertConfigRecord>, StoreError> {
+        self.store.alert_configs_of(Some(project)).await
+    }
+
+    /// A project's alerts, newest first: firing, resolved, or all.
+    pub async fn list_alerts(
+        &self,
+        project: &str,
+        firing: Option<bool>,
+        limit: u32,
+    ) -> Result<Vec<crate::AlertRecord>, StoreError> {
+        self.store.list_alerts(project, firing, limit).await
+    }
+
+    /// A project's notifications (the delivery history), newest first.
+    pub async fn list_notifications(
+        &self,
+        project: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::NotificationRecord>, StoreError> {
+        self.store.list_notifications(project, limit).await
+    }
+
+    /// A project's silences, newest first (expired ones too).
+    pub async fn silences(&self, project: &str) -> Result<Vec<crate::SilenceRecord>, StoreError> {
+        self.store.silences_of(Some(project), None).await
+    }
+}

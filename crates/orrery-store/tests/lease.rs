@@ -175,7 +175,9 @@ async fn every_leader_write_of_a_deposed_leader_is_refused(test: TestStore) {
     };
     fenced(
         "commit_changes",
-        deposed.commit_changes(&mut new_attempt, &[ended]).await,
+        deposed
+            .commit_changes(&mut new_attempt, &[ended], &[])
+            .await,
     );
     let fires = [JobFires {
         job_id: tick.id,

@@ -167,7 +167,7 @@ async fn a_database_migrated_by_a_newer_orrery_is_refused(test: TestStore) {
             applied_version,
             latest_known,
             ..
-        } => assert_eq!((applied_version, latest_known), (999, 7)),
+        } => assert_eq!((applied_version, latest_known), (999, 8)),
         other => panic!("expected SchemaTooNew, got {other:?}"),
     }
     assert!(message.contains("migrated by a newer Orrery"), "{message}");

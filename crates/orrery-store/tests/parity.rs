@@ -35,7 +35,7 @@ async fn a_fan_outs_own_row_lists_before_its_mapped_instances(test: TestStore) {
         })
         .collect();
     leader
-        .commit_changes(&mut mapped, &[])
+        .commit_changes(&mut mapped, &[], &[])
         .await
         .expect("commit");
     let tasks = store.run_tasks(id).await.expect("tasks");
@@ -116,7 +116,7 @@ async fn extreme_integers_round_trip(test: TestStore) {
     retry.exit_code = Some(i32::MIN);
     let mut changes = vec![task.clone(), retry.clone()];
     leader
-        .commit_changes(&mut changes, &[])
+        .commit_changes(&mut changes, &[], &[])
         .await
         .expect("commit");
     retry.id = changes[1].id;

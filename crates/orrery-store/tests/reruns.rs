@@ -100,7 +100,10 @@ async fn reopening_an_ended_run_adds_attempts_and_queues_it_again(test: TestStor
         started_at: Some(at(12)),
         finished_at: Some(at(13)),
     };
-    leader.commit_changes(&mut [], &[ended]).await.expect("end");
+    leader
+        .commit_changes(&mut [], &[ended], &[])
+        .await
+        .expect("end");
     store
         .reopen_run(
             id,
@@ -150,7 +153,7 @@ async fn reopening_an_ended_run_adds_attempts_and_queues_it_again(test: TestStor
     );
 
     leader
-        .commit_changes(&mut [], &[ended_again(id)])
+        .commit_changes(&mut [], &[ended_again(id)], &[])
         .await
         .expect("end");
     let missing = store
@@ -274,7 +277,10 @@ async fn the_scheduler_reads_only_new_runs_cancels_and_reopenings(test: TestStor
         started_at: Some(at(12)),
         finished_at: Some(at(13)),
     };
-    leader.commit_changes(&mut [], &[ended]).await.expect("end");
+    leader
+        .commit_changes(&mut [], &[ended], &[])
+        .await
+        .expect("end");
     assert_eq!(ids_after(second).await, vec![third]);
     assert_eq!(
         store.runs_reopened_count().await.expect("count"),

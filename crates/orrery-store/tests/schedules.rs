@@ -430,6 +430,7 @@ async fn backfills_create_missing_runs_and_rerun_failed_ones(test: TestStore) {
                 started_at: Some(at(101)),
                 finished_at: Some(at(102)),
             }],
+            &[],
         )
         .await
         .expect("fail the run");

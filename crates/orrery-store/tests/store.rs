@@ -217,7 +217,7 @@ async fn commit_changes_updates_attempts_inserts_retries_and_moves_runs(test: Te
         finished_at: None,
     };
     leader
-        .commit_changes(&mut changes, &[update])
+        .commit_changes(&mut changes, &[update], &[])
         .await
         .expect("commit");
     assert!(changes[1].id.is_some(), "inserted attempts get their id");

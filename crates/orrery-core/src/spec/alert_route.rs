@@ -5,7 +5,7 @@ use super::error::SpecErrors;
 use super::fields::{Problems, child, item, optional};
 use super::job::DEFAULT_PROJECT;
 use crate::duration::HumanDuration;
-use serde_json::{Map, Value};
+use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -58,6 +58,64 @@ pub struct InhibitSpec {
     pub source_matchers: BTreeMap<String, String>,
     pub target_matchers: BTreeMap<String, String>,
     pub equal: Vec<String>,
+}
+
+impl AlertRouteSpec {
+    /// The document as canonical JSON, which `parse_document` reads back as the same.
+    pub fn to_canonical_json(&self) -> String {
+        let inhibit: Vec<Value> = self
+            .inhibit
+            .iter()
+            .map(|rule| {
+                json!({
+                    "source_matchers": rule.source_matchers,
+                    "target_matchers": rule.target_matchers,
+                    "equal": rule.equal,
+                })
+            })
+            .collect();
+        json!({
+            "kind": "AlertRoute",
+            "name": self.name,
+            "project": self.project,
+            "route": route_json(&self.route),
+            "inhibit": inhibit,
+        })
+        .to_string()
+    }
+}
+
+fn route_json(route: &RouteSpec) -> Value {
+    let mut map = Map::new();
+    if !route.matchers.is_empty() {
+        map.insert("matchers".to_owned(), json!(route.matchers));
+    }
+    if let Some(receiver) = &route.receiver {
+        map.insert("receiver".to_owned(), json!(receiver));
+    }
+    if let Some(group_by) = &route.group_by {
+        map.insert("group_by".to_owned(), json!(group_by));
+    }
+    for (key, duration) in [
+        ("group_wait", route.group_wait),
+        ("group_interval", route.group_interval),
+        ("repeat_interval", route.repeat_interval),
+    ] {
+        if let Some(duration) = duration {
+            map.insert(key.to_owned(), json!(HumanDuration(duration).to_string()));
+        }
+    }
+    if let Some(send_resolved) = route.send_resolved {
+        map.insert("send_resolved".to_owned(), json!(send_resolved));
+    }
+    if route.continue_matching {
+        map.insert("continue".to_owned(), json!(true));
+    }
+    if !route.routes.is_empty() {
+        let routes: Vec<Value> = route.routes.iter().map(route_json).collect();
+        map.insert("routes".to_owned(), Value::Array(routes));
+    }
+    Value::Object(map)
 }
 
 /// Checks a parsed `AlertRoute` document, reporting every problem at once.

@@ -114,12 +114,14 @@ fn documents_dispatch_on_kind() {
     check(
         "kind: Calender\nname: c\ndates: []\n",
         &[
-            r#"kind: unsupported kind "Calender" (expected "Job" or "Calendar"), did you mean "Calendar"?"#,
+            r#"kind: unsupported kind "Calender" (expected one of "Job", "Calendar", "Receiver", "AlertRoute"), did you mean "Calendar"?"#,
         ],
     );
     check(
         "kind: CronJob\nname: c\n",
-        &[r#"kind: unsupported kind "CronJob" (expected "Job" or "Calendar")"#],
+        &[
+            r#"kind: unsupported kind "CronJob" (expected one of "Job", "Calendar", "Receiver", "AlertRoute")"#,
+        ],
     );
     check(
         "kind: 3\nname: j\ntasks: [{name: a, type: noop}]\n",

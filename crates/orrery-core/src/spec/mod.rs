@@ -19,6 +19,7 @@ mod parse;
 mod placement;
 mod policy;
 mod quantity;
+mod receiver;
 mod schedule;
 mod secrets;
 mod task;
@@ -44,6 +45,7 @@ pub use parse::{SpecDocument, SpecFormat, parse_alert_route, parse_document, par
 pub use placement::{DispatchMode, IsolationMode, ResourceRequest, WorkerSelector};
 pub use policy::{ForEach, RetryBackoff, RetryOn, TriggerRule};
 pub use quantity::{format_bytes, parse_cpu_millis, parse_memory};
+pub use receiver::{Channel, EmailChannel, EmailTls, ReceiverSpec, SecretValue};
 pub use secrets::{SecretReference, check_secret_name, secret_references};
 pub use task_kind::{ExpectJson, HTTP_METHODS, TaskKind};
 pub use task_spec::{MAX_PRIORITY, MIN_PRIORITY, TaskSpec};

@@ -1,16 +1,18 @@
 //! Entry points of spec parsing: text in a format, to a valid document ([`JobSpec`],
 //! [`CalendarSpec`]) or every problem.
 
+use super::alert_route::{AlertRouteSpec, validate_alert_route};
 use super::calendar::validate_calendar;
 use super::document::{read_json, read_yaml};
 use super::error::{SpecError, SpecErrors};
 use super::job::JobSpec;
+use super::receiver::{ReceiverSpec, validate_receiver};
 use super::validate::validate_document;
 use crate::calendar::CalendarSpec;
 use serde_json::Value;
 
 /// Document kinds `parse_document` accepts, as written in `kind:`.
-const DOCUMENT_KINDS: &[&str] = &["Job", "Calendar"];
+const DOCUMENT_KINDS: &[&str] = &["Job", "Calendar", "Receiver", "AlertRoute"];
 
 /// The text format of a spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -45,6 +47,8 @@ pub fn parse_job_spec(text: &str, format: SpecFormat) -> Result<JobSpec, SpecErr
 pub enum SpecDocument {
     Job(JobSpec),
     Calendar(CalendarSpec),
+    Receiver(ReceiverSpec),
+    AlertRoute(AlertRouteSpec),
 }
 
 impl SpecDocument {
@@ -53,6 +57,8 @@ impl SpecDocument {
         match self {
             SpecDocument::Job(_) => "Job",
             SpecDocument::Calendar(_) => "Calendar",
+            SpecDocument::Receiver(_) => "Receiver",
+            SpecDocument::AlertRoute(_) => "AlertRoute",
         }
     }
 
@@ -61,6 +67,8 @@ impl SpecDocument {
         match self {
             SpecDocument::Job(job) => &job.name,
             SpecDocument::Calendar(calendar) => &calendar.name,
+            SpecDocument::Receiver(receiver) => &receiver.name,
+            SpecDocument::AlertRoute(route) => &route.name,
         }
     }
 
@@ -69,6 +77,8 @@ impl SpecDocument {
         match self {
             SpecDocument::Job(job) => &job.project,
             SpecDocument::Calendar(calendar) => &calendar.project,
+            SpecDocument::Receiver(receiver) => &receiver.project,
+            SpecDocument::AlertRoute(route) => &route.project,
         }
     }
 
@@ -78,6 +88,8 @@ impl SpecDocument {
         match self {
             SpecDocument::Job(job) => job.to_canonical_json(),
             SpecDocument::Calendar(calendar) => calendar.to_canonical_json(),
+            SpecDocument::Receiver(receiver) => receiver.to_canonical_json(),
+            SpecDocument::AlertRoute(route) => route.to_canonical_json(),
         }
     }
 }
@@ -93,18 +105,20 @@ pub fn parse_document(text: &str, format: SpecFormat) -> Result<SpecDocument, Sp
     match kind {
         None | Some("Job") => validate_document(&document).map(SpecDocument::Job),
         Some("Calendar") => validate_calendar(&document).map(SpecDocument::Calendar),
+        Some("Receiver") => validate_receiver(&document).map(SpecDocument::Receiver),
+        Some("AlertRoute") => validate_alert_route(&document).map(SpecDocument::AlertRoute),
         Some(other) => {
             let expected = DOCUMENT_KINDS
                 .iter()
                 .map(|kind| format!("{kind:?}"))
                 .collect::<Vec<_>>()
-                .join(" or ");
+                .join(", ");
             let hint = super::names::suggest(other, DOCUMENT_KINDS.iter().copied())
                 .map(|close| format!(", did you mean {close:?}?"))
                 .unwrap_or_default();
             Err(SpecError::at(
                 "kind",
-                format!("unsupported kind {other:?} (expected {expected}){hint}"),
+                format!("unsupported kind {other:?} (expected one of {expected}){hint}"),
             )
             .into())
         }
@@ -113,17 +127,14 @@ pub fn parse_document(text: &str, format: SpecFormat) -> Result<SpecDocument, Sp
 
 /// Parses and validates a `kind: AlertRoute` document (a project's alert routing),
 /// reporting every problem at once.
-pub fn parse_alert_route(
-    text: &str,
-    format: SpecFormat,
-) -> Result<super::alert_route::AlertRouteSpec, SpecErrors> {
+pub fn parse_alert_route(text: &str, format: SpecFormat) -> Result<AlertRouteSpec, SpecErrors> {
     let document = read_text(text, format)?;
     if let Value::Object(map) = &document
         && map.get("kind").and_then(Value::as_str) != Some("AlertRoute")
     {
         return Err(SpecError::at("kind", "expected kind: AlertRoute").into());
     }
-    super::alert_route::validate_alert_route(&document)
+    validate_alert_route(&document)
 }
 
 fn read_text(text: &str, format: SpecFormat) -> Result<Value, SpecErrors> {

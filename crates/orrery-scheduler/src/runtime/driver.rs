@@ -310,7 +310,11 @@ impl Driver {
         }
         match self
             .store
-            .commit_changes(&mut records, &self.state.pending.run_updates)
+            .commit_changes(
+                &mut records,
+                &self.state.pending.run_updates,
+                &self.state.pending.alerts,
+            )
             .await
         {
             Ok(()) => {
@@ -322,6 +326,7 @@ impl Driver {
                 self.state.pending.dirty.clear();
                 self.state.pending.retired.clear();
                 self.state.pending.run_updates.clear();
+                self.state.pending.alerts.clear();
                 true
             }
             Err(orrery_store::StoreError::Fenced { epoch, .. }) => {

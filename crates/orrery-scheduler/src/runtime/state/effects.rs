@@ -6,8 +6,8 @@ use super::dispatch::PendingAssignment;
 use super::render::AssignmentInputs;
 use orrery_core::ids::{RunId, TaskInstanceId};
 use orrery_proto::{SchedulerMessage, TaskRef};
-use orrery_store::RunUpdate;
 use orrery_store::records::{NewLogLine, TaskRecord};
+use orrery_store::{NewAlertEvent, RunUpdate};
 use std::collections::BTreeSet;
 
 /// A report about an attempt that was no longer the worker's to report on.
@@ -36,6 +36,8 @@ pub(crate) struct Effects {
     /// Earlier attempts replaced by a retry, final, awaiting commit.
     pub(crate) retired: Vec<TaskRecord>,
     pub(crate) run_updates: Vec<RunUpdate>,
+    /// Alert events raised by these changes, stored with them.
+    pub(crate) alerts: Vec<NewAlertEvent>,
     /// Messages to workers (by session) to send once the changes they announce are
     /// committed.
     pub(crate) outbox: Vec<(u64, SchedulerMessage)>,
@@ -58,6 +60,9 @@ pub(crate) struct Effects {
 impl Effects {
     /// Whether anything awaits a commit.
     pub(crate) fn has_changes(&self) -> bool {
-        !(self.dirty.is_empty() && self.retired.is_empty() && self.run_updates.is_empty())
+        !(self.dirty.is_empty()
+            && self.retired.is_empty()
+            && self.run_updates.is_empty()
+            && self.alerts.is_empty())
     }
 }
