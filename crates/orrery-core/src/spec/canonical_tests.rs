@@ -11,6 +11,9 @@ description: Everything at once
 timeout: 6h
 on_failure: alert
 on_success: report
+alerts: {severity: critical, labels: {team: payments}, retrying: true}
+sla: {max_duration: 45m, finish_by: "06:30", start_by: 5m}
+schedule: {cron: "0 2 * * *"}
 params:
   region: cn
   date: {type: string, required: true, description: The day}

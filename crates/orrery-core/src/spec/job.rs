@@ -1,6 +1,7 @@
 //! The validated job spec type. It serializes back to the same schema users write,
 //! which is also the canonical form stored per job version.
 
+use super::job_alerts::{JobAlerts, SlaSpec};
 use super::params::ParamSpec;
 use super::task_spec::TaskSpec;
 use crate::duration::HumanDuration;
@@ -36,6 +37,10 @@ pub struct JobSpec {
     pub on_failure: Option<String>,
     /// Like `on_failure`, run only when the run has succeeded.
     pub on_success: Option<String>,
+    /// Severity and labels of the job's alerts.
+    pub alerts: Option<JobAlerts>,
+    /// Deadlines whose miss raises `SlaMissed`.
+    pub sla: Option<SlaSpec>,
 }
 
 impl JobSpec {
@@ -100,6 +105,10 @@ struct JobDocumentRef<'a> {
     on_failure: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     on_success: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    alerts: Option<&'a JobAlerts>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sla: Option<&'a SlaSpec>,
 }
 
 /// The written shape of a [`JobSpec`], owned for deserializing.
@@ -121,6 +130,10 @@ struct JobDocument {
     on_failure: Option<String>,
     #[serde(default)]
     on_success: Option<String>,
+    #[serde(default)]
+    alerts: Option<JobAlerts>,
+    #[serde(default)]
+    sla: Option<SlaSpec>,
 }
 
 impl Serialize for JobSpec {
@@ -143,6 +156,8 @@ impl Serialize for JobSpec {
             timeout: self.timeout,
             on_failure: self.on_failure.as_deref(),
             on_success: self.on_success.as_deref(),
+            alerts: self.alerts.as_ref(),
+            sla: self.sla.as_ref(),
         }
         .serialize(serializer)
     }
@@ -179,6 +194,8 @@ impl<'de> Deserialize<'de> for JobSpec {
             timeout: document.timeout,
             on_failure: document.on_failure,
             on_success: document.on_success,
+            alerts: document.alerts,
+            sla: document.sla,
         })
     }
 }

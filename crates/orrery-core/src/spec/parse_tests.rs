@@ -102,6 +102,8 @@ fn expected_example() -> JobSpec {
         timeout: None,
         on_failure: None,
         on_success: None,
+        alerts: None,
+        sla: None,
     }
 }
 

@@ -4,6 +4,7 @@ use super::error::{SpecError, SpecErrors};
 use super::fields::{Problems, child, item, optional};
 use super::handlers::{Handler, check_handlers, check_sub_jobs};
 use super::job::{DEFAULT_PROJECT, JobSpec};
+use super::job_alerts::{read_alerts, read_sla};
 use super::names::suggest;
 use super::params_read::read_params;
 use super::schedule::read_schedule;
@@ -24,6 +25,8 @@ const JOB_FIELDS: &[&str] = &[
     "timeout",
     "on_failure",
     "on_success",
+    "alerts",
+    "sla",
 ];
 
 /// Known task names listed in an "unknown task" message, at most.
@@ -92,6 +95,17 @@ fn read_job(document: &Value, problems: &mut Problems) -> Option<JobSpec> {
         }
         Some(timeout)
     });
+    let alerts = optional(map, "alerts").and_then(|value| read_alerts(value, problems));
+    let sla = optional(map, "sla").and_then(|value| read_sla(value, problems));
+    let fire_relative = sla
+        .as_ref()
+        .is_some_and(|sla| sla.finish_by.is_some() || sla.start_by.is_some());
+    if fire_relative && schedule.as_ref().is_some_and(Option::is_none) {
+        problems.push(
+            "sla",
+            "finish_by and start_by need a schedule: they count from the fire times",
+        );
+    }
     let handlers: Vec<Handler<'_>> = ["on_failure", "on_success"]
         .into_iter()
         .filter_map(|key| {
@@ -140,6 +154,8 @@ fn read_job(document: &Value, problems: &mut Problems) -> Option<JobSpec> {
         timeout,
         on_failure: handler_named("on_failure"),
         on_success: handler_named("on_success"),
+        alerts,
+        sla,
     })
 }
 

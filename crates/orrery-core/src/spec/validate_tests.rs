@@ -56,7 +56,7 @@ fn job_level_fields() {
     check(
         "name: j\nnmae: x\nlabels: {}\ntasks: [{name: a, type: noop}]",
         &[
-            r#"labels: unknown field "labels" (expected one of: kind, name, project, description, params, tasks, schedule, timeout, on_failure, on_success)"#,
+            r#"labels: unknown field "labels" (expected one of: kind, name, project, description, params, tasks, schedule, timeout, on_failure, on_success, alerts, sla)"#,
             r#"nmae: unknown field "nmae", did you mean "name"?"#,
         ],
     );
@@ -312,7 +312,7 @@ tasks:
     check(
         yaml,
         &[
-            r#"extra: unknown field "extra" (expected one of: kind, name, project, description, params, tasks, schedule, timeout, on_failure, on_success)"#,
+            r#"extra: unknown field "extra" (expected one of: kind, name, project, description, params, tasks, schedule, timeout, on_failure, on_success, alerts, sla)"#,
             "name: invalid name \"Etl\": use lowercase letters, digits, '.', '_' and '-', starting with a letter or digit",
             r#"tasks[0].timeout: expected a duration string like "30s", found a number"#,
             "tasks[0].retries: must be at most 100, found 500",

@@ -4,9 +4,11 @@
 use super::SchedulerState;
 use super::active_run::ActiveRun;
 use super::active_run::Slot;
+use super::alerts::{failed_task_error, resolve_job_alerts, run_alert};
 use super::render::{RenderOptions, template_context};
 use crate::engine::{Decision, Rule, RunShape, advance_run_with};
 use chrono::{DateTime, Utc};
+use orrery_alerts::AlertName;
 use orrery_core::dag::Dag;
 use orrery_core::ids::RunId;
 use orrery_core::spec::{JobSpec, TaskKind, TriggerRule};
@@ -207,6 +209,16 @@ impl SchedulerState {
                     };
                     if let Ok(next) = run.record.state.on(event) {
                         self.pending.run_updates.push(run.end(next, now));
+                        self.pending.alerts.push(if next == RunState::Success {
+                            resolve_job_alerts(run, now)
+                        } else {
+                            run_alert(
+                                run,
+                                AlertName::RunFailed,
+                                failed_task_error(run).as_deref(),
+                                now,
+                            )
+                        });
                         self.runs.finished.push(id);
                         self.runs.index.ended(&run.record, true);
                     }

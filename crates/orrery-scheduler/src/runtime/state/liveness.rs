@@ -37,6 +37,19 @@ impl SchedulerState {
             metrics::counter!("orrery_workers_lost_total").increment(1);
             tracing::warn!(worker = %name, running = running.len(), ttl = ?self.config.worker_ttl, "worker lost: no heartbeat within its TTL");
             let seconds = self.config.worker_ttl.as_secs_f64();
+            let projects: std::collections::BTreeSet<String> = running
+                .iter()
+                .filter_map(|id| self.fleet.assigned.get(id))
+                .filter_map(|(run_id, _, _)| self.runs.map.get(run_id))
+                .map(|run| run.record.project.clone())
+                .collect();
+            let projects: Vec<String> = projects.into_iter().collect();
+            self.raise_worker_lost(
+                &name,
+                &projects,
+                &format!("worker {name} sent no heartbeat for {seconds}s"),
+                now,
+            );
             for task_instance_id in running {
                 self.lose_attempt(
                     task_instance_id,

@@ -4,6 +4,7 @@
 
 pub(crate) mod active_run;
 pub(crate) mod advance;
+mod alerts;
 pub(crate) mod children;
 pub(crate) mod dispatch;
 mod effects;

@@ -3,10 +3,12 @@
 
 use super::SchedulerState;
 use super::active_run::Slot;
+use super::alerts::{run_alert, task_alert};
 use super::job_trigger::concurrency_of;
 use super::run_index::PaceKey;
 use crate::engine::{may_start, next_retry_at};
 use chrono::{DateTime, Utc};
+use orrery_alerts::AlertName;
 use orrery_core::ids::RunId;
 use orrery_core::retry::{retries_on, retry_delay_for};
 use orrery_core::state::{RunEvent, RunState, TaskEvent, TaskState};
@@ -150,12 +152,12 @@ impl SchedulerState {
                 .and_then(|run| run.spec.timeout)
                 .map(|t| t.to_string())
                 .unwrap_or_default();
-            self.stop_run(
-                id,
-                RunEvent::Fail,
-                Some(format!("the run timed out after {limit}")),
-                now,
-            );
+            let reason = format!("the run timed out after {limit}");
+            if let Some(run) = self.runs.map.get(&id) {
+                let event = run_alert(run, AlertName::RunTimedOut, Some(&reason), now);
+                self.pending.alerts.push(event);
+            }
+            self.stop_run(id, RunEvent::Fail, Some(reason), now);
         }
     }
 
@@ -274,10 +276,24 @@ impl SchedulerState {
             retry.state = TaskState::RetryWait;
             retry.retry_at = Some(retry_at);
             let finished = std::mem::replace(task, retry);
+            if run.spec.alerts.as_ref().is_some_and(|a| a.retrying) {
+                let event = task_alert(run, &finished, AlertName::TaskRetrying, now);
+                self.pending.alerts.push(event);
+            }
             self.pending.retired.push(finished);
             self.runs.index.alarm(retry_at, id);
-        } else if slot.map.is_some() {
-            self.settle_fanout(id, slot.idx, now);
+        } else {
+            if matches!(
+                next,
+                TaskState::Failed | TaskState::TimedOut | TaskState::Lost
+            ) && let Some(task) = run.record(slot)
+            {
+                let event = task_alert(run, task, AlertName::TaskFailed, now);
+                self.pending.alerts.push(event);
+            }
+            if slot.map.is_some() {
+                self.settle_fanout(id, slot.idx, now);
+            }
         }
     }
 }

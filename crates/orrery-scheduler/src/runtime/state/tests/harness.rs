@@ -32,6 +32,8 @@ pub(crate) struct Harness {
     next_link: u64,
     /// Every run update committed, in order.
     pub(crate) run_updates: Vec<RunUpdate>,
+    /// Alert events committed so far, in order.
+    pub(crate) alerts: Vec<orrery_store::NewAlertEvent>,
     /// Every attempt as last committed, by id.
     pub(crate) attempts: BTreeMap<TaskInstanceId, TaskRecord>,
     /// Sessions of workers that stopped sending heartbeats.
@@ -57,6 +59,7 @@ impl Harness {
             next_task: 0,
             next_link: 0,
             run_updates: Vec::new(),
+            alerts: Vec::new(),
             attempts: BTreeMap::new(),
             silent: HashSet::new(),
             ledger: Vec::new(),
@@ -244,6 +247,8 @@ impl Harness {
         }
         self.run_updates
             .extend(std::mem::take(&mut self.state.pending.run_updates));
+        self.alerts
+            .extend(std::mem::take(&mut self.state.pending.alerts));
     }
 
     /// Arms the schedule of a defined job from its next fire after now.

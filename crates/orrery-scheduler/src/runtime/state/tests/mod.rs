@@ -1,5 +1,6 @@
 //! State tests without a database: feed events, assert effects.
 
+mod alerts;
 mod fires;
 mod harness;
 mod retries;

@@ -1,0 +1,157 @@
+//! A job's alerting settings: `alerts:` (severity and extra labels of its alerts, and
+//! whether retries alert) and `sla:` (deadlines that raise `SlaMissed`).
+
+use super::fields::{Problems, child, optional};
+use crate::duration::HumanDuration;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+const ALERTS_FIELDS: &[&str] = &["severity", "labels", "retrying"];
+const SLA_FIELDS: &[&str] = &["max_duration", "finish_by", "start_by"];
+const SEVERITIES: &[&str] = &["info", "warning", "critical"];
+/// Labels the scheduler sets itself; a job may not override them.
+const RESERVED_LABELS: &[&str] = &["alertname", "project", "job", "task", "worker", "severity"];
+const MAX_LABELS: usize = 16;
+
+/// `alerts:` of a job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct JobAlerts {
+    /// Overrides the default severity of every alert of the job.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub severity: Option<String>,
+    /// Added to every alert of the job (`team: payments`).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub labels: BTreeMap<String, String>,
+    /// Raise `TaskRetrying` when an attempt fails and is retried (off by default).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub retrying: bool,
+}
+
+/// `sla:` of a scheduled job.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaSpec {
+    /// `SlaMissed` while a run is still going this long after it started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_duration: Option<HumanDuration>,
+    /// `HH:MM` in the schedule's zone, on the logical date's day: the run must have
+    /// succeeded by then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub finish_by: Option<String>,
+    /// A run must have started this long after the nominal fire time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_by: Option<HumanDuration>,
+}
+
+impl SlaSpec {
+    /// `finish_by` as (hour, minute).
+    pub fn finish_by_time(&self) -> Option<(u32, u32)> {
+        self.finish_by.as_deref().and_then(parse_clock)
+    }
+}
+
+pub(super) fn read_alerts(value: &Value, problems: &mut Problems) -> Option<JobAlerts> {
+    let map = problems.mapping(value, "alerts")?;
+    problems.unknown_fields(map, "alerts", ALERTS_FIELDS);
+    let severity = optional(map, "severity").and_then(|v| {
+        let text = problems.string(v, "alerts.severity")?;
+        if SEVERITIES.contains(&text) {
+            Some(text.to_owned())
+        } else {
+            problems.push(
+                "alerts.severity",
+                format!(
+                    "unknown severity {text:?} (one of {})",
+                    SEVERITIES.join(", ")
+                ),
+            );
+            None
+        }
+    });
+    let mut labels = BTreeMap::new();
+    if let Some(value) = optional(map, "labels")
+        && let Some(entries) = problems.mapping(value, "alerts.labels")
+    {
+        if entries.len() > MAX_LABELS {
+            problems.push(
+                "alerts.labels",
+                format!("names {} labels; the limit is {MAX_LABELS}", entries.len()),
+            );
+        }
+        for (key, value) in entries.iter().take(MAX_LABELS) {
+            let path = child("alerts.labels", key);
+            let well_formed = key
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+                && key.len() <= 64;
+            if !well_formed {
+                problems.push(&path, format!("{key:?} is not a label name"));
+            } else if RESERVED_LABELS.contains(&key.as_str()) {
+                problems.push(&path, format!("label {key:?} is set by Orrery"));
+            } else if let Some(text) = problems.scalar_string(value, &path) {
+                labels.insert(key.clone(), text);
+            }
+        }
+    }
+    let retrying = optional(map, "retrying")
+        .and_then(|v| problems.boolean(v, "alerts.retrying"))
+        .unwrap_or(false);
+    Some(JobAlerts {
+        severity,
+        labels,
+        retrying,
+    })
+}
+
+pub(super) fn read_sla(value: &Value, problems: &mut Problems) -> Option<SlaSpec> {
+    let map = problems.mapping(value, "sla")?;
+    problems.unknown_fields(map, "sla", SLA_FIELDS);
+    let positive = |key: &str, problems: &mut Problems| {
+        let path = child("sla", key);
+        let duration = problems.duration(optional(map, key)?, &path)?;
+        if duration.is_zero() {
+            problems.push(&path, "must be longer than zero");
+            return None;
+        }
+        Some(duration)
+    };
+    let max_duration = positive("max_duration", problems);
+    let start_by = positive("start_by", problems);
+    let finish_by = optional(map, "finish_by").and_then(|v| {
+        let text = problems.string(v, "sla.finish_by")?;
+        if parse_clock(text).is_some() {
+            Some(text.to_owned())
+        } else {
+            problems.push(
+                "sla.finish_by",
+                format!("{text:?} is not a time of day as HH:MM (\"06:30\")"),
+            );
+            None
+        }
+    });
+    if max_duration.is_none() && start_by.is_none() && finish_by.is_none() {
+        problems.push(
+            "sla",
+            "give at least one of max_duration, finish_by, start_by",
+        );
+    }
+    Some(SlaSpec {
+        max_duration,
+        finish_by,
+        start_by,
+    })
+}
+
+fn parse_clock(text: &str) -> Option<(u32, u32)> {
+    let (hour, minute) = text.split_once(':')?;
+    if hour.len() != 2 || minute.len() != 2 {
+        return None;
+    }
+    let hour: u32 = hour.parse().ok()?;
+    let minute: u32 = minute.parse().ok()?;
+    (hour < 24 && minute < 60).then_some((hour, minute))
+}
