@@ -89,7 +89,7 @@ impl Severity {
 }
 
 /// One alert as the router sees it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Alert {
     /// Its identity (see [`fingerprint`]).
     pub fingerprint: String,

@@ -48,22 +48,25 @@ pub struct Notification {
 }
 
 #[derive(Clone, Debug)]
-struct Group {
-    route: RouteMatch,
-    alerts: BTreeMap<String, Alert>,
-    next_flush: DateTime<Utc>,
-    last_sent_at: Option<DateTime<Utc>>,
+pub(crate) struct Group {
+    pub(crate) route: RouteMatch,
+    pub(crate) alerts: BTreeMap<String, Alert>,
+    pub(crate) next_flush: DateTime<Utc>,
+    pub(crate) last_sent_at: Option<DateTime<Utc>>,
     /// The firing alerts the last message named.
-    sent_firing: BTreeSet<String>,
-    n_sent: u64,
+    pub(crate) sent_firing: BTreeSet<String>,
+    pub(crate) n_sent: u64,
+    /// When the group was made: part of its messages' dedup keys, so a group made
+    /// again later (same labels, after it emptied) never reuses a key.
+    pub(crate) created_at: DateTime<Utc>,
 }
 
 /// The routing state of one project.
 #[derive(Clone, Debug)]
 pub struct Router {
-    route: Route,
+    pub(crate) route: Route,
     inhibit_rules: Vec<InhibitRule>,
-    groups: BTreeMap<GroupKey, Group>,
+    pub(crate) groups: BTreeMap<GroupKey, Group>,
 }
 
 impl Router {
@@ -113,6 +116,7 @@ impl Router {
                         last_sent_at: None,
                         sent_firing: BTreeSet::new(),
                         n_sent: 0,
+                        created_at: now,
                     },
                 );
             }
@@ -173,7 +177,12 @@ impl Router {
                 notifications.push(Notification {
                     receiver: key.receiver.clone(),
                     group_key: key.clone(),
-                    dedup_key: format!("{}#{}", key.id(), group.n_sent),
+                    dedup_key: format!(
+                        "{}@{}#{}",
+                        key.id(),
+                        group.created_at.timestamp_millis(),
+                        group.n_sent
+                    ),
                     firing,
                     resolved: if group.route.send_resolved {
                         resolved

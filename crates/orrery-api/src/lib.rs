@@ -3,6 +3,7 @@
 
 mod access;
 mod alert_configs;
+mod alerts;
 mod audit;
 mod auth;
 mod cluster;
@@ -107,6 +108,24 @@ pub fn router(state: AppState) -> Router {
             axum::routing::put(secrets::set_secret).delete(secrets::delete_secret),
         )
         .route("/secrets/rotate-key", post(secrets::rotate_key))
+        .route("/projects/{name}/alerts", get(alerts::list_alerts))
+        .route(
+            "/projects/{name}/alerts/history",
+            get(alerts::alert_history),
+        )
+        .route(
+            "/projects/{name}/silences",
+            get(alerts::list_silences).post(alerts::create_silence),
+        )
+        .route(
+            "/projects/{name}/silences/{id}/expire",
+            post(alerts::expire_silence),
+        )
+        .route("/projects/{name}/receivers", get(alerts::list_receivers))
+        .route(
+            "/projects/{name}/receivers/{receiver}/test",
+            post(alerts::test_receiver),
+        )
         .route("/users", get(users::list_users).post(users::create_user))
         .route("/users/{name}/disable", post(users::disable_user))
         .route("/audit", get(audit::list_audit))

@@ -2,6 +2,7 @@
 //! CLI, the tests and users.
 
 mod access;
+mod alerts;
 mod client;
 mod error;
 pub mod types;

@@ -756,3 +756,83 @@ pub struct WhoAmI {
     /// project (a cluster admin or cluster-wide editor) with one role.
     pub roles: BTreeMap<String, String>,
 }
+
+/// An alert, firing or resolved.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AlertInfo {
+    pub id: i64,
+    pub project: String,
+    pub alertname: String,
+    /// `firing` or `resolved`.
+    pub state: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub starts_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub resolved_at: Option<DateTime<Utc>>,
+    pub fingerprint: String,
+}
+
+/// One notification of the outbox: where it went and what became of it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct NotificationInfo {
+    pub id: i64,
+    pub project: String,
+    pub receiver: String,
+    pub dedup_key: String,
+    /// `pending`, `sent` or `failed`.
+    pub state: String,
+    pub attempts: u32,
+    pub alerts: u32,
+    pub last_error: Option<String>,
+    /// What the receiver answered when it took the message.
+    pub response: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub next_attempt_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+}
+
+/// A silence.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct SilenceInfo {
+    pub id: i64,
+    pub project: String,
+    pub matchers: BTreeMap<String, String>,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub comment: String,
+    pub created_by: String,
+    /// `active` or `expired`.
+    pub state: String,
+}
+
+/// `POST /api/v1/projects/{name}/silences`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct CreateSilenceRequest {
+    /// Labels an alert must all have to be muted (`job: nightly-etl`).
+    pub matchers: BTreeMap<String, String>,
+    /// How long from now (`2h`).
+    pub duration: String,
+    pub comment: String,
+}
+
+/// An applied receiver or alert route.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct AlertConfigInfo {
+    pub project: String,
+    /// `Receiver` or `AlertRoute`.
+    pub kind: String,
+    pub name: String,
+    /// `webhook`, `email`, … for a receiver.
+    pub channel: Option<String>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What `receiver test` got back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct ReceiverTestResult {
+    pub receiver: String,
+    pub sent: bool,
+    /// The service's answer, or why it could not be sent.
+    pub answer: String,
+}

@@ -57,6 +57,28 @@ impl Store {
 }
 
 impl LeaderStore {
+    /// The last `n` lines of one attempt, oldest first (an alert quotes them).
+    pub async fn log_tail(
+        &self,
+        run_id: RunId,
+        task_instance_id: TaskInstanceId,
+        n: u32,
+    ) -> Result<Vec<String>, StoreError> {
+        on_pool!(self.store, |pool| {
+            let mut lines: Vec<String> = sqlx::query_scalar(
+                "SELECT text FROM task_logs WHERE run_id = $1 AND task_instance_id = $2 \
+                 ORDER BY seq DESC LIMIT $3",
+            )
+            .bind(run_id.0)
+            .bind(task_instance_id.0)
+            .bind(i64::from(n))
+            .fetch_all(pool)
+            .await?;
+            lines.reverse();
+            Ok(lines)
+        })
+    }
+
     /// Appends lines in order, in one transaction. NUL characters, which PostgreSQL
     /// text cannot hold, are stored as U+FFFD on every backend.
     pub async fn append_logs(

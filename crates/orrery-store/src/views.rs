@@ -456,6 +456,18 @@ impl ApiReads {
         self.store.list_notifications(project, limit).await
     }
 
+    /// One sealed secret of a project, if it exists (a receiver test opens it).
+    pub async fn sealed_secret(
+        &self,
+        project: &str,
+        name: &str,
+    ) -> Result<Option<crate::SealedSecret>, StoreError> {
+        let found = SchedulerReads::of(self.store.clone())
+            .sealed_secrets(project, &[name.to_owned()])
+            .await?;
+        Ok(found.into_iter().next().map(|(_, sealed)| sealed))
+    }
+
     /// A project's silences, newest first (expired ones too).
     pub async fn silences(&self, project: &str) -> Result<Vec<crate::SilenceRecord>, StoreError> {
         self.store.silences_of(Some(project), None).await

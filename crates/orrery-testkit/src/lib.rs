@@ -6,12 +6,14 @@ mod binary;
 mod eventually;
 mod http_server;
 mod logging;
+mod receiver;
 mod server;
 
 pub use binary::{BinaryServer, Stopped};
 pub use eventually::{eventually, eventually_async};
 pub use http_server::{Scripted, ScriptedHttpServer};
 pub use logging::errors_logged;
+pub use receiver::{AlertReceiver, Received, Vendor};
 pub use server::{TestServer, wait_for_run_end};
 
 /// The repository's root, to find `examples/`.

@@ -182,6 +182,7 @@ pub async fn start_server(
         correct_clock_offset: config.correct_clock_offset,
         fire_lead: chrono::Duration::from_std(config.fire_lead).unwrap_or(chrono::Duration::zero()),
         keyring: Some(keyring.clone()),
+        external_url: config.external_url.clone(),
         ..SchedulerConfig::default()
     };
     let scheduler_loop_beat = scheduler_config.loop_beat.clone();

@@ -172,6 +172,20 @@ impl Elector {
             term_stop.send_replace(true);
         });
         let clock: Arc<dyn Clock> = self.clock.clone();
+        // The alert loop routes and delivers for this term only: its writes are
+        // fenced like the driver's.
+        let alerts = orrery_alerts::AlertLoopConfig {
+            external_url: self.config.external_url.clone(),
+            keyring: self.config.keyring.clone(),
+            pass_interval: self.config.alert_pass_interval,
+            node: self.config.node.holder.clone(),
+        };
+        tokio::spawn(orrery_alerts::run_alert_loop(
+            leader.clone(),
+            clock.clone(),
+            alerts,
+            term_rx.clone(),
+        ));
         let driver = Driver::new(
             leader,
             clock,

@@ -59,6 +59,10 @@ pub struct SchedulerConfig {
     pub loop_beat: super::loop_beat::LoopBeat,
     /// Opens the secrets tasks read; without it such tasks fail saying so.
     pub keyring: Option<std::sync::Arc<orrery_access::Keyring>>,
+    /// The console's address, for links in alert messages.
+    pub external_url: Option<String>,
+    /// Longest wait between passes of the leader's alert loop.
+    pub alert_pass_interval: Duration,
 }
 
 impl Default for SchedulerConfig {
@@ -81,6 +85,8 @@ impl Default for SchedulerConfig {
             fire_lead: chrono::Duration::milliseconds(500),
             loop_beat: Default::default(),
             keyring: None,
+            external_url: None,
+            alert_pass_interval: Duration::from_millis(500),
         }
     }
 }

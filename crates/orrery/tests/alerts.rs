@@ -1,0 +1,192 @@
+//! Alerting end to end against real HTTP receivers: a failing run's alerts arrive
+//! grouped in one signed webhook message with the log tail, a later success resolves
+//! them, a receiver that fails twice gets the message on the third try, and DingTalk
+//! and Feishu messages carry signatures their documented algorithms accept.
+
+use orrery_testkit::{AlertReceiver, Received, TestServer, Vendor, eventually};
+use std::time::Duration;
+
+const WAIT: Duration = Duration::from_secs(30);
+
+fn route(receiver: &str, group_wait: &str) -> String {
+    format!(
+        "kind: AlertRoute\nname: default\nroute:\n  receiver: {receiver}\n  group_by: [job]\n  group_wait: {group_wait}\n  group_interval: 1s\n  send_resolved: true\n"
+    )
+}
+
+fn received_at_least(receiver: &AlertReceiver, n: usize) -> Vec<Received> {
+    eventually(&format!("{n} messages at the receiver"), WAIT, || {
+        let received = receiver.received();
+        (received.len() >= n).then_some(received)
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_run_sends_one_signed_grouped_message_and_a_success_resolves_it() {
+    let server = TestServer::start().await;
+    let client = &server.client;
+    let hook = AlertReceiver::start(Vendor::Plain, vec![]).await;
+    client
+        .set_secret("default", "hook_key", "s3cret")
+        .await
+        .expect("secret");
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: audit-hook\nwebhook: {{url: \"{}/hook\", secret: {{secret: hook_key}}}}\n",
+            hook.url
+        ))
+        .await;
+    server.apply(&route("audit-hook", "1s")).await;
+    server
+        .apply(concat!(
+            "name: nightly-etl\n",
+            "tasks:\n",
+            "  - {name: extract, type: shell, script: \"echo reading input; echo 'disk full' >&2; exit 3\"}\n",
+            "  - {name: load, type: shell, script: \"exit 4\"}\n",
+        ))
+        .await;
+    let run = server.run_to_end("nightly-etl").await;
+    assert_eq!(run.state, "failed");
+
+    let received = received_at_least(&hook, 1);
+    let message = &received[0];
+    assert_eq!(message.path, "/hook");
+    let body = message.json();
+    assert_eq!(body["version"], "4");
+    assert_eq!(body["status"], "firing");
+    assert_eq!(body["receiver"], "audit-hook");
+    assert_eq!(body["groupLabels"]["job"], "nightly-etl");
+    let names: Vec<&str> = body["alerts"]
+        .as_array()
+        .expect("alerts")
+        .iter()
+        .filter_map(|a| a["labels"]["alertname"].as_str())
+        .collect();
+    let mut sorted = names.clone();
+    sorted.sort_unstable();
+    assert_eq!(
+        sorted,
+        vec!["RunFailed", "TaskFailed", "TaskFailed"],
+        "both task failures and the run's failure in one message"
+    );
+    let extract = body["alerts"]
+        .as_array()
+        .and_then(|alerts| {
+            alerts
+                .iter()
+                .find(|a| a["labels"]["task"] == "extract")
+                .cloned()
+        })
+        .expect("the extract alert");
+    assert_eq!(extract["labels"]["severity"], "warning");
+    assert_eq!(extract["annotations"]["run_id"], run.id.to_string());
+    let tail = extract["annotations"]["log_tail"].as_str().unwrap_or("");
+    assert!(tail.contains("disk full"), "log tail: {tail:?}");
+    // Signed with the secret's value; keyed for the receiver's dedup.
+    let expected = format!(
+        "sha256={}",
+        orrery_alerts::channels::hmac_sha256_hex("s3cret", &message.body)
+    );
+    assert_eq!(message.headers.get("x-orrery-signature"), Some(&expected));
+    assert_eq!(
+        message.headers.get("idempotency-key").map(String::as_str),
+        body["dedupKey"].as_str()
+    );
+
+    // The job is fixed: its next success resolves every alert of the job.
+    server
+        .apply("name: nightly-etl\ntasks:\n  - {name: extract, type: shell, script: \"true\"}\n")
+        .await;
+    let run = server.run_to_end("nightly-etl").await;
+    assert_eq!(run.state, "success");
+    let received = received_at_least(&hook, 2);
+    let resolved = received[1].json();
+    assert_eq!(resolved["status"], "resolved", "{resolved:#}");
+    assert_eq!(resolved["alerts"].as_array().map(Vec::len), Some(3));
+    // Nothing else is sent: no repeat of what was already told.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert_eq!(hook.received().len(), 2);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_receiver_failing_twice_gets_the_message_on_the_third_try() {
+    let server = TestServer::start().await;
+    let hook = AlertReceiver::start(
+        Vendor::Plain,
+        vec![(503, "busy"), (429, "slow down"), (200, "ok")],
+    )
+    .await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: flaky\nwebhook: {{url: \"{}/h\"}}\n",
+            hook.url
+        ))
+        .await;
+    server.apply(&route("flaky", "0s")).await;
+    server
+        .apply("name: broken\ntasks:\n  - {name: a, type: shell, script: \"exit 1\"}\n")
+        .await;
+    server.run_to_end("broken").await;
+    let received = received_at_least(&hook, 3);
+    let keys: Vec<Option<&String>> = received
+        .iter()
+        .map(|r| r.headers.get("idempotency-key"))
+        .collect();
+    assert!(keys[0].is_some());
+    assert!(
+        keys.iter().all(|k| *k == keys[0]),
+        "every try carries the same key: {keys:?}"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dingtalk_and_feishu_messages_are_signed_as_the_vendors_document() {
+    let server = TestServer::start().await;
+    let ding = AlertReceiver::start(Vendor::DingTalk("SECding".to_owned()), vec![]).await;
+    let feishu = AlertReceiver::start(Vendor::Feishu("fs-secret".to_owned()), vec![]).await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: ding\ndingtalk: {{url: \"{}/robot/send?access_token=abc\", secret: SECding}}\n",
+            ding.url
+        ))
+        .await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: lark\nfeishu: {{url: \"{}/open-apis/bot/v2/hook/x\", secret: fs-secret}}\n",
+            feishu.url
+        ))
+        .await;
+    server
+        .apply(concat!(
+            "kind: AlertRoute\nname: default\nroute:\n  receiver: ding\n  group_by: [job]\n  group_wait: 0s\n",
+            "  routes:\n    - {matchers: {severity: critical}, receiver: lark, continue: true}\n",
+        ))
+        .await;
+    server
+        .apply("name: payments\ntasks:\n  - {name: reconcile, type: shell, script: \"exit 2\"}\n")
+        .await;
+    server.run_to_end("payments").await;
+    let to_ding = received_at_least(&ding, 1);
+    assert_eq!(
+        to_ding[0].query.get("access_token").map(String::as_str),
+        Some("abc")
+    );
+    let body = to_ding[0].json();
+    assert_eq!(body["msgtype"], "markdown");
+    let text = body["markdown"]["text"].as_str().unwrap_or("");
+    assert!(text.contains("payments"), "{text}");
+    let to_feishu = received_at_least(&feishu, 1);
+    let body = to_feishu[0].json();
+    assert_eq!(body["msg_type"], "text");
+    assert!(body["sign"].is_string());
+    // Both answered success (a bad signature would have been refused and retried).
+    let history = server
+        .client
+        .alert_history("default", 50)
+        .await
+        .expect("history");
+    assert!(history.iter().all(|n| n.state == "sent"), "{history:#?}");
+    server.stop().await;
+}
