@@ -8,6 +8,7 @@ mod http_server;
 mod logging;
 mod receiver;
 mod server;
+mod smtp;
 
 pub use binary::{BinaryServer, Stopped};
 pub use eventually::{eventually, eventually_async};
@@ -15,6 +16,7 @@ pub use http_server::{Scripted, ScriptedHttpServer};
 pub use logging::errors_logged;
 pub use receiver::{AlertReceiver, Received, Vendor};
 pub use server::{TestServer, wait_for_run_end};
+pub use smtp::SmtpServer;
 
 /// The repository's root, to find `examples/`.
 pub fn repo_root() -> std::path::PathBuf {

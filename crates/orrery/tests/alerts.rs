@@ -3,7 +3,7 @@
 //! them, a receiver that fails twice gets the message on the third try, and DingTalk
 //! and Feishu messages carry signatures their documented algorithms accept.
 
-use orrery_testkit::{AlertReceiver, Received, TestServer, Vendor, eventually};
+use orrery_testkit::{AlertReceiver, Received, SmtpServer, TestServer, Vendor, eventually};
 use std::time::Duration;
 
 const WAIT: Duration = Duration::from_secs(30);
@@ -188,5 +188,49 @@ async fn dingtalk_and_feishu_messages_are_signed_as_the_vendors_document() {
         .await
         .expect("history");
     assert!(history.iter().all(|n| n.state == "sent"), "{history:#?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_names_the_alert_and_the_job_in_its_subject_with_text_and_html() {
+    let server = TestServer::start().await;
+    let smtp = SmtpServer::start().await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: oncall-mail\nemail: {{to: [oncall@example.com], from: orrery@example.com, smarthost: \"127.0.0.1:{}\", tls: none}}\n",
+            smtp.port
+        ))
+        .await;
+    server
+        .apply(concat!(
+            "kind: AlertRoute\nname: default\nroute:\n  receiver: oncall-mail\n  group_by: [alertname, job]\n  group_wait: 0s\n",
+            "  routes:\n    - {matchers: {alertname: TaskFailed}, receiver: oncall-mail}\n",
+        ))
+        .await;
+    server
+        .apply("name: reconcile\ntasks:\n  - {name: match, type: shell, script: \"echo mismatch >&2; exit 1\"}\n")
+        .await;
+    server.run_to_end("reconcile").await;
+    let messages = eventually("two e-mails", WAIT, || {
+        let messages = smtp.messages();
+        (messages.len() >= 2).then_some(messages)
+    });
+    let subjects: Vec<String> = messages
+        .iter()
+        .filter_map(|m| m.lines().find(|l| l.starts_with("Subject: ")).map(str::to_owned))
+        .collect();
+    for expected in ["RunFailed default/reconcile", "TaskFailed default/reconcile"] {
+        assert!(
+            subjects.iter().any(|s| s.contains(expected)),
+            "{expected} in {subjects:?}"
+        );
+    }
+    let task_mail = messages
+        .iter()
+        .find(|m| m.contains("TaskFailed"))
+        .expect("the task's mail");
+    assert!(task_mail.contains("To: oncall@example.com"), "{task_mail}");
+    assert!(task_mail.contains("text/plain") && task_mail.contains("text/html"));
+    assert!(task_mail.contains("mismatch"), "the log tail: {task_mail}");
     server.stop().await;
 }

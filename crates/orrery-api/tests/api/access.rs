@@ -336,6 +336,55 @@ fn table() -> Vec<Call> {
             Role(EDITOR, "secret.set"),
         ),
         call(
+            Method::GET,
+            "/api/v1/projects/{name}/alerts",
+            "/api/v1/projects/pay/alerts?state=firing",
+            None,
+            Role(VIEWER, "alert.read"),
+        ),
+        call(
+            Method::GET,
+            "/api/v1/projects/{name}/alerts/history",
+            "/api/v1/projects/pay/alerts/history",
+            None,
+            Role(VIEWER, "alert.read"),
+        ),
+        call(
+            Method::GET,
+            "/api/v1/projects/{name}/silences",
+            "/api/v1/projects/pay/silences",
+            None,
+            Role(VIEWER, "alert.read"),
+        ),
+        call(
+            Method::POST,
+            "/api/v1/projects/{name}/silences",
+            "/api/v1/projects/pay/silences",
+            Some(r#"{"matchers": {"job": "j"}, "duration": "1h", "comment": "by {who}"}"#),
+            Role(OPERATOR, "alert.operate"),
+        ),
+        call(
+            Method::POST,
+            "/api/v1/projects/{name}/silences/{id}/expire",
+            "/api/v1/projects/pay/silences/{silence}/expire",
+            None,
+            Role(OPERATOR, "alert.operate"),
+        ),
+        call(
+            Method::GET,
+            "/api/v1/projects/{name}/receivers",
+            "/api/v1/projects/pay/receivers",
+            None,
+            Role(VIEWER, "alert.read"),
+        ),
+        call(
+            Method::POST,
+            "/api/v1/projects/{name}/receivers/{receiver}/test",
+            "/api/v1/projects/pay/receivers/nowhere/test",
+            None,
+            Role(OPERATOR, "alert.operate"),
+        ),
+        call(
             Method::POST,
             "/api/v1/secrets/rotate-key",
             "/api/v1/secrets/rotate-key",
@@ -404,7 +453,7 @@ struct Caller {
 
 /// Per caller, the objects its destructive calls act on: a job, a project, a user
 /// (member of `pay` directly and as group), and a token of `pay`.
-async fn own_objects(api: &TestApi, who: &str) -> i64 {
+async fn own_objects(api: &TestApi, who: &str) -> (i64, i64) {
     let admin = &api.admin;
     admin
         .apply(
@@ -454,7 +503,19 @@ async fn own_objects(api: &TestApi, who: &str) -> i64 {
         .set_secret("pay", &format!("doomed_{}", who.replace('-', "_")), "v")
         .await
         .expect("secret");
-    token
+    let silence = admin
+        .create_silence(
+            "pay",
+            &orrery_client::types::CreateSilenceRequest {
+                matchers: [("job".to_owned(), who.to_owned())].into_iter().collect(),
+                duration: "1h".to_owned(),
+                comment: "to expire".to_owned(),
+            },
+        )
+        .await
+        .expect("silence")
+        .id;
+    (token, silence)
 }
 
 /// A user with `role` in `project` and a personal token; its secret.
@@ -505,6 +566,14 @@ async fn every_route_answers_each_caller_by_its_role() {
             .await
             .expect("apply");
     }
+    // A receiver nobody listens at: its test answers what went wrong, with a 200.
+    admin
+        .apply(
+            "kind: Receiver\nname: nowhere\nproject: pay\nwebhook: {url: \"http://127.0.0.1:9/hook\"}\n",
+            "yaml",
+        )
+        .await
+        .expect("receiver");
     let run = admin
         .clone()
         .in_project("pay")
@@ -611,14 +680,15 @@ async fn every_route_answers_each_caller_by_its_role() {
 
     let mut failures = Vec::new();
     for caller in &callers {
-        let token = own_objects(&api, caller.label).await;
+        let (token, silence) = own_objects(&api, caller.label).await;
         for call in &calls {
             let path = call
                 .path
                 .replace("{who_}", &caller.label.replace('-', "_"))
                 .replace("{who}", caller.label)
                 .replace("{run}", &run.to_string())
-                .replace("{token}", &token.to_string());
+                .replace("{token}", &token.to_string())
+                .replace("{silence}", &silence.to_string());
             let mut request = api
                 .http
                 .request(call.method.clone(), format!("{}{path}", api.base));

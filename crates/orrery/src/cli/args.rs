@@ -96,6 +96,15 @@ pub(crate) enum Command {
     /// Set, list and delete a project's secrets (values are never shown).
     #[command(subcommand)]
     Secret(SecretCommand),
+    /// A project's alerts, firing and resolved, and every notification sent.
+    #[command(subcommand)]
+    Alert(AlertCommand),
+    /// Mute a project's matching alerts for a while.
+    #[command(subcommand)]
+    Silence(SilenceCommand),
+    /// A project's receivers: list them, send one a test message.
+    #[command(subcommand)]
+    Receiver(ReceiverCommand),
     /// Sign in with a username and password, or through SSO with --oidc; later
     /// commands use the session (12 h) until `orrery logout`.
     Login {
@@ -200,6 +209,51 @@ pub(crate) enum UserCommand {
     List,
     /// Disable a user: its tokens and sessions stop working at once.
     Disable { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum AlertCommand {
+    /// The project's alerts, newest first.
+    List {
+        /// Only `firing` or only `resolved` alerts.
+        #[arg(long)]
+        state: Option<String>,
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+    /// Every notification: receiver, state, attempts, last error.
+    History {
+        #[arg(long, default_value_t = 100)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum SilenceCommand {
+    /// Mute alerts whose labels match every --matcher, from now for --for.
+    Create {
+        /// `label=value`; repeat for more (all must match).
+        #[arg(long = "matcher", required = true)]
+        matchers: Vec<String>,
+        /// How long (`2h`, `30m`, `1d`).
+        #[arg(long = "for")]
+        duration: String,
+        /// Why (shown in `silence list` and the audit log).
+        #[arg(long)]
+        comment: String,
+    },
+    /// The project's silences, active and expired.
+    List,
+    /// End a silence now.
+    Expire { id: i64 },
+}
+
+#[derive(Debug, Subcommand)]
+pub(crate) enum ReceiverCommand {
+    /// The project's receivers and alert routes.
+    List,
+    /// Send a test message to a receiver and print what its service answered.
+    Test { name: String },
 }
 
 #[derive(Debug, Subcommand)]

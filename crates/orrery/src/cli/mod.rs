@@ -1,6 +1,7 @@
 //! Command dispatch: each subcommand in its own module.
 
 mod access;
+mod alerts;
 mod apply;
 pub(crate) mod args;
 mod audit;
@@ -39,6 +40,9 @@ pub(crate) async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Member(command) => access::member(&cli.global, command).await,
         Command::Audit(command) => audit::audit(&cli.global, command).await,
         Command::Secret(command) => secrets::secret(&cli.global, command).await,
+        Command::Alert(command) => alerts::alert(&cli.global, command).await,
+        Command::Silence(command) => alerts::silence(&cli.global, command).await,
+        Command::Receiver(command) => alerts::receiver(&cli.global, command).await,
         Command::Login {
             username,
             password_stdin,
