@@ -197,9 +197,11 @@ impl LeaderStore {
     pub async fn record_fires(
         &self,
         batch: &[JobFires<'_>],
+        alerts: &[crate::NewAlertEvent],
         now: DateTime<Utc>,
     ) -> Result<FiresStored, StoreError> {
         let mut tx = self.store.write_tx().await?;
+        crate::alert_outbox::insert_alert_events(&mut tx, alerts).await?;
         // A pause committed before this transaction wins over a fire the scheduler
         // planned before it saw the pause: once a pause is acknowledged, no fire runs.
         let paused = paused_among(&mut tx, batch).await?;

@@ -192,7 +192,7 @@ async fn every_leader_write_of_a_deposed_leader_is_refused(test: TestStore) {
     }];
     fenced(
         "record_fires",
-        deposed.record_fires(&fires, at(61)).await.map(|_| ()),
+        deposed.record_fires(&fires, &[], at(61)).await.map(|_| ()),
     );
     fenced(
         "reclassify_fire",

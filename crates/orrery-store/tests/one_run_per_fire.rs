@@ -109,7 +109,7 @@ async fn a_logical_date_has_one_scheduled_or_backfilled_run_whatever_the_order(t
                         }],
                         next_fire_at: Some(hour(h + 1)),
                     }];
-                    leader.record_fires(&batch, at(2)).await.expect("fire");
+                    leader.record_fires(&batch, &[], at(2)).await.expect("fire");
                     promised.insert(h);
                 }
                 Op::Backfill(from, to) => {

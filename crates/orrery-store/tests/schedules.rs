@@ -87,7 +87,7 @@ async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: Tes
         }]
     };
     let stored = leader
-        .record_fires(&batch(220), at(200))
+        .record_fires(&batch(220), &[], at(200))
         .await
         .expect("fires");
     let run_id = match stored.outcomes[..] {
@@ -113,7 +113,7 @@ async fn fires_create_a_run_and_a_ledger_entry_once_and_move_the_timer(test: Tes
 
     // Another process fires the same times: the run and the ledger stay as they are.
     let again = leader
-        .record_fires(&batch(280), at(201))
+        .record_fires(&batch(280), &[], at(201))
         .await
         .expect("fires");
     assert_eq!(
@@ -195,7 +195,10 @@ async fn a_fire_stored_after_a_pause_makes_no_run_and_holds_the_timer(test: Test
             next_fire_at: Some(at(20)),
         },
     ];
-    let stored = leader.record_fires(&batch, at(21)).await.expect("fires");
+    let stored = leader
+        .record_fires(&batch, &[], at(21))
+        .await
+        .expect("fires");
     assert_eq!(
         stored.outcomes[0],
         vec![FireOutcome::Paused, FireOutcome::Paused]
@@ -246,7 +249,7 @@ async fn a_batch_naming_a_job_twice_keeps_its_last_timer(test: TestStore) {
         next_fire_at: Some(at(next)),
     };
     leader
-        .record_fires(&[entry(60), entry(120)], at(0))
+        .record_fires(&[entry(60), entry(120)], &[], at(0))
         .await
         .expect("fires");
     let trigger = store.trigger(job.id).await.expect("trigger").expect("set");
@@ -559,7 +562,10 @@ async fn a_fire_is_reclassified_in_place_keeping_its_run(test: TestStore) {
         }],
         next_fire_at: Some(at(160)),
     }];
-    let stored = leader.record_fires(&batch, at(99)).await.expect("fires");
+    let stored = leader
+        .record_fires(&batch, &[], at(99))
+        .await
+        .expect("fires");
     let Some([FireOutcome::Created(run_id)]) = stored.outcomes.first().map(Vec::as_slice) else {
         panic!("one run expected: {:?}", stored.outcomes);
     };

@@ -32,7 +32,9 @@ impl SmtpServer {
             .stderr(Stdio::null())
             .spawn()
             .unwrap_or_else(|e| {
-                panic!("start aiosmtpd ({PYTHON} -m aiosmtpd; apt-get install python3-aiosmtpd): {e}")
+                panic!(
+                    "start aiosmtpd ({PYTHON} -m aiosmtpd; apt-get install python3-aiosmtpd): {e}"
+                )
             });
         let server = SmtpServer {
             port,
@@ -40,7 +42,10 @@ impl SmtpServer {
             child,
         };
         for _ in 0..100 {
-            if tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok() {
+            if tokio::net::TcpStream::connect(("127.0.0.1", port))
+                .await
+                .is_ok()
+            {
                 return server;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;

@@ -217,9 +217,16 @@ async fn an_email_names_the_alert_and_the_job_in_its_subject_with_text_and_html(
     });
     let subjects: Vec<String> = messages
         .iter()
-        .filter_map(|m| m.lines().find(|l| l.starts_with("Subject: ")).map(str::to_owned))
+        .filter_map(|m| {
+            m.lines()
+                .find(|l| l.starts_with("Subject: "))
+                .map(str::to_owned)
+        })
         .collect();
-    for expected in ["RunFailed default/reconcile", "TaskFailed default/reconcile"] {
+    for expected in [
+        "RunFailed default/reconcile",
+        "TaskFailed default/reconcile",
+    ] {
         assert!(
             subjects.iter().any(|s| s.contains(expected)),
             "{expected} in {subjects:?}"

@@ -72,7 +72,7 @@ impl Driver {
             }
             return;
         }
-        match self.store.record_fires(&batch, now).await {
+        match self.store.record_fires(&batch, &[], now).await {
             Ok(_) => {
                 for fires in &batch {
                     metrics::counter!("orrery_fires_total", "outcome" => "paused")
@@ -110,7 +110,8 @@ impl Driver {
         let prepared = self.state.prepare_fires(job_ids, &calendars, now, cause);
         let params = serde_json::Map::new();
         let (batch, replace) = self.state.plan_fires(&prepared, &params, now);
-        let stored = match self.store.record_fires(&batch, now).await {
+        let alerts = super::state::fires::missed_fire_alerts(&prepared, &batch, now);
+        let stored = match self.store.record_fires(&batch, &alerts, now).await {
             Ok(stored) => stored,
             Err(orrery_store::StoreError::Fenced { .. }) => {
                 tracing::warn!("this scheduler was deposed; its fires were refused");

@@ -6,6 +6,7 @@ use super::SchedulerState;
 use super::active_run::ActiveRun;
 use chrono::{DateTime, Utc};
 use orrery_alerts::AlertName;
+use orrery_core::spec::JobAlerts;
 use orrery_core::state::TaskState;
 use orrery_store::records::TaskRecord;
 use orrery_store::{AlertEventStatus, LabelMap, NewAlertEvent};
@@ -117,9 +118,35 @@ fn base_labels(project: &str, name: AlertName) -> LabelMap {
 
 fn run_event(run: &ActiveRun, name: AlertName, now: DateTime<Utc>) -> NewAlertEvent {
     let record = &run.record;
-    let mut labels = base_labels(&record.project, name);
-    labels.insert("job".to_owned(), record.job_name.clone());
-    if let Some(overrides) = &run.spec.alerts {
+    let mut event = job_alert(
+        &record.project,
+        &record.job_name,
+        run.spec.alerts.as_ref(),
+        name,
+        now,
+    );
+    event
+        .annotations
+        .insert("run_id".to_owned(), record.id.0.to_string());
+    if let Some(date) = record.logical_date {
+        event
+            .annotations
+            .insert("logical_date".to_owned(), date.to_rfc3339());
+    }
+    event
+}
+
+/// A firing alert about job `job` of `project`, with the job's `alerts:` overrides.
+pub(crate) fn job_alert(
+    project: &str,
+    job: &str,
+    overrides: Option<&JobAlerts>,
+    name: AlertName,
+    now: DateTime<Utc>,
+) -> NewAlertEvent {
+    let mut labels = base_labels(project, name);
+    labels.insert("job".to_owned(), job.to_owned());
+    if let Some(overrides) = overrides {
         if let Some(severity) = &overrides.severity {
             labels.insert("severity".to_owned(), severity.clone());
         }
@@ -127,16 +154,11 @@ fn run_event(run: &ActiveRun, name: AlertName, now: DateTime<Utc>) -> NewAlertEv
             labels.entry(key.clone()).or_insert_with(|| value.clone());
         }
     }
-    let mut annotations = LabelMap::new();
-    annotations.insert("run_id".to_owned(), record.id.0.to_string());
-    if let Some(date) = record.logical_date {
-        annotations.insert("logical_date".to_owned(), date.to_rfc3339());
-    }
     NewAlertEvent {
-        project: record.project.clone(),
+        project: project.to_owned(),
         status: AlertEventStatus::Firing,
         labels,
-        annotations,
+        annotations: LabelMap::new(),
         at: now,
     }
 }

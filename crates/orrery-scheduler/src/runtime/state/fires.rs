@@ -379,3 +379,40 @@ impl SchedulerState {
         (fires, replaces)
     }
 }
+
+/// `FireMissed` for each job with a fire planned `missed` or `skipped_overlap`,
+/// committed with the fires (one alert per job; its latest miss says when and why).
+pub(crate) fn missed_fire_alerts(
+    prepared: &[Prepared],
+    batch: &[JobFires<'_>],
+    now: DateTime<Utc>,
+) -> Vec<orrery_store::NewAlertEvent> {
+    let mut alerts = Vec::new();
+    for (job, fires) in prepared.iter().zip(batch) {
+        let missed: Vec<&PlannedFire<'_>> = fires
+            .fires
+            .iter()
+            .filter(|f| matches!(f.outcome, FireFate::Missed | FireFate::SkippedOverlap))
+            .collect();
+        let Some(last) = missed.last() else {
+            continue;
+        };
+        let spec = &job.spec;
+        let mut event = super::alerts::job_alert(
+            &spec.project,
+            &spec.name,
+            spec.alerts.as_ref(),
+            orrery_alerts::AlertName::FireMissed,
+            now,
+        );
+        let annotations = &mut event.annotations;
+        annotations.insert("logical_date".to_owned(), last.nominal_at.to_rfc3339());
+        annotations.insert("outcome".to_owned(), last.outcome.as_str().to_owned());
+        annotations.insert("missed_fires".to_owned(), missed.len().to_string());
+        if let Some(reason) = &last.reason {
+            annotations.insert("error".to_owned(), reason.clone());
+        }
+        alerts.push(event);
+    }
+    alerts
+}

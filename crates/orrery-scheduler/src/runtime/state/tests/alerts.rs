@@ -134,3 +134,39 @@ fn a_lost_worker_raises_worker_lost_in_the_project_of_its_attempts() {
         "the same worker label, so WorkerLost inhibits it"
     );
 }
+
+#[test]
+fn missed_and_skipped_fires_raise_one_fire_missed_per_job() {
+    let mut h = Harness::new();
+    h.job("name: minutely\nschedule: {every: 1m, misfire: skip}\ntasks:\n  - {name: work, type: noop}\n");
+    h.job("name: single\nschedule: {every: 1m, concurrency: forbid}\ntasks:\n  - {name: work, type: shell, script: sleep 600}\n");
+    h.worker("w1", 4);
+    h.schedule("minutely");
+    h.schedule("single");
+    h.advance_clock(Duration::seconds(150));
+    h.fire();
+    h.settle();
+    let missed: Vec<_> = h
+        .alerts
+        .iter()
+        .filter(|a| a.labels["alertname"] == "FireMissed")
+        .collect();
+    assert_eq!(missed.len(), 2, "one per job: {missed:?}");
+    let minutely = missed
+        .iter()
+        .find(|a| a.labels["job"] == "minutely")
+        .expect("minutely");
+    assert_eq!(minutely.labels["severity"], "critical");
+    assert_eq!(minutely.annotations["outcome"], "missed");
+    assert_eq!(minutely.annotations["missed_fires"], "2");
+    // `single` ran its latest fire (run_once is the default); then a fire finds it busy.
+    h.advance_clock(Duration::seconds(60));
+    h.fire();
+    let skipped = h
+        .alerts
+        .iter()
+        .filter(|a| a.labels["alertname"] == "FireMissed" && a.labels["job"] == "single")
+        .last()
+        .expect("single's skipped fire");
+    assert_eq!(skipped.annotations["outcome"], "skipped_overlap");
+}

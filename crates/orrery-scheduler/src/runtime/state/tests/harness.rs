@@ -284,6 +284,10 @@ impl Harness {
             .prepare_fires(job_ids, &HashMap::new(), now, cause);
         let params = serde_json::Map::new();
         let (batch, replace) = self.state.plan_fires(&prepared, &params, now);
+        self.alerts
+            .extend(crate::runtime::state::fires::missed_fire_alerts(
+                &prepared, &batch, now,
+            ));
         let mut outcomes = Vec::new();
         let mut created = HashMap::new();
         for job in &batch {
