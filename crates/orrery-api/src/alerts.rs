@@ -171,7 +171,6 @@ pub(crate) async fn create_silence(
         actor: &actor.0,
     };
     let id = state.intents.create_silence(&new, now).await?;
-    drop(new);
     Ok((
         StatusCode::CREATED,
         Json(SilenceInfo {

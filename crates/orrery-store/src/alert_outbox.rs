@@ -28,6 +28,10 @@ pub struct AlertPass<'a> {
 pub(crate) const NOTIFICATION_COLUMNS: &str = "id, project, receiver, dedup_key, payload, state, attempts, \
      next_attempt_at, last_error, response, created_at, finished_at";
 
+/// The annotation that makes an alert event once-only: an event carrying a key
+/// already raised is dropped (an SLA deadline alerts once, whoever evaluates it).
+pub const ONCE_KEY: &str = "sla_key";
+
 /// Stores alert events inside a write transaction (the one of the change that raised
 /// them).
 pub(crate) async fn insert_alert_events(
@@ -36,6 +40,19 @@ pub(crate) async fn insert_alert_events(
 ) -> Result<(), StoreError> {
     on_tx!(tx, |conn| {
         for event in events {
+            if let Some(key) = event.annotations.get(ONCE_KEY) {
+                let fresh = sqlx::query(
+                    "INSERT INTO sla_misses (key, raised_at) VALUES ($1, $2) ON CONFLICT (key) DO NOTHING",
+                )
+                .bind(key)
+                .bind(event.at)
+                .execute(&mut *conn)
+                .await?
+                .rows_affected();
+                if fresh == 0 {
+                    continue;
+                }
+            }
             sqlx::query(
                 "INSERT INTO alert_events (project, status, labels, annotations, at) \
                  VALUES ($1, $2, $3, $4, $5)",

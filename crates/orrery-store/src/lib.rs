@@ -28,6 +28,7 @@ mod rerun;
 mod row;
 mod runs;
 mod secrets;
+mod sla_reads;
 mod sqlite;
 mod sso;
 mod store;
@@ -41,7 +42,7 @@ mod workers;
 
 pub use access::NewUser;
 pub use alert_configs::NewSilence;
-pub use alert_outbox::AlertPass;
+pub use alert_outbox::{AlertPass, ONCE_KEY};
 pub use alert_records::{
     AlertChange, AlertConfigRecord, AlertEventRecord, AlertEventStatus, AlertRecord,
     DeliveryResult, LabelMap, NewAlertEvent, NewNotification, NotificationRecord,

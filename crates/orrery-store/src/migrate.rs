@@ -163,7 +163,7 @@ mod tests {
 
     /// SHA-256 of each SQLite migration as released. Databases in the field recorded
     /// these migrations' checksums; a changed byte would make them refuse to open.
-    const RELEASED_SQLITE: [&str; 7] = [
+    const RELEASED_SQLITE: [&str; 8] = [
         "a5adc4e58ba718cf4c77796489f6cc920bfaa126ca367c4995420fc9d17a0969",
         "46f12701195edea027e7ccb2bd753816a10eb80e373e0fed4609814e24f61c05",
         "f4c675b7af93f4ab3a5c16131cd3928461a08e52df530c6d4a23a20aa083105f",
@@ -171,6 +171,7 @@ mod tests {
         "33d93652f59322294038eb21b835dcac5fa33ead2b4810ad0b94685cb229c00b",
         "810c0754a17fb49875f97cd0d840ec24bb01376f63779f49c32004e76f311a87",
         "1b357276c9b827aaf76a0ccaac4afca443384a02950ff496f224645ce242ed5a",
+        "bfe65ded1d713b867c95b32b9841423068b583c7980133324419196818f6274f",
     ];
 
     #[test]

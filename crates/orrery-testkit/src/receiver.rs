@@ -146,10 +146,10 @@ async fn receive(
             })
         }
     };
-    if let Some((status, body)) = shared.script.get(n).or(shared.script.last()).cloned() {
-        if status != 200 || vendor_answer.is_none() {
-            return (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
-        }
+    if let Some((status, body)) = shared.script.get(n).or(shared.script.last()).cloned()
+        && (status != 200 || vendor_answer.is_none())
+    {
+        return (StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
     }
     (StatusCode::OK, vendor_answer.unwrap_or("{}").to_owned())
 }

@@ -241,3 +241,69 @@ async fn an_email_names_the_alert_and_the_job_in_its_subject_with_text_and_html(
     assert!(task_mail.contains("mismatch"), "the log tail: {task_mail}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fire_that_never_started_misses_its_sla_once_by_the_scheduler_clock() {
+    let start = "2026-03-01T00:00:30Z".parse().expect("time");
+    let (server, clock) = TestServer::start_manual(start).await;
+    // Each minute's fire finds the previous run still going and is skipped: no run
+    // exists for it, so its start_by deadline passes with nothing started.
+    server
+        .apply(concat!(
+            "name: settle\n",
+            "schedule: {cron: '* * * * *', concurrency: forbid}\n",
+            "sla: {start_by: 20s}\n",
+            "tasks:\n  - {name: work, type: shell, script: \"sleep 600\"}\n",
+        ))
+        .await;
+    let alerts_of = |server: &TestServer| {
+        let client = server.client.clone();
+        async move {
+            client
+                .list_alerts("default", None, 100)
+                .await
+                .unwrap_or_default()
+        }
+    };
+    let first: chrono::DateTime<chrono::Utc> = "2026-03-01T00:01:00Z".parse().expect("time");
+    orrery_testkit::eventually_async("the timer to be armed", WAIT, || async {
+        let jobs = server.client.list_jobs().await.ok()?;
+        jobs.iter()
+            .any(|j| j.next_fire_at == Some(first))
+            .then_some(())
+    })
+    .await;
+    // 00:01 fires and runs; 00:02 is skipped; its deadline is 00:02:20.
+    for seconds in [31, 60, 20, 30] {
+        clock.advance(chrono::Duration::seconds(seconds));
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+    }
+    let alerts = orrery_testkit::eventually_async("an SlaMissed alert", WAIT, || async {
+        let alerts = alerts_of(&server).await;
+        alerts
+            .iter()
+            .any(|a| a.alertname == "SlaMissed")
+            .then_some(alerts)
+    })
+    .await;
+    let sla: Vec<_> = alerts
+        .iter()
+        .filter(|a| a.alertname == "SlaMissed")
+        .collect();
+    assert_eq!(sla.len(), 1, "{alerts:#?}");
+    assert_eq!(sla[0].annotations["sla"], "start_by");
+    assert_eq!(
+        sla[0].annotations["logical_date"], "2026-03-01T00:02:00+00:00",
+        "the skipped fire's deadline, not the one that ran"
+    );
+    assert!(
+        sla[0].annotations["error"].contains("no run was started"),
+        "{:?}",
+        sla[0].annotations
+    );
+    assert!(
+        alerts.iter().any(|a| a.alertname == "FireMissed"),
+        "the skipped fire is its own alert: {alerts:#?}"
+    );
+    server.stop_allowing_errors().await;
+}

@@ -3,6 +3,8 @@
 
 use super::fields::{Problems, child, optional};
 use crate::duration::HumanDuration;
+use chrono::{DateTime, TimeZone, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -49,6 +51,41 @@ impl SlaSpec {
     /// `finish_by` as (hour, minute).
     pub fn finish_by_time(&self) -> Option<(u32, u32)> {
         self.finish_by.as_deref().and_then(parse_clock)
+    }
+
+    /// When a run of the fire at `nominal` must have started.
+    pub fn start_deadline(&self, nominal: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let limit = chrono::Duration::from_std(self.start_by?.as_std()).ok()?;
+        nominal.checked_add_signed(limit)
+    }
+
+    /// When a run of the fire at `nominal` must have succeeded: `finish_by` on the
+    /// fire's local day in `zone`, or the next day's when that is not after the fire.
+    /// A wall-clock time that a DST gap skips counts from the end of the gap.
+    pub fn finish_deadline(&self, nominal: DateTime<Utc>, zone: Tz) -> Option<DateTime<Utc>> {
+        let (hour, minute) = self.finish_by_time()?;
+        let local_day = nominal.with_timezone(&zone).date_naive();
+        for day in [local_day, local_day.succ_opt()?] {
+            let wall = day.and_hms_opt(hour, minute, 0)?;
+            let at = zone
+                .from_local_datetime(&wall)
+                .earliest()
+                .or_else(|| {
+                    zone.from_local_datetime(&(wall + chrono::Duration::hours(1)))
+                        .earliest()
+                })?
+                .with_timezone(&Utc);
+            if at > nominal {
+                return Some(at);
+            }
+        }
+        None
+    }
+
+    /// When a run that started at `started_at` has gone on too long.
+    pub fn duration_deadline(&self, started_at: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let limit = chrono::Duration::from_std(self.max_duration?.as_std()).ok()?;
+        started_at.checked_add_signed(limit)
     }
 }
 
@@ -154,4 +191,80 @@ fn parse_clock(text: &str) -> Option<(u32, u32)> {
     let hour: u32 = hour.parse().ok()?;
     let minute: u32 = minute.parse().ok()?;
     (hour < 24 && minute < 60).then_some((hour, minute))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sla(yaml: &str) -> SlaSpec {
+        let value: Value = serde_json::from_str(yaml).expect("json");
+        let mut problems = Problems::default();
+        let read = read_sla(&value, &mut problems);
+        assert_eq!(problems.count(), 0);
+        read.expect("sla")
+    }
+
+    fn utc(text: &str) -> DateTime<Utc> {
+        text.parse().expect("time")
+    }
+
+    #[test]
+    fn deadlines_count_from_the_fire_in_its_zone() {
+        let sla = sla(r#"{"start_by": "5m", "finish_by": "06:30", "max_duration": "45m"}"#);
+        let shanghai: Tz = "Asia/Shanghai".parse().expect("zone");
+        // 02:00 in Shanghai is 18:00 UTC the day before.
+        let nominal = utc("2026-03-01T18:00:00Z");
+        assert_eq!(
+            sla.start_deadline(nominal),
+            Some(utc("2026-03-01T18:05:00Z"))
+        );
+        assert_eq!(
+            sla.finish_deadline(nominal, shanghai),
+            Some(utc("2026-03-01T22:30:00Z")),
+            "06:30 the same local day"
+        );
+        // A fire at 23:00 local must finish by 06:30 the next day.
+        let late = utc("2026-03-01T15:00:00Z");
+        assert_eq!(
+            sla.finish_deadline(late, shanghai),
+            Some(utc("2026-03-01T22:30:00Z"))
+        );
+        assert_eq!(
+            sla.duration_deadline(nominal),
+            Some(utc("2026-03-01T18:45:00Z"))
+        );
+        // 02:30 does not exist in New York on 2026-03-08: the deadline is 03:30 EDT.
+        let gap = sla_with_finish("02:30");
+        let new_york: Tz = "America/New_York".parse().expect("zone");
+        assert_eq!(
+            gap.finish_deadline(utc("2026-03-08T06:00:00Z"), new_york),
+            Some(utc("2026-03-08T07:30:00Z"))
+        );
+    }
+
+    fn sla_with_finish(time: &str) -> SlaSpec {
+        SlaSpec {
+            finish_by: Some(time.to_owned()),
+            ..SlaSpec::default()
+        }
+    }
+
+    #[test]
+    fn problems_name_their_fields() {
+        let cases = [
+            (r#"{"finish_by": "6:30"}"#, "sla.finish_by"),
+            (r#"{"finish_by": "24:00"}"#, "sla.finish_by"),
+            (r#"{"start_by": "0s"}"#, "sla.start_by"),
+            (r#"{"deadline": "1h"}"#, "sla.deadline"),
+            (r#"{}"#, "sla"),
+        ];
+        for (text, path) in cases {
+            let value: Value = serde_json::from_str(text).expect("json");
+            let mut problems = Problems::default();
+            read_sla(&value, &mut problems);
+            let paths: Vec<String> = problems.into_vec().into_iter().map(|e| e.path).collect();
+            assert!(paths.iter().any(|p| p == path), "{text}: {paths:?}");
+        }
+    }
 }

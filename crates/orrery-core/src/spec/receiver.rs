@@ -217,7 +217,7 @@ fn read_document(document: &Value, problems: &mut Problems) -> Option<ReceiverSp
         [key] => optional(map, key).and_then(|value| read_channel(key, value, problems)),
         [_, second, ..] => {
             problems.push(
-                *second,
+                second,
                 format!(
                     "a receiver has one channel; this one has {} (make one receiver each)",
                     present.join(" and ")

@@ -145,6 +145,7 @@ impl Driver {
                 () = tokio::time::sleep(fire_in) => {}
             }
             self.fire_due_jobs().await;
+            self.check_slas().await;
             if std::mem::take(&mut self.state.pending.new_runs_pending) {
                 self.sync_with_store().await;
             }

@@ -126,6 +126,7 @@ impl Driver {
             }
         };
         count_fires(&prepared, &batch, &stored.outcomes);
+        self.state.watch_slas(&prepared, &batch, &stored.outcomes);
         let fired = fired_runs(&batch, &stored.outcomes, &stored.created_tasks);
         let held = held_by_pause(&batch, &stored.outcomes);
         drop(batch);

@@ -15,6 +15,7 @@ mod liveness;
 mod log_writer;
 mod loop_beat;
 mod nodes;
+mod sla;
 mod state;
 mod take_up;
 mod triggers;

@@ -77,3 +77,10 @@ CREATE TABLE silences (
     created_at TEXT NOT NULL
 );
 CREATE INDEX silences_by_project ON silences (project, ends_at);
+
+-- SLA misses already raised, by key (job, logical date or run, and which deadline):
+-- a deadline is alerted once, whichever leader evaluates it, however often.
+CREATE TABLE sla_misses (
+    key TEXT PRIMARY KEY,
+    raised_at TEXT NOT NULL
+);

@@ -102,7 +102,9 @@ fn read_documents(path: &Path) -> anyhow::Result<Vec<Document>> {
             });
         }
     }
-    documents.sort_by_key(|document| !is_calendar(&document.text));
+    // What others name goes first: calendars (jobs exclude them), receivers (routes
+    // send to them), routes, then jobs.
+    documents.sort_by_key(|document| kind_rank(&document.text));
     Ok(documents)
 }
 
@@ -161,13 +163,21 @@ fn spec_files(path: &Path) -> anyhow::Result<Vec<PathBuf>> {
 
 /// Whether the text is a `kind: Calendar` document (a cheap textual check; the server
 /// parses it properly).
-fn is_calendar(text: &str) -> bool {
-    text.lines().any(|line| {
+fn kind_rank(text: &str) -> u8 {
+    let kind = text.lines().find_map(|line| {
         let line = line.trim().trim_start_matches('{').trim();
-        line.starts_with("kind: Calendar")
-            || line.starts_with("\"kind\": \"Calendar\"")
-            || line.starts_with("kind: \"Calendar\"")
-    })
+        let rest = line
+            .strip_prefix("kind:")
+            .or_else(|| line.strip_prefix("\"kind\":"))?;
+        let value = rest.split([',', '}', '#']).next().unwrap_or_default();
+        Some(value.trim().trim_matches(['"', '\'']).to_owned())
+    });
+    match kind.as_deref() {
+        Some("Calendar") => 0,
+        Some("Receiver") => 1,
+        Some("AlertRoute") => 2,
+        _ => 3,
+    }
 }
 
 #[cfg(test)]

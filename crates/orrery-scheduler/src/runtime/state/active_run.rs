@@ -51,6 +51,10 @@ pub(crate) struct ActiveRun {
     pub(crate) shape: RunShape,
     /// When the whole run must have ended (the job's `timeout`).
     pub(crate) deadline: Option<chrono::DateTime<chrono::Utc>>,
+    /// When the run passes its job's `sla.max_duration`.
+    pub(crate) sla_due: Option<chrono::DateTime<chrono::Utc>>,
+    /// Whether this run's `SlaMissed` was raised.
+    pub(crate) sla_raised: bool,
 }
 
 impl ActiveRun {

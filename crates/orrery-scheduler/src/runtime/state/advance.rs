@@ -96,6 +96,7 @@ impl SchedulerState {
         self.check_liveness(now);
         let due = self.take_due_alarms(now);
         self.enforce_deadlines(now, &due);
+        self.enforce_max_duration(now, &due);
         self.start_waiting_runs(now);
         self.advance_touched(now);
         self.settle_children(now);

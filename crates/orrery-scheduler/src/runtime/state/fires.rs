@@ -416,3 +416,32 @@ pub(crate) fn missed_fire_alerts(
     }
     alerts
 }
+
+impl SchedulerState {
+    /// Watches the SLA deadlines of the fires just stored that made a run or should
+    /// have (not those excluded by a calendar or held by a pause).
+    pub(crate) fn watch_slas(
+        &mut self,
+        prepared: &[Prepared],
+        batch: &[JobFires<'_>],
+        outcomes: &[Vec<orrery_store::FireOutcome>],
+    ) {
+        let zone = self.config.default_timezone;
+        for ((job, fires), stored) in prepared.iter().zip(batch).zip(outcomes) {
+            if job.spec.sla.is_none() {
+                continue;
+            }
+            for (fire, outcome) in fires.fires.iter().zip(stored) {
+                let counts = matches!(
+                    fire.outcome,
+                    FireFate::Fired | FireFate::Missed | FireFate::SkippedOverlap
+                ) && !matches!(outcome, orrery_store::FireOutcome::Paused);
+                if counts {
+                    self.schedules
+                        .slas
+                        .watch_fire(job.job_id, &job.spec, fire.nominal_at, zone);
+                }
+            }
+        }
+    }
+}

@@ -21,6 +21,7 @@ pub(crate) mod run_index;
 mod runs;
 mod schedules;
 pub(crate) mod session;
+pub(crate) mod sla;
 pub(crate) mod take_up;
 mod timers;
 

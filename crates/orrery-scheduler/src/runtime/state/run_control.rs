@@ -118,6 +118,14 @@ impl SchedulerState {
         if let Some(deadline) = run.deadline {
             self.runs.index.alarm(deadline, id);
         }
+        run.sla_due = run
+            .spec
+            .sla
+            .as_ref()
+            .and_then(|sla| sla.duration_deadline(started_at));
+        if let Some(due) = run.sla_due {
+            self.runs.index.alarm(due, id);
+        }
         self.pending.run_updates.push(RunUpdate {
             id,
             state: next,

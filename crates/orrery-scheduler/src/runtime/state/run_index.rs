@@ -173,7 +173,11 @@ impl SchedulerState {
             .scheduled_at
             .filter(|_| run.record.state == RunState::Queued)
             .map(|at| at - self.max_ahead());
-        let alarms: Vec<_> = retries.chain(run.deadline).chain(ahead).collect();
+        let alarms: Vec<_> = retries
+            .chain(run.deadline)
+            .chain(run.sla_due)
+            .chain(ahead)
+            .collect();
         self.runs.index.add(&run.record, alarms);
     }
 

@@ -22,4 +22,8 @@ pub(crate) struct Schedules {
     /// Armed fires made ahead of their time (concurrency `allow`), at their fire time
     /// less the lead; popped a batch window early so nearby fires share a pass.
     pub(crate) lead_wheel: TimerWheel<JobId>,
+    /// Open SLA deadlines of recent fires.
+    pub(crate) slas: super::sla::SlaWatches,
+    /// Whether this term has watched again the fires recorded before it began.
+    pub(crate) slas_loaded: bool,
 }

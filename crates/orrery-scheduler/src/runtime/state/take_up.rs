@@ -108,10 +108,16 @@ impl SchedulerState {
                     .and_then(|t| chrono::Duration::from_std(t.0).ok()),
             )
             .map(|(started, limit)| started + limit);
+        let sla_due = record
+            .started_at
+            .zip(spec.sla.as_ref())
+            .and_then(|(started, sla)| sla.duration_deadline(started));
         let run = ActiveRun {
             record,
             shape,
             deadline,
+            sla_due,
+            sla_raised: false,
             spec,
             dag,
             params,
@@ -212,6 +218,8 @@ impl SchedulerState {
             shape: shape_of(&spec, &dag),
             record,
             deadline: None,
+            sla_due: None,
+            sla_raised: false,
             spec,
             dag,
             params,

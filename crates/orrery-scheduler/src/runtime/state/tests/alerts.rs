@@ -165,8 +165,70 @@ fn missed_and_skipped_fires_raise_one_fire_missed_per_job() {
     let skipped = h
         .alerts
         .iter()
-        .filter(|a| a.labels["alertname"] == "FireMissed" && a.labels["job"] == "single")
-        .last()
+        .rfind(|a| a.labels["alertname"] == "FireMissed" && a.labels["job"] == "single")
         .expect("single's skipped fire");
     assert_eq!(skipped.annotations["outcome"], "skipped_overlap");
+}
+
+#[test]
+fn a_run_past_its_max_duration_raises_sla_missed_once() {
+    let mut h = Harness::new();
+    h.job("name: long\nsla: {max_duration: 45m}\ntasks:\n  - {name: work, type: shell, script: sleep 7200}\n");
+    h.worker("w1", 4);
+    let run = h.start("long");
+    assert_eq!(assignments(&h.settle()).len(), 1);
+    h.advance_clock(Duration::minutes(44));
+    h.settle();
+    assert!(h.alerts.is_empty(), "not yet: {:?}", names(&h));
+    h.advance_clock(Duration::minutes(1));
+    h.settle();
+    h.advance_clock(Duration::minutes(30));
+    h.settle();
+    let sla: Vec<_> = h
+        .alerts
+        .iter()
+        .filter(|a| a.labels["alertname"] == "SlaMissed")
+        .collect();
+    assert_eq!(sla.len(), 1, "once: {:?}", names(&h));
+    assert_eq!(sla[0].labels["severity"], "critical");
+    assert_eq!(sla[0].annotations["sla"], "max_duration");
+    assert_eq!(sla[0].annotations["run_id"], run.0.to_string());
+    assert!(sla[0].annotations.contains_key(orrery_store::ONCE_KEY));
+}
+
+#[test]
+fn a_fire_deadline_is_met_by_a_start_or_a_success_and_missed_without_one() {
+    use crate::runtime::state::sla::{SlaKind, met};
+    use orrery_core::state::RunState;
+    let at = |m: i64| chrono::DateTime::from_timestamp(1_800_000_000 + m * 60, 0).expect("time");
+    let due = at(5);
+    assert!(!met(SlaKind::StartBy, &[], due), "no run at all");
+    assert!(!met(SlaKind::StartBy, &[(RunState::Queued, None)], due));
+    assert!(
+        !met(SlaKind::StartBy, &[(RunState::Running, Some(at(6)))], due),
+        "too late"
+    );
+    assert!(met(
+        SlaKind::StartBy,
+        &[(RunState::Running, Some(at(4)))],
+        due
+    ));
+    assert!(!met(
+        SlaKind::FinishBy,
+        &[(RunState::Running, Some(at(1)))],
+        due
+    ));
+    assert!(!met(
+        SlaKind::FinishBy,
+        &[(RunState::Failed, Some(at(1)))],
+        due
+    ));
+    assert!(met(
+        SlaKind::FinishBy,
+        &[
+            (RunState::Failed, Some(at(1))),
+            (RunState::Success, Some(at(2)))
+        ],
+        due
+    ));
 }
