@@ -307,3 +307,70 @@ async fn a_fire_that_never_started_misses_its_sla_once_by_the_scheduler_clock() 
     );
     server.stop_allowing_errors().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silenced_job_sends_nothing_until_its_silence_expires() {
+    let server = TestServer::start().await;
+    let client = &server.client;
+    let hook = AlertReceiver::start(Vendor::Plain, vec![]).await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: hook\nwebhook: {{url: \"{}/h\"}}\n",
+            hook.url
+        ))
+        .await;
+    server.apply(&route("hook", "0s")).await;
+    for job in ["muted", "loud"] {
+        server
+            .apply(&format!(
+                "name: {job}\ntasks:\n  - {{name: a, type: shell, script: \"exit 1\"}}\n"
+            ))
+            .await;
+    }
+    let silence = client
+        .create_silence(
+            "default",
+            &orrery_client::types::CreateSilenceRequest {
+                matchers: [("job".to_owned(), "muted".to_owned())]
+                    .into_iter()
+                    .collect(),
+                duration: "2h".to_owned(),
+                comment: "db migration".to_owned(),
+            },
+        )
+        .await
+        .expect("silence");
+    // The muted job fails first: had it not been silenced, its message would come
+    // before (or with) the loud one's.
+    server.run_to_end("muted").await;
+    server.run_to_end("loud").await;
+    let received = received_at_least(&hook, 1);
+    let jobs: Vec<String> = received
+        .iter()
+        .map(|r| {
+            r.json()["groupLabels"]["job"]
+                .as_str()
+                .unwrap_or("")
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(jobs, vec!["loud"], "only the loud job is told");
+    // The alerts still fire and are listed.
+    let firing = client
+        .list_alerts("default", Some("firing"), 100)
+        .await
+        .expect("alerts");
+    assert!(
+        firing
+            .iter()
+            .any(|a| a.labels.get("job").map(String::as_str) == Some("muted"))
+    );
+
+    client
+        .expire_silence("default", silence.id)
+        .await
+        .expect("expire");
+    let received = received_at_least(&hook, 2);
+    assert_eq!(received[1].json()["groupLabels"]["job"], "muted");
+    server.stop().await;
+}

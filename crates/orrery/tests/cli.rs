@@ -600,3 +600,97 @@ fn jobs_of_another_project_are_reached_with_project_and_specs_come_from_stdin() 
     assert_eq!(message.matches("error").count(), 1, "{message}");
     server.stop();
 }
+
+#[test]
+fn alerting_commands_apply_the_example_route_list_silence_and_test_receivers() {
+    let data = tempfile::tempdir().expect("tempdir");
+    let server = start(data.path());
+    let out = server.cli(&["apply", "-f", "examples/alerts.yaml"]);
+    assert!(out.status.success(), "apply: {}", stderr(&out));
+    let out = server.cli(&["receiver", "list"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let listed = stdout(&out);
+    assert!(
+        listed.contains("audit-hook")
+            && listed.contains("webhook")
+            && listed.contains("AlertRoute"),
+        "{listed}"
+    );
+    // Nothing listens at the example's address: the test says so and exits 1.
+    let out = server.cli(&["receiver", "test", "audit-hook"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("not sent to audit-hook") && stderr(&out).contains("127.0.0.1:9095"),
+        "{}",
+        stderr(&out)
+    );
+
+    let out = server.cli(&[
+        "silence",
+        "create",
+        "--matcher",
+        "job=nightly-etl",
+        "--for",
+        "2h",
+        "--comment",
+        "db migration",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("job=nightly-etl"), "{}", stdout(&out));
+    let out = server.cli(&["silence", "list", "-o", "json"]);
+    let silences: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(silences[0]["state"], "active");
+    assert_eq!(silences[0]["comment"], "db migration");
+    let id = silences[0]["id"].as_i64().expect("id").to_string();
+    let out = server.cli(&["silence", "expire", &id]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = server.cli(&["silence", "expire", &id]);
+    assert!(
+        !out.status.success(),
+        "an expired silence cannot expire again"
+    );
+    let out = server.cli(&[
+        "silence",
+        "create",
+        "--matcher",
+        "job",
+        "--for",
+        "2h",
+        "--comment",
+        "x",
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("label=value"),
+        "{}",
+        stderr(&out)
+    );
+    let out = server.cli(&[
+        "silence",
+        "create",
+        "--matcher",
+        "job=a",
+        "--for",
+        "forever",
+        "--comment",
+        "x",
+    ]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("duration"),
+        "{}",
+        stderr(&out)
+    );
+
+    for command in [["alert", "list"], ["alert", "history"]] {
+        let out = server.cli(&[command[0], command[1], "-o", "json"]);
+        assert!(out.status.success(), "{command:?}: {}", stderr(&out));
+        let listed: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+        assert!(listed.as_array().is_some(), "{listed}");
+    }
+    let out = server.cli(&["alert", "list", "--state", "burning"]);
+    assert!(
+        !out.status.success() && stderr(&out).contains("state"),
+        "{}",
+        stderr(&out)
+    );
+    server.stop();
+}
