@@ -460,3 +460,93 @@ async fn a_worker_only_node_joins_the_cluster_s_scheduler() {
     drop((lead, worker));
     store.close().await;
 }
+
+/// Notifications queued by a leader that dies before its receiver acknowledges them
+/// are delivered by the next leader from the outbox: every one arrives, and none is
+/// acknowledged under two keys.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pending_notifications_survive_the_leader_and_arrive_once_each() {
+    let Some((database, store)) = setup().await else {
+        eprintln!("SKIPPED: ORRERY_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    const JOBS: usize = 8;
+    // The receiver refuses the first JOBS messages (each is retried in 5 s), then
+    // takes everything.
+    let refusals: Vec<(u16, &str)> = std::iter::repeat_n((503, "busy"), JOBS)
+        .chain(std::iter::once((200, "ok")))
+        .collect();
+    let hook = orrery_testkit::AlertReceiver::start(orrery_testkit::Vendor::Plain, refusals).await;
+    let url = database.url().to_owned();
+    let a = Node::start(&url, "node-a");
+    wait_for_leader(&store, "node-a").await;
+    let b = Node::start(&url, "node-b");
+    let mut specs = format!(
+        "kind: Receiver\nname: hook\nwebhook: {{url: \"{}/h\"}}\n---\nkind: AlertRoute\nname: default\nroute: {{receiver: hook, group_by: [job], group_wait: 0s}}\n",
+        hook.url
+    );
+    for n in 0..JOBS {
+        specs.push_str(&format!(
+            "---\nname: fails-{n}\ntasks:\n  - {{name: a, type: shell, script: \"exit 1\"}}\n"
+        ));
+    }
+    let file = a.data_dir.path().join("alerts.yaml");
+    std::fs::write(&file, specs).expect("spec");
+    let out = a.cli(&["apply", "-f", path(&file)]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    for n in 0..JOBS {
+        let out = a.cli(&["run", "start", &format!("fails-{n}")]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // Every message was tried once and refused: all are pending in the outbox.
+    eventually_async("every message tried once", SAFETY, || async {
+        (hook.received().len() >= JOBS).then_some(())
+    })
+    .await;
+    a.server.kill();
+    wait_for_leader(&store, "node-b").await;
+
+    let pool = sqlx::PgPool::connect(&url).await.expect("connect");
+    let keys: Vec<(String, String)> =
+        eventually_async("every notification sent", SAFETY, || async {
+            let rows: Vec<(String, String)> =
+                sqlx::query_as("SELECT dedup_key, state FROM notifications ORDER BY id")
+                    .fetch_all(&pool)
+                    .await
+                    .ok()?;
+            (rows.len() > JOBS && rows.iter().all(|(_, state)| state == "sent")).then_some(rows)
+        })
+        .await;
+    pool.close().await;
+    // One per failed job, and the new leader's own LeaderChanged.
+    assert_eq!(keys.len(), JOBS + 1, "{keys:?}");
+    let received = hook.received();
+    let mut acknowledged: Vec<String> = received
+        .iter()
+        .skip(JOBS)
+        .filter_map(|r| r.headers.get("idempotency-key").cloned())
+        .collect();
+    acknowledged.sort();
+    let before = acknowledged.len();
+    acknowledged.dedup();
+    let mut expected: Vec<String> = keys.into_iter().map(|(key, _)| key).collect();
+    expected.sort();
+    assert_eq!(acknowledged, expected, "every notification arrived");
+    assert_eq!(before, JOBS + 1, "none was sent again once acknowledged");
+    assert!(
+        received
+            .iter()
+            .any(|r| r.json()["commonLabels"]["alertname"] == "LeaderChanged"),
+        "the new leader says so"
+    );
+    drop(b);
+    store.close().await;
+}
