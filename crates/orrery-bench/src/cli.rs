@@ -106,6 +106,12 @@ pub(crate) struct Args {
     /// registered so far (lateness and jobs-memory).
     #[arg(long, default_value = "180")]
     pub(crate) apply_budget_secs: NonZeroU32,
+    /// Notifications made due at once in `alerts` (one failing task each).
+    #[arg(long, default_value = "1000")]
+    pub(crate) alert_groups: NonZeroU32,
+    /// Failed runs of one job in `alerts`, to count the grouped messages they make.
+    #[arg(long, default_value = "1000")]
+    pub(crate) alert_runs: NonZeroU32,
 }
 
 impl Args {
@@ -155,10 +161,11 @@ pub(crate) enum ScenarioName {
     RunStarts,
     Access,
     LogMasking,
+    Alerts,
 }
 
 impl ScenarioName {
-    const ALL: [ScenarioName; 9] = [
+    const ALL: [ScenarioName; 10] = [
         ScenarioName::Fanout,
         ScenarioName::Chain,
         ScenarioName::ShellOverhead,
@@ -168,6 +175,7 @@ impl ScenarioName {
         ScenarioName::RunStarts,
         ScenarioName::Access,
         ScenarioName::LogMasking,
+        ScenarioName::Alerts,
     ];
 
     /// The name as given to `--scenario`.
@@ -182,6 +190,7 @@ impl ScenarioName {
             ScenarioName::RunStarts => "run-starts",
             ScenarioName::Access => "access",
             ScenarioName::LogMasking => "log-masking",
+            ScenarioName::Alerts => "alerts",
         }
     }
 

@@ -74,6 +74,10 @@ async fn main() -> anyhow::Result<()> {
         let rows = scenarios::jobs_memory::run(&args).await;
         measurements.extend(rows.context("jobs-memory")?);
     }
+    if args.selects(ScenarioName::Alerts) {
+        let rows = scenarios::alerts::run(&args).await;
+        measurements.extend(rows.context("alerts")?);
+    }
     if args.selects(ScenarioName::RunStarts) {
         let rows = scenarios::run_starts::run(&args).await;
         measurements.extend(rows.context("run-starts")?);

@@ -1,6 +1,7 @@
 //! The benchmark scenarios; each runs against its own fresh server and returns its rows.
 
 pub(crate) mod access;
+pub(crate) mod alerts;
 pub(crate) mod chain;
 pub(crate) mod fanout;
 pub(crate) mod jobs_memory;
