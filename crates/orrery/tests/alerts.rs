@@ -374,3 +374,171 @@ async fn a_silenced_job_sends_nothing_until_its_silence_expires() {
     assert_eq!(received[1].json()["groupLabels"]["job"], "muted");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_dingtalk_signature_is_refused_by_the_vendor_and_recorded_as_failed() {
+    let server = TestServer::start().await;
+    let ding = AlertReceiver::start(Vendor::DingTalk("the-real-secret".to_owned()), vec![]).await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: ding\ndingtalk: {{url: \"{}/robot/send?access_token=abc\", secret: a-stale-secret}}\n",
+            ding.url
+        ))
+        .await;
+    server.apply(&route("ding", "0s")).await;
+    server
+        .apply("name: payments\ntasks:\n  - {name: reconcile, type: shell, script: \"exit 2\"}\n")
+        .await;
+    server.run_to_end("payments").await;
+    let history = orrery_testkit::eventually_async("a failed delivery", WAIT, || async {
+        let history = server.client.alert_history("default", 10).await.ok()?;
+        history
+            .iter()
+            .any(|n| n.state == "failed")
+            .then_some(history)
+    })
+    .await;
+    let failed = history
+        .iter()
+        .find(|n| n.state == "failed")
+        .expect("failed");
+    assert_eq!(failed.attempts, 1, "a refused signature is not retried");
+    assert!(
+        failed
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("310000"),
+        "{failed:#?}"
+    );
+    assert_eq!(ding.received().len(), 1);
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slack_receiver_gets_what_exceeds_its_rate_as_one_digest() {
+    let server = TestServer::start().await;
+    let slack = AlertReceiver::start(Vendor::Plain, vec![]).await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: chat\nslack: {{url: \"{}/services/T/B/x\"}}\n",
+            slack.url
+        ))
+        .await;
+    let mut spec = String::from("name: wide\ntasks:\n");
+    for n in 0..5 {
+        spec.push_str(&format!(
+            "  - {{name: part{n}, type: shell, script: \"exit 1\"}}\n"
+        ));
+    }
+    server.apply(&spec).await;
+    server.run_to_end("wide").await;
+    orrery_testkit::eventually_async("every alert firing", WAIT, || async {
+        let alerts = server
+            .client
+            .list_alerts("default", Some("firing"), 100)
+            .await
+            .ok()?;
+        (alerts.len() >= 6).then_some(())
+    })
+    .await;
+    // Routed only now: six groups (five tasks and the run) are due in the same pass,
+    // and Slack takes one message a second.
+    server
+        .apply("kind: AlertRoute\nname: default\nroute: {receiver: chat, group_by: [job, task], group_wait: 0s}\n")
+        .await;
+    let received = received_at_least(&slack, 1);
+    let text = received[0].json()["text"].as_str().unwrap_or("").to_owned();
+    for n in 0..5 {
+        assert!(text.contains(&format!("task=part{n}")), "{text}");
+    }
+    let history = orrery_testkit::eventually_async("every notification sent", WAIT, || async {
+        let history = server.client.alert_history("default", 100).await.ok()?;
+        (history.len() == 6 && history.iter().all(|n| n.state == "sent")).then_some(history)
+    })
+    .await;
+    assert_eq!(history.len(), 6);
+    assert_eq!(
+        slack.received().len(),
+        1,
+        "one digest for the six, not six messages"
+    );
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notifications_queued_before_a_restart_are_delivered_after_it() {
+    let server = TestServer::start().await;
+    // Nothing listens at first: the message stays in the outbox, to be retried.
+    let port = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        listener.local_addr().expect("addr").port()
+    };
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: hook\nwebhook: {{url: \"http://127.0.0.1:{port}/h\"}}\n"
+        ))
+        .await;
+    server.apply(&route("hook", "0s")).await;
+    server
+        .apply("name: broken\ntasks:\n  - {name: a, type: shell, script: \"exit 1\"}\n")
+        .await;
+    server.run_to_end("broken").await;
+    orrery_testkit::eventually_async("a refused attempt", WAIT, || async {
+        let history = server.client.alert_history("default", 10).await.ok()?;
+        history
+            .iter()
+            .any(|n| n.state == "pending" && n.attempts >= 1)
+            .then_some(())
+    })
+    .await;
+    let server = server.restart().await;
+    // The receiver comes up on that port; the restarted server's leader sends the
+    // queued message there, once.
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .expect("bind the receiver's port");
+    let received = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let app = {
+        let received = received.clone();
+        axum::Router::new().route(
+            "/h",
+            axum::routing::post(move |headers: axum::http::HeaderMap| {
+                let received = received.clone();
+                async move {
+                    let key = headers
+                        .get("idempotency-key")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default()
+                        .to_owned();
+                    if let Ok(mut list) = received.lock() {
+                        list.push(key);
+                    }
+                    "ok"
+                }
+            }),
+        )
+    };
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    let history = orrery_testkit::eventually_async("the queued message sent", WAIT, || async {
+        let history = server.client.alert_history("default", 10).await.ok()?;
+        history.iter().all(|n| n.state == "sent").then_some(history)
+    })
+    .await;
+    let keys = received.lock().map(|k| k.clone()).unwrap_or_default();
+    // The job's message, and the restarted server's own LeaderChanged: once each.
+    let mut sorted = keys.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), keys.len(), "nothing sent twice: {keys:?}");
+    // The message refused before the restart went on its second try or later.
+    let queued = history
+        .iter()
+        .find(|n| n.attempts >= 2)
+        .map(|n| n.dedup_key.clone())
+        .expect("the queued message");
+    assert!(keys.contains(&queued), "{queued} in {keys:?}");
+    server.stop().await;
+}

@@ -267,4 +267,32 @@ mod tests {
             assert!(paths.iter().any(|p| p == path), "{text}: {paths:?}");
         }
     }
+
+    #[test]
+    fn job_alerts_read_and_name_their_problems() {
+        let value: Value = serde_json::from_str(
+            r#"{"severity": "critical", "labels": {"team": "payments"}, "retrying": true}"#,
+        )
+        .expect("json");
+        let mut problems = Problems::default();
+        let alerts = read_alerts(&value, &mut problems).expect("alerts");
+        assert_eq!(problems.count(), 0);
+        assert_eq!(alerts.severity.as_deref(), Some("critical"));
+        assert_eq!(alerts.labels["team"], "payments");
+        assert!(alerts.retrying);
+        let cases = [
+            (r#"{"severity": "page"}"#, "alerts.severity"),
+            (r#"{"labels": {"job": "x"}}"#, "alerts.labels.job"),
+            (r#"{"labels": {"bad-name": "x"}}"#, "alerts.labels.bad-name"),
+            (r#"{"retrying": "yes"}"#, "alerts.retrying"),
+            (r#"{"sevrity": "info"}"#, "alerts.sevrity"),
+        ];
+        for (text, path) in cases {
+            let value: Value = serde_json::from_str(text).expect("json");
+            let mut problems = Problems::default();
+            read_alerts(&value, &mut problems);
+            let paths: Vec<String> = problems.into_vec().into_iter().map(|e| e.path).collect();
+            assert!(paths.iter().any(|p| p == path), "{text}: {paths:?}");
+        }
+    }
 }
