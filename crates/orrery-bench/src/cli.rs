@@ -106,6 +106,14 @@ pub(crate) struct Args {
     /// registered so far (lateness and jobs-memory).
     #[arg(long, default_value = "180")]
     pub(crate) apply_budget_secs: NonZeroU32,
+    /// Runs of a one-task shell job started evenly during the `lateness` window, as
+    /// load (0: none). They fail, each raising alerts routed to a local webhook,
+    /// unless `--lateness-load-succeeds`.
+    #[arg(long, default_value = "0")]
+    pub(crate) lateness_load_runs: u32,
+    /// The load runs succeed (raising no alert): the baseline for failing ones.
+    #[arg(long)]
+    pub(crate) lateness_load_succeeds: bool,
     /// Notifications made due at once in `alerts` (one failing task each).
     #[arg(long, default_value = "1000")]
     pub(crate) alert_groups: NonZeroU32,

@@ -191,3 +191,50 @@ async fn grouped_messages(args: &Args) -> anyhow::Result<f64> {
     server.stop().await?;
     Ok(count as f64)
 }
+
+/// Load for the lateness scenario: a webhook receiver and a route grouping by job,
+/// then `runs` runs of a one-task shell job (failing when `fail`, so each raises
+/// alerts) started evenly over `secs` seconds from `from`, on a task of their own.
+/// Its result is how many were started.
+pub(crate) async fn run_load(
+    server: &BenchServer,
+    runs: u32,
+    fail: bool,
+    from: chrono::DateTime<chrono::Utc>,
+    secs: u32,
+) -> anyhow::Result<tokio::task::JoinHandle<anyhow::Result<u32>>> {
+    let (url, _arrivals) = start_receiver().await?;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: hook\nwebhook: {{url: \"{url}\"}}\n"
+        ))
+        .await?;
+    server
+        .apply("kind: AlertRoute\nname: default\nroute: {receiver: hook, group_by: [job]}\n")
+        .await?;
+    let exit = if fail { 1 } else { 0 };
+    server
+        .apply(&format!(
+            "name: bench-alert-fails\ntasks:\n  - {{name: t, type: shell, script: \"exit {exit}\"}}\n"
+        ))
+        .await?;
+    let client = server.client().clone();
+    Ok(tokio::spawn(async move {
+        crate::window::sleep_until(from).await;
+        let per_second = runs.div_ceil(secs.max(1));
+        let mut started = 0;
+        let mut second = 0i64;
+        while started < runs {
+            for _ in 0..per_second.min(runs - started) {
+                client
+                    .start_run("bench-alert-fails", &Default::default())
+                    .await
+                    .context("start a failing run")?;
+                started += 1;
+            }
+            second += 1;
+            crate::window::sleep_until(from + chrono::TimeDelta::seconds(second)).await;
+        }
+        Ok(started)
+    }))
+}

@@ -106,6 +106,16 @@ async fn run_one(
         .saturating_sub(args.lateness_warmup_secs)
         .max(1);
     let window = Window::after(args.lateness_warmup_secs, measured_secs);
+    let load_runs = args.lateness_load_runs;
+    let load_fails = !args.lateness_load_succeeds;
+    let load = if load_runs > 0 {
+        Some(
+            super::alerts::run_load(&server, load_runs, load_fails, window.start, measured_secs)
+                .await?,
+        )
+    } else {
+        None
+    };
     // Counters are read half a second before each whole second, between the bursts of
     // aligned jobs; any such one-second interval holds exactly one fire of every job.
     let half = TimeDelta::milliseconds(500);
@@ -128,6 +138,10 @@ async fn run_one(
         window.end.format("%H:%M:%S")
     );
 
+    if let Some(load) = load {
+        let started = load.await.context("the failing runs' client")??;
+        eprintln!("lateness: {started} load runs started during the window");
+    }
     tokio::time::sleep(GRACE).await;
     let collect_began = Instant::now();
     let newest = newest_run_id(&client).await?.unwrap_or(0);
@@ -186,6 +200,7 @@ async fn run_one(
         ledger,
         stop: stop_began.elapsed(),
         stopped,
+        load_runs: (load_runs > 0).then_some((load_runs, load_fails)),
     };
     Ok(to_rows(&observed))
 }

@@ -68,6 +68,9 @@ pub(crate) struct Observed {
     pub(crate) stop: Duration,
     /// False if the server had not stopped when the harness stopped waiting.
     pub(crate) stopped: bool,
+    /// Runs of a shell job started during the window, and whether they fail (each
+    /// raising alerts, routed to a webhook).
+    pub(crate) load_runs: Option<(u32, bool)>,
 }
 
 pub(crate) fn to_rows(observed: &Observed) -> Vec<Measurement> {
@@ -80,6 +83,11 @@ pub(crate) fn to_rows(observed: &Observed) -> Vec<Measurement> {
             observed.n_jobs,
             observed.phase.as_str()
         )
+    };
+    let config = match observed.load_runs {
+        Some((runs, true)) => format!("{config}, {runs} runs failing and alerting"),
+        Some((runs, false)) => format!("{config}, {runs} runs succeeding"),
+        None => config,
     };
     let mut rows = Rows::new(SCENARIO, config);
     apply_rows(&mut rows, observed);
