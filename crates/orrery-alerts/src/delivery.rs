@@ -301,7 +301,15 @@ where
                 Some(p) => Some(value(p).await?),
                 None => None,
             };
-            Target::Email { channel, password }
+            let ca = match channel.ca.clone() {
+                Some(c) => Some(value(c).await?),
+                None => None,
+            };
+            Target::Email {
+                channel,
+                password,
+                ca,
+            }
         }
     })
 }

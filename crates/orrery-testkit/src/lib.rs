@@ -3,6 +3,7 @@
 //! `eventually` for waiting on a condition without sleeping blindly.
 
 mod binary;
+mod certs;
 mod eventually;
 mod http_server;
 mod logging;
@@ -11,6 +12,7 @@ mod server;
 mod smtp;
 
 pub use binary::{BinaryServer, Stopped};
+pub use certs::TestCertificates;
 pub use eventually::{eventually, eventually_async};
 pub use http_server::{Scripted, ScriptedHttpServer};
 pub use logging::errors_logged;

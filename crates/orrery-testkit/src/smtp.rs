@@ -18,14 +18,33 @@ pub struct SmtpServer {
 impl SmtpServer {
     /// Starts aiosmtpd (plain SMTP, no TLS) and waits until it accepts connections.
     pub async fn start() -> SmtpServer {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts aiosmtpd offering STARTTLS (and requiring it) with this certificate.
+    pub async fn start_starttls(cert: &std::path::Path, key: &std::path::Path) -> SmtpServer {
+        Self::start_with(&[("--tlscert", cert), ("--tlskey", key)]).await
+    }
+
+    /// Starts aiosmtpd speaking TLS from the first byte (SMTPS) with this certificate.
+    pub async fn start_implicit_tls(cert: &std::path::Path, key: &std::path::Path) -> SmtpServer {
+        Self::start_with(&[("--smtpscert", cert), ("--smtpskey", key)]).await
+    }
+
+    async fn start_with(tls: &[(&str, &std::path::Path)]) -> SmtpServer {
         let maildir = tempfile::tempdir().unwrap_or_else(|e| panic!("maildir: {e}"));
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|listener| listener.local_addr())
             .map(|addr| addr.port())
             .unwrap_or_else(|e| panic!("a free port: {e}"));
-        let child = Command::new(PYTHON)
+        let mut command = Command::new(PYTHON);
+        command
             .args(["-m", "aiosmtpd", "-n", "-l"])
-            .arg(format!("127.0.0.1:{port}"))
+            .arg(format!("127.0.0.1:{port}"));
+        for (flag, path) in tls {
+            command.arg(flag).arg(path);
+        }
+        let child = command
             .args(["-c", "aiosmtpd.handlers.Mailbox"])
             .arg(maildir.path().join("mail"))
             .stdout(Stdio::null())

@@ -542,3 +542,61 @@ async fn notifications_queued_before_a_restart_are_delivered_after_it() {
     assert!(keys.contains(&queued), "{queued} in {keys:?}");
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e_mail_goes_over_starttls_and_implicit_tls_to_a_relay_with_a_private_ca() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let certs = orrery_testkit::TestCertificates::make(dir.path()).expect("certificates");
+    let (cert, key) = (certs.cert, certs.key);
+    let pem = std::fs::read_to_string(&certs.ca).expect("pem");
+    let server = TestServer::start().await;
+    server
+        .client
+        .set_secret("default", "relay_ca", &pem)
+        .await
+        .expect("secret");
+    let starttls = SmtpServer::start_starttls(&cert, &key).await;
+    let implicit = SmtpServer::start_implicit_tls(&cert, &key).await;
+    for (name, port, mode) in [
+        ("mail-starttls", starttls.port, "starttls"),
+        ("mail-implicit", implicit.port, "implicit"),
+    ] {
+        server
+            .apply(&format!(
+                "kind: Receiver\nname: {name}\nemail: {{to: [oncall@example.com], from: orrery@example.com, smarthost: \"localhost:{port}\", tls: {mode}, ca: {{secret: relay_ca}}}}\n"
+            ))
+            .await;
+    }
+    // Without the CA the relay's certificate is refused, and nothing is sent in clear.
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: mail-untrusted\nemail: {{to: [oncall@example.com], from: orrery@example.com, smarthost: \"localhost:{}\", tls: starttls}}\n",
+            starttls.port
+        ))
+        .await;
+    for receiver in ["mail-starttls", "mail-implicit"] {
+        let result = server
+            .client
+            .test_receiver("default", receiver)
+            .await
+            .expect("test");
+        assert!(result.sent, "{receiver}: {result:?}");
+        assert!(result.answer.starts_with("250"), "{result:?}");
+    }
+    let refused = server
+        .client
+        .test_receiver("default", "mail-untrusted")
+        .await
+        .expect("test");
+    assert!(!refused.sent, "{refused:?}");
+    for smtp in [&starttls, &implicit] {
+        let messages = smtp.messages();
+        assert_eq!(messages.len(), 1, "one test message each");
+        assert!(
+            messages[0].contains("Subject: [FIRING:1] Test"),
+            "{}",
+            messages[0]
+        );
+    }
+    server.stop().await;
+}

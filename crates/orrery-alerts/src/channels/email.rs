@@ -7,6 +7,7 @@ use crate::message::{html, markdown, title};
 use crate::payload::WebhookPayload;
 use lettre::message::{Mailbox, MultiPart};
 use lettre::transport::smtp::authentication::Credentials;
+use lettre::transport::smtp::client::{Certificate, Tls, TlsParameters};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use orrery_core::spec::{EmailChannel, EmailTls};
 use std::time::Duration;
@@ -18,6 +19,7 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(20);
 pub(crate) async fn send_email(
     channel: &EmailChannel,
     password: Option<&str>,
+    ca: Option<&str>,
     payload: &WebhookPayload,
 ) -> Result<String, SendError> {
     let (host, port) = channel
@@ -25,15 +27,16 @@ pub(crate) async fn send_email(
         .rsplit_once(':')
         .and_then(|(host, port)| Some((host, port.parse::<u16>().ok()?)))
         .ok_or_else(|| SendError::permanent(format!("bad smarthost {:?}", channel.smarthost)))?;
-    let builder = match channel.tls {
-        EmailTls::StartTls => AsyncSmtpTransport::<Tokio1Executor>::starttls_relay(host),
-        EmailTls::Implicit => AsyncSmtpTransport::<Tokio1Executor>::relay(host),
-        EmailTls::None => Ok(AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(
-            host,
-        )),
-    }
-    .map_err(|e| SendError::permanent(format!("cannot set up TLS to {host}: {e}")))?;
-    let mut builder = builder.port(port).timeout(Some(SMTP_TIMEOUT));
+    let tls = match channel.tls {
+        EmailTls::None => Tls::None,
+        EmailTls::StartTls => Tls::Required(tls_parameters(host, ca)?),
+        EmailTls::Implicit => Tls::Wrapper(tls_parameters(host, ca)?),
+    };
+    // `builder_dangerous` only means "no TLS unless told": the mode is set just below.
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host)
+        .tls(tls)
+        .port(port)
+        .timeout(Some(SMTP_TIMEOUT));
     if let Some(username) = &channel.username {
         builder = builder.credentials(Credentials::new(
             username.clone(),
@@ -67,4 +70,18 @@ pub(crate) async fn send_email(
         Err(error) if error.is_permanent() => Err(SendError::permanent(error.to_string())),
         Err(error) => Err(SendError::transient(error.to_string(), None)),
     }
+}
+
+/// TLS to `host`, trusting the public roots and `ca` when given.
+fn tls_parameters(host: &str, ca: Option<&str>) -> Result<TlsParameters, SendError> {
+    let mut builder = TlsParameters::builder(host.to_owned());
+    if let Some(pem) = ca {
+        let certificate = Certificate::from_pem(pem.as_bytes()).map_err(|e| {
+            SendError::permanent(format!("the receiver's ca is not a PEM certificate: {e}"))
+        })?;
+        builder = builder.add_root_certificate(certificate);
+    }
+    builder
+        .build()
+        .map_err(|e| SendError::permanent(format!("cannot set up TLS to {host}: {e}")))
 }

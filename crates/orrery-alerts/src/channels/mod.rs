@@ -34,6 +34,8 @@ pub enum Target {
     Email {
         channel: EmailChannel,
         password: Option<String>,
+        /// A PEM root certificate to trust besides the public ones.
+        ca: Option<String>,
     },
     Slack {
         url: String,
@@ -145,9 +147,11 @@ pub async fn send(
             chat::check_errcode(&answer, "errcode", &[45_009])?;
             Ok(answer)
         }
-        Target::Email { channel, password } => {
-            email::send_email(channel, password.as_deref(), payload).await
-        }
+        Target::Email {
+            channel,
+            password,
+            ca,
+        } => email::send_email(channel, password.as_deref(), ca.as_deref(), payload).await,
     }
 }
 

@@ -12,9 +12,17 @@ const DOCUMENT_FIELDS: &[&str] = &[
     "kind", "name", "project", "webhook", "email", "slack", "dingtalk", "feishu", "wecom",
 ];
 const CHANNELS: &[&str] = &["webhook", "email", "slack", "dingtalk", "feishu", "wecom"];
-const EMAIL_FIELDS: &[&str] = &["to", "from", "smarthost", "username", "password", "tls"];
+const EMAIL_FIELDS: &[&str] = &[
+    "to",
+    "from",
+    "smarthost",
+    "username",
+    "password",
+    "tls",
+    "ca",
+];
 const MAX_RECIPIENTS: usize = 50;
-const MAX_VALUE_LEN: usize = 2048;
+const MAX_VALUE_LEN: usize = 16 * 1024;
 
 /// A value given plainly or named as a project secret.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -73,6 +81,9 @@ pub struct EmailChannel {
     pub username: Option<String>,
     pub password: Option<SecretValue>,
     pub tls: EmailTls,
+    /// A PEM root certificate to trust besides the public ones (a relay with a
+    /// private CA).
+    pub ca: Option<SecretValue>,
 }
 
 /// Where a receiver sends.
@@ -124,7 +135,12 @@ impl Channel {
                 .chain(secret.iter().map(|s| ("secret", s)))
                 .collect(),
             Channel::Slack { url } | Channel::WeCom { url } => vec![("url", url)],
-            Channel::Email(email) => email.password.iter().map(|p| ("password", p)).collect(),
+            Channel::Email(email) => email
+                .password
+                .iter()
+                .map(|p| ("password", p))
+                .chain(email.ca.iter().map(|c| ("ca", c)))
+                .collect(),
         };
         fields
             .into_iter()
@@ -172,6 +188,9 @@ impl ReceiverSpec {
                     map.insert("password".to_owned(), password.to_json());
                 }
                 map.insert("tls".to_owned(), json!(email.tls.as_str()));
+                if let Some(ca) = &email.ca {
+                    map.insert("ca".to_owned(), ca.to_json());
+                }
                 Value::Object(map)
             }
         };
@@ -337,6 +356,24 @@ fn read_email(map: &Map<String, Value>, problems: &mut Problems) -> Option<Email
     if password.is_some() && username.is_none() {
         problems.push("email.username", "a password needs a username");
     }
+    let ca = match optional(map, "ca") {
+        Some(value) => Some(read_secret_value(value, "email.ca", false, problems)?),
+        None => None,
+    };
+    if let Some(SecretValue::Plain(pem)) = &ca
+        && !pem.contains("-----BEGIN CERTIFICATE-----")
+    {
+        problems.push(
+            "email.ca",
+            "expected a PEM certificate (-----BEGIN CERTIFICATE-----)",
+        );
+    }
+    if ca.is_some() && tls == EmailTls::None {
+        problems.push(
+            "email.ca",
+            "a CA certificate needs tls: starttls or implicit",
+        );
+    }
     Some(EmailChannel {
         to: to?,
         from: from?,
@@ -344,6 +381,7 @@ fn read_email(map: &Map<String, Value>, problems: &mut Problems) -> Option<Email
         username,
         password,
         tls,
+        ca,
     })
 }
 

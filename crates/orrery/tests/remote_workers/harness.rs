@@ -189,11 +189,3 @@ impl Proxy {
         self.cut.send_modify(|generation| *generation += 1);
     }
 }
-
-pub fn openssl_args(flags: &[&str], paths: &[&std::path::Path]) -> Vec<std::ffi::OsString> {
-    flags
-        .iter()
-        .map(std::ffi::OsString::from)
-        .chain(paths.iter().map(|p| p.as_os_str().to_owned()))
-        .collect()
-}

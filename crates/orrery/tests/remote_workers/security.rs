@@ -77,65 +77,13 @@ async fn a_worker_speaking_another_protocol_version_is_refused() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_connects_over_tls() {
-    let certs = tempfile::tempdir().expect("dir");
-    let path = |name: &str| certs.path().join(name);
-    let (ca, cert, key) = (path("ca.pem"), path("cert.pem"), path("key.pem"));
+    let dir = tempfile::tempdir().expect("dir");
     // A CA, and a server certificate for 127.0.0.1 signed by it.
-    let steps: [Vec<std::ffi::OsString>; 3] = [
-        openssl_args(
-            &[
-                "req",
-                "-x509",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-days",
-                "1",
-                "-subj",
-                "/CN=test-ca",
-                "-keyout",
-            ],
-            &[&path("ca-key.pem"), "-out".as_ref(), &ca],
-        ),
-        openssl_args(
-            &[
-                "req",
-                "-newkey",
-                "rsa:2048",
-                "-nodes",
-                "-subj",
-                "/CN=localhost",
-                "-keyout",
-            ],
-            &[&key, "-out".as_ref(), &path("req.pem")],
-        ),
-        openssl_args(
-            &["x509", "-req", "-days", "1", "-CAcreateserial", "-extfile"],
-            &[
-                &path("ext.cnf"),
-                "-in".as_ref(),
-                &path("req.pem"),
-                "-CA".as_ref(),
-                &ca,
-                "-CAkey".as_ref(),
-                &path("ca-key.pem"),
-                "-out".as_ref(),
-                &cert,
-            ],
-        ),
-    ];
-    std::fs::write(
-        path("ext.cnf"),
-        "subjectAltName=DNS:localhost,IP:127.0.0.1\n",
-    )
-    .expect("ext");
-    for args in steps {
-        let made = Command::new("openssl").args(&args).output();
-        if !made.as_ref().is_ok_and(|o| o.status.success()) {
-            eprintln!("SKIPPED: openssl cannot make test certificates: {made:?}");
-            return;
-        }
-    }
+    let Some(certs) = orrery_testkit::TestCertificates::make(dir.path()) else {
+        eprintln!("SKIPPED: openssl cannot make test certificates");
+        return;
+    };
+    let (ca, cert, key) = (certs.ca, certs.cert, certs.key);
     let (cert_file, key_file) = (cert.clone(), key.clone());
     let server = TestServer::start_with(move |config| {
         config.roles = Roles {
