@@ -106,6 +106,20 @@ async fn a_failed_run_sends_one_signed_grouped_message_and_a_success_resolves_it
     // Nothing else is sent: no repeat of what was already told.
     tokio::time::sleep(Duration::from_secs(3)).await;
     assert_eq!(hook.received().len(), 2);
+    let metrics = reqwest::get(format!("http://{}/metrics", server.server.addr))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for expected in [
+        "orrery_alerts_raised_total{alertname=\"TaskFailed\"}",
+        "orrery_notifications_total{receiver_type=\"webhook\",outcome=\"sent\"}",
+        "orrery_alert_outbox_depth",
+        "orrery_alert_outbox_oldest_age_seconds",
+    ] {
+        assert!(metrics.contains(expected), "{expected} in /metrics");
+    }
     server.stop().await;
 }
 
@@ -598,5 +612,45 @@ async fn e_mail_goes_over_starttls_and_implicit_tls_to_a_relay_with_a_private_ca
             messages[0]
         );
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wecom_message_is_markdown_within_its_size_limit() {
+    let server = TestServer::start().await;
+    let wecom =
+        AlertReceiver::start(Vendor::Plain, vec![(200, r#"{"errcode":0,"errmsg":"ok"}"#)]).await;
+    server
+        .apply(&format!(
+            "kind: Receiver\nname: group-robot\nwecom: {{url: \"{}/cgi-bin/webhook/send?key=k\"}}\n",
+            wecom.url
+        ))
+        .await;
+    server.apply(&route("group-robot", "1s")).await;
+    // Twenty tasks failing with long errors: far more than WeCom's 4,096 bytes.
+    let mut spec = String::from("name: noisy\ntasks:\n");
+    for n in 0..20 {
+        spec.push_str(&format!(
+            "  - {{name: part{n}, type: shell, script: \"for i in $(seq 30); do echo line $i of a long and winding log; done; exit 1\"}}\n"
+        ));
+    }
+    server.apply(&spec).await;
+    server.run_to_end("noisy").await;
+    let received = received_at_least(&wecom, 1);
+    let body = received[0].json();
+    assert_eq!(body["msgtype"], "markdown");
+    let content = body["markdown"]["content"].as_str().unwrap_or("");
+    assert!(content.len() <= 4096, "{} bytes", content.len());
+    assert!(content.contains("noisy"), "{content}");
+    assert!(
+        content.contains("more alerts"),
+        "what did not fit is counted: {content}"
+    );
+    let history = server
+        .client
+        .alert_history("default", 10)
+        .await
+        .expect("history");
+    assert_eq!(history[0].state, "sent", "{history:#?}");
     server.stop().await;
 }
