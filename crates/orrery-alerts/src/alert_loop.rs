@@ -123,6 +123,8 @@ struct LoopState {
     routing: Routing,
     /// Alerts firing, by (project, fingerprint).
     firing: BTreeMap<(String, String), Alert>,
+    /// When each firing alert last fired (its first firing or latest repeat).
+    last_fired: BTreeMap<(String, String), DateTime<Utc>>,
     last_saved: String,
     limits: RateLimits,
     configs: Vec<AlertConfigRecord>,
@@ -144,6 +146,7 @@ impl LoopState {
             cursor: 0,
             routing: Routing::default(),
             firing: BTreeMap::new(),
+            last_fired: BTreeMap::new(),
             last_saved: String::new(),
             limits: RateLimits::default(),
             configs: Vec::new(),
@@ -204,10 +207,12 @@ impl LoopState {
             None => (0, SavedRouting::default()),
         };
         self.cursor = cursor;
-        self.firing = self
-            .store
-            .firing_alerts()
-            .await?
+        let records = self.store.firing_alerts().await?;
+        self.last_fired = records
+            .iter()
+            .map(|r| ((r.project.clone(), r.fingerprint.clone()), r.updated_at))
+            .collect();
+        self.firing = records
             .into_iter()
             .map(|record| {
                 let alert = Alert {
@@ -324,6 +329,7 @@ impl LoopState {
                 };
                 changes.push(change_of(&event.project, &alert));
                 self.routing.ingest(&event.project, &alert, now);
+                self.last_fired.insert(key.clone(), event.at);
                 self.firing.insert(key, alert);
             }
             AlertEventStatus::ResolveJob => {
@@ -339,6 +345,7 @@ impl LoopState {
                     .map(|(key, _)| key.clone())
                     .collect();
                 for key in resolved {
+                    self.last_fired.remove(&key);
                     if let Some(mut alert) = self.firing.remove(&key) {
                         alert.resolved_at = Some(event.at);
                         changes.push(change_of(&key.0, &alert));
@@ -382,15 +389,21 @@ impl LoopState {
         let expired: Vec<(String, String)> = self
             .firing
             .iter()
-            .filter(|(_, alert)| {
+            .filter(|(key, alert)| {
+                let last = self
+                    .last_fired
+                    .get(*key)
+                    .copied()
+                    .unwrap_or(alert.starts_at);
                 matches!(
                     AlertName::parse(alert.label("alertname")),
                     Some(AlertName::LeaderChanged | AlertName::WorkerLost)
-                ) && alert.starts_at + EVENT_ALERT_TTL <= now
+                ) && last + EVENT_ALERT_TTL <= now
             })
             .map(|(key, _)| key.clone())
             .collect();
         for key in expired {
+            self.last_fired.remove(&key);
             if let Some(mut alert) = self.firing.remove(&key) {
                 alert.resolved_at = Some(now);
                 changes.push(change_of(&key.0, &alert));
