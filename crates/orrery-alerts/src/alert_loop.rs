@@ -51,7 +51,7 @@ impl Default for AlertLoopConfig {
         AlertLoopConfig {
             external_url: None,
             keyring: None,
-            pass_interval: Duration::from_millis(500),
+            pass_interval: Duration::from_secs(1),
             node: String::new(),
         }
     }

@@ -86,7 +86,7 @@ impl Default for SchedulerConfig {
             loop_beat: Default::default(),
             keyring: None,
             external_url: None,
-            alert_pass_interval: Duration::from_millis(500),
+            alert_pass_interval: Duration::from_secs(1),
         }
     }
 }
