@@ -53,15 +53,16 @@ pub fn wecom_body(payload: &WebhookPayload) -> String {
     .to_string()
 }
 
-/// These services answer 200 with an error code in the body: `key` must be 0; codes
-/// in `rate_limited` are worth retrying after a minute, any other is permanent.
+/// These services answer 200 with an error code in the body (`answer`): `key` must be
+/// 0; codes in `rate_limited` are worth retrying after a minute, any other is
+/// permanent. Errors carry `summary`, what the history keeps.
 pub(crate) fn check_errcode(
+    summary: &str,
     answer: &str,
     key: &str,
     rate_limited: &[i64],
 ) -> Result<(), SendError> {
-    let body = answer.split_once(' ').map_or("", |(_, body)| body);
-    let code = serde_json::from_str::<serde_json::Value>(body)
+    let code = serde_json::from_str::<serde_json::Value>(answer)
         .ok()
         .and_then(|v| {
             v.get(key)
@@ -71,12 +72,12 @@ pub(crate) fn check_errcode(
     match code {
         Some(0) => Ok(()),
         Some(code) if rate_limited.contains(&code) => Err(SendError::transient(
-            answer.to_owned(),
+            summary.to_owned(),
             Some(Duration::from_secs(60)),
         )),
-        Some(_) => Err(SendError::permanent(answer.to_owned())),
+        Some(_) => Err(SendError::permanent(summary.to_owned())),
         None => Err(SendError::permanent(format!(
-            "the service's answer has no {key}: {answer}"
+            "the service's answer has no {key}: {summary}"
         ))),
     }
 }

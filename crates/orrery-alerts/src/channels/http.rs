@@ -11,13 +11,14 @@ const MAX_ANSWER: usize = 1000;
 /// Longest wait a `Retry-After` may ask for.
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(3600);
 
-/// POSTs `body` as JSON; the status and (bounded) answer when it is a success.
+/// POSTs `body` as JSON; on a success, the summary kept in the history (status and
+/// bounded answer) and the answer's body, for services that put an error code there.
 pub(crate) async fn post_json(
     http: &reqwest::Client,
     url: &str,
     body: String,
     headers: &[(&str, String)],
-) -> Result<(u16, String), SendError> {
+) -> Result<(String, String), SendError> {
     let mut request = http
         .post(url)
         .header(reqwest::header::CONTENT_TYPE, "application/json")
@@ -40,7 +41,7 @@ pub(crate) async fn post_json(
     let answer = read_bounded(response).await;
     let summary = format!("{} {}", status.as_u16(), cut(answer.trim(), MAX_ANSWER));
     if status.is_success() {
-        Ok((status.as_u16(), summary))
+        Ok((summary, answer))
     } else if status.as_u16() == 429 || status.as_u16() == 408 || status.is_server_error() {
         Err(SendError::transient(summary, retry_after))
     } else {

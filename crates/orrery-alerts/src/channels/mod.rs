@@ -120,32 +120,33 @@ pub async fn send(
                     format!("sha256={}", hmac_sha256_hex(secret, body)),
                 ));
             }
-            let (_, answer) = http::post_json(http, url, body.to_owned(), &headers).await?;
-            Ok(answer)
+            let (summary, _) = http::post_json(http, url, body.to_owned(), &headers).await?;
+            Ok(summary)
         }
         Target::Slack { url } => {
-            let (_, answer) = http::post_json(http, url, slack_body(payload), &[]).await?;
-            Ok(answer)
+            let (summary, _) = http::post_json(http, url, slack_body(payload), &[]).await?;
+            Ok(summary)
         }
         Target::DingTalk { url, secret } => {
             let url = match secret {
                 Some(secret) => signed_dingtalk_url(url, secret, now)?,
                 None => url.clone(),
             };
-            let (_, answer) = http::post_json(http, &url, dingtalk_body(payload), &[]).await?;
-            chat::check_errcode(&answer, "errcode", &[130_101])?;
-            Ok(answer)
+            let (summary, answer) =
+                http::post_json(http, &url, dingtalk_body(payload), &[]).await?;
+            chat::check_errcode(&summary, &answer, "errcode", &[130_101])?;
+            Ok(summary)
         }
         Target::Feishu { url, secret } => {
             let body = feishu_body(payload, secret.as_deref(), now);
-            let (_, answer) = http::post_json(http, url, body, &[]).await?;
-            chat::check_errcode(&answer, "code", &[9499, 11_232])?;
-            Ok(answer)
+            let (summary, answer) = http::post_json(http, url, body, &[]).await?;
+            chat::check_errcode(&summary, &answer, "code", &[9499, 11_232])?;
+            Ok(summary)
         }
         Target::WeCom { url } => {
-            let (_, answer) = http::post_json(http, url, wecom_body(payload), &[]).await?;
-            chat::check_errcode(&answer, "errcode", &[45_009])?;
-            Ok(answer)
+            let (summary, answer) = http::post_json(http, url, wecom_body(payload), &[]).await?;
+            chat::check_errcode(&summary, &answer, "errcode", &[45_009])?;
+            Ok(summary)
         }
         Target::Email {
             channel,

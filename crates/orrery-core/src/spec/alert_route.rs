@@ -3,7 +3,6 @@
 
 use super::error::SpecErrors;
 use super::fields::{Problems, child, item, optional};
-use super::job::DEFAULT_PROJECT;
 use crate::duration::HumanDuration;
 use serde_json::{Map, Value, json};
 use std::collections::BTreeMap;
@@ -126,15 +125,8 @@ pub(super) fn validate_alert_route(document: &Value) -> Result<AlertRouteSpec, S
 }
 
 fn read_document(document: &Value, problems: &mut Problems) -> Option<AlertRouteSpec> {
-    let map = problems.mapping(document, "")?;
-    problems.unknown_fields(map, "", DOCUMENT_FIELDS);
-    let name = problems
-        .required(map, "", "name", "")
-        .and_then(|value| problems.name(value, "name"));
-    let project = match optional(map, "project") {
-        Some(value) => problems.name(value, "project"),
-        None => Some(DEFAULT_PROJECT.to_owned()),
-    };
+    let head = problems.document_head(document, DOCUMENT_FIELDS)?;
+    let (map, name, project) = (head.map, head.name, head.project);
     let mut n_routes = 0;
     let route = problems
         .required(map, "", "route", " (the root route, with its receiver)")

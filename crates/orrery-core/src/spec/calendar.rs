@@ -2,7 +2,6 @@
 
 use super::error::SpecErrors;
 use super::fields::{Problems, child, item, optional};
-use super::job::DEFAULT_PROJECT;
 use crate::calendar::{CalendarSpec, DateRange};
 use chrono::NaiveDate;
 use serde_json::Value;
@@ -21,15 +20,8 @@ pub(super) fn validate_calendar(document: &Value) -> Result<CalendarSpec, SpecEr
 }
 
 fn read_calendar(document: &Value, problems: &mut Problems) -> Option<CalendarSpec> {
-    let map = problems.mapping(document, "")?;
-    problems.unknown_fields(map, "", CALENDAR_FIELDS);
-    let name = problems
-        .required(map, "", "name", "")
-        .and_then(|value| problems.name(value, "name"));
-    let project = match optional(map, "project") {
-        Some(value) => problems.name(value, "project"),
-        None => Some(DEFAULT_PROJECT.to_owned()),
-    };
+    let head = problems.document_head(document, CALENDAR_FIELDS)?;
+    let (map, name, project) = (head.map, head.name, head.project);
     let description = optional(map, "description")
         .and_then(|value| problems.string(value, "description"))
         .map(str::to_owned);

@@ -234,6 +234,34 @@ impl Problems {
     }
 }
 
+/// The head of a resource document: its mapping, `name` and `project` (`default`
+/// when left out); fields outside `known` are reported.
+pub(super) struct DocumentHead<'v> {
+    pub(super) map: &'v Map<String, Value>,
+    pub(super) name: Option<String>,
+    pub(super) project: Option<String>,
+}
+
+impl Problems {
+    /// Reads the head every resource document (calendar, receiver, route) shares.
+    pub(super) fn document_head<'v>(
+        &mut self,
+        document: &'v Value,
+        known: &[&str],
+    ) -> Option<DocumentHead<'v>> {
+        let map = self.mapping(document, "")?;
+        self.unknown_fields(map, "", known);
+        let name = self
+            .required(map, "", "name", "")
+            .and_then(|value| self.name(value, "name"));
+        let project = match optional(map, "project") {
+            Some(value) => self.name(value, "project"),
+            None => Some(super::job::DEFAULT_PROJECT.to_owned()),
+        };
+        Some(DocumentHead { map, name, project })
+    }
+}
+
 /// The value of an optional field; `null` (an empty YAML value) counts as absent.
 pub(super) fn optional<'v>(map: &'v Map<String, Value>, key: &str) -> Option<&'v Value> {
     map.get(key).filter(|value| !value.is_null())

@@ -4,7 +4,6 @@
 
 use super::error::SpecErrors;
 use super::fields::{Problems, child, item, optional};
-use super::job::DEFAULT_PROJECT;
 use super::secrets::check_secret_name;
 use serde_json::{Map, Value, json};
 
@@ -211,15 +210,8 @@ pub(super) fn validate_receiver(document: &Value) -> Result<ReceiverSpec, SpecEr
 }
 
 fn read_document(document: &Value, problems: &mut Problems) -> Option<ReceiverSpec> {
-    let map = problems.mapping(document, "")?;
-    problems.unknown_fields(map, "", DOCUMENT_FIELDS);
-    let name = problems
-        .required(map, "", "name", "")
-        .and_then(|value| problems.name(value, "name"));
-    let project = match optional(map, "project") {
-        Some(value) => problems.name(value, "project"),
-        None => Some(DEFAULT_PROJECT.to_owned()),
-    };
+    let head = problems.document_head(document, DOCUMENT_FIELDS)?;
+    let (map, name, project) = (head.map, head.name, head.project);
     let present: Vec<&str> = CHANNELS
         .iter()
         .copied()
